@@ -1,0 +1,158 @@
+"""`rap-desktop`: the command line. Every GUI action has a twin here (see docs in README).
+
+Exit status: 0 success, 2 bad usage or bad input (one-line reason on stderr), 1 internal failure.
+With --json, stdout carries exactly one JSON document; logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import rap_desktop.torch_compat  # noqa: F401  (before anything imports torchvision)
+
+from . import __version__
+from .core.errors import RapError
+from .core.images import parse_box
+from .core.session import Session
+
+Handler = Callable[[argparse.Namespace, Session], object]
+
+
+class UsageError(RapError):
+    pass
+
+
+def _box(text: str):
+    try:
+        return parse_box(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _common() -> argparse.ArgumentParser:
+    # SUPPRESS: an option given before the sub-command is not reset by the sub-parser's default
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS, help="data folder (or RAP_DESKTOP_HOME)")
+    common.add_argument("--config", default=argparse.SUPPRESS, help="settings TOML (or RAP_DESKTOP_CONFIG)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks on errors")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import cli_commands as c
+
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="rap-desktop", parents=[common], description="A local assistant that knows your own concepts."
+    )
+    parser.add_argument("--version", action="version", version=f"rap-desktop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(parent, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    concept = sub.add_parser("concept", help="remember, list, edit and remove concepts").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    p = command(concept, "add", c.concept_add, "register a new concept from one photo")
+    p.add_argument("name")
+    p.add_argument("image", type=Path)
+    p.add_argument("--info", default="", help="a short description (use <name> to refer to it)")
+    p.add_argument("--category", default="", help="one word the detector can look for: dog, person, mug")
+    p.add_argument("--box", type=_box, help="X1,Y1,X2,Y2 in pixels of the photo (default: whole photo)")
+    p = command(concept, "add-image", c.concept_add_image, "add another photo of a concept")
+    p.add_argument("name")
+    p.add_argument("image", type=Path)
+    p.add_argument("--box", type=_box)
+    command(concept, "list", c.concept_list, "list concepts")
+    p = command(concept, "edit", c.concept_edit, "rename a concept or change its info / category")
+    p.add_argument("name")
+    p.add_argument("--rename")
+    p.add_argument("--info")
+    p.add_argument("--category")
+    p = command(concept, "remove", c.concept_remove, "remove a concept and its images")
+    p.add_argument("name")
+
+    p = command(sub, "import-rap", c.import_rap, "import a RAP reference database folder (database.json)")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--skip-existing", action="store_true", help="leave out concepts whose name is taken")
+    p = command(sub, "export", c.export, "write a full backup zip")
+    p.add_argument("file", type=Path)
+    p = command(sub, "import", c.import_backup, "restore concepts from a backup zip")
+    p.add_argument("file", type=Path)
+    p.add_argument("--skip-existing", action="store_true", help="leave out concepts whose name is taken")
+    command(sub, "check", c.check, "check the data folder for damage")
+
+    models = sub.add_parser("models", help="list and fetch model weights").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    command(models, "list", c.models_list, "each configured model, where it was looked for, present or not")
+    p = command(models, "fetch", c.models_fetch, "download a model into the Hugging Face cache")
+    p.add_argument("name")
+    return parser
+
+
+def _emit(result: object, as_json: bool) -> None:
+    if result is None:
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    else:
+        text = result.get("text") if isinstance(result, dict) else str(result)
+        if text:
+            sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        from .ui.app import run
+
+        return run()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 for bad usage, 0 for --help
+        return int(exc.code or 0)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    as_json = getattr(args, "json", False)
+    session = None
+    try:
+        session = Session.open(getattr(args, "home", None), getattr(args, "config", None))
+        result = args.handler(args, session)
+        if as_json and isinstance(result, dict):
+            result.pop("text", None)
+        _emit(result, as_json)
+        return 0
+    except RapError as exc:
+        print(f"rap-desktop: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rap-desktop: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if getattr(args, "debug", False) or os.environ.get("RAP_DESKTOP_DEBUG"):
+            traceback.print_exc()
+        print(f"rap-desktop: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if session is not None:
+            try:
+                session.close()
+            except Exception as exc:  # never mask the command's own outcome
+                print(f"rap-desktop: warning: closing the store failed: {exc}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""The CLI's command handlers: core calls in, plain dicts out (with a `text` for people)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .core import backup, rap_import
+from .core.errors import RapError
+from .core.models import weights
+from .core.models.embedder import embedder_spec
+from .core.names import tag
+from .core.session import Session
+from .core.store import AddResult, Concept
+
+
+def _warn(text: str) -> None:
+    if text:
+        print(f"rap-desktop: warning: {text}", file=sys.stderr)
+
+
+def concept_dict(c: Concept) -> dict:
+    return {
+        "name": c.name,
+        "info": c.info,
+        "category": c.category,
+        "exemplars": c.exemplar_count,
+        "created": c.created,
+        "updated": c.updated,
+    }
+
+
+def _added(result: AddResult) -> dict:
+    _warn(result.warning)
+    return {
+        "concept": concept_dict(result.concept),
+        "exemplar": {"id": result.exemplar.id, "image": result.exemplar.image, "box": result.exemplar.box},
+        "embedded": result.embedded,
+    }
+
+
+def concept_add(args: argparse.Namespace, session: Session) -> dict:
+    result = session.store().add_concept(args.name, args.image, args.info, args.category, args.box)
+    return {**_added(result), "text": f"added {tag(result.concept.name)}"}
+
+
+def concept_add_image(args: argparse.Namespace, session: Session) -> dict:
+    result = session.store().add_exemplar(args.name, args.image, args.box)
+    n = result.concept.exemplar_count
+    return {**_added(result), "text": f"{tag(result.concept.name)} now has {n} image{'s' * (n != 1)}"}
+
+
+def concept_list(args: argparse.Namespace, session: Session) -> dict:
+    concepts = session.store(with_embedder=False).list_concepts()
+    lines = [f"{tag(c.name):24} {c.category or '-':12} {c.exemplar_count:3}  {c.info}" for c in concepts]
+    text = "\n".join(lines) if lines else "no concepts yet; add one with `rap-desktop concept add NAME IMAGE`"
+    return {"concepts": [concept_dict(c) for c in concepts], "text": text}
+
+
+def concept_edit(args: argparse.Namespace, session: Session) -> dict:
+    if args.rename is None and args.info is None and args.category is None:
+        raise RapError("nothing to change: give --rename, --info or --category")
+    concept = session.store(with_embedder=False).edit_concept(args.name, args.rename, args.info, args.category)
+    return {"concept": concept_dict(concept), "text": f"updated {tag(concept.name)}"}
+
+
+def concept_remove(args: argparse.Namespace, session: Session) -> dict:
+    concept = session.store(with_embedder=False).remove_concept(args.name)
+    return {"removed": concept.name, "text": f"removed {tag(concept.name)}"}
+
+
+def import_rap(args: argparse.Namespace, session: Session) -> dict:
+    report = rap_import.import_rap(session.store(), args.folder, args.skip_existing)
+    for result in report.added[:1]:
+        _warn(result.warning)
+    names = [r.concept.name for r in report.added]
+    text = f"imported {len(names)} concept(s): {', '.join(map(tag, names))}"
+    if report.skipped:
+        text += f"\nskipped (already present): {', '.join(map(tag, report.skipped))}"
+    return {"imported": names, "skipped": report.skipped, "text": text}
+
+
+def export(args: argparse.Namespace, session: Session) -> dict:
+    count = backup.export_zip(session.store(with_embedder=False), args.file)
+    return {"file": str(args.file), "concepts": count, "text": f"wrote {count} concept(s) to {args.file}"}
+
+
+def import_backup(args: argparse.Namespace, session: Session) -> dict:
+    report = backup.import_zip(session.store(), args.file, args.skip_existing)
+    names = [r.concept.name for r in report.added]
+    text = f"restored {len(names)} concept(s)"
+    if report.skipped:
+        text += f"; skipped (already present): {', '.join(map(tag, report.skipped))}"
+    return {"imported": names, "skipped": report.skipped, "text": text}
+
+
+def check(args: argparse.Namespace, session: Session) -> dict:
+    problems = session.store(with_embedder=False).check()
+    if problems:
+        raise RapError("the data folder has problems: " + "; ".join(problems))
+    return {"ok": True, "text": f"{session.home}: ok"}
+
+
+def models_list(args: argparse.Namespace, session: Session) -> dict:
+    registry = session.settings.registry()
+    chosen = embedder_spec(registry, session.settings.embedder, session.settings.device).name
+    rows = []
+    for spec in registry.all():
+        found = weights.resolve(spec)
+        rows.append(
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "backend": spec.backend,
+                "selected": spec.name == chosen,
+                "present": found.present,
+                "path": str(found.path) if found.path else None,
+                "looked": list(found.looked),
+                "size_mb": spec.size_mb,
+                "description": spec.description,
+            }
+        )
+    lines = [
+        f"{'*' if r['selected'] else ' '} {r['name']:20} {r['kind']:9} "
+        f"{'present' if r['present'] else 'missing':8} {r['path'] or '; '.join(r['looked'])}"
+        for r in rows
+    ]
+    return {"models": rows, "text": "\n".join(lines)}
+
+
+def models_fetch(args: argparse.Namespace, session: Session) -> dict:
+    spec = session.settings.registry().get(args.name) if args.name in session.settings.registry() else None
+    if spec is None:
+        known = ", ".join(s.name for s in session.settings.registry().all())
+        raise RapError(f"unknown model {args.name!r}; known: {known}")
+    from tqdm import tqdm
+
+    print(f"fetching {spec.name} ({spec.size_mb} MB) from {spec.hub_repo}", file=sys.stderr)
+    path: Path = weights.fetch(spec, tqdm_class=tqdm)
+    return {"name": spec.name, "path": str(path), "text": f"{spec.name}: {path}"}

@@ -1,0 +1,1 @@
+"""Model registry (data), weight resolution, and the inference classes."""

@@ -1,0 +1,101 @@
+"""The model registry: every model the app knows, as data.
+
+One frozen `ModelSpec` per model. Built-in entries describe the published checkpoints; a settings
+file may add entries (`[models.custom.NAME]`, e.g. the tiny test models) or point any entry at a
+local folder. Code picks behaviour by a spec's fields, never by matching its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Mapping
+
+EMBEDDER = "embedder"
+DETECTOR = "detector"
+GENERATOR = "generator"
+KINDS = (EMBEDDER, DETECTOR, GENERATOR)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # registry key; also the model id stored with every vector it makes
+    kind: str  # embedder | detector | generator
+    backend: str  # open_clip | ultralytics | rap-llava
+    description: str = ""
+    hub_repo: str | None = None  # Hugging Face repo the weights come from
+    files: tuple[str, ...] = ()  # files that must be present in the folder (or hub snapshot)
+    size_mb: int = 0  # download size, shown before fetching
+    local_path: str | None = None  # a folder (or file) given by the settings; looked at first
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def with_path(self, path: str | None) -> ModelSpec:
+        return replace(self, local_path=path)
+
+
+def _spec(**kwargs: Any) -> ModelSpec:
+    options = MappingProxyType(dict(kwargs.pop("options", {})))
+    return ModelSpec(options=options, **kwargs)
+
+
+_OPEN_CLIP_FILES = ("open_clip_config.json", "open_clip_model.safetensors")
+
+BUILTIN: tuple[ModelSpec, ...] = (
+    _spec(
+        name="clip-vit-l-14-336",
+        kind=EMBEDDER,
+        backend="open_clip",
+        description="CLIP ViT-L/14 at 336 px (OpenAI weights), the RAP paper's retriever; best on a GPU",
+        hub_repo="timm/vit_large_patch14_clip_336.openai",
+        files=_OPEN_CLIP_FILES,
+        size_mb=1710,
+        options={"dim": 768, "image_size": 336},
+    ),
+    _spec(
+        name="clip-vit-b-32",
+        kind=EMBEDDER,
+        backend="open_clip",
+        description="CLIP ViT-B/32 (OpenAI weights): ~25x faster on a CPU, somewhat less precise",
+        hub_repo="timm/vit_base_patch32_clip_224.openai",
+        files=_OPEN_CLIP_FILES,
+        size_mb=605,
+        options={"dim": 512, "image_size": 224},
+    ),
+)
+
+# What "auto" means, per kind and hardware: the reference models on CUDA, light ones on a CPU.
+AUTO_CHOICE: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        EMBEDDER: MappingProxyType({"cuda": "clip-vit-l-14-336", "cpu": "clip-vit-b-32"}),
+    }
+)
+
+
+class Registry:
+    """The built-in specs plus those a settings file adds or re-points."""
+
+    def __init__(self, specs: tuple[ModelSpec, ...] = BUILTIN) -> None:
+        self._specs: dict[str, ModelSpec] = {}
+        for spec in specs:
+            self.add(spec)
+
+    def add(self, spec: ModelSpec) -> None:
+        if spec.kind not in KINDS:
+            raise ValueError(f"model {spec.name!r}: unknown kind {spec.kind!r} (expected one of {KINDS})")
+        self._specs[spec.name] = spec
+
+    def set_path(self, name: str, path: str) -> None:
+        self._specs[name] = self.get(name).with_path(path)
+
+    def get(self, name: str) -> ModelSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            known = ", ".join(sorted(self._specs))
+            raise KeyError(f"unknown model {name!r}; known models: {known}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._specs
+
+    def all(self, kind: str | None = None) -> list[ModelSpec]:
+        return [s for s in self._specs.values() if kind is None or s.kind == kind]

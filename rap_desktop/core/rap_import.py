@@ -1,0 +1,93 @@
+"""Import a concept database in the RAP reference format.
+
+A folder with `database.json`:
+    {"concept_dict": {"<bo>": {"name": "bo", "image": "example_database/bo.png",
+                               "info": "<bo> is ...", "category": "dog"}, ...},
+     "path_to_concept": {"example_database/bo.png": "<bo>", ...}}
+Image paths were written relative to the reference repository, so the first component is often
+the database folder's own (old) name; we look for each path inside the folder, never outside it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from . import names
+from .errors import RapError
+from .images import load_image
+from .store import AddResult, NewConcept, NewExemplar, Store
+
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: list[AddResult]
+    skipped: list[str]  # names that already existed (with skip_existing)
+
+
+def _locate(folder: Path, raw: str) -> Path:
+    """The file `raw` names inside `folder`; refuses anything that would leave the folder."""
+    if not isinstance(raw, str) or not raw or "\x00" in raw:
+        raise RapError(f"database.json: bad image path {raw!r}")
+    parts = PurePosixPath(raw.replace("\\", "/")).parts
+    if PurePosixPath(raw).is_absolute() or ".." in parts or (parts and ":" in parts[0]):
+        raise RapError(f"database.json: image path {raw!r} points outside {folder}")
+    parts = tuple(p for p in parts if p not in (".", "/"))
+    root = folder.resolve()
+    # as written, then without leading components (the reference's repo-relative prefix)
+    for start in range(len(parts)):
+        candidate = root.joinpath(*parts[start:])
+        if candidate.is_file():
+            if not candidate.resolve().is_relative_to(root):
+                raise RapError(f"database.json: image {raw!r} is a link leading outside {folder}")
+            return candidate
+    raise RapError(f"database.json: image {raw!r} not found in {folder}")
+
+
+def read_database(folder: Path) -> list[NewConcept]:
+    """Parse and validate the whole folder (names, images) before anything is stored."""
+    path = folder / "database.json"
+    if not folder.is_dir():
+        raise RapError(f"{folder} is not a folder")
+    if not path.is_file():
+        raise RapError(f"{folder} has no database.json; is it a RAP concept database?")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise RapError(f"{path} is too large to be a concept database")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RapError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("concept_dict"), dict):
+        raise RapError(f"{path} has no 'concept_dict' object")
+    extra: dict[str, list[str]] = {}
+    path_to_concept = data.get("path_to_concept") or {}
+    if not isinstance(path_to_concept, dict):
+        raise RapError(f"{path}: 'path_to_concept' must be an object")
+    for image, owner in path_to_concept.items():
+        extra.setdefault(names.name_key(str(owner)), []).append(image)
+    concepts = []
+    for key, entry in data["concept_dict"].items():
+        if not isinstance(entry, dict):
+            raise RapError(f"{path}: entry {key!r} is not an object")
+        name = names.clean_name(str(entry.get("name") or key))
+        main = entry.get("image")
+        images = ([main] if main else []) + extra.get(name.casefold(), [])
+        unique = list(dict.fromkeys(str(_locate(folder, p)) for p in images))
+        if not unique:
+            raise RapError(f"{path}: concept {names.tag(name)} has no image")
+        exemplars = tuple(NewExemplar(load_image(p), source="imported") for p in unique)
+        concepts.append(
+            NewConcept(name, str(entry.get("info") or ""), str(entry.get("category") or ""), exemplars)
+        )
+    return concepts
+
+
+def import_rap(store: Store, folder: Path, skip_existing: bool = False) -> ImportReport:
+    concepts = read_database(folder)
+    added = store.add_many(concepts, skip_existing=skip_existing)
+    done = {r.concept.name.casefold() for r in added}
+    skipped = [c.name for c in concepts if names.name_key(c.name) not in done]
+    return ImportReport(added, skipped)

@@ -1,0 +1,119 @@
+"""The SQLite schema. SQLite is the source of truth; everything else (FAISS) is derived."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .errors import RapError
+
+SCHEMA_VERSION = 1
+
+# Later features (album, corrections) fill photos/regions/matches/negatives/corrections; they are
+# created now so a store made today opens unchanged tomorrow.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS concepts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    info TEXT NOT NULL DEFAULT '',
+    category TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exemplars (
+    id INTEGER PRIMARY KEY,
+    concept_id INTEGER NOT NULL REFERENCES concepts(id) ON DELETE CASCADE,
+    image TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    box TEXT,
+    source TEXT NOT NULL CHECK (source IN ('registered', 'confirmed', 'imported')),
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exemplars_concept ON exemplars(concept_id);
+CREATE INDEX IF NOT EXISTS exemplars_image ON exemplars(image);
+CREATE TABLE IF NOT EXISTS embeddings (
+    exemplar_id INTEGER NOT NULL REFERENCES exemplars(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (exemplar_id, model)
+);
+CREATE INDEX IF NOT EXISTS embeddings_model ON embeddings(model);
+CREATE TABLE IF NOT EXISTS photos (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    path TEXT,
+    width INTEGER,
+    height INTEGER,
+    taken REAL,
+    added REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS regions (
+    id INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
+    label TEXT,
+    score REAL,
+    model TEXT,
+    vector BLOB
+);
+CREATE TABLE IF NOT EXISTS matches (
+    region_id INTEGER NOT NULL REFERENCES regions(id) ON DELETE CASCADE,
+    concept_id INTEGER NOT NULL REFERENCES concepts(id) ON DELETE CASCADE,
+    similarity REAL NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('auto', 'confirmed', 'rejected', 'reassigned')),
+    PRIMARY KEY (region_id, concept_id)
+);
+CREATE TABLE IF NOT EXISTS negatives (
+    id INTEGER PRIMARY KEY,
+    concept_id INTEGER NOT NULL REFERENCES concepts(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    region_id INTEGER REFERENCES regions(id) ON DELETE SET NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    action TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection in autocommit mode: transactions are opened explicitly (BEGIN IMMEDIATE)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=60.0, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a committed concept survives power loss, not just a crash
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=60000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        version = None
+        if row:
+            found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(found[0]) if found else None
+        if version is not None and version > SCHEMA_VERSION:
+            raise RapError(f"this data folder was written by a newer RAP Desktop (store schema {version}, we read {SCHEMA_VERSION}); update the app")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', '0')")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,110 @@
+"""One typed settings object, read from a TOML file with environment overrides.
+
+File (all keys optional):
+
+    schema = 1
+    [models]
+    embedder = "auto"            # a registry name, or "auto" (by hardware)
+    device = "auto"              # auto | cpu | cuda | cuda:1
+    [models.paths]               # point a registry entry at a local folder
+    "clip-vit-l-14-336" = "/data/models/clip-l-336"
+    [models.custom.my-clip]      # add an entry (fields of ModelSpec)
+    kind = "embedder"
+    backend = "open_clip"
+    path = "my-clip"             # relative paths are relative to this file
+    options = { dim = 512 }
+
+Environment: RAP_DESKTOP_EMBEDDER and RAP_DESKTOP_DEVICE override the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .errors import RapError
+from .models.registry import BUILTIN, ModelSpec, Registry
+
+SCHEMA_VERSION = 1
+_ENV = {"embedder": "RAP_DESKTOP_EMBEDDER", "device": "RAP_DESKTOP_DEVICE"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    embedder: str = "auto"
+    device: str = "auto"
+    models: tuple[ModelSpec, ...] = BUILTIN
+    source: Path | None = None  # the file these came from, if any
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def registry(self) -> Registry:
+        return Registry(self.models)
+
+
+def _fail(path: Path, message: str) -> RapError:
+    return RapError(f"settings file {path}: {message}")
+
+
+def _custom_spec(path: Path, name: str, table: Mapping[str, Any]) -> ModelSpec:
+    if not isinstance(table, Mapping):
+        raise _fail(path, f"[models.custom.{name}] must be a table")
+    fields = dict(table)
+    local = fields.pop("path", None)
+    options = fields.pop("options", {})
+    files = tuple(fields.pop("files", ()))
+    try:
+        spec = ModelSpec(
+            name=name,
+            files=files,
+            local_path=str((path.parent / local).resolve()) if local else None,
+            options=MappingProxyType(dict(options)),
+            **fields,
+        )
+    except TypeError as exc:
+        raise _fail(path, f"[models.custom.{name}]: {exc}") from None
+    return spec
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) -> Settings:
+    """Read `path` (missing file = defaults), then apply environment overrides."""
+    data: dict[str, Any] = {}
+    if path is not None and path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise _fail(path, f"not valid TOML ({exc})") from None
+        except OSError as exc:
+            raise _fail(path, f"cannot be read ({exc.strerror})") from None
+        schema = data.get("schema", SCHEMA_VERSION)
+        if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+            raise _fail(path, f"schema {schema!r} is newer than this app understands ({SCHEMA_VERSION})")
+    models = data.get("models", {})
+    if not isinstance(models, Mapping):
+        raise _fail(path, "[models] must be a table")  # type: ignore[arg-type]
+    registry = Registry()
+    for name, table in models.get("custom", {}).items():
+        registry.add(_custom_spec(path, name, table))  # type: ignore[arg-type]
+    for name, folder in models.get("paths", {}).items():
+        if name not in registry:
+            raise _fail(path, f"[models.paths] names unknown model {name!r}")  # type: ignore[arg-type]
+        registry.set_path(name, str((path.parent / folder).resolve()))  # type: ignore[union-attr]
+    values = {key: str(models.get(key, "auto")) for key in _ENV}
+    for key, var in _ENV.items():
+        if environ.get(var):
+            values[key] = environ[var]
+    for key in ("embedder",):
+        if values[key] != "auto" and values[key] not in registry:
+            where = f"settings file {path}" if path else "settings"
+            raise RapError(f"{where}: {key} {values[key]!r} is not a known model")
+    extra = {k: v for k, v in data.items() if k not in {"schema", "models"}}
+    return Settings(
+        embedder=values["embedder"],
+        device=values["device"],
+        models=tuple(registry.all()),
+        source=path,
+        extra=MappingProxyType(extra),
+    )

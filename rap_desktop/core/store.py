@@ -1,0 +1,546 @@
+"""The concept store: SQLite (source of truth) + content-addressed images + FAISS caches.
+
+Crash safety, in order of every change: the image file is written (temp, fsync, rename) inside the
+write transaction, then the rows that name it, then COMMIT. A crash before COMMIT leaves at most an
+unnamed file, removed on the next open. Files are deleted only after the rows naming them are gone,
+in a write transaction of their own, so a second process never loses a file it just referenced.
+
+Several processes may open one data folder: SQLite (WAL) serialises writers, and every process
+notices the others' changes through the store generation before it searches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from . import names
+from .errors import ConflictError, ModelMissingError, NotFoundError, RapError
+from .fsutil import fsync_dir, is_temp, write_atomic
+from .images import LoadedImage, crop_box, load_image
+from .models.embedder import ImageEmbedder
+from .schema import connect, migrate
+from .vector_index import VectorIndex
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: int
+    name: str
+    info: str
+    category: str
+    created: float
+    updated: float
+    exemplar_count: int = 0
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    id: int
+    concept_id: int
+    image: str  # file name under the store's image folder ("<sha256>.<ext>")
+    width: int
+    height: int
+    box: Box | None
+    source: str
+    created: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    exemplar_id: int
+    concept_id: int
+    concept: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class AddResult:
+    concept: Concept
+    exemplar: Exemplar
+    embedded: bool  # False when the embedder's weights are missing: embedded later, on first use
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class NewExemplar:
+    image: LoadedImage
+    box: Box | None = None
+    source: str = "registered"
+    vectors: Mapping[str, np.ndarray] = field(default_factory=dict)  # precomputed, by model id
+    created: float | None = None
+
+
+@dataclass(frozen=True)
+class NewConcept:
+    name: str
+    info: str = ""
+    category: str = ""
+    exemplars: tuple[NewExemplar, ...] = ()
+    created: float | None = None
+
+
+@dataclass
+class _Pending:
+    """Index edits of the open transaction, applied only once it has committed."""
+
+    add: list[tuple[str, int, np.ndarray]] = field(default_factory=list)
+    remove: list[int] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)  # images that may have lost their last row
+
+
+class Store:
+    def __init__(self, home: Path, embedder: ImageEmbedder | None = None) -> None:
+        self.home = Path(home)
+        self.embedder = embedder
+        self.images_dir = self.home / "images"
+        self.index_dir = self.home / "cache" / "index"
+        for folder in (self.images_dir, self.index_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = connect(str(self.home / "store.sqlite3"))
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise RapError(f"the store in {self.home} cannot be opened: {exc}") from None
+        self.db = sqlite_utils.Database(self.conn)
+        self._indexes: dict[str, VectorIndex] = {}
+        self._dirty: set[str] = set()
+        self._pending: _Pending | None = None
+        self.clean_orphans()
+
+    # --- transactions --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[_Pending]:
+        if self._pending is not None:
+            raise RuntimeError("nested write transaction")
+        self.conn.execute("BEGIN IMMEDIATE")
+        pending = self._pending = _Pending()
+        try:
+            before = self.generation()
+            yield pending
+            self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(before + 1),))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self._pending = None
+            self.conn.execute("ROLLBACK")
+            raise
+        self._pending = None
+        self._apply(pending, before)
+        if pending.files:
+            self._delete_unreferenced(pending.files)
+
+    def _apply(self, pending: _Pending, before: int) -> None:
+        # An index that was current before our transaction is current after it plus our edits;
+        # one that was not (another process wrote meanwhile) is dropped and reloaded on next use.
+        for model, index in list(self._indexes.items()):
+            if index.generation != before:
+                del self._indexes[model]
+                continue
+            index.remove(np.array(pending.remove, np.int64))
+            adds = [(i, v) for m, i, v in pending.add if m == model]
+            if adds:
+                ids, vectors = np.array([i for i, _ in adds], np.int64), np.stack([v for _, v in adds])
+                if index.count == 0 and index.dim != vectors.shape[1]:  # first vectors fix the width
+                    index = self._indexes[model] = VectorIndex.build(model, vectors.shape[1], before, ids, vectors)
+                else:
+                    index.add(ids, vectors)
+            index.generation = before + 1
+            self._dirty.add(model)
+
+    def generation(self) -> int:
+        return int(self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def image_path(self, image: str) -> Path:
+        return self.images_dir / image[:2] / image
+
+    def _store_file(self, loaded: LoadedImage) -> str:
+        name = f"{loaded.sha256}.{loaded.extension}"
+        path = self.image_path(name)
+        if not (path.is_file() and path.stat().st_size == len(loaded.data)):
+            write_atomic(path, loaded.data)
+        return name
+
+    def _referenced(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT image FROM exemplars")}
+
+    def _delete_unreferenced(self, candidates: set[str]) -> None:
+        with self._write_quiet():
+            referenced = self._referenced()
+            for name in candidates - referenced:
+                with contextlib.suppress(FileNotFoundError):
+                    self.image_path(name).unlink()
+
+    @contextlib.contextmanager
+    def _write_quiet(self) -> Iterator[None]:
+        """A write lock that changes no rows (so no generation bump)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def clean_orphans(self) -> list[Path]:
+        """Remove temp files and images no row names (left by a crash before COMMIT)."""
+        removed = []
+        with self._write_quiet():
+            referenced = self._referenced()
+            for path in self.images_dir.rglob("*"):
+                if path.is_file() and (is_temp(path) or path.name not in referenced):
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+        for path in self.index_dir.iterdir():
+            if is_temp(path):
+                path.unlink(missing_ok=True)
+        if removed:
+            fsync_dir(self.images_dir)
+        return removed
+
+    # --- concepts ------------------------------------------------------------------------------
+
+    def _concept_row(self, name: str) -> dict:
+        key = names.name_key(name)
+        rows = list(self.db.query("SELECT * FROM concepts WHERE name_key = ?", [key]))
+        if not rows:
+            raise NotFoundError(f"no concept named {names.tag(names.clean_name(name))}")
+        return rows[0]
+
+    def _concept(self, row: dict) -> Concept:
+        count = self.conn.execute("SELECT COUNT(*) FROM exemplars WHERE concept_id = ?", (row["id"],)).fetchone()[0]
+        return Concept(
+            row["id"], row["name"], row["info"], row["category"], row["created"], row["updated"], count
+        )
+
+    def get_concept(self, name: str) -> Concept:
+        return self._concept(self._concept_row(name))
+
+    def find_concept(self, name: str) -> Concept | None:
+        try:
+            return self.get_concept(name)
+        except NotFoundError:
+            return None
+
+    def list_concepts(self) -> list[Concept]:
+        sql = (
+            "SELECT c.*, COUNT(e.id) AS n FROM concepts c LEFT JOIN exemplars e ON e.concept_id = c.id "
+            "GROUP BY c.id ORDER BY c.name_key"
+        )
+        return [
+            Concept(r["id"], r["name"], r["info"], r["category"], r["created"], r["updated"], r["n"])
+            for r in self.db.query(sql)
+        ]
+
+    def concept_names(self, ids: Sequence[int]) -> dict[int, str]:
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, name FROM concepts WHERE id IN ({marks})", list(ids))
+        return dict(rows.fetchall())
+
+    def _embed(self, items: Sequence[NewExemplar]) -> tuple[list[np.ndarray | None], str]:
+        """Vectors from the current embedder for each exemplar (precomputed ones reused)."""
+        if self.embedder is None:
+            return [None] * len(items), "no image embedder configured; not searchable until one is"
+        model = self.embedder.model_id
+        todo = [i for i, item in enumerate(items) if model not in item.vectors]
+        vectors: list[np.ndarray | None] = [item.vectors.get(model) for item in items]
+        if todo:
+            try:
+                fresh = self.embedder.embed_images([crop_box(items[i].image.image, items[i].box) for i in todo])
+            except ModelMissingError as exc:
+                return vectors, f"stored without an embedding ({exc}); it is embedded when the model is present"
+            for i, vector in zip(todo, fresh, strict=True):
+                vectors[i] = vector
+        return vectors, ""
+
+    def add_concept(
+        self,
+        name: str,
+        image: LoadedImage | str | os.PathLike,
+        info: str = "",
+        category: str = "",
+        box: Box | None = None,
+        source: str = "registered",
+    ) -> AddResult:
+        loaded = image if isinstance(image, LoadedImage) else load_image(image)
+        new = NewConcept(name, info, category, (NewExemplar(loaded, box, source),))
+        return self.add_many([new])[0]
+
+    def add_many(self, concepts: Sequence[NewConcept], skip_existing: bool = False) -> list[AddResult]:
+        """Add concepts with their exemplars in ONE transaction: all of them land, or none.
+
+        With skip_existing, concepts whose name is taken are left out (and not in the result).
+        """
+        shown = [names.clean_name(c.name) for c in concepts]
+        keys = [n.casefold() for n in shown]
+        if len(set(keys)) != len(keys):
+            twice = sorted({n for n, k in zip(shown, keys, strict=True) if keys.count(k) > 1})
+            raise ConflictError(f"the same name is given twice: {', '.join(map(names.tag, twice))}")
+        flat = [item for c in concepts for item in c.exemplars]
+        for item in flat:
+            crop_box(item.image.image, item.box)  # a bad box is refused before anything is written
+        vectors, warning = self._embed(flat)
+        results: list[AddResult] = []
+        now = time.time()
+        with self._write():
+            position = 0
+            for concept, name in zip(concepts, shown, strict=True):
+                exists = self.conn.execute("SELECT 1 FROM concepts WHERE name_key=?", (name.casefold(),)).fetchone()
+                chunk = vectors[position : position + len(concept.exemplars)]
+                position += len(concept.exemplars)
+                if exists and skip_existing:
+                    continue
+                if exists:
+                    raise ConflictError(f"a concept named {names.tag(name)} already exists")
+                created = concept.created or now
+                cur = self.conn.execute(
+                    "INSERT INTO concepts(name, name_key, info, category, created, updated) VALUES (?,?,?,?,?,?)",
+                    (name, name.casefold(), concept.info.strip(), concept.category.strip(), created, now),
+                )
+                made = [
+                    self._insert_exemplar(cur.lastrowid, item, vector, now)
+                    for item, vector in zip(concept.exemplars, chunk, strict=True)
+                ]
+                row = Concept(cur.lastrowid, name, concept.info.strip(), concept.category.strip(), created, now, len(made))
+                results.append(AddResult(row, made[0], all(v is not None for v in chunk), warning))
+        return results
+
+    def add_exemplar(
+        self,
+        name: str,
+        image: LoadedImage | str | os.PathLike,
+        box: Box | None = None,
+        source: str = "registered",
+    ) -> AddResult:
+        concept = self.get_concept(name)
+        loaded = image if isinstance(image, LoadedImage) else load_image(image)
+        item = NewExemplar(loaded, box, source)
+        crop_box(loaded.image, box)
+        (vector,), warning = self._embed([item])
+        with self._write():
+            if not self.conn.execute("SELECT 1 FROM concepts WHERE id = ?", (concept.id,)).fetchone():
+                raise NotFoundError(f"concept {names.tag(concept.name)} was removed meanwhile")
+            exemplar = self._insert_exemplar(concept.id, item, vector, time.time())
+        return AddResult(self.get_concept(concept.name), exemplar, vector is not None, warning)
+
+    def _insert_exemplar(self, concept_id: int, item: NewExemplar, vector, now: float) -> Exemplar:
+        assert self._pending is not None
+        image = self._store_file(item.image)  # the file lands before the row that names it
+        width, height = item.image.size
+        box = tuple(float(v) for v in item.box) if item.box else None
+        cur = self.conn.execute(
+            "INSERT INTO exemplars(concept_id, image, width, height, box, source, created) VALUES (?,?,?,?,?,?,?)",
+            (concept_id, image, width, height, json.dumps(box) if box else None, item.source, item.created or now),
+        )
+        exemplar_id = int(cur.lastrowid)
+        stored = dict(item.vectors)
+        if vector is not None:
+            stored[self.embedder.model_id] = vector  # type: ignore[union-attr]
+        for model, row in stored.items():
+            self._insert_embedding(exemplar_id, model, row)
+        return Exemplar(exemplar_id, concept_id, image, width, height, box, item.source, item.created or now)
+
+    def _insert_embedding(self, exemplar_id: int, model: str, vector: np.ndarray) -> None:
+        assert self._pending is not None
+        vector = np.asarray(vector, np.float32)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO embeddings(exemplar_id, model, dim, vector) VALUES (?,?,?,?)",
+            (exemplar_id, model, len(vector), vector.tobytes()),
+        )
+        self._pending.add.append((model, exemplar_id, vector))
+
+    def edit_concept(
+        self, name: str, rename: str | None = None, info: str | None = None, category: str | None = None
+    ) -> Concept:
+        with self._write():
+            row = self._concept_row(name)
+            new_name = names.clean_name(rename) if rename is not None else row["name"]
+            new_info = info.strip() if info is not None else row["info"]
+            if rename is not None and new_name != row["name"]:
+                # the reference's info texts name the concept as <name>; keep them in step
+                new_info = _retag(new_info, row["name"], new_name)
+            try:
+                self.conn.execute(
+                    "UPDATE concepts SET name=?, name_key=?, info=?, category=?, updated=? WHERE id=?",
+                    (
+                        new_name,
+                        new_name.casefold(),
+                        new_info,
+                        category.strip() if category is not None else row["category"],
+                        time.time(),
+                        row["id"],
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise ConflictError(f"a concept named {names.tag(new_name)} already exists") from None
+        return self.get_concept(new_name)
+
+    def remove_concept(self, name: str) -> Concept:
+        with self._write() as pending:
+            concept = self.get_concept(name)
+            rows = self.conn.execute("SELECT id, image FROM exemplars WHERE concept_id = ?", (concept.id,))
+            for exemplar_id, image in rows.fetchall():
+                pending.remove.append(exemplar_id)
+                pending.files.add(image)
+            self.conn.execute("DELETE FROM concepts WHERE id = ?", (concept.id,))
+        return concept
+
+    def remove_exemplar(self, exemplar_id: int) -> None:
+        with self._write() as pending:
+            row = self.conn.execute("SELECT image FROM exemplars WHERE id = ?", (exemplar_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no exemplar {exemplar_id}")
+            pending.remove.append(exemplar_id)
+            pending.files.add(row[0])
+            self.conn.execute("DELETE FROM exemplars WHERE id = ?", (exemplar_id,))
+
+    def exemplars(self, name: str | None = None) -> list[Exemplar]:
+        sql, args = "SELECT * FROM exemplars", []
+        if name is not None:
+            sql, args = sql + " WHERE concept_id = ?", [self.get_concept(name).id]
+        return [
+            Exemplar(
+                r["id"], r["concept_id"], r["image"], r["width"], r["height"],
+                tuple(json.loads(r["box"])) if r["box"] else None, r["source"], r["created"],
+            )
+            for r in self.db.query(sql + " ORDER BY id", args)
+        ]
+
+    # --- search --------------------------------------------------------------------------------
+
+    def embed_missing(self, progress=None) -> int:
+        """Embed every exemplar that has no vector from the current embedder (new model, or added
+        while the model was missing). Returns how many were embedded."""
+        if self.embedder is None:
+            return 0
+        model = self.embedder.model_id
+        todo = self.conn.execute(
+            "SELECT e.id, e.image, e.box FROM exemplars e WHERE NOT EXISTS "
+            "(SELECT 1 FROM embeddings m WHERE m.exemplar_id = e.id AND m.model = ?) ORDER BY e.id",
+            (model,),
+        ).fetchall()
+        for done, (exemplar_id, image, box) in enumerate(todo, 1):
+            loaded = load_image(self.image_path(image))
+            vector = self.embedder.embed_images([crop_box(loaded.image, tuple(json.loads(box)) if box else None)])[0]
+            with self._write():
+                if self.conn.execute("SELECT 1 FROM exemplars WHERE id = ?", (exemplar_id,)).fetchone():
+                    self._insert_embedding(exemplar_id, model, vector)
+            if progress:
+                progress(done, len(todo))
+        return len(todo)
+
+    def index(self, model: str | None = None) -> VectorIndex:
+        """The FAISS index for `model` (default: the embedder's), current with the store."""
+        model = model or self._model_id()
+        current = self._indexes.get(model)
+        generation = self.generation()
+        if current is not None and current.generation == generation:
+            return current
+        self.conn.execute("BEGIN")  # one snapshot for generation + rows
+        try:
+            generation = self.generation()
+            count = self.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,)).fetchone()[0]
+            index = VectorIndex.load(self.index_dir, model, generation, count)
+            if index is None:
+                index = self._build_index(model, generation)
+                self._dirty.add(model)
+        finally:
+            self.conn.execute("COMMIT")
+        self._indexes[model] = index
+        return index
+
+    def _build_index(self, model: str, generation: int) -> VectorIndex:
+        rows = self.conn.execute(
+            "SELECT exemplar_id, dim, vector FROM embeddings WHERE model = ? ORDER BY exemplar_id", (model,)
+        ).fetchall()
+        dims = {dim for _, dim, _ in rows}
+        if len(dims) > 1:
+            raise RapError(f"stored embeddings for {model} have mixed widths {sorted(dims)}")
+        dim = dims.pop() if dims else 1  # an empty index takes its width from its first vectors
+        ids = np.array([r[0] for r in rows], np.int64)
+        vectors = np.stack([np.frombuffer(r[2], np.float32) for r in rows]) if rows else np.zeros((0, dim))
+        return VectorIndex.build(model, dim, generation, ids, vectors)
+
+    def _model_id(self) -> str:
+        if self.embedder is None:
+            raise RapError("no image embedder configured")
+        return self.embedder.model_id
+
+    def search(self, queries: np.ndarray, k: int = 2, model: str | None = None) -> list[list[Hit]]:
+        """For each query vector, the k nearest exemplars, best first."""
+        index = self.index(model)
+        if index.count == 0:
+            return [[] for _ in range(len(queries))]
+        sims, ids = index.search(np.atleast_2d(queries), k)
+        wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
+        marks = ",".join("?" * len(wanted))
+        owner = {
+            r[0]: (r[1], r[2])
+            for r in self.conn.execute(
+                f"SELECT e.id, c.id, c.name FROM exemplars e JOIN concepts c ON c.id = e.concept_id "
+                f"WHERE e.id IN ({marks})",
+                wanted,
+            )
+        }
+        return [
+            [Hit(int(i), *owner[int(i)], float(s)) for s, i in zip(srow, irow, strict=True) if int(i) in owner]
+            for srow, irow in zip(sims, ids, strict=True)
+        ]
+
+    # --- health --------------------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Problems found, empty when the store is healthy (integrity, files, index vs rows)."""
+        problems = []
+        result = self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if result != "ok":
+            problems.append(f"SQLite integrity check: {result}")
+        fk = self.conn.execute("PRAGMA foreign_key_check").fetchall()
+        if fk:
+            problems.append(f"{len(fk)} rows point to missing rows")
+        for (image,) in self.conn.execute("SELECT DISTINCT image FROM exemplars").fetchall():
+            if not self.image_path(image).is_file():
+                problems.append(f"image file {image} is missing")
+        models = [r[0] for r in self.conn.execute("SELECT DISTINCT model FROM embeddings")]
+        for model in models:
+            index = self.index(model)
+            stored = {r[0] for r in self.conn.execute("SELECT exemplar_id FROM embeddings WHERE model=?", (model,))}
+            if set(index.ids().tolist()) != stored:
+                problems.append(f"search index for {model} does not match the stored embeddings")
+        return problems
+
+    def flush(self) -> None:
+        """Persist changed FAISS caches (a crash before this only costs a rebuild)."""
+        for model in sorted(self._dirty):
+            index = self._indexes.get(model)
+            if index is not None:
+                index.save(self.index_dir)
+        self._dirty.clear()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.flush()
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _retag(info: str, old: str, new: str) -> str:
+    import re
+
+    return re.sub(re.escape(names.tag(old)), names.tag(new).replace("\\", r"\\"), info, flags=re.IGNORECASE)

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rap_desktop.core.errors import ModelMissingError, RapError
+from rap_desktop.core.models import weights
+from rap_desktop.core.settings import load_settings
+
+
+def test_missing_file_gives_defaults() -> None:
+    settings = load_settings(Path("/nonexistent/config.toml"), environ={})
+    assert settings.embedder == "auto"
+    assert "clip-vit-l-14-336" in settings.registry()
+    assert settings.registry().get("clip-vit-l-14-336").options["dim"] == 768
+
+
+def test_file_and_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[models]\nembedder = "clip-vit-b-32"\n[models.paths]\n"clip-vit-b-32" = "weights/b32"\n')
+    settings = load_settings(path, environ={})
+    assert settings.embedder == "clip-vit-b-32"
+    assert settings.registry().get("clip-vit-b-32").local_path == str(tmp_path / "weights" / "b32")
+    overridden = load_settings(path, environ={"RAP_DESKTOP_EMBEDDER": "clip-vit-l-14-336"})
+    assert overridden.embedder == "clip-vit-l-14-336"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[models\n", "not valid TOML"),
+        ('[models]\nembedder = "nope"\n', "not a known model"),
+        ('[models.paths]\n"nope" = "x"\n', "unknown model"),
+        ("schema = 99\n", "newer"),
+        ('[models.custom.x]\nkind = "embedder"\nbackend = "open_clip"\ncolour = 3\n', "colour"),
+    ],
+)
+def test_bad_settings_files_name_the_file_and_problem(tmp_path: Path, text: str, reason: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(RapError, match=reason) as info:
+        load_settings(path, environ={})
+    assert "bad.toml" in str(info.value)
+
+
+def test_missing_weights_message_names_model_places_and_command(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[models.paths]\n"clip-vit-b-32" = "{tmp_path / "absent"}"\n')
+    spec = load_settings(path, environ={}).registry().get("clip-vit-b-32")
+    found = weights.resolve(spec, cache_dir=tmp_path / "hub")
+    assert not found.present
+    with pytest.raises(ModelMissingError) as info:
+        weights.require(spec, cache_dir=tmp_path / "hub")
+    message = str(info.value)
+    assert "clip-vit-b-32" in message
+    assert str(tmp_path / "absent") in message
+    assert str(tmp_path / "hub") in message
+    assert "rap-desktop models fetch clip-vit-b-32" in message
+
+
+def test_incomplete_local_folder_says_which_file_is_missing(tmp_path: Path) -> None:
+    folder = tmp_path / "b32"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text("{}")
+    path = tmp_path / "c.toml"
+    path.write_text(f'[models.paths]\n"clip-vit-b-32" = "{folder}"\n')
+    spec = load_settings(path, environ={}).registry().get("clip-vit-b-32")
+    found = weights.resolve(spec, cache_dir=tmp_path / "hub")
+    assert any("missing open_clip_model.safetensors" in place for place in found.looked)
+
+
+def test_hub_cache_layout_is_found(tmp_path: Path) -> None:
+    # The hub cache's real layout: models--org--name/refs/main + snapshots/<rev>/files
+    spec = load_settings(None, environ={}).registry().get("clip-vit-b-32")
+    repo = tmp_path / ("models--" + spec.hub_repo.replace("/", "--"))
+    snapshot = repo / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    for name in spec.files:
+        (snapshot / name).write_bytes(b"x")
+    found = weights.resolve(spec, cache_dir=tmp_path)
+    assert found.present and found.path == snapshot
