@@ -73,7 +73,7 @@ def test_two_processes_write_one_store(home: Path, tiny_config: Path, photos: di
     lines = [line for out, _ in outs for line in out.splitlines()]
     won = [line.split()[1] for line in lines if line.startswith("won")]
     lost = [line.split()[1] for line in lines if line.startswith("lost")]
-    assert sorted(won) == sorted(lost) == [f"shared{i}" for i in range(0, 25, 5)]
+    assert sorted(won) == sorted(lost) == sorted(f"shared{i}" for i in range(0, 25, 5))
     names = _assert_healthy(home, tiny_config)
     assert len(names) == 50 + 5
     # each process's in-memory index caught up with the other's writes before it searched

@@ -125,6 +125,7 @@ def test_index_cache_is_reused_and_rebuilt_when_stale_or_corrupt(
 ) -> None:
     with Session.open(home, tiny_config).store() as store:
         store.add_concept("cat", photos["chelsea"])
+        store.index()  # loaded now, so kept current in place by the next add
         store.add_concept("mug", photos["coffee"])
         generation = store.generation()
     model = "tiny-clip"

@@ -1,0 +1,289 @@
+"""The one safe image loader: size limits, format allow-list, EXIF orientation, RGB, hashing, crops.
+
+Everything that reads a photo goes through `load_image`, so every broken, hostile or odd file
+fails here with one `ImageError` line that names the file and says why.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import math
+import os
+import stat
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import ImageError
+
+MAX_FILE_BYTES: int = 256 * 1024 * 1024  # refuse bigger files before decoding
+MAX_PIXELS: int = 200_000_000  # decompression-bomb limit (width*height), checked from the header before decoding
+
+# Photo formats only: Pillow also opens EPS (runs Ghostscript), FITS, PSD... which no photo needs.
+_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF")
+_EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "HEIF": "heic", "TIFF": "tiff"}
+# Magic numbers of formats we decode, to call a file "damaged X" rather than "not an image".
+_MAGIC = {
+    b"\xff\xd8\xff": "JPEG",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"GIF8": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    image: Image.Image  # RGB, EXIF orientation applied, fully loaded (file closed)
+    sha256: str  # hex sha256 of the original file bytes
+    data: bytes = field(repr=False)  # the original file bytes (as read); never in a repr/traceback
+    format: str  # Pillow format name, e.g. "JPEG", "PNG", "HEIF", "WEBP"
+    extension: str  # canonical lowercase extension for storing: "jpg", "png", "heic", ...
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@functools.cache
+def _allowed_formats() -> tuple[str, ...]:
+    # Lazily, once: load Pillow's plugins and add HEIF; only ask for what this build can open.
+    Image.init()
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:  # HEIC then reads as "not an image file"; everything else still works
+        pass
+    return tuple(f for f in _FORMATS if f in Image.OPEN)
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fail(label: str, reason: str) -> ImageError:
+    return ImageError(f"{_one_line(label)}: {reason}")
+
+
+def _read_file(path: str, label: str, max_bytes: int) -> bytes:
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise _fail(label, "is a folder, not an image file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _fail(label, "not a regular file (a pipe, device or socket)")
+        if info.st_size > max_bytes:
+            raise _fail(label, f"file too large ({_mb(info.st_size)}; the limit is {_mb(max_bytes)})")
+        # O_NONBLOCK: if the path was swapped for a fifo since stat(), opening must not hang.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise _fail(label, "not a regular file (a pipe, device or socket)")
+            data = handle.read(max_bytes + 1)  # +1: a file that grew since stat() is still caught
+    except (FileNotFoundError, NotADirectoryError):
+        raise _fail(label, "file not found") from None
+    except PermissionError:
+        raise _fail(label, "permission denied (cannot read the file)") from None
+    except OSError as exc:
+        raise _fail(label, f"cannot read the file ({_one_line(exc.strerror or exc)})") from None
+    if len(data) > max_bytes:
+        raise _fail(label, f"file too large (the limit is {_mb(max_bytes)})")
+    return data
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def _not_an_image_reason(data: bytes) -> str:
+    """Why Pillow could not identify these bytes, in words a person understands."""
+    head = data[:4096]
+    for magic, fmt in _MAGIC.items():
+        if head.startswith(magic):
+            return f"damaged {fmt} file (its header cannot be read)"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "damaged WEBP file (its header cannot be read)"
+    if head[4:8] == b"ftyp":
+        return "damaged or unsupported HEIC/AVIF file (its header cannot be read)"
+    if head.startswith(b"%PDF"):
+        return "a PDF document, not an image"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "a zip archive, not an image"
+    if b"\x00" not in head:
+        try:
+            text = head.decode("utf-8").lstrip("\ufeff \t\r\n").lower()
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            if "<svg" in text:
+                return "an SVG drawing, not a photo (SVG is not supported)"
+            if text.startswith(("<!doctype html", "<html")) or "<html" in text[:512]:
+                return "a web page (HTML), not an image"
+            if text.startswith(("{", "[")):
+                return "a text file (JSON), not an image"
+            return "a text file, not an image"
+    return "not an image file (unrecognised format)"
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparency goes on white. An RGB image is returned as is."""
+    mode = image.mode
+    if mode == "RGB" and "transparency" not in image.info:
+        return image
+    if mode.startswith("I") or mode == "F":
+        return _stretch_to_8bit(image).convert("RGB")
+    if mode in ("RGBA", "LA", "La", "RGBa", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")  # 1, L, P, CMYK, YCbCr, LAB, HSV
+
+
+def _stretch_to_8bit(image: Image.Image) -> Image.Image:
+    # 16-bit / 32-bit / float greyscale: map the actual min..max onto 0..255 (plain clipping to
+    # 255 turns a normal 16-bit photo all white).
+    try:
+        values = np.asarray(image, dtype=np.float64)
+    except (TypeError, ValueError):  # an exotic I;16 variant numpy cannot view directly
+        values = np.asarray(image.convert("I"), dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return Image.new("L", image.size, 0)
+    lo, hi = float(values[finite].min()), float(values[finite].max())
+    values = np.where(finite, values, lo)
+    if hi > lo:
+        scaled = (values - lo) * (255.0 / (hi - lo))
+    else:  # a flat image: keep its level relative to the type's nominal range
+        nominal = 65535.0 if image.mode.startswith("I;16") else 255.0
+        scaled = np.full_like(values, min(max(hi, 0.0), nominal) * 255.0 / nominal)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
+
+
+def _decode(data: bytes, label: str, max_pixels: int) -> tuple[Image.Image, str]:
+    formats = _allowed_formats()
+    with warnings.catch_warnings():
+        # Plugins' chatter (e.g. "Corrupt EXIF data") is not for the console: the outcome is the
+        # result or the ImageError. Pillow only warns above its own global limit: here that refuses.
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            opened = Image.open(io.BytesIO(data), formats=formats)
+        except Image.UnidentifiedImageError:
+            raise _fail(label, _not_an_image_reason(data)) from None
+        with opened as image:
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise _fail(label, f"image has no pixels ({width}x{height})")
+            if width * height > max_pixels:  # from the header: nothing allocated yet
+                raise _fail(label, f"too many pixels ({width}x{height}; the limit is {max_pixels:,} pixels)")
+            fmt = image.format or "unknown"
+            try:
+                image.load()  # first frame only for animations; LOAD_TRUNCATED_IMAGES stays False
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError):
+                raise
+            except Exception as exc:
+                raise _fail(label, f"truncated or corrupt image data ({_one_line(exc, 100)})") from None
+            if image.size[0] * image.size[1] > max_pixels:  # a frame bigger than the header said
+                raise _fail(label, f"too many pixels ({image.size[0]}x{image.size[1]})")
+            try:
+                oriented = ImageOps.exif_transpose(image)
+            except Exception:  # a broken EXIF block must not cost a good photo: keep it unrotated
+                oriented = image
+            try:
+                rgb = to_rgb(oriented)
+            except Exception as exc:
+                raise _fail(label, f"unsupported colour mode {image.mode} ({_one_line(exc, 100)})") from None
+            if rgb is image:
+                rgb = image.copy()  # closing `image` below would drop its pixels
+    return rgb, fmt
+
+
+def load_image(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    name: str | None = None,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> LoadedImage:
+    """Read, check and decode one photo. Any problem raises ImageError naming the file and the reason."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        label = name or "image"
+        if len(data) > max_bytes:
+            raise _fail(label, f"file too large ({_mb(len(data))}; the limit is {_mb(max_bytes)})")
+    else:
+        path = os.fspath(source)
+        label = name or os.path.basename(os.path.normpath(path)) or path
+        data = _read_file(path, label, max_bytes)
+    if not data:
+        raise _fail(label, "empty file (0 bytes)")
+    try:
+        image, fmt = _decode(data, label, max_pixels)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _fail(label, "too many pixels (refused as a possible decompression bomb)") from None
+    except MemoryError:
+        raise _fail(label, "image too large to decode (out of memory)") from None
+    except Exception as exc:  # a plugin failing while reading its header: keep the reason, not the traceback
+        raise _fail(label, f"damaged or unsupported image ({_one_line(exc, 100)})") from None
+    extension = _EXTENSIONS.get(fmt, "".join(c for c in fmt.lower() if c.isalnum()) or "bin")
+    return LoadedImage(image=image, sha256=sha256_bytes(data), data=data, format=fmt, extension=extension)
+
+
+def crop_box(image: Image.Image, box: tuple[float, float, float, float] | None) -> Image.Image:
+    """The region `box` = (x1, y1, x2, y2) in pixels, clipped to the image; None = the image itself."""
+    if box is None:
+        return image
+    try:
+        x1, y1, x2, y2 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise ImageError(f"a box needs four numbers (x1, y1, x2, y2), got {_one_line(repr(box), 80)}") from None
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        raise ImageError(f"box {box} contains a value that is not a number")
+    width, height = image.size
+    # Whole pixels that the box touches, clipped to the image.
+    left, top = max(0, math.floor(x1)), max(0, math.floor(y1))
+    right, bottom = min(width, math.ceil(x2)), min(height, math.ceil(y2))
+    if right <= left or bottom <= top:
+        raise ImageError(f"box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) has no area inside the {width}x{height} image")
+    return image.crop((left, top, right, bottom))
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """'X1,Y1,X2,Y2' -> four floats; ValueError (a message for people) when it is not a usable box."""
+    parts = [p.strip() for p in str(text).split(",")]
+    usage = f"a box is X1,Y1,X2,Y2 (four numbers separated by commas), got {text!r}"
+    if len(parts) != 4:
+        raise ValueError(usage)
+    try:
+        x1, y1, x2, y2 = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(usage) from None
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        raise ValueError(f"box values must be finite numbers, got {text!r}")
+    if min(x1, y1, x2, y2) < 0:
+        raise ValueError(f"box values must not be negative, got {text!r}")
+    if x2 <= x1 or y2 <= y1:
+        raise ValueError(f"box needs X2 > X1 and Y2 > Y1, got {text!r}")
+    return (x1, y1, x2, y2)
+
+
+def thumbnail(image: Image.Image, size: int) -> Image.Image:
+    """An aspect-preserving copy whose longest side is at most `size` (never enlarged)."""
+    if size < 1:
+        raise ValueError(f"thumbnail size must be at least 1 pixel, got {size}")
+    copy = image.copy()
+    copy.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return copy
