@@ -99,7 +99,9 @@ def _exemplar(reader: SafeZipReader, archive: Path, entry: dict) -> NewExemplar:
     if member.rsplit("/", 1)[1].split(".", 1)[0] != loaded.sha256:
         raise ArchiveError(f"{archive.name}: {member} does not match its checksum (damaged archive)")
     box = entry.get("box")
-    vectors = {str(m): _decode_vector(v, f"{archive.name}:{member}") for m, v in (entry.get("embeddings") or {}).items()}
+    vectors = {
+        str(m): _decode_vector(v, f"{archive.name}:{member}") for m, v in (entry.get("embeddings") or {}).items()
+    }
     source = entry.get("source") if entry.get("source") in ("registered", "confirmed", "imported") else "imported"
     return NewExemplar(loaded, tuple(float(v) for v in box) if box else None, source, vectors, entry.get("created"))
 
@@ -128,8 +130,11 @@ def read_backup(archive: Path) -> list[NewConcept]:
                 raise ArchiveError(f"{archive.name}: concept {entry['name']!r} has no image")
             concepts.append(
                 NewConcept(
-                    entry["name"], str(entry.get("info") or ""), str(entry.get("category") or ""),
-                    exemplars, entry.get("created"),
+                    entry["name"],
+                    str(entry.get("info") or ""),
+                    str(entry.get("category") or ""),
+                    exemplars,
+                    entry.get("created"),
                 )
             )
     return concepts

@@ -1,17 +1,17 @@
-"""The one safe image loader: size limits, format allow-list, EXIF orientation, RGB, hashing, crops.
+"""The one safe image loader (size limits, format allow-list, EXIF orientation, RGB), hashing, crops.
 
-Everything that reads a photo goes through `load_image`, so every broken, hostile or odd file
-fails here with one `ImageError` line that names the file and says why.
-"""
+Every photo the app reads goes through `load_image`: a bad file fails with one ImageError line naming it."""
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import io
 import math
 import os
 import stat
+import struct
 import warnings
 from dataclasses import dataclass, field
 
@@ -24,17 +24,14 @@ MAX_FILE_BYTES: int = 256 * 1024 * 1024  # refuse bigger files before decoding
 MAX_PIXELS: int = 200_000_000  # decompression-bomb limit (width*height), checked from the header before decoding
 
 # Photo formats only: Pillow also opens EPS (runs Ghostscript), FITS, PSD... which no photo needs.
-_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF")
+# (The JPEG opener also returns MPO, the multi-picture JPEG many cameras write.)
+_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF")
 _EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "HEIF": "heic", "TIFF": "tiff"}
-# Magic numbers of formats we decode, to call a file "damaged X" rather than "not an image".
-_MAGIC = {
-    b"\xff\xd8\xff": "JPEG",
-    b"\x89PNG\r\n\x1a\n": "PNG",
-    b"GIF8": "GIF",
-    b"BM": "BMP",
-    b"II*\x00": "TIFF",
-    b"MM\x00*": "TIFF",
-}
+# Magic numbers, to call a file "damaged PNG" or "a PDF" rather than just "not an image".
+_MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF", b"BM": "BMP", b"II*\x00": "TIFF"}
+_MAGIC |= {b"MM\x00*": "TIFF", b"%PDF": "PDF", b"PK\x03\x04": "ZIP", b"PK\x05\x06": "ZIP"}
+_NOT_IMAGES = {"PDF": "a PDF document, not an image", "ZIP": "a zip archive, not an image"}
+_BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError)
 
 
 @dataclass(frozen=True)
@@ -62,34 +59,39 @@ def _allowed_formats() -> tuple[str, ...]:
         import pillow_heif
 
         pillow_heif.register_heif_opener()
-    except ImportError:  # HEIC then reads as "not an image file"; everything else still works
+    except ImportError:  # HEIC then reads as "damaged or unsupported"; everything else still works
         pass
     return tuple(f for f in _FORMATS if f in Image.OPEN)
 
 
-def _one_line(text: str, limit: int = 160) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _one_line(text: object, limit: int = 160) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _fail(label: str, reason: str) -> ImageError:
     return ImageError(f"{_one_line(label)}: {reason}")
 
 
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
 def _read_file(path: str, label: str, max_bytes: int) -> bytes:
+    not_regular = "not a regular file (a pipe, device or socket)"
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
             raise _fail(label, "is a folder, not an image file")
         if not stat.S_ISREG(info.st_mode):
-            raise _fail(label, "not a regular file (a pipe, device or socket)")
+            raise _fail(label, not_regular)
         if info.st_size > max_bytes:
-            raise _fail(label, f"file too large ({_mb(info.st_size)}; the limit is {_mb(max_bytes)})")
+            raise _fail(label, f"file too large ({_size(info.st_size)}; the limit is {_size(max_bytes)})")
         # O_NONBLOCK: if the path was swapped for a fifo since stat(), opening must not hang.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise _fail(label, "not a regular file (a pipe, device or socket)")
+                raise _fail(label, not_regular)
             data = handle.read(max_bytes + 1)  # +1: a file that grew since stat() is still caught
     except (FileNotFoundError, NotADirectoryError):
         raise _fail(label, "file not found") from None
@@ -98,42 +100,30 @@ def _read_file(path: str, label: str, max_bytes: int) -> bytes:
     except OSError as exc:
         raise _fail(label, f"cannot read the file ({_one_line(exc.strerror or exc)})") from None
     if len(data) > max_bytes:
-        raise _fail(label, f"file too large (the limit is {_mb(max_bytes)})")
+        raise _fail(label, f"file too large (the limit is {_size(max_bytes)})")
     return data
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
-
-
 def _not_an_image_reason(data: bytes) -> str:
-    """Why Pillow could not identify these bytes, in words a person understands."""
+    """Why no allowed format could read these bytes, in words a person understands."""
     head = data[:4096]
-    for magic, fmt in _MAGIC.items():
-        if head.startswith(magic):
-            return f"damaged {fmt} file (its header cannot be read)"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "damaged WEBP file (its header cannot be read)"
-    if head[4:8] == b"ftyp":
-        return "damaged or unsupported HEIC/AVIF file (its header cannot be read)"
-    if head.startswith(b"%PDF"):
-        return "a PDF document, not an image"
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "a zip archive, not an image"
-    if b"\x00" not in head:
-        try:
-            text = head.decode("utf-8").lstrip("\ufeff \t\r\n").lower()
-        except UnicodeDecodeError:
-            text = None
-        if text is not None:
-            if "<svg" in text:
-                return "an SVG drawing, not a photo (SVG is not supported)"
-            if text.startswith(("<!doctype html", "<html")) or "<html" in text[:512]:
-                return "a web page (HTML), not an image"
-            if text.startswith(("{", "[")):
-                return "a text file (JSON), not an image"
-            return "a text file, not an image"
-    return "not an image file (unrecognised format)"
+    fmt = next((f for magic, f in _MAGIC.items() if head.startswith(magic)), None)
+    fmt = fmt or ("WEBP" if head[:4] == b"RIFF" and head[8:12] == b"WEBP" else None)
+    fmt = fmt or ("HEIC/AVIF" if head[4:8] == b"ftyp" else None)
+    if fmt:
+        return _NOT_IMAGES.get(fmt) or f"damaged or unsupported {fmt} file (its header cannot be read)"
+    try:  # incremental: a multi-byte character cut at 4096 bytes still counts as text
+        text = codecs.getincrementaldecoder("utf-8")().decode(head) if b"\x00" not in head else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        return "not an image file (unrecognised format)"
+    text = text.lstrip("\ufeff \t\r\n").lower()
+    if "<svg" in text:
+        return "an SVG drawing, not a photo (SVG is not supported)"
+    if text.startswith(("<!doctype html", "<html")) or "<html" in text[:512]:
+        return "a web page (HTML), not an image"
+    return "a text file (JSON), not an image" if text.startswith(("{", "[")) else "a text file, not an image"
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -170,27 +160,43 @@ def _stretch_to_8bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
-def _decode(data: bytes, label: str, max_pixels: int) -> tuple[Image.Image, str]:
-    formats = _allowed_formats()
-    with warnings.catch_warnings():
-        # Plugins' chatter (e.g. "Corrupt EXIF data") is not for the console: the outcome is the
-        # result or the ImageError. Pillow only warns above its own global limit: here that refuses.
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+def _identify(data: bytes, label: str) -> Image.Image:
+    # Pillow's own open loop, over our allow-list only: `Image.open` itself is global state that
+    # other packages replace (ultralytics swaps in a wrapper that pip-installs a plugin on any
+    # unidentified file), and it applies Pillow's global pixel limit instead of ours.
+    stream, prefix = io.BytesIO(data), data[:16]
+    for fmt in _allowed_formats():
+        factory, accept = Image.OPEN[fmt]
+        verdict = accept(prefix) if accept else True
+        if not verdict or isinstance(verdict, str):  # a str means "known, but not in this build"
+            continue
+        stream.seek(0)
         try:
-            opened = Image.open(io.BytesIO(data), formats=formats)
-        except Image.UnidentifiedImageError:
-            raise _fail(label, _not_an_image_reason(data)) from None
-        with opened as image:
+            return factory(stream, "")
+        except (SyntaxError, IndexError, TypeError, struct.error):  # not this format after all
+            continue
+        except _BOMB:
+            raise
+        except Exception as exc:  # the plugin knows the format but cannot read this header
+            raise _fail(label, f"damaged {fmt} file ({_one_line(exc, 100)})") from None
+    raise _fail(label, _not_an_image_reason(data))
+
+
+def _decode(data: bytes, label: str, max_pixels: int) -> tuple[Image.Image, str]:
+    with warnings.catch_warnings():
+        # Pillow's size warning (a frame, tile or MPO page over its own limit) refuses the file.
+        # Only this one narrow filter: catch_warnings is not thread-safe, and should two loads race,
+        # what may be left behind must be harmless (never a blanket "ignore").
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _identify(data, label) as image:
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise _fail(label, f"image has no pixels ({width}x{height})")
             if width * height > max_pixels:  # from the header: nothing allocated yet
                 raise _fail(label, f"too many pixels ({width}x{height}; the limit is {max_pixels:,} pixels)")
-            fmt = image.format or "unknown"
             try:
                 image.load()  # first frame only for animations; LOAD_TRUNCATED_IMAGES stays False
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError):
+            except _BOMB:
                 raise
             except Exception as exc:
                 raise _fail(label, f"truncated or corrupt image data ({_one_line(exc, 100)})") from None
@@ -204,9 +210,7 @@ def _decode(data: bytes, label: str, max_pixels: int) -> tuple[Image.Image, str]
                 rgb = to_rgb(oriented)
             except Exception as exc:
                 raise _fail(label, f"unsupported colour mode {image.mode} ({_one_line(exc, 100)})") from None
-            if rgb is image:
-                rgb = image.copy()  # closing `image` below would drop its pixels
-    return rgb, fmt
+            return (image.copy() if rgb is image else rgb), image.format or "unknown"  # closing drops pixels
 
 
 def load_image(
@@ -218,13 +222,12 @@ def load_image(
 ) -> LoadedImage:
     """Read, check and decode one photo. Any problem raises ImageError naming the file and the reason."""
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        label = name or "image"
+        data, label = bytes(source), name or "image"
         if len(data) > max_bytes:
-            raise _fail(label, f"file too large ({_mb(len(data))}; the limit is {_mb(max_bytes)})")
+            raise _fail(label, f"file too large ({_size(len(data))}; the limit is {_size(max_bytes)})")
     else:
         path = os.fspath(source)
-        label = name or os.path.basename(os.path.normpath(path)) or path
+        label = name or os.path.basename(path.rstrip("/\\")) or path or "image"
         data = _read_file(path, label, max_bytes)
     if not data:
         raise _fail(label, "empty file (0 bytes)")
@@ -236,7 +239,7 @@ def load_image(
         raise _fail(label, "too many pixels (refused as a possible decompression bomb)") from None
     except MemoryError:
         raise _fail(label, "image too large to decode (out of memory)") from None
-    except Exception as exc:  # a plugin failing while reading its header: keep the reason, not the traceback
+    except Exception as exc:  # anything else a plugin throws: keep the reason, not the traceback
         raise _fail(label, f"damaged or unsupported image ({_one_line(exc, 100)})") from None
     extension = _EXTENSIONS.get(fmt, "".join(c for c in fmt.lower() if c.isalnum()) or "bin")
     return LoadedImage(image=image, sha256=sha256_bytes(data), data=data, format=fmt, extension=extension)
@@ -250,10 +253,10 @@ def crop_box(image: Image.Image, box: tuple[float, float, float, float] | None) 
         x1, y1, x2, y2 = (float(v) for v in box)
     except (TypeError, ValueError):
         raise ImageError(f"a box needs four numbers (x1, y1, x2, y2), got {_one_line(repr(box), 80)}") from None
+    width, height = image.size
     if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
         raise ImageError(f"box {box} contains a value that is not a number")
-    width, height = image.size
-    # Whole pixels that the box touches, clipped to the image.
+    # Every pixel the box touches, clipped to the image.
     left, top = max(0, math.floor(x1)), max(0, math.floor(y1))
     right, bottom = min(width, math.ceil(x2)), min(height, math.ceil(y2))
     if right <= left or bottom <= top:
@@ -263,14 +266,11 @@ def crop_box(image: Image.Image, box: tuple[float, float, float, float] | None) 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
     """'X1,Y1,X2,Y2' -> four floats; ValueError (a message for people) when it is not a usable box."""
-    parts = [p.strip() for p in str(text).split(",")]
-    usage = f"a box is X1,Y1,X2,Y2 (four numbers separated by commas), got {text!r}"
-    if len(parts) != 4:
-        raise ValueError(usage)
+    parts = str(text).split(",")
     try:
-        x1, y1, x2, y2 = (float(p) for p in parts)
+        x1, y1, x2, y2 = (float(p) for p in parts) if len(parts) == 4 else ()
     except ValueError:
-        raise ValueError(usage) from None
+        raise ValueError(f"a box is X1,Y1,X2,Y2 (four numbers separated by commas), got {text!r}") from None
     if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
         raise ValueError(f"box values must be finite numbers, got {text!r}")
     if min(x1, y1, x2, y2) < 0:

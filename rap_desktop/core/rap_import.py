@@ -79,9 +79,7 @@ def read_database(folder: Path) -> list[NewConcept]:
         if not unique:
             raise RapError(f"{path}: concept {names.tag(name)} has no image")
         exemplars = tuple(NewExemplar(load_image(p), source="imported") for p in unique)
-        concepts.append(
-            NewConcept(name, str(entry.get("info") or ""), str(entry.get("category") or ""), exemplars)
-        )
+        concepts.append(NewConcept(name, str(entry.get("info") or ""), str(entry.get("category") or ""), exemplars))
     return concepts
 
 

@@ -19,7 +19,6 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from .errors import ArchiveError
 from .fsutil import TEMP_MARK, fsync_dir
@@ -74,7 +73,7 @@ def check_member_name(name: str) -> str:
 class SafeZipReader:
     """Read-only view of a zip archive whose members have all been checked on open."""
 
-    def __init__(self, path: str | os.PathLike[str], limits: ZipLimits = ZipLimits()) -> None:  # noqa: B008
+    def __init__(self, path: str | os.PathLike[str], limits: ZipLimits = ZipLimits()) -> None:
         self._label = Path(path).name
         self._limits = limits
         self._read_total = 0
@@ -154,10 +153,10 @@ class SafeZipReader:
 
     def _stream(self, name: str, info: zipfile.ZipInfo) -> Iterator[bytes]:
         lim = self._limits
-        # zipfile silently truncates output at the declared size; let it run one byte past so a
-        # header that under-declares shows itself instead of passing a cut (CRC-forged) prefix.
+        # zipfile silently cuts output at the declared size (then fails the CRC, or not if it was
+        # forged); lift its cap to our limit so a header that under-declares is caught by name below.
         probe = copy.copy(info)
-        probe.file_size = info.file_size + 1
+        probe.file_size = lim.max_member_bytes + 1
         got = 0
         try:
             with self._zip.open(probe) as handle:
@@ -184,9 +183,7 @@ class SafeZipReader:
     def __enter__(self) -> SafeZipReader:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -217,7 +214,10 @@ def write_zip_atomic(
             with zipfile.ZipFile(handle, "w") as archive:
                 written: set[str] = set()
                 for raw, data in members:
-                    name = check_member_name(raw)
+                    try:
+                        name = check_member_name(raw)
+                    except ArchiveError as exc:  # name the archive being written, too
+                        raise ArchiveError(f"{target.name}: {exc}") from None
                     if name in written:
                         raise ArchiveError(f"{target.name}: member {name!r} given twice")
                     written.add(name)

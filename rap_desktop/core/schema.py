@@ -97,21 +97,20 @@ def connect(path: str) -> sqlite3.Connection:
 def migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        row = conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
+        row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
         version = None
         if row:
             found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             version = int(found[0]) if found else None
         if version is not None and version > SCHEMA_VERSION:
-            raise RapError(f"this data folder was written by a newer RAP Desktop (store schema {version}, we read {SCHEMA_VERSION}); update the app")
+            raise RapError(
+                f"this data folder was written by a newer RAP Desktop (store schema {version}, "
+                f"we read {SCHEMA_VERSION}); update the app"
+            )
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
-        conn.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', '0')")
         conn.execute("COMMIT")
     except BaseException:

@@ -125,16 +125,26 @@ class Store:
     def _write(self) -> Iterator[_Pending]:
         if self._pending is not None:
             raise RuntimeError("nested write transaction")
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise RapError(f"the data folder {self.home} is busy or read-only ({exc})") from None
         pending = self._pending = _Pending()
         try:
             before = self.generation()
             yield pending
             self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(before + 1),))
             self.conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             self._pending = None
-            self.conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, (OSError, sqlite3.OperationalError)):
+                # disk full, quota, read-only medium: nothing was committed, say so plainly
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise RapError(
+                    f"could not write to the data folder {self.home}: {reason}; nothing was changed"
+                ) from exc
             raise
         self._pending = None
         self._apply(pending, before)
@@ -220,9 +230,7 @@ class Store:
 
     def _concept(self, row: dict) -> Concept:
         count = self.conn.execute("SELECT COUNT(*) FROM exemplars WHERE concept_id = ?", (row["id"],)).fetchone()[0]
-        return Concept(
-            row["id"], row["name"], row["info"], row["category"], row["created"], row["updated"], count
-        )
+        return Concept(row["id"], row["name"], row["info"], row["category"], row["created"], row["updated"], count)
 
     def get_concept(self, name: str) -> Concept:
         return self._concept(self._concept_row(name))
@@ -312,7 +320,9 @@ class Store:
                     self._insert_exemplar(cur.lastrowid, item, vector, now)
                     for item, vector in zip(concept.exemplars, chunk, strict=True)
                 ]
-                row = Concept(cur.lastrowid, name, concept.info.strip(), concept.category.strip(), created, now, len(made))
+                row = Concept(
+                    cur.lastrowid, name, concept.info.strip(), concept.category.strip(), created, now, len(made)
+                )
                 results.append(AddResult(row, made[0], all(v is not None for v in chunk), warning))
         return results
 
@@ -411,8 +421,14 @@ class Store:
             sql, args = sql + " WHERE concept_id = ?", [self.get_concept(name).id]
         return [
             Exemplar(
-                r["id"], r["concept_id"], r["image"], r["width"], r["height"],
-                tuple(json.loads(r["box"])) if r["box"] else None, r["source"], r["created"],
+                r["id"],
+                r["concept_id"],
+                r["image"],
+                r["width"],
+                r["height"],
+                tuple(json.loads(r["box"])) if r["box"] else None,
+                r["source"],
+                r["created"],
             )
             for r in self.db.query(sql + " ORDER BY id", args)
         ]

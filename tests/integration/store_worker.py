@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-import rap_desktop.torch_compat  # noqa: F401
 from PIL import Image
 
+import rap_desktop.torch_compat  # noqa: F401
 from rap_desktop.core.errors import ConflictError
 from rap_desktop.core.images import load_image
 from rap_desktop.core.session import Session

@@ -25,15 +25,19 @@ def cli(home: Path, tiny_config: Path, capsys):
 
 
 def test_concept_lifecycle(cli, photos: dict[str, Path]) -> None:
-    code, out, err = cli("concept", "add", "<bo>", str(photos["chelsea"]), "--info", "<bo> is a cat.",
-                         "--category", "cat", "--json")
+    code, out, err = cli(
+        "concept", "add", "<bo>", str(photos["chelsea"]), "--info", "<bo> is a cat.", "--category", "cat", "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["concept"]["name"] == "bo"
     assert cli("concept", "add-image", "BO", str(photos["coffee"]), "--box", "0,0,100,100")[0] == 0
     code, out, _ = cli("concept", "list", "--json")
     (listed,) = json.loads(out)["concepts"]
     assert (listed["name"], listed["info"], listed["category"], listed["exemplars"]) == (
-        "bo", "<bo> is a cat.", "cat", 2
+        "bo",
+        "<bo> is a cat.",
+        "cat",
+        2,
     )
     assert cli("concept", "edit", "bo", "--rename", "Mochi")[0] == 0
     code, out, _ = cli("concept", "list")
@@ -86,6 +90,7 @@ def test_import_rap_export_import(cli, tmp_path: Path, photos, tiny_config: Path
 
 def test_models_list_says_where_it_looked(cli) -> None:
     code, out, _ = cli("models", "list", "--json")
+    assert code == 0
     rows = {r["name"]: r for r in json.loads(out)["models"]}
     assert rows["tiny-clip"]["present"] and rows["tiny-clip"]["selected"]
     assert not rows["clip-vit-l-14-336"]["present"]
@@ -101,13 +106,18 @@ def test_fetch_offline_fails_cleanly(cli) -> None:
 def test_console_script_env_overrides_and_clean_stdout(home: Path, tiny_config: Path, photos) -> None:
     env = {**os.environ, "RAP_DESKTOP_HOME": str(home), "RAP_DESKTOP_CONFIG": str(tiny_config)}
     exe = Path(sys.executable).with_name("rap-desktop")
-    added = subprocess.run([exe, "concept", "add", "bo", photos["chelsea"], "--json"], env=env,
-                           capture_output=True, text=True)
+    added = subprocess.run(
+        [exe, "concept", "add", "bo", photos["chelsea"], "--json"], env=env, capture_output=True, text=True
+    )
     assert added.returncode == 0, added.stderr
     json.loads(added.stdout)  # stdout is exactly one JSON document
     listed = subprocess.run([exe, "--json", "concept", "list"], env=env, capture_output=True, text=True)
     assert [c["name"] for c in json.loads(listed.stdout)["concepts"]] == ["bo"]
     assert (home / "store.sqlite3").exists()
-    broken = subprocess.run([exe, "concept", "list"], env={**env, "RAP_DESKTOP_CONFIG": str(photos["chelsea"])},
-                            capture_output=True, text=True)
+    broken = subprocess.run(
+        [exe, "concept", "list"],
+        env={**env, "RAP_DESKTOP_CONFIG": str(photos["chelsea"])},
+        capture_output=True,
+        text=True,
+    )
     assert broken.returncode == 2 and "not valid TOML" in broken.stderr

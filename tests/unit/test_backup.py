@@ -24,9 +24,7 @@ def _fill(store: Store, photos: dict[str, Path]) -> None:
 def _snapshot(store: Store) -> tuple:
     concepts = [(c.name, c.info, c.category, c.exemplar_count, c.created) for c in store.list_concepts()]
     exemplars = sorted((e.image, e.box, e.source, e.created) for e in store.exemplars())
-    vectors = sorted(
-        (model, bytes(blob)) for model, blob in store.conn.execute("SELECT model, vector FROM embeddings")
-    )
+    vectors = sorted((model, bytes(blob)) for model, blob in store.conn.execute("SELECT model, vector FROM embeddings"))
     return concepts, exemplars, vectors
 
 

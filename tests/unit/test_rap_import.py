@@ -95,11 +95,11 @@ def test_broken_database_json(store: Store, tmp_path: Path, content: str, reason
 def test_broken_image_names_the_file(store: Store, tmp_path: Path, photos: dict[str, Path]) -> None:
     folder = make_reference_db(tmp_path / "db", photos)
     (folder / "cat-cup.png").write_bytes(b"not a picture")
-    with pytest.raises(ImageError, match="cat-cup.png"):
+    with pytest.raises(ImageError, match=r"cat-cup\.png"):
         import_rap(store, folder)
     assert store.list_concepts() == []
 
 
 def test_not_a_database(store: Store, tmp_path: Path) -> None:
-    with pytest.raises(RapError, match="no database.json"):
+    with pytest.raises(RapError, match=r"no database\.json"):
         import_rap(store, tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
 import warnings
 import zipfile
@@ -40,12 +41,11 @@ def patch_headers(path: Path, *, flags: int | None = None, crc: int | None = Non
     path.write_bytes(bytes(raw))
 
 
-def refused(path: Path, match: str, limits: ZipLimits = ZipLimits()) -> ArchiveError:  # noqa: B008
+def refused(path: Path, problem: str, limits: ZipLimits = ZipLimits()) -> ArchiveError:  # noqa: B008
     """Open and read everything; it must fail with a one-line message naming file and problem."""
-    with pytest.raises(ArchiveError, match=match) as caught:
-        with SafeZipReader(path, limits) as reader:
-            for name in reader.names():
-                reader.read(name)
+    with pytest.raises(ArchiveError, match=re.escape(problem)) as caught, SafeZipReader(path, limits) as r:
+        for name in r.names():
+            r.read(name)
     message = str(caught.value)
     assert path.name in message and "\n" not in message
     assert isinstance(caught.value, RapError)
@@ -104,7 +104,7 @@ def test_failed_write_leaves_existing_target_untouched(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_zip_atomic(target, [("a.txt", b"first"), ("b.txt", explode), ("c.txt", b"never")])
-    with pytest.raises(ArchiveError, match="'..' component"):
+    with pytest.raises(ArchiveError, match=re.escape("'..' component")):
         write_zip_atomic(target, [("a.txt", b"first"), ("../evil.txt", b"x")])
     with pytest.raises(ArchiveError, match="given twice"):
         write_zip_atomic(target, [("a.txt", b"1"), ("a.txt", b"2")])
@@ -138,7 +138,7 @@ def test_failed_write_leaves_existing_target_untouched(tmp_path: Path) -> None:
     ],
 )
 def test_bad_member_names(name: str, problem: str) -> None:
-    with pytest.raises(ArchiveError, match=problem) as caught:
+    with pytest.raises(ArchiveError, match=re.escape(problem)) as caught:
         check_member_name(name)
     assert "\n" not in str(caught.value)
 
@@ -156,7 +156,7 @@ def test_good_member_names() -> None:
 @pytest.mark.parametrize(
     ("name", "problem"),
     [
-        ("../evil", r"'\.\./evil' has a '\.\.' component"),
+        ("../evil", "'../evil' has a '..' component"),
         ("a/../../evil", "'..' component"),
         ("/etc/passwd", "'/etc/passwd' is an absolute path"),
         ("C:\\evil", "drive letter"),
@@ -241,7 +241,7 @@ def test_header_lies_about_size(tmp_path: Path, forge_crc: bool) -> None:
     patch_headers(path, size=100, crc=zlib.crc32(payload[:100]) if forge_crc else None)
     with SafeZipReader(path) as reader:
         assert reader.names() == ["liar.bin"]
-        with pytest.raises(ArchiveError, match="'liar.bin' holds more data than its declared size"):
+        with pytest.raises(ArchiveError, match=re.escape("'liar.bin' holds more data than its declared size")):
             reader.read("liar.bin")
         stream = reader.open_stream("liar.bin")
         with pytest.raises(ArchiveError, match="more data than its declared size"):

@@ -7,9 +7,10 @@ local folder. Code picks behaviour by a spec's fields, never by matching its nam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 EMBEDDER = "embedder"
 DETECTOR = "detector"
