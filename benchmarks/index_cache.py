@@ -25,7 +25,9 @@ def fill(store: Store, n: int, dim: int, rng: np.random.Generator) -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     now = time.time()
     with store._write():  # bulk rows straight into SQLite: we time reading them back, not adding
-        store.conn.execute("INSERT INTO concepts(id, name, name_key, created, updated) VALUES (1,'c','c',?,?)", (now, now))
+        store.conn.execute(
+            "INSERT INTO concepts(id, name, name_key, created, updated) VALUES (1, 'c', 'c', ?, ?)", (now, now)
+        )
         store.conn.executemany(
             "INSERT INTO exemplars(id, concept_id, image, width, height, source, created) "
             "VALUES (?, 1, 'x.png', 1, 1, 'registered', ?)",
