@@ -1,0 +1,233 @@
+"""What the menu, toolbar and drops do. Each command asks on the GUI thread (file dialogs, the
+register dialog, a confirmation) and then hands the store work to the store lane."""
+
+from __future__ import annotations
+
+import datetime
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QFileDialog
+
+from rap_desktop.core.images import LoadedImage
+from rap_desktop.core.names import tag
+from rap_desktop.core.store import AddResult
+
+from . import operations as ops
+from .register_dialog import PREVIEW_SIZE, RegisterDialog
+from .thumbnails import load_photo
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
+
+    from .main_window import MainWindow
+
+
+class Commands:
+    def __init__(self, window: MainWindow) -> None:
+        self.w = window
+        self.dialog: RegisterDialog | None = None  # the register/edit dialog now open (tests use it)
+        self._photos: deque[Path] = deque()  # dropped or chosen photos waiting for their dialog
+        self._loading = False
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _store(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None], refresh: bool = True) -> None:
+        """Run `fn(store, *args)` on the store lane; the list is refreshed after a failure too
+        (a half-done batch, a concept removed meanwhile), after a success by `done`."""
+
+        def on_error(message: str) -> None:
+            self.w.show_error(message)
+            if refresh:
+                self.w.refresh()
+
+        self.w.runner.submit(ops.with_store, self.w.session, fn, *args, on_done=done, on_error=on_error)
+
+    def _folder(self) -> str:
+        return str(self.w.settings.value("paths/last_folder", str(Path.home())))
+
+    def _remember_folder(self, path: str | Path) -> None:
+        path = Path(path)
+        self.w.settings.setValue("paths/last_folder", str(path if path.is_dir() else path.parent))
+
+    def _single(self) -> str | None:
+        chosen = self.w.selected_concepts()
+        return chosen[0].name if len(chosen) == 1 else None
+
+    def _added(self, results: Sequence[AddResult], what: str) -> None:
+        warnings = sorted({r.warning for r in results if r.warning})
+        # a missing model is not an error: the photo is stored and embedded later
+        self.w.notify(f"{what} — {warnings[0]}" if warnings else what, warning=bool(warnings))
+        self.w.refresh(select=sorted({r.concept.name for r in results}))
+
+    # --- add a concept from photos -------------------------------------------------------------
+
+    def add_concept(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self.w, "Photos to remember", self._folder(), ops.IMAGE_FILTER)
+        if paths:
+            self._remember_folder(paths[0])
+            self.register_paths([Path(p) for p in paths])
+
+    def register_paths(self, paths: Sequence[Path]) -> None:
+        """One register dialog per photo, one after another; folders give their images (io lane)."""
+        self.w.runner.submit(ops.expand_paths, list(paths), lane="io", on_done=self._queue)
+
+    def _queue(self, paths: list[Path]) -> None:
+        if not paths:
+            self.w.notify("No photos found there.")
+        self._photos.extend(paths)
+        self._next_photo()
+
+    def _next_photo(self) -> None:
+        if self.dialog is not None or self._loading or not self._photos:
+            return
+        path = self._photos.popleft()
+        self._loading = True
+
+        def failed(message: str) -> None:
+            self._loading = False
+            self.w.show_error(message)
+            self._next_photo()
+
+        self.w.runner.submit(
+            load_photo,
+            path,
+            2 * PREVIEW_SIZE,
+            lane="io",
+            on_done=lambda r: self._open_register(path, *r),
+            on_error=failed,
+        )
+
+    def _open_register(self, path: Path, loaded: LoadedImage, preview: QImage) -> None:
+        self._loading = False
+        width, height = loaded.size
+        left = f" ({len(self._photos)} more waiting)" if self._photos else ""
+        dialog = RegisterDialog(
+            self.w,
+            self.w.model.name_keys(),
+            QPixmap.fromImage(preview),
+            f"{path.name}\n{width} × {height}, {loaded.format}{left}",
+            categories=self.w.model.categories(),
+        )
+        dialog.accepted.connect(lambda: self._register(dialog, loaded))
+        self._show(dialog)
+
+    def _register(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:
+        name, info, category = dialog.name(), dialog.info(), dialog.category()
+        self._store(
+            lambda store: [store.add_concept(name, loaded, info, category)],
+            done=lambda results: self._added(results, f"Remembered {tag(name)}."),
+        )
+
+    def _show(self, dialog: RegisterDialog) -> None:
+        self.dialog = dialog
+        dialog.finished.connect(lambda _result: self._dialog_closed(dialog))
+        dialog.open()  # window-modal, not a nested event loop
+
+    def _dialog_closed(self, dialog: RegisterDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()
+        self._next_photo()
+
+    # --- change the selected concepts ----------------------------------------------------------
+
+    def add_photo(self) -> None:
+        name = self._single()
+        if name is None:
+            return
+        paths, _ = QFileDialog.getOpenFileNames(self.w, f"More photos of {tag(name)}", self._folder(), ops.IMAGE_FILTER)
+        if paths:
+            self._remember_folder(paths[0])
+            count = f"{len(paths)} photos" if len(paths) > 1 else "a photo"
+            self._store(
+                ops.add_exemplars,
+                name,
+                [Path(p) for p in paths],
+                done=lambda results: self._added(results, f"Added {count} to {tag(name)}."),
+            )
+
+    def edit(self) -> None:
+        chosen = self.w.selected_concepts()
+        if len(chosen) != 1 or self.dialog is not None:
+            return
+        concept = chosen[0]
+        row = self.w.model.row_of(concept.name)
+        cover = self.w.thumbnails.pixmap(self.w.model.entry(row).cover) if row >= 0 else None
+        dialog = RegisterDialog(
+            self.w,
+            self.w.model.name_keys(),
+            cover,
+            editing=concept.name,
+            info=concept.info,
+            category=concept.category,
+            categories=self.w.model.categories(),
+        )
+        dialog.accepted.connect(lambda: self._save_edit(concept.name, dialog))
+        self._show(dialog)
+
+    def _save_edit(self, old: str, dialog: RegisterDialog) -> None:
+        name, info, category = dialog.name(), dialog.info(), dialog.category()
+
+        def done(concept: Any) -> None:
+            self.w.notify(f"Saved {tag(concept.name)}.")
+            self.w.refresh(select=[concept.name])
+
+        rename = name if name != old else None
+        self._store(lambda store: store.edit_concept(old, rename=rename, info=info, category=category), done=done)
+
+    def remove(self) -> None:
+        names = [c.name for c in self.w.selected_concepts()]
+        if not names:
+            return
+        shown = ", ".join(tag(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        what = f"{len(names)} concepts" if len(names) > 1 else tag(names[0])
+        question = f"Forget {shown}?\n\nTheir photos and descriptions are deleted from the data folder."
+        if not self.w.confirm(f"Remove {what}", question):
+            return
+
+        def done(removed: list[str]) -> None:
+            self.w.notify(f"Removed {', '.join(tag(n) for n in removed)}.")
+            self.w.refresh(select=[])
+
+        self._store(ops.remove_concepts, names, done=done)
+
+    # --- import / export -----------------------------------------------------------------------
+
+    def import_rap_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.w, "RAP database folder (with database.json)", self._folder())
+        if folder:
+            self._remember_folder(folder)
+            self._store(ops.import_rap_folder, Path(folder), done=self._imported)
+
+    def import_backup(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.w, "Backup to import", self._folder(), "Backups (*.zip)")
+        if path:
+            self._remember_folder(path)
+            self._store(ops.import_backup, Path(path), done=self._imported)
+
+    def _imported(self, report: Any) -> None:
+        message = f"Imported {len(report.added)} concept" + ("" if len(report.added) == 1 else "s")
+        if report.skipped:
+            message += f"; kept the existing {', '.join(tag(n) for n in report.skipped)}"
+        self._added(report.added, message + ".")
+
+    def export_backup(self) -> None:
+        default = Path(self._folder()) / f"rap-backup-{datetime.date.today().isoformat()}.zip"
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export backup", str(default), "Backups (*.zip)")
+        if path:
+            target = Path(path) if path.lower().endswith(".zip") else Path(path + ".zip")
+            self._remember_folder(target)
+
+            def done(count: int) -> None:
+                self.w.notify(f"Exported {count} concept{'' if count == 1 else 's'} to {target}.")
+
+            self._store(ops.export_backup, target, done=done, refresh=False)
+
+    def close_dialogs(self) -> None:
+        self._photos.clear()
+        if self.dialog is not None:
+            self.dialog.reject()

@@ -1,0 +1,113 @@
+"""Model/View for concepts: a list model over the store's listing and the search-box filter."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
+
+from rap_desktop.core.names import tag
+from rap_desktop.core.store import Concept
+
+from .operations import ConceptEntry
+from .thumbnails import ThumbnailCache
+
+ConceptRole = Qt.ItemDataRole.UserRole + 1  # the Concept dataclass of a row
+SearchTextRole = Qt.ItemDataRole.UserRole + 2  # casefolded name + category + info
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ConceptListModel(QAbstractListModel):
+    def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._entries: list[ConceptEntry] = []
+        self._thumbnails = thumbnails
+        thumbnails.ready.connect(self._thumbnail_ready)
+
+    # --- contents ------------------------------------------------------------------------------
+
+    def set_entries(self, entries: Sequence[ConceptEntry]) -> None:
+        # a reset is right here: every refresh is a fresh listing from the store
+        self.beginResetModel()
+        self._entries = list(entries)
+        self.endResetModel()
+
+    def entries(self) -> list[ConceptEntry]:
+        return list(self._entries)
+
+    def entry(self, row: int) -> ConceptEntry:
+        return self._entries[row]
+
+    def name_keys(self) -> set[str]:
+        return {e.concept.name.casefold() for e in self._entries}
+
+    def categories(self) -> list[str]:
+        return sorted({e.concept.category for e in self._entries if e.concept.category}, key=str.casefold)
+
+    def row_of(self, name: str) -> int:
+        key = name.casefold()
+        return next((i for i, e in enumerate(self._entries) if e.concept.name.casefold() == key), -1)
+
+    # --- Qt ------------------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._entries)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+            return None
+        entry = self._entries[index.row()]
+        concept = entry.concept
+        if role == Qt.ItemDataRole.DisplayRole:
+            return tag(concept.name)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(concept)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbnails.icon(entry.cover, entry.cover_path)  # None until loaded off-thread
+        if role == ConceptRole:
+            return concept
+        if role == SearchTextRole:
+            return f"{concept.name}\n{concept.category}\n{concept.info}".casefold()
+        return None
+
+    def _thumbnail_ready(self, name: str) -> None:
+        for row, entry in enumerate(self._entries):
+            if entry.cover == name:
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+def _tooltip(concept: Concept) -> str:
+    # tooltips guess rich text, and "<b> is ..." would turn bold: send escaped HTML instead
+    text = html.escape(concept.info or "(no description)").replace("\n", "<br>")
+    if concept.category:
+        text += f"<br><i>Category: {html.escape(concept.category)}</i>"
+    return f"<p>{text}</p>"
+
+
+class ConceptFilterModel(QSortFilterProxyModel):
+    """The search box: every word must occur in the name, category or info (case-insensitive)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._words: list[str] = []
+
+    def set_query(self, text: str) -> None:
+        # strip <> so typing "<bo>" finds bo just like "bo" does
+        words = text.replace("<", " ").replace(">", " ").casefold().split()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+            self._words = words
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._words = words
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if not self._words:
+            return True
+        model = self.sourceModel()
+        text = str(model.data(model.index(source_row, 0, source_parent), SearchTextRole) or "")
+        return all(word in text for word in self._words)

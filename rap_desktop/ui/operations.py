@@ -1,0 +1,98 @@
+"""Plain functions the window runs in background lanes (never on the GUI thread).
+
+Store-lane functions take the Store first; io-lane functions touch only files. No widgets here, so
+each is easy to read next to the core call it wraps.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rap_desktop.core.backup import RestoreReport, export_zip, import_zip
+from rap_desktop.core.rap_import import ImportReport, import_rap
+from rap_desktop.core.session import Session
+from rap_desktop.core.store import AddResult, Concept, Exemplar, Store
+
+T = TypeVar("T")
+
+# Extensions picked from a dropped folder; a file dropped by itself is always tried (load_image
+# then says what is wrong with it, in words).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif"})
+IMAGE_FILTER = "Images (" + " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS | {".avif"})) + ");;All files (*)"
+
+
+@dataclass(frozen=True)
+class ConceptEntry:
+    """One row of the concept list: the concept and the photo that stands for it."""
+
+    concept: Concept
+    cover: str | None  # image file name of its first exemplar (the thumbnail cache key)
+    cover_path: Path | None
+
+
+@dataclass(frozen=True)
+class ExemplarEntry:
+    exemplar: Exemplar
+    path: Path
+
+
+def with_store(session: Session, fn: Callable[..., T], *args: Any) -> T:
+    # opening the store (and building the embedder) happens here too, on the store lane
+    return fn(session.store(), *args)
+
+
+def list_entries(store: Store) -> list[ConceptEntry]:
+    covers: dict[int, str] = {}
+    for exemplar in store.exemplars():  # ordered by id: the first one registered is the cover
+        covers.setdefault(exemplar.concept_id, exemplar.image)
+    entries = []
+    for concept in store.list_concepts():
+        cover = covers.get(concept.id)
+        entries.append(ConceptEntry(concept, cover, store.image_path(cover) if cover else None))
+    return entries
+
+
+def exemplar_entries(store: Store, name: str) -> list[ExemplarEntry]:
+    return [ExemplarEntry(e, store.image_path(e.image)) for e in store.exemplars(name)]
+
+
+def add_exemplars(store: Store, name: str, paths: Sequence[Path]) -> list[AddResult]:
+    return [store.add_exemplar(name, path) for path in paths]
+
+
+def remove_concepts(store: Store, names: Sequence[str]) -> list[str]:
+    return [store.remove_concept(name).name for name in names]
+
+
+def import_rap_folder(store: Store, folder: Path) -> ImportReport:
+    return import_rap(store, folder, skip_existing=True)
+
+
+def import_backup(store: Store, archive: Path) -> RestoreReport:
+    return import_zip(store, archive, skip_existing=True)
+
+
+def export_backup(store: Store, archive: Path) -> int:
+    return export_zip(store, archive)
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Dropped files as they are; a dropped folder -> the images directly inside it, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            with os.scandir(path) as entries:
+                images = [Path(e.path) for e in entries if e.is_file() and _is_image_name(e.name)]
+            found.extend(sorted(images, key=lambda p: p.name.casefold()))
+        else:
+            found.append(path)
+    return found
+
+
+def _is_image_name(name: str) -> bool:
+    # hidden files include macOS "._photo.jpg" resource forks, which are not photos
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS

@@ -1,0 +1,129 @@
+"""The one entry point for background work: worker lanes on QThreadPool, results on the GUI thread.
+
+Lane "store" has exactly one thread: the SQLite connection and the embedding model are used by one
+thread at a time, and store calls run in the order they were submitted. Lane "io" is parallel
+(thumbnails, photo previews, folder scans). The GUI thread never touches the store.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from rap_desktop.core.errors import RapError
+
+_log = logging.getLogger(__name__)
+
+Done = Callable[[Any], None]
+Failed = Callable[[str], None]
+
+
+def describe_error(exc: BaseException) -> str:
+    """A RapError is already a message for people; anything else is our bug, said plainly."""
+    if isinstance(exc, RapError):
+        return str(exc)
+    _log.error("internal error in a background task", exc_info=exc)  # the traceback goes to stderr
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+@dataclass
+class _Callbacks:
+    on_done: Done | None
+    on_error: Failed | None
+
+
+class _Job(QRunnable):
+    def __init__(self, runner: TaskRunner, task_id: int, fn: Callable[..., Any], args: tuple) -> None:
+        super().__init__()
+        self._runner, self._id, self._fn, self._args = runner, task_id, fn, args
+
+    def run(self) -> None:  # on a worker thread
+        try:
+            result = self._fn(*self._args)
+        except BaseException as exc:  # every failure must reach the GUI, never kill the pool
+            self._runner._finished.emit(self._id, False, describe_error(exc))
+        else:
+            self._runner._finished.emit(self._id, True, result)
+
+
+class TaskRunner(QObject):
+    """`submit(fn, *args, on_done=, on_error=, lane=)`; callbacks run on the GUI thread.
+
+    A failure without its own `on_error` is announced through `failed` (the window shows a dialog).
+    """
+
+    failed = Signal(str)
+    busy_changed = Signal(int)  # number of tasks submitted and not yet reported
+    # emitted from worker threads; the runner lives on the GUI thread, so delivery is queued there
+    _finished = Signal(int, bool, object)
+
+    def __init__(self, parent: QObject | None = None, io_threads: int | None = None) -> None:
+        super().__init__(parent)
+        self._lanes: dict[str, QThreadPool] = {}
+        store = self._lanes["store"] = QThreadPool(self)
+        store.setMaxThreadCount(1)
+        store.setExpiryTimeout(-1)  # keep the one store thread alive: no churn, same thread throughout
+        io = self._lanes["io"] = QThreadPool(self)
+        io.setMaxThreadCount(io_threads or min(4, os.cpu_count() or 1))
+        self._ids = itertools.count(1)
+        self._pending: dict[int, _Callbacks] = {}
+        self._closed = False
+        self._finished.connect(self._deliver)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+        lane: str = "store",
+    ) -> int:
+        if self._closed:
+            raise RuntimeError("the task runner is shut down")
+        if lane not in self._lanes:
+            raise ValueError(f"unknown lane {lane!r}; lanes are {sorted(self._lanes)}")
+        task_id = next(self._ids)
+        self._pending[task_id] = _Callbacks(on_done, on_error)
+        self._lanes[lane].start(_Job(self, task_id, fn, args))
+        self.busy_changed.emit(self.pending)
+        return task_id
+
+    def _deliver(self, task_id: int, ok: bool, payload: object) -> None:
+        callbacks = self._pending.pop(task_id, None)
+        if callbacks is None or self._closed:
+            return
+        self.busy_changed.emit(self.pending)
+        try:
+            if ok:
+                if callbacks.on_done is not None:
+                    callbacks.on_done(payload)
+            elif callbacks.on_error is not None:
+                callbacks.on_error(str(payload))
+            else:
+                self.failed.emit(str(payload))
+        except Exception as exc:  # a broken callback must not take the event loop down
+            self.failed.emit(describe_error(exc))
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until every lane is idle (tests, shutdown). Results are still delivered later."""
+        return all(pool.waitForDone(msecs) for pool in self._lanes.values())
+
+    def shutdown(self) -> None:
+        """Stop accepting work and wait for what runs (used at close).
+
+        Queued io jobs (thumbnails) are dropped; queued store jobs still run: they are the user's edits.
+        """
+        self._closed = True
+        self._lanes["io"].clear()
+        self.wait()
+        self._pending.clear()
