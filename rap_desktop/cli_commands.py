@@ -12,7 +12,7 @@ from .core.models import weights
 from .core.models.embedder import embedder_spec
 from .core.names import tag
 from .core.session import Session
-from .core.store import AddResult, Concept
+from .core.store import AddResult, Concept, ImportReport
 
 
 def _warn(text: str) -> None:
@@ -70,15 +70,18 @@ def concept_remove(args: argparse.Namespace, session: Session) -> dict:
     return {"removed": concept.name, "text": f"removed {tag(concept.name)}"}
 
 
-def import_rap(args: argparse.Namespace, session: Session) -> dict:
-    report = rap_import.import_rap(session.store(), args.folder, args.skip_existing)
-    for result in report.added[:1]:
+def _imported(report: ImportReport, verb: str) -> dict:
+    for result in report.added[:1]:  # one warning covers the batch (same embedder for all)
         _warn(result.warning)
     names = [r.concept.name for r in report.added]
-    text = f"imported {len(names)} concept(s): {', '.join(map(tag, names))}"
+    text = f"{verb} {len(names)} concept(s): {', '.join(map(tag, names))}"
     if report.skipped:
         text += f"\nskipped (already present): {', '.join(map(tag, report.skipped))}"
     return {"imported": names, "skipped": report.skipped, "text": text}
+
+
+def import_rap(args: argparse.Namespace, session: Session) -> dict:
+    return _imported(rap_import.import_rap(session.store(), args.folder, args.skip_existing), "imported")
 
 
 def export(args: argparse.Namespace, session: Session) -> dict:
@@ -87,12 +90,7 @@ def export(args: argparse.Namespace, session: Session) -> dict:
 
 
 def import_backup(args: argparse.Namespace, session: Session) -> dict:
-    report = backup.import_zip(session.store(), args.file, args.skip_existing)
-    names = [r.concept.name for r in report.added]
-    text = f"restored {len(names)} concept(s)"
-    if report.skipped:
-        text += f"; skipped (already present): {', '.join(map(tag, report.skipped))}"
-    return {"imported": names, "skipped": report.skipped, "text": text}
+    return _imported(backup.import_zip(session.store(), args.file, args.skip_existing), "restored")
 
 
 def check(args: argparse.Namespace, session: Session) -> dict:

@@ -10,27 +10,19 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from . import names
 from .errors import ArchiveError
 from .images import load_image
 from .safe_zip import SafeZipReader, write_zip_atomic
-from .store import AddResult, NewConcept, NewExemplar, Store
+from .store import ImportReport, NewConcept, NewExemplar, Store
 
 FORMAT = "rap-desktop-backup"
 VERSION = 1
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class RestoreReport:
-    added: list[AddResult]
-    skipped: list[str]
 
 
 def _vectors(store: Store, exemplar_id: int) -> dict[str, str]:
@@ -140,8 +132,5 @@ def read_backup(archive: Path) -> list[NewConcept]:
     return concepts
 
 
-def import_zip(store: Store, archive: Path, skip_existing: bool = False) -> RestoreReport:
-    concepts = read_backup(archive)
-    added = store.add_many(concepts, skip_existing=skip_existing)
-    done = {r.concept.name.casefold() for r in added}
-    return RestoreReport(added, [c.name for c in concepts if names.name_key(c.name) not in done])
+def import_zip(store: Store, archive: Path, skip_existing: bool = False) -> ImportReport:
+    return store.import_concepts(read_backup(archive), skip_existing)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 TEMP_MARK = ".tmp-"
 
@@ -21,13 +23,14 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, rename over `path`, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A handle to a temp file beside `path`; on success it is fsynced and renamed over `path`
+    (then the folder is fsynced). On any exception the temp file goes and `path` is untouched."""
     temp = path.with_name(f"{path.name}{TEMP_MARK}{secrets.token_hex(6)}")
     try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
+        with open(temp, "xb") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
@@ -36,6 +39,12 @@ def write_atomic(path: Path, data: bytes) -> None:
             temp.unlink()
         raise
     fsync_dir(path.parent)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as handle:
+        handle.write(data)
 
 
 def is_temp(path: Path) -> bool:

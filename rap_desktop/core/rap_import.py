@@ -11,21 +11,14 @@ the database folder's own (old) name; we look for each path inside the folder, n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from . import names
 from .errors import RapError
 from .images import load_image
-from .store import AddResult, NewConcept, NewExemplar, Store
+from .store import ImportReport, NewConcept, NewExemplar, Store
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    added: list[AddResult]
-    skipped: list[str]  # names that already existed (with skip_existing)
 
 
 def _locate(folder: Path, raw: str) -> Path:
@@ -84,8 +77,4 @@ def read_database(folder: Path) -> list[NewConcept]:
 
 
 def import_rap(store: Store, folder: Path, skip_existing: bool = False) -> ImportReport:
-    concepts = read_database(folder)
-    added = store.add_many(concepts, skip_existing=skip_existing)
-    done = {r.concept.name.casefold() for r in added}
-    skipped = [c.name for c in concepts if names.name_key(c.name) not in done]
-    return ImportReport(added, skipped)
+    return store.import_concepts(read_database(folder), skip_existing)

@@ -7,10 +7,8 @@ known member names and decide themselves where data goes, so a member name never
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
-import secrets
 import stat
 import time
 import unicodedata
@@ -21,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ArchiveError
-from .fsutil import TEMP_MARK, fsync_dir
+from .fsutil import atomic_file
 
 CHUNK = 1024 * 1024
 MAX_COMPONENT = 255
@@ -208,29 +206,18 @@ def write_zip_atomic(
     """
     target = Path(path)
     overrides = {k.lower().lstrip("."): v for k, v in (compress_types or {}).items()}
-    temp = target.with_name(f"{target.name}{TEMP_MARK}{secrets.token_hex(6)}")
-    try:
-        with open(temp, "xb") as handle:
-            with zipfile.ZipFile(handle, "w") as archive:
-                written: set[str] = set()
-                for raw, data in members:
-                    try:
-                        name = check_member_name(raw)
-                    except ArchiveError as exc:  # name the archive being written, too
-                        raise ArchiveError(f"{target.name}: {exc}") from None
-                    if name in written:
-                        raise ArchiveError(f"{target.name}: member {name!r} given twice")
-                    written.add(name)
-                    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
-                    info.compress_type = _compression_for(name, overrides)
-                    info.create_system = 3  # Unix, so the mode bits below mean "regular file"
-                    info.external_attr = (stat.S_IFREG | 0o644) << 16
-                    archive.writestr(info, data() if callable(data) else data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    fsync_dir(target.parent)
+    with atomic_file(target) as handle, zipfile.ZipFile(handle, "w") as archive:
+        written: set[str] = set()
+        for raw, data in members:
+            try:
+                name = check_member_name(raw)
+            except ArchiveError as exc:  # name the archive being written, too
+                raise ArchiveError(f"{target.name}: {exc}") from None
+            if name in written:
+                raise ArchiveError(f"{target.name}: member {name!r} given twice")
+            written.add(name)
+            info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+            info.compress_type = _compression_for(name, overrides)
+            info.create_system = 3  # Unix, so the mode bits below mean "regular file"
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            archive.writestr(info, data() if callable(data) else data)

@@ -74,6 +74,12 @@ class AddResult:
 
 
 @dataclass(frozen=True)
+class ImportReport:
+    added: list[AddResult]
+    skipped: list[str]  # names left out because they already existed (skip_existing)
+
+
+@dataclass(frozen=True)
 class NewExemplar:
     image: LoadedImage
     box: Box | None = None
@@ -325,6 +331,11 @@ class Store:
                 )
                 results.append(AddResult(row, made[0], all(v is not None for v in chunk), warning))
         return results
+
+    def import_concepts(self, concepts: Sequence[NewConcept], skip_existing: bool = False) -> ImportReport:
+        added = self.add_many(concepts, skip_existing=skip_existing)
+        done = {r.concept.name.casefold() for r in added}
+        return ImportReport(added, [c.name for c in concepts if names.name_key(c.name) not in done])
 
     def add_exemplar(
         self,

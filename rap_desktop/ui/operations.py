@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rap_desktop.core.backup import RestoreReport, export_zip, import_zip
-from rap_desktop.core.rap_import import ImportReport, import_rap
+from rap_desktop.core.backup import export_zip, import_zip
+from rap_desktop.core.rap_import import import_rap
 from rap_desktop.core.session import Session
-from rap_desktop.core.store import AddResult, Concept, Exemplar, Store
+from rap_desktop.core.store import AddResult, Concept, Exemplar, ImportReport, Store
 
 T = TypeVar("T")
 
@@ -72,7 +72,7 @@ def import_rap_folder(store: Store, folder: Path) -> ImportReport:
     return import_rap(store, folder, skip_existing=True)
 
 
-def import_backup(store: Store, archive: Path) -> RestoreReport:
+def import_backup(store: Store, archive: Path) -> ImportReport:
     return import_zip(store, archive, skip_existing=True)
 
 
