@@ -92,6 +92,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-existing", action="store_true", help="leave out concepts whose name is taken")
     command(sub, "check", c.check, "check the data folder for damage")
 
+    p = command(sub, "retrieve", c.retrieve, "find stored concepts in a photo (regions, matches, decisions)")
+    p.add_argument("image", type=Path)
+    p.add_argument("--question", help="a question; concepts it names go first")
+    p.add_argument("--top-k", type=int, help="concepts for the generator (at most the model's limit)")
+    p.add_argument("--refresh", action="store_true", help="detect and embed again instead of reusing regions")
+
+    match = sub.add_parser("match", help="correct retrieval: confirm, reject, reassign, undo").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    for name, handler, text in (
+        ("confirm", c.match_confirm, "the region shows its accepted concept (or --concept)"),
+        ("reject", c.match_reject, "the region does not show its accepted concept (or --concept)"),
+    ):
+        p = command(match, name, handler, text)
+        p.add_argument("photo", help="photo path or content hash (as printed by retrieve --json)")
+        p.add_argument("region", help="region id, e.g. r1")
+        p.add_argument("--concept", help="the concept meant (default: the region's accepted one)")
+    p = command(match, "reassign", c.match_reassign, "the region shows NAME (created from the region if new)")
+    p.add_argument("photo")
+    p.add_argument("region")
+    p.add_argument("name")
+    p.add_argument("--info", default="", help="description, when NAME is a new concept")
+    p.add_argument("--category", help="category, when NAME is a new concept (default: the detector label)")
+    command(match, "undo", c.match_undo, "take back the last correction")
+
     models = sub.add_parser("models", help="list and fetch model weights").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )

@@ -6,11 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from .core import backup, rap_import
+from .core import backup, corrections, rap_import
 from .core.errors import RapError
+from .core.images import load_image, sha256_bytes
 from .core.models import weights
 from .core.models.embedder import embedder_spec
 from .core.names import tag
+from .core.retrieval import result_dict
 from .core.session import Session
 from .core.store import AddResult, Concept, ImportReport
 
@@ -91,6 +93,50 @@ def export(args: argparse.Namespace, session: Session) -> dict:
 
 def import_backup(args: argparse.Namespace, session: Session) -> dict:
     return _imported(backup.import_zip(session.store(), args.file, args.skip_existing), "restored")
+
+
+def retrieve(args: argparse.Namespace, session: Session) -> dict:
+    loaded = load_image(args.image)
+    result = session.retriever().retrieve(
+        loaded, args.question, args.top_k, path=str(args.image.resolve()), refresh=args.refresh
+    )
+    doc = result_dict(result)
+    lines = [f"photo {result.photo[:12]}  threshold {result.threshold:.2f} ({result.model})"]
+    for r in doc["regions"]:
+        best = ", ".join(f"{tag(m['concept'])} {m['similarity']:.2f} {m['decision']}" for m in r["matches"][:3])
+        lines.append(f"  {r['id']:4} {r['label']:12} {r['score']:.2f} {r['box']}  {best or 'no concepts stored'}")
+    chosen = ", ".join(f"{tag(c['name'])} ({c['reason']})" for c in doc["concepts"]) or "none"
+    lines.append(f"concepts for the generator: {chosen}")
+    return {**doc, "text": "\n".join(lines)}
+
+
+def _photo(ref: str) -> str:
+    """A photo given as a file is looked up by its content, so a moved file still matches."""
+    path = Path(ref)
+    return sha256_bytes(path.read_bytes()) if path.is_file() else ref
+
+
+def _correction(done: corrections.Correction) -> dict:
+    return {"correction": done.id, "action": done.action, "summary": done.summary, "text": done.summary}
+
+
+def match_confirm(args: argparse.Namespace, session: Session) -> dict:
+    return _correction(corrections.confirm(session.store(), _photo(args.photo), args.region, args.concept))
+
+
+def match_reject(args: argparse.Namespace, session: Session) -> dict:
+    return _correction(corrections.reject(session.store(), _photo(args.photo), args.region, args.concept))
+
+
+def match_reassign(args: argparse.Namespace, session: Session) -> dict:
+    store = session.store()
+    return _correction(
+        corrections.reassign(store, _photo(args.photo), args.region, args.name, args.info, args.category)
+    )
+
+
+def match_undo(args: argparse.Namespace, session: Session) -> dict:
+    return _correction(corrections.undo(session.store()))
 
 
 def check(args: argparse.Namespace, session: Session) -> dict:

@@ -8,12 +8,13 @@ from .errors import RapError
 
 SCHEMA_VERSION = 1
 
+# AUTOINCREMENT: an id is never reused, so the correction log and caches can name rows safely.
 # Later features (album, corrections) fill photos/regions/matches/negatives/corrections; they are
 # created now so a store made today opens unchanged tomorrow.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS concepts (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     name_key TEXT NOT NULL UNIQUE,
     info TEXT NOT NULL DEFAULT '',
@@ -22,7 +23,7 @@ CREATE TABLE IF NOT EXISTS concepts (
     updated REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS exemplars (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     concept_id INTEGER NOT NULL REFERENCES concepts(id) ON DELETE CASCADE,
     image TEXT NOT NULL,
     width INTEGER NOT NULL,
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
 );
 CREATE INDEX IF NOT EXISTS embeddings_model ON embeddings(model);
 CREATE TABLE IF NOT EXISTS photos (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     sha256 TEXT NOT NULL UNIQUE,
     path TEXT,
     width INTEGER,
@@ -51,31 +52,39 @@ CREATE TABLE IF NOT EXISTS photos (
     added REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS regions (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
     x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
     label TEXT,
     score REAL,
+    source TEXT NOT NULL DEFAULT 'detector' CHECK (source IN ('detector', 'whole', 'user')),
+    detector TEXT,
     model TEXT,
-    vector BLOB
+    vector BLOB,
+    UNIQUE (photo_id, ordinal)
 );
+CREATE INDEX IF NOT EXISTS regions_photo ON regions(photo_id);
 CREATE TABLE IF NOT EXISTS matches (
     region_id INTEGER NOT NULL REFERENCES regions(id) ON DELETE CASCADE,
     concept_id INTEGER NOT NULL REFERENCES concepts(id) ON DELETE CASCADE,
     similarity REAL NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('auto', 'confirmed', 'rejected', 'reassigned')),
+    accepted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (region_id, concept_id)
 );
+CREATE INDEX IF NOT EXISTS matches_concept ON matches(concept_id);
 CREATE TABLE IF NOT EXISTS negatives (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     concept_id INTEGER NOT NULL REFERENCES concepts(id) ON DELETE CASCADE,
     model TEXT NOT NULL,
     vector BLOB NOT NULL,
     region_id INTEGER REFERENCES regions(id) ON DELETE SET NULL,
     created REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS negatives_model ON negatives(model);
 CREATE TABLE IF NOT EXISTS corrections (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
     action TEXT NOT NULL,
     payload TEXT NOT NULL,

@@ -8,6 +8,7 @@ from pathlib import Path
 from .errors import RapError
 from .models.embedder import ClipEmbedder, embedder_spec
 from .paths import config_file, data_home
+from .retrieval import DEFAULT_THRESHOLDS, FALLBACK_THRESHOLD, Retriever
 from .settings import Settings, load_settings
 from .store import Store
 
@@ -18,6 +19,7 @@ class Session:
     settings: Settings
     _store: Store | None = None
     _embedder: ClipEmbedder | None = None
+    _detector: object | None = None
 
     @classmethod
     def open(cls, home: str | Path | None = None, config: str | Path | None = None) -> Session:
@@ -30,6 +32,31 @@ class Session:
             spec = embedder_spec(self.settings.registry(), self.settings.embedder, self.settings.device)
             self._embedder = ClipEmbedder(spec, self.settings.device)
         return self._embedder
+
+    def retrieval_settings(self) -> tuple[float, int]:
+        """(acceptance threshold for the current embedder, concepts per prompt) from [retrieval]."""
+        table = self.settings.extra.get("retrieval", {})
+        thresholds = {**DEFAULT_THRESHOLDS, **table.get("thresholds", {})}
+        threshold = float(thresholds.get(self.embedder.model_id, FALLBACK_THRESHOLD))
+        return threshold, int(table.get("limit", 2))
+
+    @property
+    def detector(self):
+        if self._detector is None:
+            from .models.detector import YoloDetector, detector_spec
+
+            registry = self.settings.registry()
+            spec = detector_spec(registry, self.settings.detector, self.settings.device)
+            encoder_name = spec.options.get("text_encoder")
+            encoder = ClipEmbedder(registry.get(encoder_name), self.settings.device) if encoder_name else None
+            if encoder is not None and encoder.model_id == self.embedder.model_id:
+                encoder = self.embedder  # one copy of the weights serves both
+            self._detector = YoloDetector(spec, encoder, self.settings.device)
+        return self._detector
+
+    def retriever(self) -> Retriever:
+        threshold, limit = self.retrieval_settings()
+        return Retriever(self.store(), self.embedder, self.detector, threshold=threshold, limit=limit)
 
     def store(self, with_embedder: bool = True) -> Store:
         if self._store is None:

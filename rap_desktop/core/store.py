@@ -139,7 +139,9 @@ class Store:
         try:
             before = self.generation()
             yield pending
-            self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(before + 1),))
+            changed = bool(pending.add or pending.remove)  # the generation versions the vectors only
+            if changed:
+                self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(before + 1),))
             self.conn.execute("COMMIT")
         except BaseException as exc:
             self._pending = None
@@ -153,7 +155,8 @@ class Store:
                 ) from exc
             raise
         self._pending = None
-        self._apply(pending, before)
+        if changed:
+            self._apply(pending, before)
         if pending.files:
             self._delete_unreferenced(pending.files)
 

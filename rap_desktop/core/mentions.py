@@ -1,0 +1,32 @@
+"""The name route: which stored concepts a question names, as `<bo>`, `bo` or `Bo`.
+
+Whole words only, so `bo` does not fire inside `bonus` or `bo-chan`, and `cat` not inside `cat-cup`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Name characters include '-' (the reference's names are like "cat-cup"), so a boundary is any
+# character that is neither a word character nor '-'.
+_EDGE_BEFORE = r"(?<![\w-])"
+_EDGE_AFTER = r"(?![\w-])"
+
+
+def mentioned(question: str, names: Iterable[str]) -> list[str]:
+    """Names found in `question`, in the order they first appear; longer names win overlaps."""
+    if not question:
+        return []
+    found: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for name in sorted(set(names), key=len, reverse=True):
+        pattern = re.compile(_EDGE_BEFORE + "<?" + re.escape(name) + ">?" + _EDGE_AFTER, re.IGNORECASE)
+        for match in pattern.finditer(question):
+            span = match.span()
+            if any(span[0] < end and start < span[1] for start, end in taken):
+                continue
+            taken.append(span)
+            found.append((span[0], name))
+            break
+    return [name for _, name in sorted(found)]

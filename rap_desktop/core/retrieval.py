@@ -1,0 +1,288 @@
+"""Retrieve: detect -> crop -> embed (one batch) -> search -> decide; plus the name route.
+
+Unlike the reference, which always injects its top-K concepts, a region only names a concept when
+the similarity clears the embedding model's threshold, the region is not closer to a rejected
+example (negative) of that concept than to the concept itself, and no better region took it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import photos
+from .images import LoadedImage, crop_box
+from .mentions import mentioned
+from .models.embedder import ImageEmbedder
+from .regions import Proposal, propose
+from .store import Store
+
+# Cosine similarity a crop needs to name a concept, per embedding model. Provisional: set from
+# CLIP's usual same-instance vs same-category ranges, to be recalibrated per model with
+# `rap-desktop eval retrieval` (its threshold curve); override in [retrieval.thresholds].
+DEFAULT_THRESHOLDS = {"clip-vit-l-14-336": 0.75, "clip-vit-b-32": 0.80}
+FALLBACK_THRESHOLD = 0.75
+TIE = 1e-4  # FAISS and numpy round differently; a tie with a negative counts as "as close as"
+
+GENERIC_CLASSES = ("person", "dog", "cat", "bird", "toy", "cup", "car", "building")
+
+ACCEPTED = "accepted"
+CONFIRMED = "confirmed"  # the user said so: accepted whatever the similarity
+BELOW = "below_threshold"
+SUPPRESSED = "suppressed"  # closer to a rejected example than to the concept
+REJECTED = "rejected"  # the user said no for this very region
+TAKEN = "taken"  # a better region already holds this concept
+LOWER = "lower_rank"  # the region already holds a better concept
+
+
+@dataclass(frozen=True)
+class Candidate:
+    concept: str
+    concept_id: int
+    exemplar_id: int
+    similarity: float
+    decision: str
+    negative_similarity: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.decision in (ACCEPTED, CONFIRMED)
+
+
+@dataclass(frozen=True)
+class RegionResult:
+    id: str  # "r1", "r2", ... stable per photo
+    db_id: int
+    box: tuple[float, float, float, float]
+    label: str
+    score: float
+    source: str  # detector | whole | user
+    candidates: tuple[Candidate, ...]
+    embedding: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def accepted(self) -> Candidate | None:
+        return next((c for c in self.candidates if c.accepted), None)
+
+
+@dataclass(frozen=True)
+class ChosenConcept:
+    name: str
+    concept_id: int
+    reason: str  # "mention" or "region"
+    region: str | None = None
+    similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    photo: str  # sha256 of the photo file
+    size: tuple[int, int]
+    regions: tuple[RegionResult, ...]
+    concepts: tuple[ChosenConcept, ...]  # in the order they go to the generator
+    threshold: float
+    model: str
+
+
+class Retriever:
+    def __init__(
+        self,
+        store: Store,
+        embedder: ImageEmbedder,
+        detector=None,
+        threshold: float = 0.75,
+        limit: int = 2,
+        neighbours: int = 5,
+        generic_classes: Sequence[str] = GENERIC_CLASSES,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.detector = detector
+        self.threshold = threshold
+        self.limit = limit
+        self.neighbours = neighbours
+        self.generic_classes = tuple(generic_classes)
+
+    def classes(self) -> list[str]:
+        """Detector prompts: every concept category plus a generic set (re-read on each call)."""
+        categories = {c.category.strip().lower() for c in self.store.list_concepts() if c.category.strip()}
+        return sorted(categories | set(self.generic_classes))
+
+    def _regions(self, loaded: LoadedImage, photo: int, refresh: bool) -> list[photos.StoredRegion]:
+        model = self.embedder.model_id
+        stored = [] if refresh else photos.regions(self.store, photo, model)
+        if stored:
+            return stored  # seen before with this encoder: no detector or encoder run
+        width, height = loaded.size
+        detections = []
+        if self.detector is not None:
+            detections = [(d.box, d.label, d.score) for d in self.detector.detect(loaded.image, self.classes())]
+        proposals = propose(detections, width, height)
+        vectors = self.embedder.embed_images([crop_box(loaded.image, p.box) for p in proposals])
+        detector_id = getattr(self.detector, "model_id", None)
+        return photos.replace_regions(self.store, photo, proposals, vectors, model, detector_id)
+
+    def add_box(self, loaded: LoadedImage, box, label: str = "") -> photos.StoredRegion:
+        """Store a region the user drew; it is matched on the next `retrieve`."""
+        photo = photos.photo_id(self.store, loaded.sha256, None, loaded.size)
+        vector = self.embedder.embed_images([crop_box(loaded.image, box)])[0]
+        proposal = Proposal(tuple(float(v) for v in box), label or "user", 1.0, "user")
+        return photos.add_region(self.store, photo, proposal, vector, self.embedder.model_id)
+
+    def retrieve(
+        self,
+        loaded: LoadedImage,
+        question: str | None = None,
+        top_k: int | None = None,
+        path: str | None = None,
+        refresh: bool = False,
+    ) -> RetrievalResult:
+        self.store.embed_missing()
+        photo = photos.photo_id(self.store, loaded.sha256, path, loaded.size)
+        stored = self._regions(loaded, photo, refresh)
+        ranked = self._rank(stored)
+        regions = self._decide(stored, ranked)
+        photos.save_matches(
+            self.store,
+            [
+                photos.StoredMatch(r.db_id, c.concept_id, c.similarity, _status(c), c.accepted)
+                for r in regions
+                for c in r.candidates
+            ],
+        )
+        limit = min(top_k or self.limit, self.limit)
+        return RetrievalResult(
+            loaded.sha256,
+            loaded.size,
+            tuple(regions),
+            self._choose(regions, question, limit),
+            self.threshold,
+            self.embedder.model_id,
+        )
+
+    def _rank(self, stored: Sequence[photos.StoredRegion]) -> list[list[tuple[int, int, str, float]]]:
+        """Per region: (concept id, best exemplar id, name, similarity), one row per concept, best first."""
+        if not stored:
+            return []
+        hits = self.store.search(np.stack([r.vector for r in stored]), k=self.neighbours * 4)
+        ranked = []
+        for region_hits in hits:
+            best: dict[int, tuple[int, int, str, float]] = {}
+            for h in region_hits:  # hits come best first: the first per concept is its best exemplar
+                best.setdefault(h.concept_id, (h.concept_id, h.exemplar_id, h.concept, h.similarity))
+            ranked.append(list(best.values())[: self.neighbours])
+        return ranked
+
+    def _decide(self, stored, ranked) -> list[RegionResult]:
+        negative_ids, negative_vectors = photos.negatives(self.store, self.embedder.model_id)
+        manual = photos.manual_statuses(self.store, [r.id for r in stored])
+        # first pass: what each (region, concept) pair is worth on its own
+        verdicts: dict[tuple[int, int], tuple[str, float | None]] = {}
+        for region, rows in zip(stored, ranked, strict=True):
+            for concept_id, _, _, similarity in rows:
+                status = manual.get((region.id, concept_id))
+                negative = None
+                if len(negative_ids):
+                    mask = negative_ids == concept_id
+                    if mask.any():
+                        negative = float((negative_vectors[mask] @ region.vector).max())
+                if status == "confirmed":
+                    verdict = CONFIRMED
+                elif status in ("rejected", "reassigned"):
+                    verdict = REJECTED
+                elif negative is not None and negative + TIE >= similarity:
+                    verdict = SUPPRESSED
+                elif similarity < self.threshold:
+                    verdict = BELOW
+                else:
+                    verdict = ACCEPTED
+                verdicts[(region.id, concept_id)] = (verdict, negative)
+        # second pass: one concept per region, one region per concept, best similarity first
+        eligible = sorted(
+            (
+                (region.id, row)
+                for region, rows in zip(stored, ranked, strict=True)
+                for row in rows
+                if verdicts[(region.id, row[0])][0] in (ACCEPTED, CONFIRMED)
+            ),
+            key=lambda item: (verdicts[(item[0], item[1][0])][0] != CONFIRMED, -item[1][3]),
+        )
+        held_regions: set[int] = set()
+        held_concepts: set[int] = set()
+        for region_id, row in eligible:
+            key = (region_id, row[0])
+            if region_id in held_regions:
+                verdicts[key] = (LOWER, verdicts[key][1])
+            elif row[0] in held_concepts:
+                verdicts[key] = (TAKEN, verdicts[key][1])
+            else:
+                held_regions.add(region_id)
+                held_concepts.add(row[0])
+        return [
+            RegionResult(
+                region.name,
+                region.id,
+                region.box,
+                region.label,
+                region.score,
+                region.source,
+                tuple(Candidate(name, cid, eid, sim, *verdicts[(region.id, cid)]) for cid, eid, name, sim in rows),
+                region.vector,
+            )
+            for region, rows in zip(stored, ranked, strict=True)
+        ]
+
+    def _choose(self, regions: Sequence[RegionResult], question: str | None, limit: int) -> tuple[ChosenConcept, ...]:
+        chosen: list[ChosenConcept] = []
+        if question:
+            by_name = {c.name: c.id for c in self.store.list_concepts()}
+            chosen += [ChosenConcept(n, by_name[n], "mention") for n in mentioned(question, by_name)]
+        accepted = sorted(((r, r.accepted) for r in regions if r.accepted), key=lambda pair: -pair[1].similarity)
+        for region, candidate in accepted:
+            if all(c.concept_id != candidate.concept_id for c in chosen):
+                chosen.append(
+                    ChosenConcept(candidate.concept, candidate.concept_id, "region", region.id, candidate.similarity)
+                )
+        return tuple(chosen[:limit])
+
+
+def _status(candidate: Candidate) -> str:
+    return {CONFIRMED: "confirmed", REJECTED: "rejected"}.get(candidate.decision, "auto")
+
+
+def result_dict(result: RetrievalResult) -> dict:
+    """The `retrieve --json` document (CLI.md)."""
+    return {
+        "photo": result.photo,
+        "model": result.model,
+        "threshold": result.threshold,
+        "regions": [
+            {
+                "id": r.id,
+                "box": [round(v, 1) for v in r.box],
+                "label": r.label,
+                "score": round(r.score, 4),
+                "source": r.source,
+                "matches": [
+                    {
+                        "concept": c.concept,
+                        "similarity": round(c.similarity, 4),
+                        "accepted": c.accepted,
+                        "decision": c.decision,
+                        **(
+                            {"negative_similarity": round(c.negative_similarity, 4)}
+                            if c.negative_similarity is not None
+                            else {}
+                        ),
+                    }
+                    for c in r.candidates
+                ],
+            }
+            for r in result.regions
+        ],
+        "concepts": [
+            {"name": c.name, "reason": c.reason, **({"region": c.region} if c.region else {})} for c in result.concepts
+        ],
+    }
