@@ -18,6 +18,10 @@ import numpy as np
 from .fsutil import write_atomic
 
 
+FLAT_LIMIT = 100_000  # exact search stays fast enough up to here (~30 ms per query at 768-d)
+NPROBE = 32  # inverted lists visited per query
+
+
 def _file_stem(model: str) -> str:
     # Model ids come from settings files; never let one shape a path.
     return hashlib.sha256(model.encode("utf-8")).hexdigest()[:24]
@@ -30,13 +34,25 @@ class VectorIndex:
     model: str
     dim: int
     generation: int
-    index: faiss.IndexIDMap2
+    index: faiss.Index  # IndexIDMap2(IndexFlatIP) or IndexIVFFlat (inner product)
 
     @classmethod
-    def build(cls, model: str, dim: int, generation: int, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    def build(
+        cls, model: str, dim: int, generation: int, ids: np.ndarray, vectors: np.ndarray, flat_limit: int = FLAT_LIMIT
+    ) -> VectorIndex:
+        """Exact (flat) search up to `flat_limit` vectors; an inverted-file index beyond, which
+        keeps the same add/remove-by-id API (HNSW cannot remove) at a fraction of the query time."""
+        vectors = np.ascontiguousarray(vectors, np.float32)
+        if len(ids) <= flat_limit:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        else:
+            nlist = int(4 * np.sqrt(len(ids)))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            sample = vectors[np.random.default_rng(0).choice(len(vectors), min(len(vectors), 64 * nlist), replace=False)]
+            index.train(sample)
+            index.nprobe = NPROBE
         if len(ids):
-            index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.asarray(ids, np.int64))
+            index.add_with_ids(vectors, np.asarray(ids, np.int64))
         return cls(model, dim, generation, index)
 
     @property
@@ -51,7 +67,15 @@ class VectorIndex:
             self.index.remove_ids(np.asarray(ids, np.int64))
 
     def ids(self) -> np.ndarray:
-        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        if isinstance(self.index, faiss.IndexIDMap2):
+            return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        lists = self.index.invlists
+        parts = [
+            faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+            for i in range(self.index.nlist)
+            if lists.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(similarities, ids), each (n_queries, k'); k' = min(k, count); missing slots have id -1."""
@@ -88,6 +112,10 @@ class VectorIndex:
             index = faiss.deserialize_index(np.frombuffer(data, np.uint8))
         except (OSError, ValueError, RuntimeError, TypeError, AttributeError):
             return None
-        if not isinstance(index, faiss.IndexIDMap2) or index.ntotal != count or index.d != header.get("dim"):
+        if not isinstance(index, faiss.IndexIDMap2 | faiss.IndexIVFFlat):
             return None
+        if index.ntotal != count or index.d != header.get("dim"):
+            return None
+        if isinstance(index, faiss.IndexIVFFlat):
+            index.nprobe = NPROBE
         return cls(model, int(header["dim"]), generation, index)
