@@ -10,6 +10,7 @@ from .core import backup, corrections, rap_import
 from .core.errors import RapError
 from .core.images import load_image, sha256_bytes
 from .core.models import weights
+from .core.models.detector import detector_spec
 from .core.models.embedder import embedder_spec
 from .core.names import tag
 from .core.retrieval import result_dict
@@ -148,7 +149,11 @@ def check(args: argparse.Namespace, session: Session) -> dict:
 
 def models_list(args: argparse.Namespace, session: Session) -> dict:
     registry = session.settings.registry()
-    chosen = embedder_spec(registry, session.settings.embedder, session.settings.device).name
+    settings = session.settings
+    chosen = {
+        embedder_spec(registry, settings.embedder, settings.device).name,
+        detector_spec(registry, settings.detector, settings.device).name,
+    }
     rows = []
     for spec in registry.all():
         found = weights.resolve(spec)
@@ -157,7 +162,7 @@ def models_list(args: argparse.Namespace, session: Session) -> dict:
                 "name": spec.name,
                 "kind": spec.kind,
                 "backend": spec.backend,
-                "selected": spec.name == chosen,
+                "selected": spec.name in chosen,
                 "present": found.present,
                 "path": str(found.path) if found.path else None,
                 "looked": list(found.looked),
@@ -180,6 +185,6 @@ def models_fetch(args: argparse.Namespace, session: Session) -> dict:
         raise RapError(f"unknown model {args.name!r}; known: {known}")
     from tqdm import tqdm
 
-    print(f"fetching {spec.name} ({spec.size_mb} MB) from {spec.hub_repo}", file=sys.stderr)
+    print(f"fetching {spec.name} ({spec.size_mb} MB) from {spec.download_url or spec.hub_repo}", file=sys.stderr)
     path: Path = weights.fetch(spec, tqdm_class=tqdm)
     return {"name": spec.name, "path": str(path), "text": f"{spec.name}: {path}"}

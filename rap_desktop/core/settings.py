@@ -5,16 +5,18 @@ File (all keys optional):
     schema = 1
     [models]
     embedder = "auto"            # a registry name, or "auto" (by hardware)
+    detector = "auto"            # a registry name, or "auto" (by hardware)
     device = "auto"              # auto | cpu | cuda | cuda:1
     [models.paths]               # point a registry entry at a local folder
     "clip-vit-l-14-336" = "/data/models/clip-l-336"
+    "yolo-world-v2-x" = "/data/models/yolov8x-worldv2.pt"   # single-file models: the file itself
     [models.custom.my-clip]      # add an entry (fields of ModelSpec)
     kind = "embedder"
     backend = "open_clip"
     path = "my-clip"             # relative paths are relative to this file
     options = { dim = 512 }
 
-Environment: RAP_DESKTOP_EMBEDDER and RAP_DESKTOP_DEVICE override the file.
+Environment: RAP_DESKTOP_EMBEDDER, RAP_DESKTOP_DETECTOR and RAP_DESKTOP_DEVICE override the file.
 """
 
 from __future__ import annotations
@@ -28,15 +30,17 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import RapError
-from .models.registry import BUILTIN, ModelSpec, Registry
+from .models.registry import BUILTIN, DETECTOR, EMBEDDER, ModelSpec, Registry
 
 SCHEMA_VERSION = 1
-_ENV = {"embedder": "RAP_DESKTOP_EMBEDDER", "device": "RAP_DESKTOP_DEVICE"}
+_ENV = {"embedder": "RAP_DESKTOP_EMBEDDER", "detector": "RAP_DESKTOP_DETECTOR", "device": "RAP_DESKTOP_DEVICE"}
+_MODEL_KEYS = {"embedder": EMBEDDER, "detector": DETECTOR}  # settings key -> the kind it must name
 
 
 @dataclass(frozen=True)
 class Settings:
     embedder: str = "auto"
+    detector: str = "auto"
     device: str = "auto"
     models: tuple[ModelSpec, ...] = BUILTIN
     source: Path | None = None  # the file these came from, if any
@@ -97,13 +101,19 @@ def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) ->
     for key, var in _ENV.items():
         if environ.get(var):
             values[key] = environ[var]
-    for key in ("embedder",):
-        if values[key] != "auto" and values[key] not in registry:
-            where = f"settings file {path}" if path else "settings"
+    where = f"settings file {path}" if path else "settings"
+    for key, kind in _MODEL_KEYS.items():
+        if values[key] == "auto":
+            continue
+        if values[key] not in registry:
             raise RapError(f"{where}: {key} {values[key]!r} is not a known model")
+        if registry.get(values[key]).kind != kind:
+            actual = registry.get(values[key]).kind
+            raise RapError(f"{where}: {key} {values[key]!r} is a model of kind {actual!r}, not {kind!r}")
     extra = {k: v for k, v in data.items() if k not in {"schema", "models"}}
     return Settings(
         embedder=values["embedder"],
+        detector=values["detector"],
         device=values["device"],
         models=tuple(registry.all()),
         source=path,

@@ -17,7 +17,6 @@ import numpy as np
 
 from .fsutil import write_atomic
 
-
 FLAT_LIMIT = 100_000  # exact search stays fast enough up to here (~30 ms per query at 768-d)
 NPROBE = 32  # inverted lists visited per query
 
@@ -48,7 +47,9 @@ class VectorIndex:
         else:
             nlist = int(4 * np.sqrt(len(ids)))
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            sample = vectors[np.random.default_rng(0).choice(len(vectors), min(len(vectors), 64 * nlist), replace=False)]
+            sample = vectors[
+                np.random.default_rng(0).choice(len(vectors), min(len(vectors), 64 * nlist), replace=False)
+            ]
             index.train(sample)
             index.nprobe = NPROBE
         if len(ids):

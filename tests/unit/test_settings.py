@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from rap_desktop.core.errors import ModelMissingError, RapError
@@ -82,3 +83,51 @@ def test_hub_cache_layout_is_found(tmp_path: Path) -> None:
         (snapshot / name).write_bytes(b"x")
     found = weights.resolve(spec, cache_dir=tmp_path)
     assert found.present and found.path == snapshot
+
+
+def test_detector_setting_file_environment_and_kind(tmp_path: Path) -> None:
+    assert load_settings(None, environ={}).detector == "auto"
+    path = tmp_path / "c.toml"
+    path.write_text('[models]\ndetector = "yolo-world-v2-x"\n[models.paths]\n"yolo-world-v2-s" = "w/s.pt"\n')
+    settings = load_settings(path, environ={})
+    assert settings.detector == "yolo-world-v2-x"
+    assert settings.registry().get("yolo-world-v2-s").local_path == str(tmp_path / "w" / "s.pt")
+    assert load_settings(path, environ={"RAP_DESKTOP_DETECTOR": "yolo-v8-s-coco"}).detector == "yolo-v8-s-coco"
+    with pytest.raises(RapError, match="'nope' is not a known model"):
+        load_settings(path, environ={"RAP_DESKTOP_DETECTOR": "nope"})
+    with pytest.raises(RapError, match="detector 'clip-vit-b-32' is a model of kind 'embedder', not 'detector'"):
+        load_settings(path, environ={"RAP_DESKTOP_DETECTOR": "clip-vit-b-32"})
+    with pytest.raises(RapError, match="embedder 'yolo-world-v2-s' is a model of kind 'detector'"):
+        load_settings(path, environ={"RAP_DESKTOP_EMBEDDER": "yolo-world-v2-s"})
+
+
+def test_single_file_weights_local_file_then_weights_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(weights.WEIGHTS_DIR_ENV, raising=False)
+    default = Path(platformdirs.user_cache_dir("rap-desktop", appauthor=False)) / "weights"
+    assert weights.weights_cache_dir() == default
+    spec = load_settings(None, environ={}).registry().get("yolo-world-v2-x")
+    cache = tmp_path / "cache"
+    missing = weights.resolve(spec.with_path(str(tmp_path / "mine.pt")), cache_dir=cache)
+    assert not missing.present
+    message = weights.missing_message(missing)
+    assert str(tmp_path / "mine.pt") in message and f"weights cache {cache}" in message
+    assert "yolov8x-worldv2.pt not downloaded" in message
+    assert "rap-desktop models fetch yolo-world-v2-x (146 MB)" in message.replace("`", "")
+    (tmp_path / "mine.pt").write_bytes(b"x")  # a file of any name counts for a one-file model
+    assert weights.require(spec.with_path(str(tmp_path / "mine.pt")), cache_dir=cache) == tmp_path / "mine.pt"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "yolov8x-worldv2.pt").write_bytes(b"x")  # or a folder holding the file
+    assert weights.require_file(spec.with_path(str(folder)), cache_dir=cache) == folder / "yolov8x-worldv2.pt"
+    cache.mkdir()
+    (cache / "yolov8x-worldv2.pt").write_bytes(b"x")
+    assert weights.require_file(spec, cache_dir=cache) == cache / "yolov8x-worldv2.pt"
+    monkeypatch.setenv(weights.WEIGHTS_DIR_ENV, str(cache))
+    assert weights.require_file(spec) == cache / "yolov8x-worldv2.pt"
+
+
+def test_open_clip_folder_model_refuses_a_single_file(tmp_path: Path) -> None:
+    (tmp_path / "model.bin").write_bytes(b"x")
+    spec = load_settings(None, environ={}).registry().get("clip-vit-b-32").with_path(str(tmp_path / "model.bin"))
+    found = weights.resolve(spec, cache_dir=tmp_path / "hub")
+    assert not found.present and "a file; expected a folder" in found.looked[0]

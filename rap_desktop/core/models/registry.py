@@ -22,9 +22,10 @@ KINDS = (EMBEDDER, DETECTOR, GENERATOR)
 class ModelSpec:
     name: str  # registry key; also the model id stored with every vector it makes
     kind: str  # embedder | detector | generator
-    backend: str  # open_clip | ultralytics | rap-llava
+    backend: str  # open_clip | ultralytics | ultralytics-world | rap-llava
     description: str = ""
     hub_repo: str | None = None  # Hugging Face repo the weights come from
+    download_url: str | None = None  # or a plain URL of a single weights file (files[0])
     files: tuple[str, ...] = ()  # files that must be present in the folder (or hub snapshot)
     size_mb: int = 0  # download size, shown before fetching
     local_path: str | None = None  # a folder (or file) given by the settings; looked at first
@@ -41,7 +42,7 @@ def _spec(**kwargs: Any) -> ModelSpec:
 
 _OPEN_CLIP_FILES = ("open_clip_config.json", "open_clip_model.safetensors")
 
-BUILTIN: tuple[ModelSpec, ...] = (
+_EMBEDDERS: tuple[ModelSpec, ...] = (
     _spec(
         name="clip-vit-l-14-336",
         kind=EMBEDDER,
@@ -64,10 +65,58 @@ BUILTIN: tuple[ModelSpec, ...] = (
     ),
 )
 
+# ultralytics publishes its checkpoints as GitHub release assets, not on the Hugging Face hub.
+# The tag is the one the installed ultralytics (8.4) downloads its own assets from.
+_ULTRALYTICS_ASSETS = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
+# Detector options: the open_clip model whose text tower makes the class prompts (YOLO-World was
+# trained with OpenAI CLIP ViT-B/32 text features = open_clip ViT-B-32/openai), the reference
+# confidence threshold, and the inference size.
+_WORLD_OPTIONS = {"text_encoder": "clip-vit-b-32", "confidence": 0.1, "image_size": 640}
+
+
+def _ultralytics(name: str, file: str, size_mb: int, description: str, world: bool = True) -> ModelSpec:
+    options = _WORLD_OPTIONS if world else {"confidence": 0.25, "image_size": 640}
+    return _spec(
+        name=name,
+        kind=DETECTOR,
+        backend="ultralytics-world" if world else "ultralytics",
+        description=description,
+        download_url=_ULTRALYTICS_ASSETS + file,
+        files=(file,),
+        size_mb=size_mb,
+        options=options,
+    )
+
+
+_DETECTORS: tuple[ModelSpec, ...] = (
+    _ultralytics(
+        "yolo-world-v2-x",
+        "yolov8x-worldv2.pt",
+        146,
+        "YOLO-World v2 x, open-vocabulary, the RAP reference detector; best on a GPU",
+    ),
+    _ultralytics(
+        "yolo-world-v2-s",
+        "yolov8s-worldv2.pt",
+        26,
+        "YOLO-World v2 s, open-vocabulary: ~6x faster on a CPU, finds somewhat less",
+    ),
+    _ultralytics(
+        "yolo-v8-s-coco",
+        "yolov8s.pt",
+        22,
+        "YOLOv8 s, fixed 80 COCO classes (ignores concept categories); no text encoder needed",
+        world=False,
+    ),
+)
+
+BUILTIN: tuple[ModelSpec, ...] = _EMBEDDERS + _DETECTORS
+
 # What "auto" means, per kind and hardware: the reference models on CUDA, light ones on a CPU.
 AUTO_CHOICE: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         EMBEDDER: MappingProxyType({"cuda": "clip-vit-l-14-336", "cpu": "clip-vit-b-32"}),
+        DETECTOR: MappingProxyType({"cuda": "yolo-world-v2-x", "cpu": "yolo-world-v2-s"}),
     }
 )
 

@@ -1,24 +1,36 @@
-"""Finding model weights: a configured local folder first, then the Hugging Face hub cache.
+"""Finding model weights: a configured local path first, then the download cache.
 
-Nothing here downloads unless `fetch` is called (`rap-desktop models fetch NAME`). A missing model
-is reported with the model's name, every place looked at, and the command that gets it.
+Hub models (open_clip) live in the Hugging Face hub cache; single-file models with a plain URL
+(ultralytics' GitHub release assets) in our own weights folder (`weights_cache_dir`). Nothing here
+downloads unless `fetch` is called (`rap-desktop models fetch NAME`). A missing model is reported
+with the model's name, every place looked at, and the command that gets it.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from ..errors import ModelMissingError, RapError
+from ..fsutil import atomic_file
 from .registry import ModelSpec
+
+WEIGHTS_DIR_ENV = "RAP_DESKTOP_WEIGHTS_DIR"
+_CHUNK = 1 << 20
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive; an HTML error page is not one
 
 
 @dataclass(frozen=True)
 class Resolution:
     spec: ModelSpec
-    path: Path | None  # folder holding the model's files, when present
+    path: Path | None  # folder holding the model's files (or its single weights file), when present
     looked: tuple[str, ...]  # each place looked at, with what was wrong there
 
     @property
@@ -32,6 +44,22 @@ def hub_cache_dir() -> Path:
     return Path(constants.HF_HUB_CACHE)
 
 
+def weights_cache_dir() -> Path:
+    """Where downloaded single-file weights go (the env variable lets tests and users move it)."""
+    chosen = os.environ.get(WEIGHTS_DIR_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    return Path(platformdirs.user_cache_dir("rap-desktop", appauthor=False)) / "weights"
+
+
+def _single_file(spec: ModelSpec) -> bool:
+    return spec.download_url is not None or not spec.files
+
+
+def _file_name(spec: ModelSpec) -> str:
+    return spec.files[0] if spec.files else (spec.download_url or "").rsplit("/", 1)[-1]
+
+
 def _missing_files(folder: Path, spec: ModelSpec) -> list[str]:
     return [name for name in spec.files if not (folder / name).is_file()]
 
@@ -41,7 +69,7 @@ def _look_local(spec: ModelSpec) -> tuple[Path | None, str]:
     if not folder.exists():
         return None, f"{folder} (does not exist)"
     if folder.is_file():
-        return (folder, "") if not spec.files else (None, f"{folder} (a file; expected a folder)")
+        return (folder, "") if _single_file(spec) else (None, f"{folder} (a file; expected a folder)")
     missing = _missing_files(folder, spec)
     if missing:
         return None, f"{folder} (missing {', '.join(missing)})"
@@ -69,7 +97,16 @@ def _look_hub(spec: ModelSpec, cache_dir: Path) -> tuple[Path | None, str]:
     return folder, ""
 
 
+def _look_download_cache(spec: ModelSpec, cache_dir: Path) -> tuple[Path | None, str]:
+    file = cache_dir / _file_name(spec)
+    if file.is_file():
+        return file, ""
+    return None, f"weights cache {cache_dir} ({file.name} not downloaded)"
+
+
 def resolve(spec: ModelSpec, cache_dir: Path | None = None) -> Resolution:
+    """Look for the weights; `cache_dir` overrides the hub cache (hub models) or the weights
+    folder (URL models)."""
     looked: list[str] = []
     if spec.local_path:
         found, why = _look_local(spec)
@@ -81,18 +118,29 @@ def resolve(spec: ModelSpec, cache_dir: Path | None = None) -> Resolution:
         if found:
             return Resolution(spec, found, (*looked, str(found)))
         looked.append(why)
+    if spec.download_url:
+        found, why = _look_download_cache(spec, cache_dir or weights_cache_dir())
+        if found:
+            return Resolution(spec, found, (*looked, str(found)))
+        looked.append(why)
     return Resolution(spec, None, tuple(looked))
 
 
 def missing_message(resolution: Resolution) -> str:
     spec = resolution.spec
-    places = "; ".join(resolution.looked) or "nowhere (no local path or hub repository configured)"
-    how = (
-        f"get it with `rap-desktop models fetch {spec.name}` ({spec.size_mb} MB) or point "
-        f'[models.paths] "{spec.name}" at a folder holding {", ".join(spec.files)} in the settings file'
-        if spec.hub_repo
-        else f"point [models.custom.{spec.name}] path at a folder holding its files"
-    )
+    places = "; ".join(resolution.looked) or "nowhere (no local path or download source configured)"
+    if spec.download_url:
+        how = (
+            f"get it with `rap-desktop models fetch {spec.name}` ({spec.size_mb} MB) or point "
+            f'[models.paths] "{spec.name}" at your copy of {_file_name(spec)} in the settings file'
+        )
+    elif spec.hub_repo:
+        how = (
+            f"get it with `rap-desktop models fetch {spec.name}` ({spec.size_mb} MB) or point "
+            f'[models.paths] "{spec.name}" at a folder holding {", ".join(spec.files)} in the settings file'
+        )
+    else:
+        how = f"point [models.custom.{spec.name}] path at a folder holding its files"
     return f"{spec.kind} model {spec.name!r} is not available: looked in {places}; {how}"
 
 
@@ -103,12 +151,26 @@ def require(spec: ModelSpec, cache_dir: Path | None = None) -> Path:
     return resolution.path
 
 
+def require_file(spec: ModelSpec, cache_dir: Path | None = None) -> Path:
+    """The single weights file of a one-file model (a checkpoint such as ultralytics' .pt)."""
+    path = require(spec, cache_dir)
+    if path.is_dir():
+        if not spec.files:
+            raise ModelMissingError(f"model {spec.name!r}: {path} is a folder; point the settings at the weights file")
+        return path / spec.files[0]
+    return path
+
+
 def fetch(
     spec: ModelSpec,
     cache_dir: Path | None = None,
     tqdm_class: Callable | None = None,
 ) -> Path:
-    """Download the model's files into the hub cache (progress through a tqdm class)."""
+    """Download the model's files into its cache (progress through a tqdm class)."""
+    if spec.download_url:
+        folder = cache_dir or weights_cache_dir()
+        _download(spec, spec.download_url, folder / _file_name(spec), tqdm_class)
+        return require(spec, folder)
     if not spec.hub_repo:
         raise RapError(f"model {spec.name!r} has no download source; it is a local model")
     from huggingface_hub import snapshot_download
@@ -123,3 +185,34 @@ def fetch(
     except Exception as exc:  # network, auth, disk: all end the same way for the user
         raise RapError(f"could not download {spec.name!r} from {spec.hub_repo}: {exc}") from None
     return require(spec, cache_dir) if spec.files else Path(folder)
+
+
+def _download(spec: ModelSpec, url: str, dest: Path, tqdm_class: Callable | None) -> None:
+    """Stream `url` into a temp file beside `dest`, check it, then rename: never a half file."""
+    request = urllib.request.Request(url, headers={"User-Agent": "rap-desktop"})
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(request, timeout=30) as response, atomic_file(dest) as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            bar = tqdm_class(total=total, unit="B", unit_scale=True, desc=dest.name) if tqdm_class else None
+            received, head = 0, b""
+            try:
+                while chunk := response.read(_CHUNK):
+                    head = head or chunk[:4]
+                    out.write(chunk)
+                    received += len(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+            finally:
+                if bar is not None:
+                    bar.close()
+            if total is not None and received != total:
+                raise RapError(f"download of {spec.name!r} from {url} stopped after {received} of {total} bytes")
+            if dest.suffix == ".pt" and head != _ZIP_MAGIC:
+                raise RapError(f"{url} did not return a PyTorch checkpoint for {spec.name!r}")
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise RapError(
+            f"could not download {spec.name!r} from {url}: {reason}; check the network connection, "
+            f'or download the file elsewhere and point [models.paths] "{spec.name}" at it'
+        ) from None

@@ -1,0 +1,263 @@
+"""Object detection through ultralytics: YOLO-World prompted with class names, or a fixed-class YOLO.
+
+A plain class: construct cheaply, weights load on the first `detect`, a PIL image in, frozen
+`Detection`s out, boxes in the pixels of the image given. YOLO-World's own `set_classes` imports the
+`clip` package and downloads OpenAI's weights (both fail offline), so the class prompts are encoded
+by our open_clip text tower (the same ViT-B/32 weights) and set on the model the way it does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+
+import rap_desktop.torch_compat  # noqa: F401  (before ultralytics imports torchvision)
+
+from ..errors import RapError
+from . import weights
+from .device import resolve_device
+from .embedder import ClipEmbedder
+from .registry import AUTO_CHOICE, DETECTOR, ModelSpec, Registry
+
+WORLD = "ultralytics-world"  # open vocabulary: prompted with class names
+PLAIN = "ultralytics"  # fixed classes (COCO): prompts are ignored
+_FEATURE_CACHE = 16  # class lists whose prompt features are kept
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of the image given to detect()
+    label: str
+    score: float
+
+
+class Detector(Protocol):
+    @property
+    def model_id(self) -> str: ...
+
+    def detect(self, image: Image.Image, classes: Sequence[str]) -> list[Detection]: ...
+
+
+class _Stderr:
+    """Whatever sys.stderr is at the time of writing (it may be swapped, e.g. by a test runner)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def import_ultralytics() -> Any:
+    """Import ultralytics quietly: no network probe or telemetry, and its log lines off stdout
+    (the CLI's stdout carries JSON)."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # read at import: skips the DNS probe, disables analytics
+    os.environ.setdefault("YOLO_VERBOSE", "False")  # INFO chatter (settings file, model summary) off
+    import ultralytics
+    from ultralytics.utils import LOGGER
+
+    for handler in LOGGER.handlers:  # only its own console handler, not ones a host (pytest) adds
+        if type(handler) is logging.StreamHandler and not isinstance(handler.stream, _Stderr):
+            handler.stream = _Stderr()  # not setStream: that flushes the old stream, maybe closed by now
+    with contextlib.suppress(ImportError, AttributeError):  # telemetry, if it was imported before our env
+        from ultralytics.utils.events import events
+
+        events.enabled = False
+    return ultralytics
+
+
+def prompt_classes(classes: Sequence[str]) -> tuple[str, ...]:
+    """The prompt list: trimmed, non-empty, the first spelling of case-insensitive duplicates
+    (CLIP's tokenizer lower-cases, so "Dog" and "dog" are one prompt)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in classes:
+        text = " ".join(str(name).split())
+        if text and text.lower() not in seen:
+            seen.add(text.lower())
+            out.append(text)
+    return tuple(out)
+
+
+def _bgr(image: Image.Image) -> np.ndarray:
+    # ultralytics takes a numpy image as OpenCV BGR. Given a PIL image it would also apply EXIF
+    # orientation itself, putting boxes in another frame than the caller's pixels: so hand it
+    # the pixels exactly as given, channels reversed.
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+class YoloDetector:
+    """An ultralytics checkpoint (.pt); YOLO-World models get their class prompts from `text_encoder`."""
+
+    def __init__(self, spec: ModelSpec, text_encoder: ClipEmbedder | None, device: str = "auto") -> None:
+        if spec.kind != DETECTOR or spec.backend not in (WORLD, PLAIN):
+            raise ValueError(f"{spec.name!r} is not an ultralytics detector")
+        if spec.backend == WORLD and text_encoder is None:
+            raise RapError(f"detector {spec.name!r} needs a text encoder (options.text_encoder) for its prompts")
+        self.spec = spec
+        self.text_encoder = text_encoder
+        self._device_choice = device
+        self.confidence = float(spec.options.get("confidence", 0.1))
+        self.image_size = int(spec.options.get("image_size", 640))
+        self.max_detections = int(spec.options.get("max_detections", 300))
+        self._lock = threading.Lock()  # one ultralytics predictor: not safe to share between threads
+        self._model: Any = None
+        self._text_dim = 0
+        self._prompt: tuple[str, ...] | None = None  # classes currently set on the model
+        self._features: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self.encode_count = 0  # text-encoder runs, to see the per-class-list cache work
+        self.device: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.name
+
+    @property
+    def open_vocabulary(self) -> bool:
+        return self.spec.backend == WORLD
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def names(self) -> dict[int, str]:
+        """The class names the model currently detects."""
+        self.load()
+        names = self._model.model.names
+        return dict(enumerate(names)) if isinstance(names, list | tuple) else dict(names)
+
+    def load(self) -> None:
+        with self._lock:
+            self._ensure_loaded()
+
+    def _ensure_loaded(self) -> None:
+        if self._model is not None:
+            return
+        path = weights.require_file(self.spec)
+        device = resolve_device(self._device_choice)
+        self._model = self._read(path)
+        self.device = "cuda:0" if device == "cuda" else device
+        if self.open_vocabulary:
+            self._text_dim = int(self._model.model.txt_feats.shape[-1])  # 512 for YOLO-World v2
+        self._prompt = None
+
+    def _read(self, path: Path) -> Any:
+        ultralytics = import_ultralytics()
+        try:
+            model = (ultralytics.YOLOWorld if self.open_vocabulary else ultralytics.YOLO)(str(path), verbose=False)
+        except Exception as exc:  # a broken or foreign file must not surface as a traceback
+            raise RapError(f"detector {self.spec.name!r} in {path} could not be loaded: {exc}") from None
+        if self.open_vocabulary and not hasattr(model.model, "txt_feats"):
+            raise RapError(f"detector {self.spec.name!r}: {path} is not a YOLO-World checkpoint")
+        return model
+
+    def unload(self) -> None:
+        with self._lock:
+            self._model, self._prompt = None, None
+            if self.device and self.device.startswith("cuda"):
+                import torch
+
+                torch.cuda.empty_cache()
+
+    def prompt_features(self, classes: Sequence[str]) -> Any:
+        """(1, n, d) float32 CPU tensor of the class prompts, cached per class list (ignoring case)."""
+        import torch
+
+        wanted = prompt_classes(classes)
+        key = tuple(name.lower() for name in wanted)  # CLIP's tokenizer lower-cases: same features
+        cached = self._features.get(key)
+        if cached is not None:
+            self._features.move_to_end(key)
+            return cached
+        array = self.text_encoder.embed_texts(list(wanted))  # type: ignore[union-attr]
+        if self._text_dim and array.shape[1] != self._text_dim:
+            raise RapError(
+                f"text encoder {self.text_encoder.model_id!r} makes {array.shape[1]}-d features but detector "  # type: ignore[union-attr]
+                f"{self.spec.name!r} needs {self._text_dim}-d (YOLO-World v2: CLIP ViT-B/32 text features)"
+            )
+        features = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None]
+        self.encode_count += 1
+        self._features[key] = features
+        while len(self._features) > _FEATURE_CACHE:
+            self._features.popitem(last=False)
+        return features
+
+    def _set_prompt(self, classes: tuple[str, ...]) -> None:
+        # What YOLOWorld.set_classes does, with our features: the world model's txt_feats, the
+        # head's class count and the names; the predictor holds a copy with the old names, so it goes.
+        if classes == self._prompt:
+            return
+        world = self._model.model
+        world.txt_feats = self.prompt_features(classes)
+        world.model[-1].nc = len(classes)
+        world.names = list(classes)
+        self._model.predictor = None
+        self._prompt = classes
+
+    def detect(self, image: Image.Image, classes: Sequence[str]) -> list[Detection]:
+        """Boxes in `image`'s pixels, best first. `classes` prompts a YOLO-World model (no
+        classes: nothing to look for); a fixed-class model ignores it and uses its own names."""
+        with self._lock:
+            self._ensure_loaded()
+            if self.open_vocabulary:
+                wanted = prompt_classes(classes)
+                if not wanted:
+                    return []
+                self._set_prompt(wanted)
+            results = self._model.predict(
+                _bgr(image),
+                conf=self.confidence,
+                imgsz=self.image_size,
+                max_det=self.max_detections,
+                device=self.device,
+                verbose=False,
+                **_half_precision(self.device),
+            )
+        return _detections(results[0])
+
+
+def _half_precision(device: str | None) -> dict[str, Any]:
+    if not (device or "").startswith("cuda"):
+        return {}
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+
+    # ultralytics 8.4 replaced `half` by `quantize`; older releases only know `half`
+    return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
+
+
+def _detections(result: Any) -> list[Detection]:
+    boxes = result.boxes
+    xyxy = boxes.xyxy.float().cpu().numpy()
+    scores = boxes.conf.float().cpu().numpy()
+    labels = boxes.cls.cpu().numpy().astype(int)
+    found = [
+        Detection(tuple(float(v) for v in box), str(result.names[label]), float(score))  # type: ignore[arg-type]
+        for box, score, label in zip(xyxy, scores, labels, strict=True)
+    ]
+    return sorted(found, key=lambda d: -d.score)
+
+
+def detector_spec(registry: Registry, choice: str, device: str = "auto") -> ModelSpec:
+    """The spec named by the settings; "auto" picks by hardware (DESIGN: light models on a CPU)."""
+    if choice == "auto":
+        hardware = "cuda" if resolve_device(device).startswith("cuda") else "cpu"
+        choice = AUTO_CHOICE[DETECTOR][hardware]
+    try:
+        spec = registry.get(choice)
+    except KeyError as exc:
+        raise RapError(str(exc.args[0])) from None
+    if spec.kind != DETECTOR:
+        raise RapError(f"model {choice!r} is a {spec.kind}, not a detector")
+    return spec
