@@ -83,10 +83,18 @@ def _region(row: tuple) -> StoredRegion:
 _REGION_COLUMNS = "id, photo_id, ordinal, x1, y1, x2, y2, label, score, source, vector"
 
 
-def regions(store: Store, photo: int, model: str) -> list[StoredRegion]:
+def regions(store: Store, photo: int, model: str, detector: str | None = None) -> list[StoredRegion]:
+    """The photo's regions embedded by `model`; with `detector`, only if that detector (and
+    prompts) made them. Regions the user drew go with whichever detector run they joined."""
     rows = store.conn.execute(
         f"SELECT {_REGION_COLUMNS} FROM regions WHERE photo_id = ? AND model = ? ORDER BY ordinal", (photo, model)
     ).fetchall()
+    if detector is not None:
+        made_by = {
+            r[0] for r in store.conn.execute("SELECT DISTINCT detector FROM regions WHERE photo_id = ?", (photo,))
+        } - {None}
+        if made_by != {detector}:
+            return []
     return [_region(r) for r in rows]
 
 

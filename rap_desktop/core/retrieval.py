@@ -7,6 +7,7 @@ example (negative) of that concept than to the concept itself, and no better reg
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -112,17 +113,20 @@ class Retriever:
 
     def _regions(self, loaded: LoadedImage, photo: int, refresh: bool) -> list[photos.StoredRegion]:
         model = self.embedder.model_id
-        stored = [] if refresh else photos.regions(self.store, photo, model)
+        classes = self.classes()
+        # the regions depend on the detector and its prompts: new categories mean detect again
+        prompts = hashlib.sha256("\n".join(classes).encode()).hexdigest()[:12]
+        detector_key = f"{getattr(self.detector, 'model_id', 'none')}#{prompts}"
+        stored = [] if refresh else photos.regions(self.store, photo, model, detector_key)
         if stored:
-            return stored  # seen before with this encoder: no detector or encoder run
+            return stored  # seen before with this encoder and prompts: no detector or encoder run
         width, height = loaded.size
         detections = []
         if self.detector is not None:
-            detections = [(d.box, d.label, d.score) for d in self.detector.detect(loaded.image, self.classes())]
+            detections = [(d.box, d.label, d.score) for d in self.detector.detect(loaded.image, classes)]
         proposals = propose(detections, width, height)
         vectors = self.embedder.embed_images([crop_box(loaded.image, p.box) for p in proposals])
-        detector_id = getattr(self.detector, "model_id", None)
-        return photos.replace_regions(self.store, photo, proposals, vectors, model, detector_id)
+        return photos.replace_regions(self.store, photo, proposals, vectors, model, detector_key)
 
     def add_box(self, loaded: LoadedImage, box, label: str = "") -> photos.StoredRegion:
         """Store a region the user drew; it is matched on the next `retrieve`."""

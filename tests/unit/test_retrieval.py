@@ -109,3 +109,11 @@ def test_confirm_with_named_concept_adds_exemplar(retriever: Retriever, store: S
     assert store.get_concept("mochi").exemplar_count == 2
     assert {e.source for e in store.exemplars("mochi")} == {"registered", "confirmed"}
     assert _run(retriever, photos["astronaut"]).concepts[0].name == "mochi"
+
+
+def test_new_categories_mean_new_detection(retriever: Retriever, store: Store, photos) -> None:
+    store.add_concept("mochi", photos["chelsea"], category="cat")
+    first = _run(retriever, photos["chelsea"])
+    assert _run(retriever, photos["chelsea"]).regions[0].db_id == first.regions[0].db_id
+    store.add_concept("rocket", photos["rocket"], category="spaceship")  # a new prompt for the detector
+    assert _run(retriever, photos["chelsea"]).regions[0].db_id != first.regions[0].db_id
