@@ -8,6 +8,7 @@ example (negative) of that concept than to the concept itself, and no better reg
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -85,6 +86,7 @@ class RetrievalResult:
     concepts: tuple[ChosenConcept, ...]  # in the order they go to the generator
     threshold: float
     model: str
+    timings: dict[str, float] = field(default_factory=dict, compare=False)  # seconds: detect, embed, search
 
 
 class Retriever:
@@ -105,6 +107,7 @@ class Retriever:
         self.limit = limit
         self.neighbours = neighbours
         self.generic_classes = tuple(generic_classes)
+        self._timings: dict[str, float] = {}
 
     def classes(self) -> list[str]:
         """Detector prompts: every concept category plus a generic set (re-read on each call)."""
@@ -122,10 +125,14 @@ class Retriever:
             return stored  # seen before with this encoder and prompts: no detector or encoder run
         width, height = loaded.size
         detections = []
+        start = time.perf_counter()
         if self.detector is not None:
             detections = [(d.box, d.label, d.score) for d in self.detector.detect(loaded.image, classes)]
         proposals = propose(detections, width, height)
-        vectors = self.embedder.embed_images([crop_box(loaded.image, p.box) for p in proposals])
+        self._timings["detect"] = time.perf_counter() - start
+        start = time.perf_counter()
+        vectors = self.embedder.embed_images([crop_box(loaded.image, p.box) for p in proposals])  # one batch
+        self._timings["embed"] = time.perf_counter() - start
         return photos.replace_regions(self.store, photo, proposals, vectors, model, detector_key)
 
     def add_box(self, loaded: LoadedImage, box, label: str = "") -> photos.StoredRegion:
@@ -143,10 +150,13 @@ class Retriever:
         path: str | None = None,
         refresh: bool = False,
     ) -> RetrievalResult:
+        self._timings = {"detect": 0.0, "embed": 0.0}
         self.store.embed_missing()
         photo = photos.photo_id(self.store, loaded.sha256, path, loaded.size)
         stored = self._regions(loaded, photo, refresh)
+        start = time.perf_counter()
         ranked = self._rank(stored)
+        self._timings["search"] = time.perf_counter() - start
         regions = self._decide(stored, ranked)
         photos.save_matches(
             self.store,
@@ -164,6 +174,7 @@ class Retriever:
             self._choose(regions, question, limit),
             self.threshold,
             self.embedder.model_id,
+            dict(self._timings),
         )
 
     def _rank(self, stored: Sequence[photos.StoredRegion]) -> list[list[tuple[int, int, str, float]]]:
