@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rap_desktop.core.backup import export_zip, import_zip
+from rap_desktop.core.errors import RapError
 from rap_desktop.core.rap_import import import_rap
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import AddResult, Concept, Exemplar, ImportReport, Store
@@ -54,6 +55,21 @@ def list_entries(store: Store) -> list[ConceptEntry]:
         cover = covers.get(concept.id)
         entries.append(ConceptEntry(concept, cover, store.image_path(cover) if cover else None))
     return entries
+
+
+def warm_up(store: Store) -> tuple[str, bool]:
+    """At start: embed what is missing and bring the search index up to date (loaded from its cache,
+    or rebuilt when missing, stale or damaged), so the first question does not wait for it.
+    Returns a status message and whether it is a warning."""
+    if store.embedder is None:
+        return "", False
+    try:
+        embedded = store.embed_missing()
+        count = store.index().count
+    except RapError as exc:  # typically missing weights: everything else still works
+        return f"Search not ready: {exc}", True
+    extra = f", {embedded} newly embedded" if embedded else ""
+    return f"Search ready: {count} photo{'s' * (count != 1)} indexed{extra}.", False
 
 
 def exemplar_entries(store: Store, name: str) -> list[ExemplarEntry]:

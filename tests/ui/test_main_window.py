@@ -209,6 +209,8 @@ def test_missing_model_is_a_status_bar_warning(qtbot, tmp_path: Path, tiny_confi
     errors: list[str] = []
     win.show_error = errors.append  # type: ignore[method-assign]
     try:
+        win.show()  # let the start-up warm-up (nothing to embed yet) report first
+        qtbot.waitUntil(lambda: "Search ready" in win.statusBar().currentMessage(), timeout=20_000)
         register(qtbot, win, astronaut_png, "bo")
         assert errors == []
         assert "Remembered <bo>" in win.statusBar().currentMessage()
@@ -303,3 +305,25 @@ def test_store_is_only_used_on_one_worker_thread(qtbot, window: MainWindow, astr
     window.refresh()
     qtbot.waitUntil(lambda: window.runner.pending == 0, timeout=WAIT)
     assert len(threads) == 1 and threading.get_ident() not in threads
+
+
+def test_search_index_is_brought_up_to_date_at_start(qtbot, tmp_path: Path, tiny_config: Path, astronaut_png) -> None:
+    from PySide6.QtCore import QSettings
+
+    from rap_desktop.core.session import Session
+    from rap_desktop.ui.main_window import MainWindow
+    from rap_desktop.ui.tasks import TaskRunner
+
+    home = tmp_path / "home"
+    first = Session.open(home, tiny_config)
+    first.store().add_concept("astro", astronaut_png)  # never searched: no index cache written
+    first.close()
+    assert not list((home / "cache" / "index").glob("*.faiss"))
+    session = Session.open(home, tiny_config)
+    win = MainWindow(session, TaskRunner(), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: "Search ready: 1 photo indexed" in win.statusBar().currentMessage(), timeout=20_000)
+    win.close()
+    session.close()
+    assert list((home / "cache" / "index").glob("*.faiss"))  # built at start, kept for the next one
