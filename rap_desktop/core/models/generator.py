@@ -1,0 +1,215 @@
+"""The RAP generator: a transformers LLaVA checkpoint, 4-bit on CUDA by default, streaming, cancellable.
+
+A plain class: construct cheaply, load on first use (or `load()` with progress), PIL images and the
+rendered prompt in, text out (token by token through a callback). Only safetensors are read; remote
+code is never trusted. The folder must be in transformers' layout (convert.py makes it from the
+original LLaVA layout the RAP checkpoints are published in).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from ..errors import RapError
+from .device import resolve_device
+from .registry import ModelSpec
+
+QUANTIZATIONS = ("auto", "4bit", "8bit", "fp16", "bf16", "fp32")
+_BYTES_PER_PARAM = {"4bit": 0.56, "8bit": 1.06, "fp16": 2.0, "bf16": 2.0, "fp32": 4.0}  # incl. quant. scales
+_HEADROOM = 1.5e9  # activations, CUDA context, the vision tower's working memory
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    max_new_tokens: int = 256
+    temperature: float = 0.0  # 0 = greedy: the same photo gives the same answer
+    top_p: float = 0.9
+
+
+class CancelToken:
+    """Set from any thread; generation stops before its next step."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    tokens: int
+    cancelled: bool
+
+
+def choose_quantization(choice: str, device: str) -> str:
+    if choice not in QUANTIZATIONS:
+        raise RapError(f"unknown quantization {choice!r}; use one of {', '.join(QUANTIZATIONS)}")
+    if choice == "auto":
+        return "4bit" if device.startswith("cuda") else "fp32"
+    return choice
+
+
+def check_fits(spec: ModelSpec, quantization: str, free_bytes: int, lighter: str | None) -> None:
+    """Refuse a load that cannot fit, before spending a minute on it."""
+    params = float(spec.options.get("params_b", 0)) * 1e9
+    need = params * _BYTES_PER_PARAM[quantization] + _HEADROOM
+    if params and need > free_bytes:
+        hint = f"; try the lighter model `{lighter}`" if lighter and lighter != spec.name else ""
+        raise RapError(
+            f"{spec.name} in {quantization} needs about {need / 1e9:.1f} GB of GPU memory but only "
+            f"{free_bytes / 1e9:.1f} GB is free{hint}, or a smaller quantization"
+        )
+
+
+class _Streamer:
+    """transformers streamer protocol (put/end): decodes incrementally, hands out only new text."""
+
+    def __init__(self, tokenizer, on_text: Callable[[str], None] | None, prompt_tokens: int) -> None:
+        self.tokenizer = tokenizer
+        self.on_text = on_text
+        self.skip = prompt_tokens  # generate() first pushes the prompt itself
+        self.ids: list[int] = []
+        self.text = ""
+
+    def put(self, value) -> None:
+        ids = value.reshape(-1).tolist()
+        if self.skip:
+            dropped = min(self.skip, len(ids))
+            ids, self.skip = ids[dropped:], self.skip - dropped
+        if not ids:
+            return
+        self.ids += ids
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):  # half a multi-byte character: wait for the rest
+            return
+        new, self.text = text[len(self.text) :], text
+        if new and self.on_text:
+            self.on_text(new)
+
+    def end(self) -> None:
+        pass
+
+
+class RapGenerator:
+    def __init__(self, spec: ModelSpec, folder: Path, device: str = "auto", quantization: str = "auto") -> None:
+        self.spec = spec
+        self.folder = Path(folder)
+        self._device_choice = device
+        self._quantization_choice = quantization
+        self._lock = threading.Lock()
+        self.model = None
+        self.processor = None
+        self.device: str | None = None
+        self.quantization: str | None = None
+
+    @property
+    def concept_limit(self) -> int:
+        return int(self.spec.options.get("concept_limit", 2))
+
+    def load(self) -> None:
+        with self._lock:
+            if self.model is None:
+                self._load()
+
+    def _load(self) -> None:
+        import torch
+        from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+        device = resolve_device(self._device_choice)
+        quantization = choose_quantization(self._quantization_choice, device)
+        kwargs: dict = {"use_safetensors": True, "trust_remote_code": False}
+        if quantization in ("4bit", "8bit"):
+            from transformers import BitsAndBytesConfig
+
+            if device.startswith("cuda"):
+                free, _ = torch.cuda.mem_get_info(torch.device(device))
+                check_fits(self.spec, quantization, free, self.spec.options.get("lighter"))
+            kwargs["quantization_config"] = (
+                BitsAndBytesConfig(
+                    load_in_4bit=True,
+                    bnb_4bit_quant_type="nf4",
+                    bnb_4bit_use_double_quant=True,
+                    bnb_4bit_compute_dtype=torch.float16 if device.startswith("cuda") else torch.float32,
+                )
+                if quantization == "4bit"
+                else BitsAndBytesConfig(load_in_8bit=True)
+            )
+            kwargs["device_map"] = {"": device}
+        else:
+            kwargs["dtype"] = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[quantization]
+            if device.startswith("cuda"):
+                free, _ = torch.cuda.mem_get_info(torch.device(device))
+                check_fits(self.spec, quantization, free, self.spec.options.get("lighter"))
+        try:
+            processor = AutoProcessor.from_pretrained(self.folder, trust_remote_code=False)
+            model = LlavaForConditionalGeneration.from_pretrained(self.folder, **kwargs)
+        except (OSError, ValueError) as exc:
+            raise RapError(f"generator {self.spec.name!r} in {self.folder} could not be loaded: {exc}") from None
+        if "device_map" not in kwargs:
+            model.to(device)
+        model.eval()
+        self.model, self.processor, self.device, self.quantization = model, processor, device, quantization
+
+    def unload(self) -> None:
+        with self._lock:
+            self.model = self.processor = None
+            import gc
+
+            gc.collect()
+            if self.device and self.device.startswith("cuda"):
+                import torch
+
+                torch.cuda.empty_cache()
+
+    def generate(
+        self,
+        prompt: str,
+        images: Sequence[Image.Image],
+        options: GenerationOptions = GenerationOptions(),
+        on_text: Callable[[str], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Answer:
+        """`prompt` is the whole rendered conversation (prompting.py), its `<image>` tokens matching
+        `images` one to one and in order."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        self.load()
+        processor = self.processor
+        inputs = processor(text=prompt, images=list(images) or None, return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)  # type: ignore[union-attr]
+        prompt_tokens = int(inputs["input_ids"].shape[1])
+        streamer = _Streamer(processor.tokenizer, on_text, prompt_tokens)
+
+        class _Cancelled(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs) -> bool:  # checked after every step
+                return bool(cancel and cancel.cancelled)
+
+        sampling = options.temperature > 0
+        with torch.inference_mode():
+            output = self.model.generate(  # type: ignore[union-attr]
+                **inputs,
+                max_new_tokens=options.max_new_tokens,
+                do_sample=sampling,
+                temperature=options.temperature if sampling else None,
+                top_p=options.top_p if sampling else None,
+                streamer=streamer,
+                stopping_criteria=StoppingCriteriaList([_Cancelled()]),
+                pad_token_id=processor.tokenizer.pad_token_id or processor.tokenizer.eos_token_id,
+            )
+        new_ids = output[0, prompt_tokens:]
+        text = processor.tokenizer.decode(new_ids, skip_special_tokens=True).strip()
+        return Answer(text, int(new_ids.shape[0]), bool(cancel and cancel.cancelled))
