@@ -31,6 +31,9 @@ class GenerationOptions:
     top_p: float = 0.9
 
 
+DEFAULT_OPTIONS = GenerationOptions()
+
+
 class CancelToken:
     """Set from any thread; generation stops before its next step."""
 
@@ -176,7 +179,7 @@ class RapGenerator:
         self,
         prompt: str,
         images: Sequence[Image.Image],
-        options: GenerationOptions = GenerationOptions(),
+        options: GenerationOptions = DEFAULT_OPTIONS,
         on_text: Callable[[str], None] | None = None,
         cancel: CancelToken | None = None,
     ) -> Answer:

@@ -1,0 +1,115 @@
+"""Generate: retrieval -> the exact RAP prompt -> the generator. Caption, ask, text-only, chat.
+
+One class with plain calls; the CLI and the GUI both drive it (the GUI on its model worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PIL import Image
+
+from .images import LoadedImage, crop_box, load_image
+from .mentions import mentioned
+from .models.generator import DEFAULT_OPTIONS, Answer, CancelToken, GenerationOptions, RapGenerator
+from .prompting import (
+    ConceptRef,
+    Conversation,
+    build_user_turn,
+    caption_question,
+    grounding_question,
+    parse_box,
+    parse_yes_no,
+    recognition_question,
+)
+from .retrieval import ChosenConcept, RetrievalResult, Retriever
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Reply:
+    answer: Answer
+    conversation: Conversation  # with the answer added: ask() on it for a follow-up
+    concepts: tuple[ChosenConcept, ...]
+    retrieval: RetrievalResult | None
+    model: str
+
+    @property
+    def text(self) -> str:
+        return self.answer.text
+
+    @property
+    def prompt(self) -> str:
+        """The exact first user turn the model saw, image tokens included."""
+        return self.conversation.first.text
+
+
+class Assistant:
+    def __init__(self, store: Store, retriever: Retriever, generator: RapGenerator, template: str) -> None:
+        self.store = store
+        self.retriever = retriever
+        self.generator = generator
+        self.template = template
+
+    def _concept_image(self, name: str) -> Image.Image:
+        """The concept's first registered photo (cropped to its box): what RAP shows the model."""
+        exemplar = self.store.exemplars(name)[0]
+        return crop_box(load_image(self.store.image_path(exemplar.image)).image, exemplar.box)
+
+    def _refs(self, chosen: tuple[ChosenConcept, ...]) -> list[ConceptRef]:
+        infos = {c.id: c.info for c in self.store.list_concepts()}
+        return [ConceptRef(c.name, infos.get(c.concept_id, ""), self._concept_image(c.name)) for c in chosen]
+
+    def _run(self, conversation: Conversation, options, on_text, cancel, concepts, retrieval) -> Reply:
+        answer = self.generator.generate(conversation.prompt(), conversation.images, options, on_text, cancel)
+        return Reply(answer, conversation.add_answer(answer.text), concepts, retrieval, self.generator.spec.name)
+
+    def ask(
+        self,
+        photo: LoadedImage,
+        question: str,
+        options: GenerationOptions = DEFAULT_OPTIONS,
+        on_text: Callable[[str], None] | None = None,
+        cancel: CancelToken | None = None,
+        path: str | None = None,
+    ) -> Reply:
+        limit = self.generator.concept_limit
+        retrieval = self.retriever.retrieve(photo, question, top_k=limit, path=path)
+        turn = build_user_turn(question, self._refs(retrieval.concepts), query_image=photo.image, limit=limit)
+        conversation = Conversation.start(self.template, turn)
+        return self._run(conversation, options, on_text, cancel, retrieval.concepts, retrieval)
+
+    def caption(self, photo: LoadedImage, **kwargs) -> Reply:
+        return self.ask(photo, caption_question(), **kwargs)
+
+    def ask_text_only(
+        self,
+        question: str,
+        options: GenerationOptions = DEFAULT_OPTIONS,
+        on_text: Callable[[str], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Reply:
+        """A question about concepts, no photo: the concepts it names are the context."""
+        by_name = {c.name: c.id for c in self.store.list_concepts()}
+        chosen = tuple(ChosenConcept(n, by_name[n], "mention") for n in mentioned(question, by_name))
+        chosen = chosen[: self.generator.concept_limit]
+        turn = build_user_turn(question, self._refs(chosen), limit=self.generator.concept_limit)
+        return self._run(Conversation.start(self.template, turn), options, on_text, cancel, chosen, None)
+
+    def follow_up(self, reply: Reply, question: str, **kwargs) -> Reply:
+        """The next chat turn: images stay on the first turn only."""
+        conversation = reply.conversation.ask(question)
+        opts = kwargs.get("options", DEFAULT_OPTIONS)
+        return self._run(
+            conversation, opts, kwargs.get("on_text"), kwargs.get("cancel"), reply.concepts, reply.retrieval
+        )
+
+    def recognise(self, photo: LoadedImage, name: str, **kwargs) -> tuple[bool | None, Reply]:
+        reply = self.ask(photo, recognition_question(name), **kwargs)
+        return parse_yes_no(reply.text), reply
+
+    def ground(self, photo: LoadedImage, name: str, **kwargs) -> tuple[tuple[float, ...] | None, Reply]:
+        reply = self.ask(photo, grounding_question(name), **kwargs)
+        width, height = photo.size
+        return parse_box(reply.text, width, height), reply
