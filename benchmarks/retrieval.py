@@ -2,7 +2,7 @@
 embedding, and store search latency at 10^2..10^6 vectors. CPU, random weights in the real shapes
 and on-disk formats, loaded through the project's own Session (settings TOML -> store, models).
 
-    .venv/bin/python benchmarks/retrieval.py [--profiles tiny cpu gpu] [--out benchmarks/results/retrieval.md]
+    .venv/bin/python benchmarks/retrieval.py [--profiles tiny cpu [gpu]] [--out benchmarks/results/retrieval.md]
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ _TMP = tempfile.mkdtemp(prefix="rap-bench-")
 for _key, _value in {"HF_HUB_OFFLINE": "1", "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": f"{_TMP}/yolo"}.items():
     os.environ[_key] = _value
 os.environ["MPLCONFIGDIR"] = f"{_TMP}/mpl"
+# importing ultralytics sets OMP_NUM_THREADS=1 when unset; torch imported after it would use 1 thread
+os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count()))
 
 import argparse  # noqa: E402
 import io  # noqa: E402
@@ -199,27 +201,11 @@ def search_row(n: int, dim: int, repeats: int) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--profiles", nargs="+", default=["tiny", "cpu", "gpu"], choices=["tiny", "cpu", "gpu"])
-    parser.add_argument("--gpu-photos", type=int, default=2, help="photos for the (slow on CPU) gpu profile")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10**2, 10**3, 10**4, 10**5, 10**6])
-    parser.add_argument("--dim", type=int, default=768)
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+def render(args, splits: dict, compares: dict, searches: dict) -> str:
     import torch
 
     names = {"tiny": "tiny (tiny_models.write_all)", "cpu": "cpu: ViT-B-32 + YOLO-World v2 s @640"}
     names["gpu"] = "gpu: ViT-L-14-336 + YOLO-World v2 x @640"
-    splits, compares = {}, {}
-    for name in args.profiles:
-        photos = PHOTOS[: args.gpu_photos] if name == "gpu" else PHOTOS
-        splits[name], compares[name] = run_profile(name, photos)
-    searches = {}
-    for n in args.sizes:
-        searches[n] = search_row(n, args.dim, args.repeats)
-        print(f"[search] {n:,}: {searches[n]}", flush=True)
     lines = [
         "# Retrieval latency: detect / embed / search, batched crops, search vs store size",
         "",
@@ -233,32 +219,51 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, s in splits.items():
-        ms = " | ".join(
-            f"{1000 * s[k]:.0f}" if k != "search" else f"{1000 * s[k]:.1f}"
-            for k in ("detect", "embed", "search", "total")
-        )
+        ms = " | ".join(f"{1000 * s[k]:.{1 if k == 'search' else 0}f}" for k in ("detect", "embed", "search", "total"))
         lo, hi = s["regions_range"]
         lines.append(f"| {names[name]} | {s['photos']} | {ms} | {s['regions']:g} ({lo}-{hi}) |")
     lines += ["", "## Crop embedding: one batched call vs one call per crop (same crops, same run)", ""]
     lines += ["| profile | crops | batch size | batched (ms/crop) | one-by-one (ms/crop) | one-by-one / batched |"]
     lines += ["|---|---:|---:|---:|---:|---:|"]
     for name, c in compares.items():
-        ratio = c["single_ms"] / c["batched_ms"]
-        lines.append(
-            f"| {names[name]} | {c['crops']} | {c['batch_size']} | {c['batched_ms']:.1f} | {c['single_ms']:.1f} | {ratio:.2f}x |"
-        )
+        cells = f"{c['crops']} | {c['batch_size']} | {c['batched_ms']:.1f} | {c['single_ms']:.1f}"
+        lines.append(f"| {names[name]} | {cells} | {c['single_ms'] / c['batched_ms']:.2f}x |")
     lines += ["", f"## `Store.search` vs stored vectors ({args.dim}-d clustered, k=20, median of {args.repeats})", ""]
     lines += ["| vectors | index | bulk insert (s) | index build (s) | 1 query (ms) | 8 queries (ms) |"]
     lines += ["|---:|---|---:|---:|---:|---:|"]
     for n, r in searches.items():
-        lines.append(
-            f"| {n:,} | {r['kind']} | {r['fill_s']:.1f} | {r['build_s']:.1f} | {r['q1_ms']:.2f} | {r['q8_ms']:.2f} |"
-        )
-    text = "\n".join(lines) + "\n"
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    print(text)
+        cells = f"{r['fill_s']:.1f} | {r['build_s']:.1f} | {r['q1_ms']:.2f} | {r['q8_ms']:.2f}"
+        lines.append(f"| {n:,} | {r['kind']} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profiles", nargs="+", default=["tiny", "cpu"], choices=["tiny", "cpu", "gpu"])
+    parser.add_argument("--gpu-photos", type=int, default=2, help="photos for the (slow on CPU) gpu profile")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10**2, 10**3, 10**4, 10**5, 10**6])
+    parser.add_argument("--dim", type=int, default=768)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    splits, compares, searches = {}, {}, {}
+
+    def save() -> None:  # after every step: a run cut short still leaves what it measured
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(render(args, splits, compares, searches))
+
+    for name in [p for p in args.profiles if p != "gpu"]:
+        splits[name], compares[name] = run_profile(name, PHOTOS)
+        save()
+    for n in args.sizes:
+        searches[n] = search_row(n, args.dim, args.repeats)
+        print(f"[search] {n:,}: {searches[n]}", flush=True)
+        save()
+    if "gpu" in args.profiles:  # last: the slowest on a CPU
+        splits["gpu"], compares["gpu"] = run_profile("gpu", PHOTOS[: args.gpu_photos])
+        save()
+    print(render(args, splits, compares, searches))
     shutil.rmtree(_TMP, ignore_errors=True)
 
 

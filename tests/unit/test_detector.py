@@ -90,7 +90,9 @@ def test_image_goes_in_as_bgr_like_ultralytics_reads_pil(detector: YoloDetector,
     # ultralytics' own PIL route (it converts to BGR itself) must see the very same pixels
     options = {"conf": detector.confidence, "imgsz": detector.image_size, "max_det": detector.max_detections}
     direct = detector._model.predict(image, verbose=False, **options)[0]
-    assert np.allclose([d.box for d in ours], direct.boxes.xyxy.numpy(), atol=1e-3)
+    assert np.allclose(
+        [d.box for d in ours], direct.boxes.xyxy.numpy(), atol=0.05
+    )  # float sums differ slightly with the thread count
     swapped = detector.detect(Image.fromarray(np.asarray(image.convert("RGB"))[:, :, ::-1]), CLASSES)
     assert [d.score for d in swapped] != [d.score for d in ours]  # channel order does matter to the model
 
@@ -110,7 +112,9 @@ def test_boxes_are_in_the_given_pixels_even_with_an_exif_rotation_tag(
     found = detector.detect(tagged, CLASSES)
     assert found
     _check(found, tagged, CLASSES, detector.confidence)
-    assert np.allclose([d.box for d in found], [d.box for d in detector.detect(plain, CLASSES)])
+    assert np.allclose(
+        [d.box for d in found], [d.box for d in detector.detect(plain, CLASSES)], atol=0.05
+    )  # multi-threaded float sums vary a little
     rotated = detector._model.predict(tagged, imgsz=detector.image_size, verbose=False)
     assert rotated[0].orig_shape == (810, 1080)  # what would have happened: another frame
 
@@ -306,3 +310,17 @@ def test_unload_then_detect_again(detector: YoloDetector, photos: dict[str, Path
     detector.unload()
     assert not detector.loaded
     assert detector.detect(image, CLASSES) == before and detector.encode_count == 1
+
+
+def test_detection_leaves_torch_thread_count_alone(tiny_config, photos) -> None:
+    import torch
+
+    from rap_desktop.core.session import Session
+
+    session = Session.open(tiny_config.parent / "threads-home", tiny_config)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # ultralytics would drop it to cpu_count - 1
+    session.detector.detect(Image.open(photos["bus"]).convert("RGB"), ["bus", "person"])
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(before)
+    session.close()

@@ -216,15 +216,23 @@ class YoloDetector:
                 if not wanted:
                     return []
                 self._set_prompt(wanted)
-            results = self._model.predict(
-                _bgr(image),
-                conf=self.confidence,
-                imgsz=self.image_size,
-                max_det=self.max_detections,
-                device=self.device,
-                verbose=False,
-                **_half_precision(self.device),
-            )
+            import torch
+
+            threads = torch.get_num_threads()
+            try:
+                results = self._model.predict(
+                    _bgr(image),
+                    conf=self.confidence,
+                    imgsz=self.image_size,
+                    max_det=self.max_detections,
+                    device=self.device,
+                    verbose=False,
+                    **_half_precision(self.device),
+                )
+            finally:
+                # ultralytics' device selection sets torch to cpu_count - 1 threads (1 on a 2-core
+                # laptop), which would slow every later CLIP embedding in this process
+                torch.set_num_threads(threads)
         return _detections(results[0])
 
 
