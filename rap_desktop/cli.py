@@ -98,6 +98,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, help="concepts for the generator (at most the model's limit)")
     p.add_argument("--refresh", action="store_true", help="detect and embed again instead of reusing regions")
 
+    def generation_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--max-new-tokens", type=int, default=256)
+        p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default): same photo, same answer")
+
+    p = command(sub, "caption", c.caption, "a personalised caption of a photo (streams)")
+    p.add_argument("image", type=Path)
+    generation_options(p)
+    p = command(sub, "ask", c.ask, "ask about a photo, or with --text-only about your concepts (streams)")
+    p.add_argument("image", nargs="?", type=Path)
+    p.add_argument("question")
+    p.add_argument("--text-only", action="store_true", help="no photo: QUESTION is the only argument")
+    generation_options(p)
+    p = command(sub, "chat", c.chat, "multi-turn chat about a photo: one question per line, empty line ends")
+    p.add_argument("image", type=Path)
+    generation_options(p)
+
     match = sub.add_parser("match", help="correct retrieval: confirm, reject, reassign, undo").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )

@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 from .core import backup, corrections, rap_import
+from .core.assistant import Reply
 from .core.errors import RapError
 from .core.images import load_image, sha256_bytes
 from .core.models import weights
 from .core.models.detector import detector_spec
 from .core.models.embedder import embedder_spec
+from .core.models.generator import GenerationOptions
 from .core.names import tag
 from .core.retrieval import result_dict
 from .core.session import Session
@@ -109,6 +111,89 @@ def retrieve(args: argparse.Namespace, session: Session) -> dict:
     chosen = ", ".join(f"{tag(c['name'])} ({c['reason']})" for c in doc["concepts"]) or "none"
     lines.append(f"concepts for the generator: {chosen}")
     return {**doc, "text": "\n".join(lines)}
+
+
+def _options(args: argparse.Namespace) -> GenerationOptions:
+    return GenerationOptions(max_new_tokens=args.max_new_tokens, temperature=args.temperature)
+
+
+def _stream(args: argparse.Namespace):
+    """Tokens go to stdout as they come, unless stdout must hold one JSON document."""
+    if getattr(args, "json", False):
+        return None
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    return write
+
+
+def _progress(stage: str, fraction: float) -> None:
+    print(f"rap-desktop: {stage} {100 * fraction:.0f}%", file=sys.stderr)
+
+
+def _reply(reply: Reply, streamed: bool) -> dict:
+    concepts = [
+        {"name": c.name, "reason": c.reason, **({"region": c.region} if c.region else {})} for c in reply.concepts
+    ]
+    return {
+        "answer": reply.text,
+        "concepts": concepts,
+        "prompt": reply.prompt,
+        "model": reply.model,
+        "tokens": reply.answer.tokens,
+        "text": "" if streamed else reply.text,
+    }
+
+
+def caption(args: argparse.Namespace, session: Session) -> dict:
+    stream = _stream(args)
+    assistant = session.assistant(_progress)
+    reply = assistant.caption(
+        load_image(args.image), options=_options(args), on_text=stream, path=str(args.image.resolve())
+    )
+    if stream:
+        print()
+    return _reply(reply, stream is not None)
+
+
+def ask(args: argparse.Namespace, session: Session) -> dict:
+    stream = _stream(args)
+    if args.text_only:
+        if args.image is not None:
+            raise RapError("--text-only takes just the QUESTION, no photo")
+        reply = session.assistant(_progress).ask_text_only(args.question, _options(args), stream)
+    else:
+        if args.image is None:
+            raise RapError("give a photo and a question, or --text-only QUESTION")
+        reply = session.assistant(_progress).ask(
+            load_image(args.image), args.question, _options(args), stream, path=str(args.image.resolve())
+        )
+    if stream:
+        print()
+    return _reply(reply, stream is not None)
+
+
+def chat(args: argparse.Namespace, session: Session) -> dict:
+    assistant = session.assistant(_progress)
+    photo = load_image(args.image)
+    reply = None
+    turns = []
+    while True:
+        print("> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line.strip():
+            break
+        stream = _stream(args)
+        if reply is None:
+            reply = assistant.ask(photo, line.strip(), _options(args), stream, path=str(args.image.resolve()))
+        else:
+            reply = assistant.follow_up(reply, line.strip(), options=_options(args), on_text=stream)
+        if stream:
+            print()
+        turns.append({"question": line.strip(), "answer": reply.text})
+    return {"turns": turns, "prompt": reply.prompt if reply else "", "text": ""}
 
 
 def _photo(ref: str) -> str:

@@ -110,12 +110,13 @@ class _Loader(importlib.abc.Loader):
 
 class _TorchvisionHook(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "torchvision":
+        # Stay installed until torchvision really runs: libraries probe it with
+        # importlib.util.find_spec (transformers does) long before importing it.
+        if fullname != "torchvision" or "torchvision" in sys.modules:
             return None
-        sys.meta_path.remove(self)
         ensure_torchvision_ops()
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is not None and spec.loader is not None:
+        if spec is not None and spec.loader is not None and not isinstance(spec.loader, _Loader):
             spec.loader = _Loader(spec.loader)
         return spec
 

@@ -20,6 +20,7 @@ for _var, _value in {
     "XDG_DATA_HOME": str(_SANDBOX / "xdg-data"),
     "XDG_CACHE_HOME": str(_SANDBOX / "xdg-cache"),
     "QT_QPA_PLATFORM": "offscreen",
+    "RAP_DESKTOP_WEIGHTS_DIR": str(_SANDBOX / "weights"),  # downloads and converted checkpoints
 }.items():
     os.environ[_var] = _value
 os.environ.pop("RAP_DESKTOP_HOME", None)

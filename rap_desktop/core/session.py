@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .assistant import Assistant
 from .errors import RapError
 from .models.embedder import ClipEmbedder, embedder_spec
+from .models.generator import RapGenerator
 from .paths import config_file, data_home
 from .retrieval import DEFAULT_THRESHOLDS, FALLBACK_THRESHOLD, Retriever
 from .settings import Settings, load_settings
@@ -20,6 +22,7 @@ class Session:
     _store: Store | None = None
     _embedder: ClipEmbedder | None = None
     _detector: object | None = None
+    _generator: RapGenerator | None = None
 
     @classmethod
     def open(cls, home: str | Path | None = None, config: str | Path | None = None) -> Session:
@@ -53,6 +56,32 @@ class Session:
                 encoder = self.embedder  # one copy of the weights serves both
             self._detector = YoloDetector(spec, encoder, self.settings.device)
         return self._detector
+
+    def generator(self, progress=None) -> RapGenerator:
+        """The generator over a transformers-layout folder: an original-layout download is converted
+        once (with progress) and the converted copy reused."""
+        if self._generator is None:
+            from .models import convert, weights
+            from .models.generator import generator_spec
+
+            spec = generator_spec(self.settings.registry(), self.settings.generator, self.settings.device)
+            source = weights.require(spec)
+            tower = spec.options.get("vision_tower", "")
+            folder = convert.ensure_transformers_layout(
+                source,
+                spec.name,
+                lambda: convert.resolve_vision_tower(tower, spec.name),
+                str(spec.options.get("template", "llava_v1")),
+                progress,
+            )
+            self._generator = RapGenerator(spec, folder, self.settings.device, self.settings.quantization)
+        return self._generator
+
+    def assistant(self, progress=None) -> Assistant:
+        generator = self.generator(progress)
+        retriever = self.retriever()
+        retriever.limit = generator.concept_limit  # the generator was trained with this many at most
+        return Assistant(self.store(), retriever, generator, str(generator.spec.options.get("template", "llava_v1")))
 
     def retriever(self) -> Retriever:
         threshold, limit = self.retrieval_settings()

@@ -6,7 +6,9 @@ File (all keys optional):
     [models]
     embedder = "auto"            # a registry name, or "auto" (by hardware)
     detector = "auto"            # a registry name, or "auto" (by hardware)
+    generator = "auto"           # rap-llava-13b on CUDA, rap-phi3-mini on a CPU
     device = "auto"              # auto | cpu | cuda | cuda:1
+    quantization = "auto"        # 4bit on CUDA, fp32 on a CPU; or 8bit | fp16 | bf16 | fp32
     [models.paths]               # point a registry entry at a local folder
     "clip-vit-l-14-336" = "/data/models/clip-l-336"
     "yolo-world-v2-x" = "/data/models/yolov8x-worldv2.pt"   # single-file models: the file itself
@@ -16,7 +18,7 @@ File (all keys optional):
     path = "my-clip"             # relative paths are relative to this file
     options = { dim = 512 }
 
-Environment: RAP_DESKTOP_EMBEDDER, RAP_DESKTOP_DETECTOR and RAP_DESKTOP_DEVICE override the file.
+Environment: RAP_DESKTOP_EMBEDDER, _DETECTOR, _GENERATOR, _DEVICE and _QUANTIZATION override the file.
 """
 
 from __future__ import annotations
@@ -30,18 +32,26 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import RapError
-from .models.registry import BUILTIN, DETECTOR, EMBEDDER, ModelSpec, Registry
+from .models.registry import BUILTIN, DETECTOR, EMBEDDER, GENERATOR, ModelSpec, Registry
 
 SCHEMA_VERSION = 1
-_ENV = {"embedder": "RAP_DESKTOP_EMBEDDER", "detector": "RAP_DESKTOP_DETECTOR", "device": "RAP_DESKTOP_DEVICE"}
-_MODEL_KEYS = {"embedder": EMBEDDER, "detector": DETECTOR}  # settings key -> the kind it must name
+_ENV = {
+    "embedder": "RAP_DESKTOP_EMBEDDER",
+    "detector": "RAP_DESKTOP_DETECTOR",
+    "generator": "RAP_DESKTOP_GENERATOR",
+    "device": "RAP_DESKTOP_DEVICE",
+    "quantization": "RAP_DESKTOP_QUANTIZATION",
+}
+_MODEL_KEYS = {"embedder": EMBEDDER, "detector": DETECTOR, "generator": GENERATOR}  # key -> kind it must name
 
 
 @dataclass(frozen=True)
 class Settings:
     embedder: str = "auto"
     detector: str = "auto"
+    generator: str = "auto"
     device: str = "auto"
+    quantization: str = "auto"  # auto (4bit on CUDA, fp32 on CPU) | 4bit | 8bit | fp16 | bf16 | fp32
     models: tuple[ModelSpec, ...] = BUILTIN
     source: Path | None = None  # the file these came from, if any
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -114,7 +124,9 @@ def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) ->
     return Settings(
         embedder=values["embedder"],
         detector=values["detector"],
+        generator=values["generator"],
         device=values["device"],
+        quantization=values["quantization"],
         models=tuple(registry.all()),
         source=path,
         extra=MappingProxyType(extra),

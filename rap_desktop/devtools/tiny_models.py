@@ -16,8 +16,10 @@ from pathlib import Path
 import tomli_w
 
 import rap_desktop.torch_compat  # noqa: F401  (before open_clip pulls in torchvision)
+from rap_desktop.devtools.tiny_rap import write_tiny_rap
 
 TINY_CLIP = "tiny-clip"
+TINY_RAP = "tiny-rap"
 TINY_WORLD = "tiny-yolo-world"
 
 # open_clip's hub layout: the same keys the published CLIP configs use, shrunk. The shared
@@ -108,11 +110,13 @@ def write_all(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     write_tiny_clip(root / TINY_CLIP)
     world = write_tiny_yolo_world(root / TINY_WORLD)
+    rap = write_tiny_rap(root / TINY_RAP, "llava_v1")
     config = {
         "schema": 1,
         "models": {
             "embedder": TINY_CLIP,
             "detector": TINY_WORLD,
+            "generator": TINY_RAP,
             "device": "cpu",
             "custom": {
                 TINY_CLIP: {
@@ -129,6 +133,21 @@ def write_all(root: Path) -> Path:
                     "description": "tiny random-weight YOLO-World v2 for tests (meaningless boxes)",
                     "path": str(world.relative_to(root)),
                     "options": _WORLD_OPTIONS,
+                },
+                TINY_RAP: {
+                    "kind": "generator",
+                    "backend": "rap-llava",
+                    "description": "tiny random-weight RAP-LLaVA in the original LLaVA layout (meaningless text)",
+                    "path": str(rap.checkpoint.relative_to(root)),
+                    "files": ["config.json", "tokenizer_config.json"],
+                    # options are not resolved against this file's folder: the tower path is absolute
+                    "options": {
+                        "template": "llava_v1",
+                        "concept_limit": 2,
+                        "vision_tower": str(rap.vision_tower.resolve()),
+                        "image_aspect": "pad",
+                        "layout": "original",
+                    },
                 },
             },
         },

@@ -205,9 +205,7 @@ class MainWindow(QMainWindow):
 
     def _entries_loaded(self, entries: list[ops.ConceptEntry]) -> None:
         if not self._loaded_once:
-            self.runner.submit(
-                ops.with_store, self.session, ops.warm_up, on_done=lambda r: r[0] and self.notify(*r)
-            )
+            self.runner.submit(ops.with_store, self.session, ops.warm_up, on_done=lambda r: r[0] and self.notify(*r))
         self._loaded_once = True
         self.model.set_entries(entries)
         self.left_stack.setCurrentWidget(self.list_view if entries else self.empty_hint)

@@ -73,3 +73,17 @@ def test_importing_the_module_does_not_import_torch() -> None:
     code = "import sys, rap_desktop.torch_compat; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_find_spec_probe_before_the_import_does_not_disarm_the_fix() -> None:
+    # transformers asks importlib.util.find_spec("torchvision") long before importing it
+    code = (
+        "import importlib.util, rap_desktop.torch_compat, torch\n"
+        "assert importlib.util.find_spec('torchvision') is not None\n"
+        "import torchvision\n"
+        "boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]])\n"
+        "print(torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8]), 0.5).tolist())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[0]"

@@ -155,7 +155,8 @@ class RapGenerator:
                 free, _ = torch.cuda.mem_get_info(torch.device(device))
                 check_fits(self.spec, quantization, free, self.spec.options.get("lighter"))
         try:
-            processor = AutoProcessor.from_pretrained(self.folder, trust_remote_code=False)
+            # the PIL backend reproduces LLaVA's pad-then-bicubic preprocessing exactly
+            processor = AutoProcessor.from_pretrained(self.folder, trust_remote_code=False, backend="pil")
             model = LlavaForConditionalGeneration.from_pretrained(self.folder, **kwargs)
         except (OSError, ValueError) as exc:
             raise RapError(f"generator {self.spec.name!r} in {self.folder} could not be loaded: {exc}") from None
@@ -216,3 +217,15 @@ class RapGenerator:
         new_ids = output[0, prompt_tokens:]
         text = processor.tokenizer.decode(new_ids, skip_special_tokens=True).strip()
         return Answer(text, int(new_ids.shape[0]), bool(cancel and cancel.cancelled))
+
+
+def generator_spec(registry, choice: str, device: str = "auto") -> ModelSpec:
+    """The spec named by the settings; "auto" picks by hardware."""
+    from .registry import AUTO_CHOICE, GENERATOR
+
+    if choice == "auto":
+        choice = AUTO_CHOICE[GENERATOR]["cuda" if resolve_device(device).startswith("cuda") else "cpu"]
+    spec = registry.get(choice)
+    if spec.kind != GENERATOR:
+        raise RapError(f"model {choice!r} is a {spec.kind}, not a generator")
+    return spec

@@ -110,13 +110,68 @@ _DETECTORS: tuple[ModelSpec, ...] = (
     ),
 )
 
-BUILTIN: tuple[ModelSpec, ...] = _EMBEDDERS + _DETECTORS
+# RAP generators. Both are published in the ORIGINAL LLaVA repository layout (convert.py turns them
+# into transformers' LlavaForConditionalGeneration once, cached) and need the CLIP tower below, a
+# separate download. `files` are the names every such repo has (weights.resolve checks exact names);
+# the weight shards' names and format (.safetensors or .bin) vary, so fetching must use
+# `download_patterns` (narrowed by convert.select_download_patterns once the repo's list is known).
+_RAP_VISION_TOWER = "openai/clip-vit-large-patch14-336"
+_RAP_FILES = ("config.json", "tokenizer_config.json")
+_RAP_DOWNLOAD = ("*.json", "tokenizer.model", "*.safetensors", "pytorch_model*.bin")
+
+
+def _rap(name: str, repo: str, size_mb: int, description: str, **options: Any) -> ModelSpec:
+    common = {
+        "vision_tower": _RAP_VISION_TOWER,  # hub repo (or a local folder) of the CLIP tower it was trained with
+        "image_aspect": "pad",  # LLaVA-1.5: pad to square with the CLIP mean colour, then resize
+        "layout": "original",  # LLaVA's own repository layout: converted on first use
+        "download_patterns": _RAP_DOWNLOAD,
+    }
+    return _spec(
+        name=name,
+        kind=GENERATOR,
+        backend="rap-llava",
+        description=description,
+        hub_repo=repo,
+        files=_RAP_FILES,
+        size_mb=size_mb,
+        options={**common, **options},
+    )
+
+
+_GENERATORS: tuple[ModelSpec, ...] = (
+    _rap(
+        "rap-llava-13b",
+        "Hoar012/RAP-LLaVA-13b",
+        26000,
+        "RAP-LLaVA 13B (from LLaVA-1.5-13B), the RAP paper's main model; ~9 GB of GPU memory in 4-bit",
+        template="llava_v1",
+        concept_limit=2,  # concepts per prompt it was trained with
+        base="llava-v1.5-13b",
+        params_b=13.4,  # text model + CLIP tower + projector, for the memory check
+        lighter="rap-phi3-mini",
+    ),
+    _rap(
+        "rap-phi3-mini",
+        "Hoar012/RAP-Phi3-mini",
+        8200,
+        "RAP-Phi3-V mini (from LLaVA-Phi-3-mini-4k-instruct): for smaller GPUs (~3.5 GB in 4-bit)",
+        template="phi3_instruct",
+        concept_limit=3,
+        base="LLaVA-Phi-3-mini-4k-instruct",
+        params_b=4.1,
+    ),
+)
+
+BUILTIN: tuple[ModelSpec, ...] = _EMBEDDERS + _DETECTORS + _GENERATORS
 
 # What "auto" means, per kind and hardware: the reference models on CUDA, light ones on a CPU.
 AUTO_CHOICE: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         EMBEDDER: MappingProxyType({"cuda": "clip-vit-l-14-336", "cpu": "clip-vit-b-32"}),
         DETECTOR: MappingProxyType({"cuda": "yolo-world-v2-x", "cpu": "yolo-world-v2-s"}),
+        # No CPU runs a 13B model usefully; the small one at least loads there.
+        GENERATOR: MappingProxyType({"cuda": "rap-llava-13b", "cpu": "rap-phi3-mini"}),
     }
 )
 

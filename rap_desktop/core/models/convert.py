@@ -1,0 +1,776 @@
+"""Original-LLaVA-layout checkpoints -> transformers' LlavaForConditionalGeneration, once, cached.
+
+The RAP checkpoints are published as LLaVA's own code saves them: a causal LM (`LlavaLlamaForCausalLM`
+or `LlavaPhiForCausalLM`) whose config carries `mm_*` fields, the projector as `model.mm_projector.{0,2}`
+(Linear, GELU, Linear) and no vision tower (CLIP ViT-L/14-336 is loaded separately at run time). The
+converted folder holds everything transformers needs: config (LlavaConfig), safetensors shards,
+tokenizer with an `<image>` token, the image processor (LLaVA-1.5's pad-to-square) and a chat template.
+
+Key mapping (the installed transformers' names, read off a meta-device model before anything is
+written; with transformers 5.x):
+
+    model.embed_tokens / model.layers.* / model.norm    -> model.language_model.*
+    lm_head.weight                                      -> lm_head.weight
+    model.mm_projector.0.* / model.mm_projector.2.*     -> model.multi_modal_projector.linear_1.* / linear_2.*
+    tower folder: vision_model.*                        -> model.vision_tower.*  (CLIPVisionModel lost its
+                                                           `vision_model.` level in 5.x; 4.x: ...vision_model.*)
+    embedded: model.vision_tower.vision_tower.vision_model.* -> the same place as the tower folder's
+
+The vocabulary gains an `<image>` token when the tokenizer lacks one; embedding and output rows grow to
+a multiple of 64 only when the token does not fit in the existing rows (new rows = mean of the old).
+
+Safety: safetensors are read with safetensors; `.bin` shards (older LLaVA saves) only with torch's
+restricted unpickler (`weights_only=True`, memory-mapped), never executing code. Output is always
+safetensors. Remote code is never trusted. Memory: one output shard at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelMissingError, RapError
+from ..fsutil import TEMP_MARK, fsync_dir
+from .registry import GENERATOR, ModelSpec
+
+ORIGINAL, TRANSFORMERS = "original", "transformers"
+IMAGE_TOKEN = "<image>"
+MARKER = "rap_conversion.json"  # written last: its presence means the folder is complete
+CONVERTER_VERSION = 1
+DEFAULT_SHARD_BYTES = 4 << 30
+_VOCAB_MULTIPLE = 64  # new vocabulary rows are padded to a multiple of 64 (as transformers' own script)
+_STALE_TEMP_S = 3600  # a temp folder untouched this long is a crashed conversion's leftover
+
+Progress = Callable[[str, float], None]
+
+# The original class -> the transformers text model it wraps (key names are that model's own).
+_TEXT_TYPES = {
+    "LlavaLlamaForCausalLM": "llama",
+    "LlavaMistralForCausalLM": "mistral",
+    "LlavaPhiForCausalLM": "phi3",  # RAP-Phi3 / LLaVA-Phi-3 (LLaVA++): Phi3ForCausalLM inside
+    "LlavaPhi3ForCausalLM": "phi3",
+}
+_TEXT_TYPES_BY_MODEL_TYPE = {
+    "llava": "llama",
+    "llava_llama": "llama",
+    "llava_mistral": "mistral",
+    "llava_phi": "phi3",
+    "llava_phi3": "phi3",
+}
+# Original config keys that describe LLaVA's multimodal wiring or training, not the text model.
+_NOT_TEXT = {
+    "architectures",
+    "model_type",
+    "_name_or_path",
+    "transformers_version",
+    "torch_dtype",
+    "dtype",
+    "max_length",
+    "pretraining_tp",
+    "auto_map",
+    "image_aspect_ratio",
+    "image_grid_pinpoints",
+    "image_crop_resolution",
+    "image_split_resolution",
+    "use_mm_proj",
+    "tokenizer_model_max_length",
+    "tokenizer_padding_side",
+}
+_NOT_TEXT_PREFIXES = ("mm_", "tune_", "freeze_", "unfreeze_", "s2")
+_DTYPES = {
+    "float16": "float16",
+    "fp16": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float32": "float32",
+    "fp32": "float32",
+}
+_PATCH_FEATURES = {"patch": "default", "cls_patch": "full"}  # LLaVA's select_feature -> transformers'
+
+
+# --- layout -------------------------------------------------------------------------------------
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / "config.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RapError(f"{folder} is not a model folder: it has no config.json") from None
+    except (OSError, ValueError) as exc:
+        raise RapError(f"cannot read {path}: {exc}") from None
+
+
+def _layout_of(config: dict[str, Any]) -> str | None:
+    architectures = config.get("architectures") or []
+    if "LlavaForConditionalGeneration" in architectures or (
+        config.get("model_type") == "llava" and "text_config" in config and "vision_config" in config
+    ):
+        return TRANSFORMERS
+    if "mm_vision_tower" in config or any(a in _TEXT_TYPES for a in architectures):
+        return ORIGINAL
+    return None
+
+
+def detect_layout(folder: Path) -> str:
+    """Which layout `folder` is in: ORIGINAL (LLaVA's own repository) or TRANSFORMERS
+    (LlavaForConditionalGeneration)."""
+    layout = _layout_of(read_config(folder))
+    if layout is None:
+        raise RapError(f"{folder} holds neither an original LLaVA checkpoint nor a transformers LLaVA one")
+    return layout
+
+
+def guess_template(folder: Path) -> str:
+    """The conversation template the reference uses for this text model (for `models convert`
+    without a registry entry): Phi-3 -> phi3_instruct, otherwise llava_v1."""
+    return "phi3_instruct" if _text_type(read_config(folder)) == "phi3" else "llava_v1"
+
+
+def _text_type(config: dict[str, Any]) -> str:
+    for arch in config.get("architectures") or []:
+        if arch in _TEXT_TYPES:
+            return _TEXT_TYPES[arch]
+    found = _TEXT_TYPES_BY_MODEL_TYPE.get(str(config.get("model_type")))
+    if found is None:
+        raise RapError(
+            f"unsupported original LLaVA text model: {config.get('architectures')} / {config.get('model_type')!r}"
+        )
+    return found
+
+
+def _check_original(config: dict[str, Any]) -> None:
+    """Refuse variants the LlavaForConditionalGeneration architecture cannot express."""
+    problems = []
+    if config.get("mm_projector_type", "linear") != "mlp2x_gelu":
+        problems.append(f"projector {config.get('mm_projector_type')!r} (only mlp2x_gelu)")
+    if config.get("mm_patch_merge_type", "flat") != "flat":
+        problems.append(f"patch merge {config.get('mm_patch_merge_type')!r} (only flat)")
+    if config.get("image_aspect_ratio", "square") not in ("pad", "square"):
+        problems.append(f"image_aspect_ratio {config.get('image_aspect_ratio')!r} (only pad or square)")
+    if config.get("mm_vision_select_feature", "patch") not in _PATCH_FEATURES:
+        problems.append(f"select feature {config.get('mm_vision_select_feature')!r}")
+    if config.get("mm_use_im_start_end"):
+        problems.append("mm_use_im_start_end (image start/end tokens)")
+    if problems:
+        raise RapError("cannot convert this LLaVA checkpoint: unsupported " + "; ".join(problems))
+
+
+def is_converted(folder: Path) -> bool:
+    return (Path(folder) / MARKER).is_file()
+
+
+def check_transformers_folder(folder: Path) -> Path:
+    """An already-converted folder is used as it is, if it has safetensors weights (nothing else is loaded)."""
+    folder = Path(folder)
+    if detect_layout(folder) != TRANSFORMERS:
+        raise RapError(f"{folder} is not in transformers' LLaVA layout")
+    if not (folder / "model.safetensors").is_file() and not (folder / "model.safetensors.index.json").is_file():
+        raise RapError(
+            f"{folder} has no safetensors weights (model.safetensors[.index.json]); only safetensors are loaded"
+        )
+    return folder
+
+
+# --- weights: reading -----------------------------------------------------------------------------
+
+
+class _WeightFiles:
+    """The tensors of a checkpoint folder, looked up by key without loading them all: safetensors
+    through safe_open, .bin through torch's weights-only unpickler with mmap."""
+
+    def __init__(self, folder: Path, stems: tuple[str, ...] = ("model", "pytorch_model")) -> None:
+        self.folder = folder
+        self.files = self._find(folder, stems)
+        self._stack = contextlib.ExitStack()
+        self._open: dict[Path, Any] = {}
+        self.where: dict[str, Path] = {}
+        for file in self.files:
+            for key in self._handle(file).keys():  # noqa: SIM118 (safe_open handles are not dicts)
+                self.where[key] = file
+
+    @staticmethod
+    def _find(folder: Path, stems: tuple[str, ...]) -> list[Path]:
+        # Safetensors first; .bin only when a folder has no safetensors at all.
+        for ext in (".safetensors", ".bin"):
+            for stem in stems:
+                index = folder / f"{stem}{ext}.index.json"
+                if index.is_file():
+                    names = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+                    return [folder / n for n in names]
+                single = folder / f"{stem}{ext}"
+                if single.is_file():
+                    return [single]
+            shards = sorted(p for stem in stems for p in folder.glob(f"{stem}-*-of-*{ext}"))
+            if shards:
+                return shards
+        raise ModelMissingError(
+            f"{folder} has no weight files (model*.safetensors or pytorch_model*.bin): the download is "
+            "incomplete; `rap-desktop models fetch NAME` completes it"
+        )
+
+    def _handle(self, file: Path):
+        if file not in self._open:
+            if not file.is_file():
+                raise ModelMissingError(f"weight file {file} is missing (named by the index)")
+            if file.suffix == ".safetensors":
+                from safetensors import safe_open
+
+                self._open[file] = self._stack.enter_context(safe_open(str(file), framework="pt", device="cpu"))
+            else:
+                self._open[file] = _load_bin(file)
+        return self._open[file]
+
+    def shape(self, key: str) -> tuple[int, ...]:
+        handle = self._handle(self.where[key])
+        if isinstance(handle, dict):
+            return tuple(handle[key].shape)
+        return tuple(handle.get_slice(key).get_shape())
+
+    def get(self, key: str):
+        handle = self._handle(self.where[key])
+        return handle[key] if isinstance(handle, dict) else handle.get_tensor(key)
+
+    def close(self) -> None:
+        self._stack.close()
+        self._open.clear()
+
+
+def _load_bin(file: Path) -> dict:
+    """A .bin shard through torch's restricted unpickler (tensors and plain containers only, never
+    code), memory-mapped where the file allows it (zip format, torch >= 1.6 saves)."""
+    import pickle
+
+    import torch
+
+    try:
+        try:
+            state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):
+                raise
+            state = torch.load(file, map_location="cpu", weights_only=True)  # legacy format: no mmap
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        raise RapError(f"refusing {file}: not a plain tensor checkpoint ({exc})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise RapError(f"refusing {file}: it holds something other than a dict of tensors")
+    return state
+
+
+# --- weights: the plan ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    target: str  # key in the converted checkpoint
+    source: _WeightFiles
+    key: str  # key in the source files
+    shape: tuple[int, ...]  # shape after conversion
+    grow_to: int = 0  # rows after padding the vocabulary (embed_tokens, lm_head); 0 = unchanged
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where each part lives in the installed transformers' LlavaForConditionalGeneration. 5.x:
+    model.language_model. / lm_head. / model.multi_modal_projector. / model.vision_tower. (its CLIP
+    vision model has no `vision_model.` level any more); 4.4x-4.51: language_model.model. /
+    language_model.lm_head. / multi_modal_projector. / vision_tower.vision_model."""
+
+    language_model: str = "model.language_model."
+    lm_head: str = "lm_head."
+    projector: str = "model.multi_modal_projector."
+    vision: str = "model.vision_tower."
+
+    @classmethod
+    def from_keys(cls, keys: set[str]) -> Targets:
+        def first(*candidates: str) -> str:
+            return next((c for c in candidates if any(k.startswith(c) for k in keys)), candidates[0])
+
+        return cls(
+            language_model=first("model.language_model.", "language_model.model."),
+            lm_head=first("lm_head.", "language_model.lm_head."),
+            projector=first("model.multi_modal_projector.", "multi_modal_projector."),
+            vision=first(
+                "model.vision_tower.vision_model.", "vision_tower.vision_model.", "model.vision_tower.", "vision_tower."
+            ),
+        )
+
+
+def map_original_key(key: str, targets: Targets = Targets()) -> str | None:
+    """The converted name of an original checkpoint key; None for keys with no counterpart."""
+    if key.endswith("rotary_emb.inv_freq") or key == "model.image_newline" or key.endswith(".position_ids"):
+        return None  # recomputed buffers; image_newline is unused with flat patch merging
+    for old, new in (("model.mm_projector.0.", "linear_1."), ("model.mm_projector.2.", "linear_2.")):
+        if key.startswith(old):
+            return targets.projector + new + key[len(old) :]
+    embedded = "model.vision_tower.vision_tower.vision_model."  # LLaVA's CLIPVisionTower wraps CLIPVisionModel
+    if key.startswith(embedded):
+        return targets.vision + key[len(embedded) :]
+    if key.startswith("model."):
+        return targets.language_model + key[len("model.") :]
+    if key.startswith("lm_head."):
+        return targets.lm_head + key[len("lm_head.") :]
+    raise RapError(f"unexpected key {key!r} in the original checkpoint")
+
+
+def map_tower_key(key: str, targets: Targets = Targets()) -> str | None:
+    """CLIPModel / CLIPVisionModel keys: only the vision half is kept."""
+    if not key.startswith("vision_model.") or key.endswith(".position_ids"):
+        return None
+    return targets.vision + key[len("vision_model.") :]
+
+
+def _plan(original: _WeightFiles, tower: _WeightFiles | None, vocab_rows: int, targets: Targets) -> list[_Item]:
+    items: list[_Item] = []
+    growing = (targets.language_model + "embed_tokens.weight", targets.lm_head + "weight")
+    for key in original.where:
+        target = map_original_key(key, targets)
+        if target is None:
+            continue
+        shape = original.shape(key)
+        grow = vocab_rows if target in growing and vocab_rows > shape[0] else 0
+        items.append(_Item(target, original, key, (grow, *shape[1:]) if grow else shape, grow))
+    if tower is not None:
+        for key in tower.where:
+            target = map_tower_key(key, targets)
+            if target is not None:
+                items.append(_Item(target, tower, key, tower.shape(key)))
+    return items
+
+
+def _expected(config) -> dict[str, tuple[int, ...]]:
+    """Every key and shape the installed transformers expects (a meta-device model: no memory)."""
+    import torch
+    from transformers import LlavaForConditionalGeneration
+
+    with torch.device("meta"):
+        model = LlavaForConditionalGeneration(config)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if config.tie_word_embeddings:
+        expected = {k: v for k, v in expected.items() if not k.endswith("lm_head.weight")}  # saved once
+    return expected
+
+
+def _check_plan(items: list[_Item], expected: dict[str, tuple[int, ...]]) -> None:
+    """The planned keys and shapes must be exactly the expected ones: guards against a transformers
+    release renaming modules, a wrong tower, or a truncated checkpoint."""
+    planned = {i.target: i.shape for i in items}
+    missing = sorted(set(expected) - set(planned))
+    extra = sorted(set(planned) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(planned) if expected[k] != planned[k])
+    if missing or extra or wrong:
+        detail = "; ".join(
+            f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+            for what, keys in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong))
+            if keys
+        )
+        raise RapError(f"the converted weights would not match LlavaForConditionalGeneration: {detail}")
+
+
+def _materialize(item: _Item, dtype):
+    import torch
+
+    tensor = item.source.get(item.key)
+    if item.grow_to:
+        # New rows (the <image> token and padding) = the mean of the existing rows: deterministic, and
+        # harmless: the <image> row is never looked up (image features replace it), and an output row
+        # equal to the mean never stands out in the logits.
+        mean = tensor.float().mean(dim=0, keepdim=True)
+        extra = mean.expand(item.grow_to - tensor.shape[0], -1).to(tensor.dtype)
+        tensor = torch.cat([tensor, extra], dim=0)
+    return tensor.to(dtype).contiguous()
+
+
+def _shards(items: list[_Item], dtype, max_bytes: int) -> list[list[_Item]]:
+    import torch
+
+    size = torch.empty((), dtype=dtype).element_size()
+    shards: list[list[_Item]] = [[]]
+    used = 0
+    for item in items:
+        nbytes = math.prod(item.shape) * size
+        if shards[-1] and used + nbytes > max_bytes:
+            shards.append([])
+            used = 0
+        shards[-1].append(item)
+        used += nbytes
+    return shards
+
+
+def _write_weights(items: list[_Item], out: Path, dtype, max_bytes: int, progress: Progress) -> None:
+    from safetensors.torch import save_file
+
+    shards = _shards(items, dtype, max_bytes)
+    names = (
+        ["model.safetensors"]
+        if len(shards) == 1
+        else [f"model-{i:05d}-of-{len(shards):05d}.safetensors" for i in range(1, len(shards) + 1)]
+    )
+    planned = sum(math.prod(i.shape) for i in items) or 1
+    weight_map: dict[str, str] = {}
+    done = total = 0
+    reported = -1.0
+    for n, (name, shard) in enumerate(zip(names, shards, strict=True)):
+        tensors = {}
+        for item in shard:
+            fraction = 0.05 + 0.85 * done / planned
+            if fraction - reported >= 0.01:  # about a hundred updates, whatever the model size
+                progress(f"writing weights, shard {n + 1} of {len(shards)}", fraction)
+                reported = fraction
+            tensors[item.target] = _materialize(item, dtype)
+            done += math.prod(item.shape)
+        save_file(tensors, str(out / name), metadata={"format": "pt"})
+        for key, tensor in tensors.items():
+            weight_map[key] = name
+            total += tensor.numel() * tensor.element_size()
+        del tensors  # one shard in memory at a time
+    if len(shards) > 1:
+        index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
+        (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=2), encoding="utf-8")
+
+
+# --- config, tokenizer, processor ---------------------------------------------------------------
+
+
+def _output_dtype(original: dict[str, Any]):
+    import torch
+
+    # The dtype it was saved in (LLaVA runs the CLIP tower in that dtype too); fp16 if unstated.
+    name = _DTYPES.get(str(original.get("torch_dtype") or original.get("dtype") or "float16"), "float16")
+    return getattr(torch, name)
+
+
+def _text_config(original: dict[str, Any], vocab_rows: int):
+    from transformers import AutoConfig
+
+    fields = {k: v for k, v in original.items() if k not in _NOT_TEXT and not k.startswith(_NOT_TEXT_PREFIXES)}
+    if fields.get("rope_scaling") is None:
+        fields.pop("rope_scaling", None)  # an explicit null only triggers a deprecation warning
+    fields["vocab_size"] = vocab_rows
+    return AutoConfig.for_model(_text_type(original), **fields)
+
+
+def _vision_config(tower: Path):
+    from transformers import CLIPVisionConfig
+
+    return CLIPVisionConfig.from_pretrained(tower)  # takes vision_config out of a full CLIPModel config
+
+
+def _llava_config(original: dict[str, Any], text_config, vision_config, image_token_id: int, dtype):
+    from transformers import LlavaConfig
+
+    if original.get("mm_hidden_size", vision_config.hidden_size) != vision_config.hidden_size:
+        raise RapError(
+            f"the checkpoint's projector expects {original['mm_hidden_size']}-d image features but the "
+            f"vision tower gives {vision_config.hidden_size}-d ones: wrong vision tower"
+        )
+    patches = (vision_config.image_size // vision_config.patch_size) ** 2
+    config = LlavaConfig(
+        text_config=text_config,
+        vision_config=vision_config,
+        image_token_index=image_token_id,
+        image_seq_length=patches,
+        projector_hidden_act="gelu",  # nn.GELU() in mlp2x_gelu: the exact (erf) GELU
+        vision_feature_layer=int(original.get("mm_vision_select_layer", -2)),
+        vision_feature_select_strategy=_PATCH_FEATURES[original.get("mm_vision_select_feature", "patch")],
+        multimodal_projector_bias=True,
+        tie_word_embeddings=bool(getattr(text_config, "tie_word_embeddings", False)),
+    )
+    config.architectures = ["LlavaForConditionalGeneration"]
+    config.dtype = str(dtype).removeprefix("torch.")
+    return config
+
+
+def _load_tokenizer(src: Path):
+    from transformers import AddedToken, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(src, trust_remote_code=False)
+    except (OSError, ValueError, ImportError) as exc:
+        raise RapError(
+            f"cannot load the tokenizer in {src}: {exc} (a checkpoint with only the sentencepiece "
+            "tokenizer.model needs the sentencepiece package to convert)"
+        ) from None
+    if IMAGE_TOKEN not in tokenizer.get_vocab():
+        # LLaVA inserted IMAGE_TOKEN_INDEX (-200) between tokenized chunks at run time; transformers
+        # needs a real token that the processor expands to one per image patch.
+        tokenizer.add_tokens([AddedToken(IMAGE_TOKEN, special=True, normalized=False)], special_tokens=True)
+    if tokenizer.pad_token is None and tokenizer.unk_token is not None:
+        tokenizer.pad_token = tokenizer.unk_token  # what LLaVA's v1 training used
+    return tokenizer
+
+
+def _image_processor(original: dict[str, Any], tower: Path, vision_config):
+    """LLaVA-1.5's preprocessing: pad to square with the mean colour (image_aspect_ratio "pad"), then
+    CLIP's resize-shortest-side + centre crop, bicubic, rescale, normalise."""
+    from transformers.models.llava.image_processing_pil_llava import LlavaImageProcessorPil
+
+    found = {}
+    path = tower / "preprocessor_config.json"
+    if path.is_file():
+        found = json.loads(path.read_text(encoding="utf-8"))
+    size = _edge(found.get("size"), "shortest_edge", vision_config.image_size)
+    crop = _edge(found.get("crop_size"), "height", vision_config.image_size)
+    return LlavaImageProcessorPil(
+        size={"shortest_edge": size},
+        crop_size={"height": crop, "width": crop},
+        image_mean=found.get("image_mean", [0.48145466, 0.4578275, 0.40821073]),
+        image_std=found.get("image_std", [0.26862954, 0.26130258, 0.27577711]),
+        resample=found.get("resample", 3),  # 3 = bicubic
+        do_pad=original.get("image_aspect_ratio") == "pad",
+    )
+
+
+def _edge(value: Any, key: str, default: int) -> int:
+    if isinstance(value, dict):
+        return int(value.get(key) or value.get("shortest_edge") or default)
+    return int(value or default)
+
+
+def chat_template_jinja(name: str) -> str:
+    """The Jinja chat template for a conversation template of prompting.py, so that
+    apply_chat_template gives the same text as prompting's render. Message content is a string or a
+    list of {"type": "image"} / {"type": "text", "text": ...}; an image item renders as "<image>\\n"
+    (LLaVA always follows the image token with a newline). A leading system message replaces the
+    default system line."""
+    from ..prompting import template
+
+    t = template(name)
+
+    def lit(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid Jinja string literal
+
+    return (
+        f"{{%- set system = {lit(t.system)} -%}}"
+        "{%- if messages and messages[0]['role'] == 'system' -%}"
+        "{%- if messages[0]['content'] is string -%}{%- set system = messages[0]['content'] -%}"
+        "{%- else -%}{%- set system = messages[0]['content'] | selectattr('type', 'equalto', 'text')"
+        " | map(attribute='text') | join('') -%}{%- endif -%}"
+        "{%- endif -%}"
+        f"{{{{- {lit(t.system_prefix)} + system + {lit(t.system_suffix)} -}}}}"
+        "{%- for message in messages if message['role'] != 'system' -%}"
+        "{%- if message['content'] is string -%}{%- set text = message['content'] -%}"
+        "{%- else -%}{%- set ns = namespace(text='') -%}"
+        "{%- for item in message['content'] -%}"
+        f"{{%- if item['type'] == 'image' -%}}{{%- set ns.text = ns.text + {lit(IMAGE_TOKEN + chr(10))} -%}}"
+        "{%- elif item['type'] == 'text' -%}{%- set ns.text = ns.text + item['text'] -%}{%- endif -%}"
+        "{%- endfor -%}{%- set text = ns.text -%}"
+        "{%- endif -%}"
+        "{%- if message['role'] == 'user' -%}"
+        f"{{{{- {lit(t.user_prefix)} + text + {lit(t.user_suffix)} -}}}}"
+        "{%- else -%}"
+        f"{{{{- {lit(t.assistant_prefix)} + text + {lit(t.assistant_suffix)} -}}}}"
+        "{%- endif -%}"
+        "{%- endfor -%}"
+        f"{{%- if add_generation_prompt -%}}{{{{- {lit(t.generation_prefix)} -}}}}{{%- endif -%}}"
+    )
+
+
+def _write_extras(src: Path, out: Path, config, tokenizer, image_processor, template: str) -> None:
+    from transformers import GenerationConfig, LlavaProcessor
+
+    config.save_pretrained(out)
+    if (src / "generation_config.json").is_file():
+        GenerationConfig.from_pretrained(src).save_pretrained(out)
+    vision = config.vision_config
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=vision.patch_size,
+        vision_feature_select_strategy=config.vision_feature_select_strategy,
+        num_additional_image_tokens=1,  # CLIP's CLS token, which "default" then drops
+        chat_template=chat_template_jinja(template),
+    )
+    processor.save_pretrained(out)
+    # Also the plain preprocessor_config.json (older transformers and AutoImageProcessor look for it).
+    image_processor.to_json_file(str(out / "preprocessor_config.json"))
+
+
+# --- conversion ---------------------------------------------------------------------------------
+
+
+def _fingerprint(src: Path) -> str:
+    """Changes when the checkpoint does: its config and its weight index (or weight file sizes)."""
+    digest = hashlib.sha256()
+    for path in sorted(src.glob("*.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted([*src.glob("*.safetensors"), *src.glob("*.bin")]):
+        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _remove_stale_temps(dst: Path) -> None:
+    # Leftovers of a crashed conversion (a 13B one is 26 GB); a recent one may still be running.
+    for temp in dst.parent.glob(f"{dst.name}{TEMP_MARK}*"):
+        with contextlib.suppress(OSError):
+            if time.time() - temp.stat().st_mtime > _STALE_TEMP_S:
+                shutil.rmtree(temp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _atomic_folder(dst: Path) -> Iterator[Path]:
+    """A temp folder beside `dst`, renamed to `dst` on success, removed on any failure."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(dst)
+    temp = dst.with_name(f"{dst.name}{TEMP_MARK}{secrets.token_hex(6)}")
+    temp.mkdir()
+    try:
+        yield temp
+        os.replace(temp, dst)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    fsync_dir(dst.parent)
+
+
+def convert_checkpoint(
+    src: Path,
+    dst: Path,
+    vision_tower: Path,
+    template: str,
+    progress: Progress | None = None,
+    *,
+    max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+) -> Path:
+    """Convert an original-LLaVA-layout checkpoint in `src` into transformers' layout in `dst`
+    (atomically: `dst` appears complete or not at all). `vision_tower` is the CLIP folder (HF
+    CLIPModel or CLIPVisionModel layout); its weights are used unless `src` embeds the tower. A `dst`
+    that already holds a finished conversion is returned as it is. `progress(message, fraction)` is
+    called from this thread with fractions rising to 1.0; raising from it cancels the conversion,
+    leaving nothing behind."""
+    src, dst, vision_tower = Path(src), Path(dst), Path(vision_tower)
+    report = progress or (lambda _message, _fraction: None)
+    if is_converted(dst):
+        report("already converted", 1.0)
+        return dst
+    if dst.exists():
+        raise RapError(f"{dst} already exists and is not a finished conversion; remove it or choose another folder")
+    original = read_config(src)
+    if _layout_of(original) != ORIGINAL:
+        raise RapError(f"{src} is not an original-LLaVA-layout checkpoint")
+    _check_original(original)
+    chat_template_jinja(template)  # an unknown template fails now, not after the weights are written
+    report("reading the checkpoint", 0.0)
+    tokenizer = _load_tokenizer(src)
+    vocab_rows = int(original["vocab_size"])
+    if len(tokenizer) > vocab_rows:
+        vocab_rows = -(-len(tokenizer) // _VOCAB_MULTIPLE) * _VOCAB_MULTIPLE
+    dtype = _output_dtype(original)
+    vision_config = _vision_config(vision_tower)
+    config = _llava_config(
+        original, _text_config(original, vocab_rows), vision_config, tokenizer.convert_tokens_to_ids(IMAGE_TOKEN), dtype
+    )
+    expected = _expected(config)
+    weights = _WeightFiles(src)
+    tower = None
+    try:
+        if not any(k.startswith("model.vision_tower.") for k in weights.where):
+            tower = _WeightFiles(vision_tower)  # not embedded: the separate CLIP download
+        items = _plan(weights, tower, vocab_rows, Targets.from_keys(set(expected)))
+        _check_plan(items, expected)
+        with _atomic_folder(dst) as out:
+            _write_weights(items, out, dtype, max_shard_bytes, report)
+            report("writing config, tokenizer and processor", 0.92)
+            _write_extras(
+                src, out, config, tokenizer, _image_processor(original, vision_tower, vision_config), template
+            )
+            marker = {
+                "converter": CONVERTER_VERSION,
+                "source": str(src),
+                "fingerprint": _fingerprint(src),
+                "vision_tower": str(vision_tower),
+                "template": template,
+            }
+            (out / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    finally:
+        weights.close()
+        if tower is not None:
+            tower.close()
+    report("converted", 1.0)
+    return dst
+
+
+# --- first use: resolve, convert once, reuse ----------------------------------------------------
+
+
+def converted_cache_dir() -> Path:
+    from .weights import weights_cache_dir
+
+    return weights_cache_dir() / "converted"
+
+
+def converted_path(src: Path, name: str, cache_root: Path | None = None) -> Path:
+    """Where the converted copy of `src` lives: per model name and source fingerprint, so an updated
+    download is converted again instead of silently reusing a stale copy."""
+    return (cache_root or converted_cache_dir()) / f"{name}-{_fingerprint(Path(src))}"
+
+
+def ensure_transformers_layout(
+    src: Path,
+    name: str,
+    vision_tower: Path | Callable[[], Path],
+    template: str,
+    progress: Progress | None = None,
+    cache_root: Path | None = None,
+) -> Path:
+    """The folder to load: `src` itself when it is already in transformers' layout, else its cached
+    converted copy (converted now if missing). `vision_tower` may be a callable, so the tower is
+    only resolved (or reported missing) when a conversion is actually needed."""
+    src = Path(src)
+    if detect_layout(src) == TRANSFORMERS:
+        return check_transformers_folder(src)
+    dst = converted_path(src, name, cache_root)
+    if is_converted(dst):
+        return dst
+    tower = vision_tower() if callable(vision_tower) else vision_tower
+    return convert_checkpoint(src, dst, tower, template, progress)
+
+
+def vision_tower_spec(repo: str, for_model: str = "") -> ModelSpec:
+    """A transient spec for the CLIP tower a generator needs (not a registry entry: the registry has
+    no vision kind). Weight file names vary between repos, so only the configs are required here."""
+    owner = f" (needed by {for_model})" if for_model else ""
+    return ModelSpec(
+        name=f"{repo} vision tower{owner}",
+        kind=GENERATOR,
+        backend="clip-vision",
+        hub_repo=repo,
+        files=("config.json", "preprocessor_config.json"),
+        size_mb=1710,
+        options={"download_patterns": ("*.json", "*.safetensors", "pytorch_model*.bin")},
+    )
+
+
+def resolve_vision_tower(ref: str, for_model: str = "", cache_dir: Path | None = None) -> Path:
+    """`ref` is a local folder or a hub repo id (looked up in the hub cache only, never downloaded)."""
+    from .weights import resolve
+
+    local = Path(ref).expanduser()
+    if local.is_dir():
+        return local
+    resolution = resolve(vision_tower_spec(ref, for_model), cache_dir)
+    if resolution.path is None:
+        raise ModelMissingError(
+            f"the vision tower {ref}{f' needed by {for_model!r}' if for_model else ''} is not available: looked in "
+            f"{'; '.join(resolution.looked)}; `rap-desktop models fetch {for_model or ref}` downloads it"
+        )
+    return resolution.path
+
+
+def select_download_patterns(repo_files: list[str]) -> list[str]:
+    """allow_patterns for downloading an original checkpoint given its repo file list: configs and
+    tokenizer files, and safetensors weights if the repo has any, else the .bin shards."""
+    patterns = ["*.json", "tokenizer.model", "*.jinja"]
+    if any(f.endswith(".safetensors") for f in repo_files):
+        return [*patterns, "*.safetensors"]
+    return [*patterns, "pytorch_model*.bin"]
