@@ -139,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     command(models, "list", c.models_list, "each configured model, where it was looked for, present or not")
     p = command(models, "fetch", c.models_fetch, "download a model into the Hugging Face cache")
     p.add_argument("name")
+    p = command(models, "convert", c.models_convert, "convert an original-layout RAP checkpoint for transformers")
+    p.add_argument("src", type=Path)
+    p.add_argument("dst", type=Path)
+    p.add_argument("--vision-tower", help="CLIP tower folder or hub id (default: the checkpoint's mm_vision_tower)")
+    p.add_argument("--template", help="chat template (default: guessed from the text model)")
     return parser
 
 

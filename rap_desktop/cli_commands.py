@@ -10,7 +10,7 @@ from .core import backup, corrections, rap_import
 from .core.assistant import Reply
 from .core.errors import RapError
 from .core.images import load_image, sha256_bytes
-from .core.models import weights
+from .core.models import convert, weights
 from .core.models.detector import detector_spec
 from .core.models.embedder import embedder_spec
 from .core.models.generator import GenerationOptions
@@ -272,4 +272,22 @@ def models_fetch(args: argparse.Namespace, session: Session) -> dict:
 
     print(f"fetching {spec.name} ({spec.size_mb} MB) from {spec.download_url or spec.hub_repo}", file=sys.stderr)
     path: Path = weights.fetch(spec, tqdm_class=tqdm)
-    return {"name": spec.name, "path": str(path), "text": f"{spec.name}: {path}"}
+    fetched = {spec.name: str(path)}
+    tower = spec.options.get("vision_tower")
+    if tower and not Path(str(tower)).is_dir():  # a generator also needs the CLIP tower it was trained with
+        print(f"fetching its vision tower {tower}", file=sys.stderr)
+        fetched[str(tower)] = str(weights.fetch(convert.vision_tower_spec(str(tower), spec.name), tqdm_class=tqdm))
+    return {"name": spec.name, "path": str(path), "fetched": fetched, "text": f"{spec.name}: {path}"}
+
+
+def models_convert(args: argparse.Namespace, session: Session) -> dict:
+    """An original-LLaVA-layout RAP checkpoint -> a transformers folder (the app converts on first
+    use by itself; this is for doing it ahead of time or by hand)."""
+    src = args.src
+    if convert.detect_layout(src) == convert.TRANSFORMERS:
+        raise RapError(f"{src} is already in transformers' layout: nothing to convert")
+    tower_ref = args.vision_tower or convert.read_config(src).get("mm_vision_tower", "")
+    tower = convert.resolve_vision_tower(str(tower_ref))
+    template = args.template or convert.guess_template(src)
+    out = convert.convert_checkpoint(src, args.dst, tower, template, _progress)
+    return {"path": str(out), "template": template, "text": f"converted {src} -> {out}"}

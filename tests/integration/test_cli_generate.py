@@ -64,3 +64,16 @@ def test_chat_reads_turns_until_an_empty_line(cli, photos: dict[str, Path], monk
 def test_bad_generate_usage(cli, photos: dict[str, Path]) -> None:
     code, _, err = cli("ask", str(photos["bus"]), "x", "--text-only")
     assert code == 2 and "--text-only" in err
+
+
+def test_models_convert_by_hand(cli, tiny_config: Path, tmp_path: Path) -> None:
+    checkpoint = tiny_config.parent / "tiny-rap" / "checkpoint"
+    tower = tiny_config.parent / "tiny-rap" / "vision_tower"
+    out = tmp_path / "converted"
+    code, stdout, err = cli("models", "convert", str(checkpoint), str(out), "--vision-tower", str(tower), "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["template"] == "llava_v1"
+    assert (out / "config.json").is_file() and list(out.glob("*.safetensors"))
+    assert not list(out.rglob("*.bin"))
+    code, _, err = cli("models", "convert", str(out), str(tmp_path / "again"))
+    assert code == 2 and "already in transformers' layout" in err

@@ -178,7 +178,8 @@ def fetch(
     try:
         folder = snapshot_download(
             spec.hub_repo,
-            allow_patterns=list(spec.files) or None,
+            # generators' weight shards vary in name and format: they list download patterns
+            allow_patterns=list(spec.options.get("download_patterns") or spec.files) or None,
             cache_dir=cache_dir or hub_cache_dir(),
             tqdm_class=tqdm_class,
         )
