@@ -90,18 +90,20 @@ class _Streamer:
         if self.skip:
             dropped = min(self.skip, len(ids))
             ids, self.skip = ids[dropped:], self.skip - dropped
-        if not ids:
-            return
-        self.ids += ids
+        if ids:
+            self.ids += ids
+            self._emit(final=False)
+
+    def end(self) -> None:
+        self._emit(final=True)
+
+    def _emit(self, final: bool) -> None:
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        if text.endswith("\ufffd"):  # half a multi-byte character: wait for the rest
+        if text.endswith("\ufffd") and not final:  # half a multi-byte character: wait for the rest
             return
         new, self.text = text[len(self.text) :], text
         if new and self.on_text:
             self.on_text(new)
-
-    def end(self) -> None:
-        pass
 
 
 class RapGenerator:
