@@ -1,8 +1,9 @@
 """The one entry point for background work: worker lanes on QThreadPool, results on the GUI thread.
 
 Lane "store" has exactly one thread: the SQLite connection and the embedding model are used by one
-thread at a time, and store calls run in the order they were submitted. Lane "io" is parallel
-(thumbnails, photo previews, folder scans). The GUI thread never touches the store.
+thread at a time, and store calls run in the order they were submitted. Lane "model" has one thread
+for the generator (long runs that must not hold up store edits; it never touches the store). Lane
+"io" is parallel (thumbnails, photo previews, folder scans). The GUI thread never touches the store.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class TaskRunner(QObject):
         store = self._lanes["store"] = QThreadPool(self)
         store.setMaxThreadCount(1)
         store.setExpiryTimeout(-1)  # keep the one store thread alive: no churn, same thread throughout
+        model = self._lanes["model"] = QThreadPool(self)
+        model.setMaxThreadCount(1)
+        model.setExpiryTimeout(-1)
         io = self._lanes["io"] = QThreadPool(self)
         io.setMaxThreadCount(io_threads or min(4, os.cpu_count() or 1))
         self._ids = itertools.count(1)
