@@ -178,6 +178,33 @@ class RapGenerator:
 
                 torch.cuda.empty_cache()
 
+    def encode(self, prompt: str, images: Sequence[Image.Image]) -> dict:
+        """Model inputs tokenized as RAP was trained (LLaVA's `tokenizer_image_token`): the text
+        between images is tokenized chunk by chunk, each as a fresh string (so SentencePiece adds its
+        word-start piece after every image), one BOS at the start, and each `<image>` becomes as many
+        image tokens as the vision tower gives features. Tokenizing the whole prompt at once differs."""
+        import torch
+
+        self.load()
+        processor = self.processor
+        tokenizer = processor.tokenizer
+        chunks = [tokenizer(chunk).input_ids for chunk in prompt.split(processor.image_token)]
+        if len(chunks) - 1 != len(images):
+            raise RapError(f"the prompt has {len(chunks) - 1} image slots but {len(images)} images were given")
+        offset = 1 if chunks[0] and chunks[0][0] == tokenizer.bos_token_id else 0
+        ids = chunks[0]
+        out: dict = {}
+        if images:
+            pixels = processor.image_processor(list(images), return_tensors="pt")["pixel_values"]
+            per_image = _image_features(processor, pixels.shape[-2:])
+            image_id = tokenizer.convert_tokens_to_ids(processor.image_token)
+            for chunk in chunks[1:]:
+                ids = ids + [image_id] * per_image + chunk[offset:]
+            out["pixel_values"] = pixels
+        out["input_ids"] = torch.tensor([ids], dtype=torch.long)
+        out["attention_mask"] = torch.ones_like(out["input_ids"])
+        return out
+
     def generate(
         self,
         prompt: str,
@@ -193,7 +220,7 @@ class RapGenerator:
 
         self.load()
         processor = self.processor
-        inputs = processor(text=prompt, images=list(images) or None, return_tensors="pt")
+        inputs = self.encode(prompt, images)
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)  # type: ignore[union-attr]
@@ -219,6 +246,14 @@ class RapGenerator:
         new_ids = output[0, prompt_tokens:]
         text = processor.tokenizer.decode(new_ids, skip_special_tokens=True).strip()
         return Answer(text, int(new_ids.shape[0]), bool(cancel and cancel.cancelled))
+
+
+def _image_features(processor, size) -> int:
+    """Feature vectors one image gives the language model (576 for CLIP-L/336 patches of 14)."""
+    height, width = (int(v) for v in size)
+    patches = (height // processor.patch_size) * (width // processor.patch_size)
+    extra = processor.num_additional_image_tokens  # CLIP's CLS token...
+    return patches + extra - (1 if processor.vision_feature_select_strategy == "default" else 0)  # ...dropped
 
 
 def generator_spec(registry, choice: str, device: str = "auto") -> ModelSpec:
