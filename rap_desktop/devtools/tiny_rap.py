@@ -353,20 +353,18 @@ def _save_shards(folder: Path, state: dict, weights: str) -> None:
 
 
 def _write_tokenizer(folder: Path, phi3: bool) -> int:
-    """A LLaMA-style BPE (byte fallback, "▁" word marker) trained in memory on a fixed word list;
-    returns the number of tokens. Files as the base models ship them, plus tokenizer.json (the
-    sentencepiece tokenizer.model cannot be written without sentencepiece)."""
-    from tokenizers import AddedToken
-
-    tokenizer = _llama_bpe()
-    if phi3:
-        tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in _PHI3_ADDED])
-    tokenizer.save(str(folder / "tokenizer.json"))
-    size = tokenizer.get_vocab_size(with_added_tokens=True)
+    """A LLaMA-style sentencepiece BPE (byte fallback, "▁" word marker, ids 0-2 <unk> <s> </s>)
+    trained on a fixed word list; returns the number of tokens. Files as the base models ship them:
+    RAP-LLaVA (Vicuna) only `tokenizer.model`; RAP-Phi3 (Phi-3) also `tokenizer.json` with its added
+    tokens."""
+    (folder / "tokenizer.model").write_bytes(_sentencepiece_model())
     eos = "<|endoftext|>" if phi3 else "</s>"
     pad = "<|endoftext|>" if phi3 else "<unk>"
     special_map = {"bos_token": "<s>", "eos_token": eos, "pad_token": pad, "unk_token": "<unk>"}
-    decoder = {str(tokenizer.token_to_id(t)): _added(t) for t in (*_SPECIAL, *(_PHI3_ADDED if phi3 else ()))}
+    base = _SP_VOCAB
+    added = _PHI3_ADDED if phi3 else ()
+    decoder = {str(i): _added(t) for i, t in enumerate(_SPECIAL)}
+    decoder.update({str(base + i): _added(t) for i, t in enumerate(added)})
     config = {
         "add_bos_token": True,
         "add_eos_token": False,
@@ -385,7 +383,44 @@ def _write_tokenizer(folder: Path, phi3: bool) -> int:
     }
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     (folder / "special_tokens_map.json").write_text(json.dumps(special_map, indent=2), encoding="utf-8")
-    return size
+    if phi3:
+        from transformers import AutoTokenizer
+
+        AutoTokenizer.from_pretrained(folder).backend_tokenizer.save(str(folder / "tokenizer.json"))
+    return base + len(added)
+
+
+_SP_VOCAB = 420  # sentencepiece pieces: 3 specials + 256 bytes + trained merges and characters
+
+
+def _sentencepiece_model() -> bytes:
+    """Trained with LLaMA's sentencepiece settings, deterministic (one thread, fixed input)."""
+    import io
+
+    import sentencepiece as spm
+
+    out = io.BytesIO()
+    lines = [s.strip() + "." for s in _CORPUS.split(".") if s.strip()] * 4
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=out,
+        model_type="bpe",
+        vocab_size=_SP_VOCAB,
+        byte_fallback=True,
+        split_digits=True,
+        add_dummy_prefix=True,
+        remove_extra_whitespaces=False,
+        normalization_rule_name="identity",
+        allow_whitespace_only_pieces=True,
+        character_coverage=1.0,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        num_threads=1,
+        minloglevel=2,
+    )
+    return out.getvalue()
 
 
 def _added(content: str) -> dict:
@@ -397,35 +432,3 @@ def _added(content: str) -> dict:
         "single_word": False,
         "special": True,
     }
-
-
-def _llama_bpe():
-    from tokenizers import Tokenizer, decoders, pre_tokenizers, processors
-    from tokenizers.models import BPE
-    from tokenizers.trainers import BpeTrainer
-
-    # Train word pieces (split on "▁" so merges stay inside words), then lay the vocabulary out as
-    # LLaMA's: specials 0-2, bytes <0x00>..<0xFF> 3-258, then the trained pieces in training order.
-    trainer_tok = Tokenizer(BPE(unk_token="<unk>"))
-    trainer_tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True)
-    trainer_tok.train_from_iterator([_CORPUS] * 4, BpeTrainer(vocab_size=400, min_frequency=1, show_progress=False))
-    trained = json.loads(trainer_tok.to_str())["model"]
-    pieces = sorted(trained["vocab"].items(), key=lambda kv: kv[1])
-    vocab = {t: i for i, t in enumerate(_SPECIAL)}
-    for b in range(256):
-        vocab[f"<0x{b:02X}>"] = len(vocab)
-    for piece, _ in pieces:
-        vocab.setdefault(piece, len(vocab))
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in trained["merges"]]
-    tokenizer = Tokenizer(BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
-    tokenizer.decoder = decoders.Sequence(
-        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
-    )
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)]
-    )
-    from tokenizers import AddedToken
-
-    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in _SPECIAL])
-    return tokenizer

@@ -421,3 +421,24 @@ def test_bin_weights_are_read_without_running_code(tiny, tmp_path):
     with pytest.raises(RapError, match="refusing"):
         convert.convert_checkpoint(src, tmp_path / "out", written.vision_tower, "llava_v1")
     assert not ran.exists() and not (tmp_path / "out").exists()
+
+
+def test_converted_tokenizer_agrees_with_the_checkpoints_sentencepiece(tiny):
+    """RAP-LLaVA ships only LLaMA's tokenizer.model, which LLaVA's training read with sentencepiece;
+    the converted tokenizer must split every prompt chunk exactly as sentencepiece does."""
+    import sentencepiece as spm
+    from transformers import AutoTokenizer
+
+    written, dst = tiny["llava_v1"]
+    shipped = {p.name for p in written.checkpoint.iterdir()}
+    assert "tokenizer.model" in shipped and "tokenizer.json" not in shipped
+    sp = spm.SentencePieceProcessor(model_file=str(written.checkpoint / "tokenizer.model"))
+    tokenizer = AutoTokenizer.from_pretrained(dst)
+    chunks = [
+        "A chat between a curious human and an artificial intelligence assistant. USER: ",
+        "\n[1.",
+        "\n Name: bo, Info: <bo> is a Shiba Inu, 3 years old.\n",
+        "\nWhat is <bo> doing?  Two  spaces, tabs\tand ünïcödé 😀 ASSISTANT:",
+    ]
+    for chunk in chunks:
+        assert tokenizer(chunk).input_ids == [sp.bos_id(), *sp.encode(chunk)], chunk
