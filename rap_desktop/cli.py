@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--text-only", action="store_true", help="no photo: QUESTION is the only argument")
     generation_options(p)
+    for name, handler, text in (
+        ("recognise", c.recognise, 'ask the model "Is <NAME> in this image?" and parse yes / no'),
+        ("ground", c.ground, "ask the model for NAME's bounding box, in pixels of the photo"),
+    ):
+        p = command(sub, name, handler, text)
+        p.add_argument("image", type=Path)
+        p.add_argument("name")
+        generation_options(p)
     p = command(sub, "chat", c.chat, "multi-turn chat about a photo: one question per line, empty line ends")
     p.add_argument("image", type=Path)
     generation_options(p)

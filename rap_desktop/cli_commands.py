@@ -147,9 +147,17 @@ def _reply(reply: Reply, streamed: bool) -> dict:
     }
 
 
+def _assistant(session: Session):
+    """The assistant with its generator loaded, saying on stderr what runs where (CPU runs are slow)."""
+    assistant = session.assistant(_progress)
+    assistant.generator.load()
+    print(f"rap-desktop: generator {assistant.generator.label}", file=sys.stderr)
+    return assistant
+
+
 def caption(args: argparse.Namespace, session: Session) -> dict:
     stream = _stream(args)
-    assistant = session.assistant(_progress)
+    assistant = _assistant(session)
     reply = assistant.caption(
         load_image(args.image), options=_options(args), on_text=stream, path=str(args.image.resolve())
     )
@@ -163,11 +171,11 @@ def ask(args: argparse.Namespace, session: Session) -> dict:
     if args.text_only:
         if args.image is not None:
             raise RapError("--text-only takes just the QUESTION, no photo")
-        reply = session.assistant(_progress).ask_text_only(args.question, _options(args), stream)
+        reply = _assistant(session).ask_text_only(args.question, _options(args), stream)
     else:
         if args.image is None:
             raise RapError("give a photo and a question, or --text-only QUESTION")
-        reply = session.assistant(_progress).ask(
+        reply = _assistant(session).ask(
             load_image(args.image), args.question, _options(args), stream, path=str(args.image.resolve())
         )
     if stream:
@@ -175,8 +183,28 @@ def ask(args: argparse.Namespace, session: Session) -> dict:
     return _reply(reply, stream is not None)
 
 
+def recognise(args: argparse.Namespace, session: Session) -> dict:
+    """"Is <NAME> in this image?" answered by the model, parsed to yes / no (null when unclear)."""
+    session.store().get_concept(args.name)  # a wrong name is bad input, said before any model loads
+    found, reply = _assistant(session).recognise(
+        load_image(args.image), args.name, options=_options(args), path=str(args.image.resolve())
+    )
+    word = {True: "yes", False: "no", None: "unclear"}[found]
+    return {**_reply(reply, False), "present": found, "text": f"{word}  ({reply.text!r})"}
+
+
+def ground(args: argparse.Namespace, session: Session) -> dict:
+    """"Give <NAME>'s bounding box": the model's [x1, y1, x2, y2] mapped to pixels (null if none)."""
+    session.store().get_concept(args.name)
+    box, reply = _assistant(session).ground(
+        load_image(args.image), args.name, options=_options(args), path=str(args.image.resolve())
+    )
+    shown = ",".join(f"{v:.0f}" for v in box) if box else "no box in the answer"
+    return {**_reply(reply, False), "box": list(box) if box else None, "text": f"{shown}  ({reply.text!r})"}
+
+
 def chat(args: argparse.Namespace, session: Session) -> dict:
-    assistant = session.assistant(_progress)
+    assistant = _assistant(session)
     photo = load_image(args.image)
     reply = None
     turns = []

@@ -77,3 +77,20 @@ def test_models_convert_by_hand(cli, tiny_config: Path, tmp_path: Path) -> None:
     assert not list(out.rglob("*.bin"))
     code, _, err = cli("models", "convert", str(out), str(tmp_path / "again"))
     assert code == 2 and "already in transformers' layout" in err
+
+
+@pytest.mark.slow
+def test_recognise_and_ground_say_what_the_model_said(cli, photos: dict[str, Path]) -> None:
+    assert cli("concept", "add", "player", str(photos["zidane"]))[0] == 0
+    code, out, err = cli("recognise", str(photos["bus"]), "player", "--max-new-tokens", "3", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["prompt"].endswith("Is <player> in this image? Answer with a single word or phrase.")
+    assert doc["present"] in (True, False, None)  # random weights: any parse, but always one of these
+    assert "generator tiny-rap · fp32 · CPU (slow" in err  # CPU runs are labelled slow
+    code, out, err = cli("ground", str(photos["bus"]), "player", "--max-new-tokens", "3", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert "bounding box" in doc["prompt"] and (doc["box"] is None or len(doc["box"]) == 4)
+    code, _, err = cli("recognise", str(photos["bus"]), "nobody")
+    assert code == 2 and "nobody" in err

@@ -119,6 +119,14 @@ class RapGenerator:
         self.quantization: str | None = None
 
     @property
+    def label(self) -> str:
+        """What runs where, for people: "rap-llava-13b · 4bit · cuda:0", CPU runs marked slow."""
+        if self.model is None:
+            return f"{self.spec.name} · not loaded"
+        where = "CPU (slow: minutes per answer; a CUDA GPU runs it in 4-bit)" if self.device == "cpu" else self.device
+        return f"{self.spec.name} · {self.quantization} · {where}"
+
+    @property
     def concept_limit(self) -> int:
         return int(self.spec.options.get("concept_limit", 2))
 
