@@ -114,12 +114,16 @@ class Retriever:
         categories = {c.category.strip().lower() for c in self.store.list_concepts() if c.category.strip()}
         return sorted(categories | set(self.generic_classes))
 
+    def detector_key(self) -> tuple[list[str], str]:
+        """(detector prompts, the key regions are stored under): regions depend on the detector and
+        its prompts, so new categories mean detect again."""
+        classes = self.classes()
+        prompts = hashlib.sha256("\n".join(classes).encode()).hexdigest()[:12]
+        return classes, f"{getattr(self.detector, 'model_id', 'none')}#{prompts}"
+
     def _regions(self, loaded: LoadedImage, photo: int, refresh: bool) -> list[photos.StoredRegion]:
         model = self.embedder.model_id
-        classes = self.classes()
-        # the regions depend on the detector and its prompts: new categories mean detect again
-        prompts = hashlib.sha256("\n".join(classes).encode()).hexdigest()[:12]
-        detector_key = f"{getattr(self.detector, 'model_id', 'none')}#{prompts}"
+        classes, detector_key = self.detector_key()
         stored = [] if refresh else photos.regions(self.store, photo, model, detector_key)
         if stored:
             return stored  # seen before with this encoder and prompts: no detector or encoder run
@@ -161,7 +165,7 @@ class Retriever:
         photos.save_matches(
             self.store,
             [
-                photos.StoredMatch(r.db_id, c.concept_id, c.similarity, _status(c), c.accepted)
+                photos.StoredMatch(r.db_id, c.concept_id, c.similarity, match_status(c), c.accepted)
                 for r in regions
                 for c in r.candidates
             ],
@@ -178,76 +182,13 @@ class Retriever:
         )
 
     def _rank(self, stored: Sequence[photos.StoredRegion]) -> list[list[tuple[int, int, str, float]]]:
-        """Per region: (concept id, best exemplar id, name, similarity), one row per concept, best first."""
         if not stored:
             return []
-        hits = self.store.search(np.stack([r.vector for r in stored]), k=self.neighbours * 4)
-        ranked = []
-        for region_hits in hits:
-            best: dict[int, tuple[int, int, str, float]] = {}
-            for h in region_hits:  # hits come best first: the first per concept is its best exemplar
-                best.setdefault(h.concept_id, (h.concept_id, h.exemplar_id, h.concept, h.similarity))
-            ranked.append(list(best.values())[: self.neighbours])
-        return ranked
+        return rank(self.store, np.stack([r.vector for r in stored]), self.neighbours)
 
     def _decide(self, stored, ranked) -> list[RegionResult]:
-        negative_ids, negative_vectors = photos.negatives(self.store, self.embedder.model_id)
         manual = photos.manual_statuses(self.store, [r.id for r in stored])
-        # first pass: what each (region, concept) pair is worth on its own
-        verdicts: dict[tuple[int, int], tuple[str, float | None]] = {}
-        for region, rows in zip(stored, ranked, strict=True):
-            for concept_id, _, _, similarity in rows:
-                status = manual.get((region.id, concept_id))
-                negative = None
-                if len(negative_ids):
-                    mask = negative_ids == concept_id
-                    if mask.any():
-                        negative = float((negative_vectors[mask] @ region.vector).max())
-                if status == "confirmed":
-                    verdict = CONFIRMED
-                elif status in ("rejected", "reassigned"):
-                    verdict = REJECTED
-                elif negative is not None and negative + TIE >= similarity:
-                    verdict = SUPPRESSED
-                elif similarity < self.threshold:
-                    verdict = BELOW
-                else:
-                    verdict = ACCEPTED
-                verdicts[(region.id, concept_id)] = (verdict, negative)
-        # second pass: one concept per region, one region per concept, best similarity first
-        eligible = sorted(
-            (
-                (region.id, row)
-                for region, rows in zip(stored, ranked, strict=True)
-                for row in rows
-                if verdicts[(region.id, row[0])][0] in (ACCEPTED, CONFIRMED)
-            ),
-            key=lambda item: (verdicts[(item[0], item[1][0])][0] != CONFIRMED, -item[1][3]),
-        )
-        held_regions: set[int] = set()
-        held_concepts: set[int] = set()
-        for region_id, row in eligible:
-            key = (region_id, row[0])
-            if region_id in held_regions:
-                verdicts[key] = (LOWER, verdicts[key][1])
-            elif row[0] in held_concepts:
-                verdicts[key] = (TAKEN, verdicts[key][1])
-            else:
-                held_regions.add(region_id)
-                held_concepts.add(row[0])
-        return [
-            RegionResult(
-                region.name,
-                region.id,
-                region.box,
-                region.label,
-                region.score,
-                region.source,
-                tuple(Candidate(name, cid, eid, sim, *verdicts[(region.id, cid)]) for cid, eid, name, sim in rows),
-                region.vector,
-            )
-            for region, rows in zip(stored, ranked, strict=True)
-        ]
+        return decide(stored, ranked, self.threshold, manual, Negatives.load(self.store, self.embedder.model_id))
 
     def _choose(self, regions: Sequence[RegionResult], question: str | None, limit: int) -> tuple[ChosenConcept, ...]:
         chosen: list[ChosenConcept] = []
@@ -263,8 +204,121 @@ class Retriever:
         return tuple(chosen[:limit])
 
 
-def _status(candidate: Candidate) -> str:
+Ranked = list[tuple[int, int, str, float]]  # (concept id, best exemplar id, name, similarity), best first
+
+
+def rank(store: Store, vectors: np.ndarray, neighbours: int, model: str | None = None) -> list[Ranked]:
+    """Per query vector: one row per concept (its best exemplar), best first, at most `neighbours`.
+
+    One batched FAISS search for all vectors (the album re-matches 10^5 regions through here)."""
+    index = store.index(model)
+    if index.count == 0 or len(vectors) == 0:
+        return [[] for _ in range(len(vectors))]
+    sims, ids = index.search(np.atleast_2d(vectors), neighbours * 4)
+    wanted = sorted({int(i) for i in np.unique(ids) if i >= 0})
+    owner: dict[int, tuple[int, str]] = {}
+    for start in range(0, len(wanted), 900):  # SQLite's bound-parameter limit
+        chunk = wanted[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        for eid, cid, name in store.conn.execute(
+            f"SELECT e.id, c.id, c.name FROM exemplars e JOIN concepts c ON c.id = e.concept_id "
+            f"WHERE e.id IN ({marks})",
+            chunk,
+        ):
+            owner[eid] = (cid, name)
+    ranked = []
+    for srow, irow in zip(sims.tolist(), ids.tolist(), strict=True):
+        best: dict[int, tuple[int, int, str, float]] = {}
+        for s, i in zip(srow, irow, strict=True):  # best first: the first per concept is its best exemplar
+            found = owner.get(i)
+            if found is not None and found[0] not in best:
+                best[found[0]] = (found[0], i, found[1], float(s))
+        ranked.append(list(best.values())[:neighbours])
+    return ranked
+
+
+class Negatives:
+    """Rejected (region embedding, concept) pairs for one embedding model, grouped by concept."""
+
+    def __init__(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.by_concept = {int(c): vectors[ids == c] for c in np.unique(ids)} if len(ids) else {}
+
+    @classmethod
+    def load(cls, store: Store, model: str) -> Negatives:
+        return cls(*photos.negatives(store, model))
+
+    def similarity(self, concept_id: int, vector: np.ndarray) -> float | None:
+        """The closest rejected example of this concept to `vector`, or None when it has none."""
+        found = self.by_concept.get(concept_id)
+        return None if found is None else float((found @ vector).max())
+
+
+def decide(
+    stored: Sequence[photos.StoredRegion],
+    ranked: Sequence[Ranked],
+    threshold: float,
+    manual: dict[tuple[int, int], str],
+    negatives: Negatives,
+) -> list[RegionResult]:
+    """The decisions for one photo's regions: the user's word first, then negatives, threshold,
+    and one concept per region, one region per concept, best similarity first."""
+    # first pass: what each (region, concept) pair is worth on its own
+    verdicts: dict[tuple[int, int], tuple[str, float | None]] = {}
+    for region, rows in zip(stored, ranked, strict=True):
+        for concept_id, _, _, similarity in rows:
+            status = manual.get((region.id, concept_id))
+            negative = negatives.similarity(concept_id, region.vector)
+            if status == "confirmed":
+                verdict = CONFIRMED
+            elif status in ("rejected", "reassigned"):
+                verdict = REJECTED
+            elif negative is not None and negative + TIE >= similarity:
+                verdict = SUPPRESSED
+            elif similarity < threshold:
+                verdict = BELOW
+            else:
+                verdict = ACCEPTED
+            verdicts[(region.id, concept_id)] = (verdict, negative)
+    # second pass: one concept per region, one region per concept, best similarity first
+    eligible = sorted(
+        (
+            (region.id, row)
+            for region, rows in zip(stored, ranked, strict=True)
+            for row in rows
+            if verdicts[(region.id, row[0])][0] in (ACCEPTED, CONFIRMED)
+        ),
+        key=lambda item: (verdicts[(item[0], item[1][0])][0] != CONFIRMED, -item[1][3]),
+    )
+    held_regions: set[int] = set()
+    held_concepts: set[int] = set()
+    for region_id, row in eligible:
+        key = (region_id, row[0])
+        if region_id in held_regions:
+            verdicts[key] = (LOWER, verdicts[key][1])
+        elif row[0] in held_concepts:
+            verdicts[key] = (TAKEN, verdicts[key][1])
+        else:
+            held_regions.add(region_id)
+            held_concepts.add(row[0])
+    return [
+        RegionResult(
+            region.name,
+            region.id,
+            region.box,
+            region.label,
+            region.score,
+            region.source,
+            tuple(Candidate(name, cid, eid, sim, *verdicts[(region.id, cid)]) for cid, eid, name, sim in rows),
+            region.vector,
+        )
+        for region, rows in zip(stored, ranked, strict=True)
+    ]
+
+
+def match_status(candidate: Candidate) -> str:
+    """The matches-table status a decision is stored with (manual decisions keep theirs)."""
     return {CONFIRMED: "confirmed", REJECTED: "rejected"}.get(candidate.decision, "auto")
+
 
 
 def result_dict(result: RetrievalResult) -> dict:
