@@ -17,7 +17,9 @@ from rap_desktop.core.names import tag
 from rap_desktop.core.store import AddResult
 
 from . import operations as ops
-from .register_dialog import PREVIEW_SIZE, RegisterDialog
+from . import photo_ops
+from .correction_commands import ConceptText, EditConceptCommand, RemoveConceptsCommand
+from .register_dialog import PICKER_SIZE, RegisterDialog
 from .thumbnails import load_photo
 
 if TYPE_CHECKING:
@@ -95,7 +97,7 @@ class Commands:
         self.w.runner.submit(
             load_photo,
             path,
-            2 * PREVIEW_SIZE,
+            2 * PICKER_SIZE,
             lane="io",
             on_done=lambda r: self._open_register(path, *r),
             on_error=failed,
@@ -111,14 +113,28 @@ class Commands:
             QPixmap.fromImage(preview),
             f"{path.name}\n{width} × {height}, {loaded.format}{left}",
             categories=self.w.model.categories(),
+            photo_size=loaded.size,
         )
         dialog.accepted.connect(lambda: self._register(dialog, loaded))
         self._show(dialog)
+        picker = dialog.picker
+
+        def alive() -> bool:  # the dialog may be gone when the detector answers
+            return self.dialog is dialog and picker is not None
+
+        # the detector runs on the store lane (it shares the embedder's thread and weights)
+        self.w.runner.submit(
+            photo_ops.detect_proposals,
+            self.w.session,
+            loaded,
+            on_done=lambda found: alive() and picker.set_proposals(found),
+            on_error=lambda message: alive() and picker.detection_failed(message),
+        )
 
     def _register(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:
-        name, info, category = dialog.name(), dialog.info(), dialog.category()
+        name, info, category, box = dialog.name(), dialog.info(), dialog.category(), dialog.box()
         self._store(
-            lambda store: [store.add_concept(name, loaded, info, category)],
+            lambda store: [store.add_concept(name, loaded, info, category, box=box)],
             done=lambda results: self._added(results, f"Remembered {tag(name)}."),
         )
 
@@ -166,18 +182,14 @@ class Commands:
             category=concept.category,
             categories=self.w.model.categories(),
         )
-        dialog.accepted.connect(lambda: self._save_edit(concept.name, dialog))
+        old = ConceptText(concept.name, concept.info, concept.category)
+        dialog.accepted.connect(lambda: self._save_edit(old, dialog))
         self._show(dialog)
 
-    def _save_edit(self, old: str, dialog: RegisterDialog) -> None:
-        name, info, category = dialog.name(), dialog.info(), dialog.category()
-
-        def done(concept: Any) -> None:
-            self.w.notify(f"Saved {tag(concept.name)}.")
-            self.w.refresh(select=[concept.name])
-
-        rename = name if name != old else None
-        self._store(lambda store: store.edit_concept(old, rename=rename, info=info, category=category), done=done)
+    def _save_edit(self, old: ConceptText, dialog: RegisterDialog) -> None:
+        new = ConceptText(dialog.name(), dialog.info(), dialog.category())
+        if new != old:
+            self.w.undo_stack.push(EditConceptCommand(self.w.host, old, new))
 
     def remove(self) -> None:
         names = [c.name for c in self.w.selected_concepts()]
@@ -185,15 +197,12 @@ class Commands:
             return
         shown = ", ".join(tag(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         what = f"{len(names)} concepts" if len(names) > 1 else tag(names[0])
-        question = f"Forget {shown}?\n\nTheir photos and descriptions are deleted from the data folder."
-        if not self.w.confirm(f"Remove {what}", question):
-            return
-
-        def done(removed: list[str]) -> None:
-            self.w.notify(f"Removed {', '.join(tag(n) for n in removed)}.")
-            self.w.refresh(select=[])
-
-        self._store(ops.remove_concepts, names, done=done)
+        question = (
+            f"Forget {shown}?\n\nTheir photos and descriptions are deleted from the data folder "
+            "(Edit ▸ Undo brings them back while the app stays open; their corrections do not come back)."
+        )
+        if self.w.confirm(f"Remove {what}", question):
+            self.w.undo_stack.push(RemoveConceptsCommand(self.w.host, names))
 
     # --- import / export -----------------------------------------------------------------------
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 
 from rap_desktop.core.names import tag
 from rap_desktop.core.store import Concept
 
 from .operations import ConceptEntry
+from .photo_view import CONCEPT_MIME, concept_mime
 from .thumbnails import ThumbnailCache
 
 ConceptRole = Qt.ItemDataRole.UserRole + 1  # the Concept dataclass of a row
@@ -71,6 +80,18 @@ class ConceptListModel(QAbstractListModel):
         if role == SearchTextRole:
             return f"{concept.name}\n{concept.category}\n{concept.info}".casefold()
         return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:
+        return [CONCEPT_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """A dragged concept: its name, for dropping onto a box on the photo."""
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        return concept_mime(self._entries[rows[0]].concept.name) if rows else QMimeData()
 
     def _thumbnail_ready(self, name: str) -> None:
         for row, entry in enumerate(self._entries):

@@ -1,19 +1,22 @@
-"""The main window: concept list (left), details (right), menus, toolbar, status bar, drops.
+"""The main window: the concept library (a left dock: search, list, details), the photo view
+(centre), the retrieval panel (a right dock), menus, toolbar, status bar, drops, window state.
 
-Every store call goes through the TaskRunner's store lane; the commands themselves (add, edit,
-remove, import, export) live in `commands.py`.
+Every store call goes through the TaskRunner's store lane; the concept commands (add, edit,
+remove, import, export) live in `commands.py`, the photo and its corrections in
+`photo_controller.py`. Another panel is one call: `add_dock(widget, title, name)`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QMetaMethod, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDockWidget,
     QLabel,
     QLineEdit,
     QListView,
@@ -30,13 +33,18 @@ from rap_desktop.core.session import Session
 from rap_desktop.core.store import Concept
 
 from . import operations as ops
+from . import photo_ops
+from .assistant_dock import install_assistant
 from .commands import Commands
 from .concept_model import ConceptFilterModel, ConceptListModel, ConceptRole
+from .correction_commands import Host
 from .details import DetailsPanel
+from .photo_controller import PhotoController
+from .photo_view import local_paths
 from .tasks import TaskRunner
 from .thumbnails import ThumbnailCache
 
-LIST_ICON = 112
+LIST_ICON = 96
 ORGANISATION = "rap-desktop"
 APPLICATION = "RAP Desktop"
 
@@ -61,23 +69,34 @@ class MainWindow(QMainWindow):
         self.proxy = ConceptFilterModel(self)
         self.proxy.setSourceModel(self.model)
         self.commands = Commands(self)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(100)  # removed concepts are kept in memory for their undo
+        self.host = Host(
+            session, self.runner, self.undo_stack, self.notify, self.show_error, self.refresh, self._photo_changed
+        )
         self._loaded_once = False
         self._reselect: list[str] = []
         self._error_box: QMessageBox | None = None
 
         self.setWindowTitle(APPLICATION)
         self.setAcceptDrops(True)
-        self._build_central()
+        self._build_library()
+        self.photos = PhotoController(self)
+        self._build_photo_area()
         self._build_actions()
         self._build_status_bar()
         self.runner.failed.connect(self.show_error)
         self.runner.busy_changed.connect(self._busy_changed)
+        self.assistant = install_assistant(self)  # chat, captions, models dialog, generator status
+        self.photos.photo_opened.connect(self.assistant.panel.set_photo)  # chat about the photo on view
+        self.tabifyDockWidget(self.retrieval_dock, self.assistant.dock)  # until the user arranges them
+        self.retrieval_dock.raise_()
         self._restore_geometry()
         self.refresh()
 
     # --- layout --------------------------------------------------------------------------------
 
-    def _build_central(self) -> None:
+    def _build_library(self) -> None:
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search names, categories, descriptions…")
         self.search.setClearButtonEnabled(True)
@@ -94,6 +113,9 @@ class MainWindow(QMainWindow):
         self.list_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list_view.setSpacing(4)
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        # a concept can be dragged onto a box on the photo (the model gives its name as mime data)
+        self.list_view.setDragEnabled(True)
+        self.list_view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.list_view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.list_view.doubleClicked.connect(lambda _index: self.commands.edit())
 
@@ -107,19 +129,51 @@ class MainWindow(QMainWindow):
         self.left_stack.addWidget(self.list_view)
         self.left_stack.addWidget(self.empty_hint)
 
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(8, 8, 0, 8)
+        top = QWidget()
+        column = QVBoxLayout(top)
+        column.setContentsMargins(6, 6, 6, 0)
         column.addWidget(self.search)
         column.addWidget(self.left_stack, 1)
         self.details = DetailsPanel(self.thumbnails)
-        self.splitter = QSplitter()
-        self.splitter.addWidget(left)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
         self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
+        self.library_dock = self.add_dock(
+            self.splitter, "Concepts", "library-dock", Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+
+    def _build_photo_area(self) -> None:
+        self.photo_view = self.photos.view
+        self.photo_view.set_hint(
+            "Open a photo (Ctrl+O) or drop one here\nto see who and what is in it.\n\n"
+            "Drop photos on the concept list to remember someone or something new."
+        )
+        self.setCentralWidget(self.photo_view)
+        self.retrieval_dock = self.add_dock(self.photos.panel, "Regions", "retrieval-dock")
+
+    def add_dock(
+        self, widget: QWidget, title: str, name: str, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
+        """A panel at the side, movable and closable, remembered by `name` across runs."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState() needs a name
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def show_photo(self, name: str) -> None:
+        self.setWindowTitle(f"{name} — {APPLICATION}")
+        self.retrieval_dock.show()
+        self.retrieval_dock.raise_()
+
+    def _photo_changed(self) -> None:
+        self.photos.retrieve()
 
     def _action(self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None) -> QAction:
         action = QAction(text, self)
@@ -129,7 +183,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        c = self.commands
+        c, p = self.commands, self.photos
         key = QKeySequence.StandardKey
         self.add_action = self._action("&Add concept…", c.add_concept, key.New)
         self.add_photo_action = self._action("Add &photo to concept…", c.add_photo, "Ctrl+Shift+N")
@@ -141,6 +195,10 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, key.Quit)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # StandardKey.Quit is empty on some desktops
         self.find_action = self._action("&Find", self._focus_search, key.Find)
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for action, tip in (
             (self.add_action, "Remember someone or something new from a photo"),
             (self.add_photo_action, "Add another photo of the selected concept"),
@@ -152,25 +210,47 @@ class MainWindow(QMainWindow):
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.list_view.addAction(self.remove_action)
 
-        menu = self.menuBar().addMenu("&File")
+        bar = self.menuBar()
+        menu = bar.addMenu("&File")
+        menu.addAction(p.open_action)
+        menu.addSeparator()
         menu.addActions([self.import_rap_action, self.import_backup_action, self.export_action])
         menu.addSeparator()
         menu.addAction(self.quit_action)
-        menu = self.menuBar().addMenu("&Concepts")
+        menu = bar.addMenu("&Edit")
+        menu.addActions([self.undo_action, self.redo_action])
+        menu = bar.addMenu("&Concepts")
         menu.addActions([self.add_action, self.add_photo_action, self.edit_action, self.remove_action])
         menu.addSeparator()
         menu.addAction(self.find_action)
+        menu = bar.addMenu("&Photo")
+        menu.addActions([p.open_action, p.rerun_action, p.draw_action])
+        menu.addSeparator()
+        menu.addActions(p.region_actions)
+        menu = bar.addMenu("&View")
+        menu.addActions([p.fit_action, p.zoom_in_action, p.zoom_out_action])
+        menu.addSeparator()
+        menu.addActions([self.library_dock.toggleViewAction(), self.retrieval_dock.toggleViewAction()])
+        self.view_menu = menu
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")  # saveState() needs a name
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addAction(p.open_action)
+        toolbar.addSeparator()
         toolbar.addActions([self.add_action, self.add_photo_action, self.edit_action, self.remove_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.undo_action, self.redo_action])
+        toolbar.addSeparator()
+        toolbar.addActions([p.fit_action, p.draw_action])
         self._update_actions()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.count_label = QLabel()
+        self.model_label = QLabel("Models: not loaded")
+        self.model_label.setToolTip("The image embedder and the detector (they load on first use)")
         self.folder_label = QLabel(f"Data: {self.session.home}")
         self.folder_label.setToolTip(str(self.session.home))
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -180,8 +260,15 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumHeight(14)
         self.busy.setTextVisible(False)
         self.busy.hide()
-        for widget in (self.busy, self.count_label, self.folder_label):
+        for widget in (self.busy, self.count_label, self.model_label, self.folder_label):
             bar.addPermanentWidget(widget)
+
+    def update_model_state(self) -> None:
+        """Ask (store lane: the models live there) which models are loaded, where, and GPU memory."""
+        with contextlib.suppress(RuntimeError):  # closing: nothing to report to
+            self.runner.submit(
+                photo_ops.model_state, self.session, on_done=self.model_label.setText, on_error=lambda _m: None
+            )
 
     def _focus_search(self) -> None:
         self.search.setFocus()
@@ -205,7 +292,7 @@ class MainWindow(QMainWindow):
 
     def _entries_loaded(self, entries: list[ops.ConceptEntry]) -> None:
         if not self._loaded_once:
-            self.runner.submit(ops.with_store, self.session, ops.warm_up, on_done=lambda r: r[0] and self.notify(*r))
+            self.runner.submit(ops.with_store, self.session, ops.warm_up, on_done=self._warmed_up)
         self._loaded_once = True
         self.model.set_entries(entries)
         self.left_stack.setCurrentWidget(self.list_view if entries else self.empty_hint)
@@ -214,6 +301,11 @@ class MainWindow(QMainWindow):
         self.select_names(self._reselect)
         self._selection_changed()
         self.concepts_loaded.emit()
+
+    def _warmed_up(self, report: tuple[str, bool]) -> None:
+        if report[0]:
+            self.notify(*report)
+        self.update_model_state()
 
     def select_names(self, names: Sequence[str]) -> None:
         selection = self.list_view.selectionModel()
@@ -289,13 +381,13 @@ class MainWindow(QMainWindow):
         self._accept_files(event)
 
     def _accept_files(self, event: QDragMoveEvent) -> None:
-        if _local_paths(event.mimeData()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = _local_paths(event.mimeData())
+        paths = local_paths(event.mimeData())
         if not paths:
             event.ignore()
             return
@@ -309,7 +401,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1000, 680)
+            self.resize(1280, 800)
         state = self.settings.value("main/state")
         if state is not None:
             self.restoreState(state)
@@ -317,7 +409,8 @@ class MainWindow(QMainWindow):
         if splitter is not None:
             self.splitter.restoreState(splitter)
         else:
-            self.splitter.setSizes([600, 400])
+            self.splitter.setSizes([460, 260])
+            self.resizeDocks([self.library_dock, self.retrieval_dock], [330, 380], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.setValue("main/geometry", self.saveGeometry())
@@ -325,11 +418,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue("main/splitter", self.splitter.saveState())
         self.settings.sync()
         self.commands.close_dialogs()
+        self.photos.close_dialogs()
         self.runner.shutdown()  # waits for running store work (an add in flight lands, then we go)
         super().closeEvent(event)
-
-
-def _local_paths(mime: Any) -> list[Path]:
-    if mime is None or not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]

@@ -1,13 +1,15 @@
-"""The "Remember a concept" dialog: photo preview, name (validated as you type), description, category.
+"""The "Remember a concept" dialog: the photo with the detected regions (pick one, draw a box, or
+keep the whole photo), name (validated as you type), description, category (suggested from the
+detector's label).
 
 The same fields edit an existing concept (no photo to choose then; its cover is shown if known).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QCompleter,
@@ -25,8 +27,14 @@ from PySide6.QtWidgets import (
 
 from rap_desktop.core.errors import InvalidNameError
 from rap_desktop.core.names import MAX_NAME_LENGTH, clean_name, tag
+from rap_desktop.core.regions import Proposal
+
+from .photo_view import PhotoView
+from .region_items import RegionItem, RegionLook
 
 PREVIEW_SIZE = 320
+PICKER_SIZE = 440
+DRAWN = "drawn"
 
 
 class RegisterDialog(QDialog):
@@ -41,8 +49,11 @@ class RegisterDialog(QDialog):
         info: str = "",
         category: str = "",
         categories: Iterable[str] = (),
+        photo_size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(parent)
+        self.picker: RegionPicker | None = None
+        self._suggested = ""  # the category we filled in from a region's label (replaced, never the user's)
         self.setWindowTitle(f"Edit {tag(editing)}" if editing else "Remember a concept")
         self.caption = caption  # what the photo is (file name, size): shown under the preview
         # names already in the store (casefolded); a concept being edited may keep its own name
@@ -79,13 +90,17 @@ class RegisterDialog(QDialog):
         form.addRow("", hint)
 
         row = QHBoxLayout()
-        if preview is not None:
+        if preview is not None and photo_size is not None:
+            self.picker = RegionPicker(preview, photo_size, caption)
+            self.picker.changed.connect(self._region_changed)
+            row.addWidget(self.picker, 0)
+        elif preview is not None:
             row.addLayout(_preview_column(preview, caption), 0)
         row.addLayout(form, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(buttons)
-        self.resize(760 if preview is not None else 480, 0)
+        self.resize(900 if self.picker else 760 if preview is not None else 480, 0)
 
         self.name_edit.textChanged.connect(self._validate)
         self._validate()
@@ -101,6 +116,17 @@ class RegisterDialog(QDialog):
 
     def category(self) -> str:
         return self.category_edit.text().strip()
+
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The part of the photo to remember: a picked or drawn box, or None for the whole photo."""
+        return self.picker.box() if self.picker is not None else None
+
+    def _region_changed(self, label: str) -> None:
+        # suggest the detector's word as the category, unless the user typed their own
+        current = self.category_edit.text().strip()
+        if label and (not current or current == self._suggested):
+            self.category_edit.setText(label)
+            self._suggested = label
 
     def error(self) -> str:
         """Why the name cannot be used, or "" when it can."""
@@ -127,6 +153,87 @@ class RegisterDialog(QDialog):
     def accept(self) -> None:
         if self.is_valid():  # Enter in a field must not get past the validation
             super().accept()
+
+
+class RegionPicker(QWidget):
+    """The photo with the detector's regions: click one, draw a box (drag with the button on), or
+    none selected = the whole photo."""
+
+    changed = Signal(str)  # the chosen region's detector label ("" for the whole photo or a drawn box)
+
+    def __init__(self, preview: QPixmap, photo_size: tuple[int, int], caption: str) -> None:
+        super().__init__()
+        self.view = PhotoView(accept_drops=False)
+        self.view.setMinimumSize(PICKER_SIZE, PICKER_SIZE)
+        self.view.set_photo(preview.toImage(), photo_size)
+        self.labels: dict[str, str] = {}
+        self._prefix = ""
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.whole_button = QPushButton("&Whole photo")
+        self.whole_button.clicked.connect(lambda: self.view.select_region(""))
+        self.draw_button = QPushButton("&Draw a box")
+        self.draw_button.setCheckable(True)
+        self.draw_button.toggled.connect(self.view.set_drawing)
+        self.view.box_drawn.connect(self._drawn)
+        self.view.region_selected.connect(self._selected)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.whole_button)
+        buttons.addWidget(self.draw_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        text = QLabel(caption)
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.PlainText)
+        text.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        layout.addWidget(text)
+        self.caption = caption
+        self._status("Finding regions…")
+
+    def set_proposals(self, proposals: Sequence[Proposal]) -> None:
+        items = [
+            RegionItem(f"d{i}", p.box, RegionLook(f"{p.label} {p.score:.2f}", "proposal"))
+            for i, p in enumerate(proposals, 1)
+        ]
+        self.labels = {item.region_id: p.label for item, p in zip(items, proposals, strict=True)}
+        drawn = self.view.items_by_id.get(DRAWN)
+        if drawn is not None:  # set_regions replaces every box; keep the user's
+            items.append(RegionItem(DRAWN, drawn.box, drawn.look))
+        self.view.set_regions(items, selected=self.view.selected_region())
+        found = f"{len(proposals)} region{'s' * (len(proposals) != 1)} found" if proposals else "No regions found"
+        self._status(found)
+
+    def detection_failed(self, message: str) -> None:
+        self._status(f"No regions ({message})")
+
+    def _drawn(self, box: tuple) -> None:
+        self.draw_button.setChecked(False)
+        items = [i for i in self.view.region_items() if i.region_id != DRAWN]
+        # new items: the old ones are removed from the scene (and deleted) by set_regions
+        fresh = [RegionItem(i.region_id, i.box, i.look) for i in items]
+        fresh.append(RegionItem(DRAWN, box, RegionLook("your box", "chosen")))
+        self.view.set_regions(fresh, selected=DRAWN)
+
+    def _selected(self, region_id: str) -> None:
+        self._status()
+        self.changed.emit(self.labels.get(region_id, ""))
+
+    def _status(self, prefix: str | None = None) -> None:
+        if prefix is not None:
+            self._prefix = prefix
+        chosen = self.view.selected_region()
+        what = "your box" if chosen == DRAWN else f"region {chosen[1:]}" if chosen else "the whole photo"
+        head = f"{self._prefix.rstrip('.…')}. " if self._prefix else ""
+        self.status.setText(f"{head}Remembering {what}. Click a box to choose it, or draw one.")
+
+    def box(self) -> tuple[float, float, float, float] | None:
+        item = self.view.items_by_id.get(self.view.selected_region())
+        return tuple(float(v) for v in item.box) if item is not None else None  # type: ignore[return-value]
 
 
 def _preview_column(pixmap: QPixmap, caption: str) -> QVBoxLayout:

@@ -1,0 +1,184 @@
+"""Undoable edits: corrections of a region (confirm, reject, reassign), concept edits and removals.
+
+Each command's redo and undo run on the store lane, through the same core calls as the CLI. The
+lane runs jobs in order, so an undo queued right after its redo sees what the redo recorded (the
+correction id, the removed concepts), even before the GUI heard back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from rap_desktop.core.names import tag
+from rap_desktop.core.session import Session
+from rap_desktop.core.store import NewConcept
+
+from . import photo_ops
+from .tasks import TaskRunner
+
+
+@dataclass
+class Host:
+    """What the commands need from the window."""
+
+    session: Session
+    runner: TaskRunner
+    stack: QUndoStack
+    notify: Callable[[str], None]
+    show_error: Callable[[str], None]
+    concepts_changed: Callable[[Sequence[str] | None], None]  # refresh the library (select these)
+    photo_changed: Callable[[], None]  # retrieve the open photo again
+
+
+class StoreCommand(QUndoCommand):
+    def __init__(self, host: Host, text: str) -> None:
+        super().__init__(text)
+        self.host = host
+
+    # subclasses: the store-lane work and what the GUI does after it
+    def apply(self, session: Session) -> Any: ...
+    def revert(self, session: Session) -> Any: ...
+    def applied(self, result: Any) -> None: ...
+    def reverted(self, result: Any) -> None: ...
+
+    def redo(self) -> None:
+        self.host.runner.submit(self.apply, self.host.session, on_done=self.applied, on_error=self._apply_failed)
+
+    def undo(self) -> None:
+        self.host.runner.submit(self.revert, self.host.session, on_done=self.reverted, on_error=self._revert_failed)
+
+    def _apply_failed(self, message: str) -> None:
+        # nothing was done: take the command off the stack (its undo is then a no-op)
+        self.host.show_error(message)
+        self.setObsolete(True)
+        stack = self.host.stack
+        if stack.index() > 0 and stack.command(stack.index() - 1) is self:
+            stack.undo()
+        self._changed()
+
+    def _revert_failed(self, message: str) -> None:
+        self.host.show_error(message)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.host.concepts_changed(None)
+        self.host.photo_changed()
+
+
+class CorrectionCommand(StoreCommand):
+    """`match confirm|reject|reassign PHOTO REGION [NAME]`, undone with `match undo`."""
+
+    def __init__(
+        self,
+        host: Host,
+        action: str,
+        photo: str,
+        region: str,
+        concept: str | None,
+        info: str = "",
+        category: str | None = None,
+    ) -> None:
+        words = {"confirm": "Confirm", "reject": "Reject", "reassign": "Reassign"}[action]
+        target = f" as {tag(concept)}" if concept and action != "reject" else (f" {tag(concept)}" if concept else "")
+        super().__init__(host, f"{words} {region}{target}")
+        self.action, self.photo, self.region, self.concept = action, photo, region, concept
+        self.info, self.category = info, category
+        self.correction_id: int | None = None  # set on the store lane by apply, cleared by revert
+
+    def apply(self, session: Session) -> Any:
+        done = photo_ops.correct(session, self.action, self.photo, self.region, self.concept, self.info, self.category)
+        self.correction_id = done.id
+        return done
+
+    def revert(self, session: Session) -> Any:
+        if self.correction_id is None:
+            return None  # the correction itself failed: nothing to take back
+        done = photo_ops.undo_correction(session, self.correction_id)
+        self.correction_id = None
+        return done
+
+    def applied(self, result: Any) -> None:
+        self.host.notify(result.summary.capitalize() + ".")
+        self._after()
+
+    def reverted(self, result: Any) -> None:
+        if result is not None:
+            self.host.notify(f"Undone: {self.text()}.")
+        self._after()
+
+    def _after(self) -> None:
+        if self.action == "reassign" or self.action == "confirm":
+            self.host.concepts_changed(None)  # a new concept or a new photo of one
+        self.host.photo_changed()
+
+
+class RemoveConceptsCommand(StoreCommand):
+    """Remove concepts; undo adds them back from a copy taken just before (photos, text, vectors)."""
+
+    def __init__(self, host: Host, names: Sequence[str]) -> None:
+        shown = ", ".join(tag(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        super().__init__(host, f"Remove {shown}")
+        self.names = list(names)
+        self.saved: list[NewConcept] | None = None
+
+    def apply(self, session: Session) -> Any:
+        self.saved = photo_ops.remove_keeping(session.store(), self.names)
+        return [c.name for c in self.saved]
+
+    def revert(self, session: Session) -> Any:
+        if not self.saved:
+            return []
+        restored = photo_ops.restore(session.store(), self.saved)
+        self.saved = None
+        return [r.concept.name for r in restored]
+
+    def applied(self, removed: Any) -> None:
+        self.host.notify(f"Removed {', '.join(tag(n) for n in removed)}. Undo with Ctrl+Z.")
+        self.host.concepts_changed([])
+        self.host.photo_changed()
+
+    def reverted(self, restored: Any) -> None:
+        if restored:
+            self.host.notify(f"Restored {', '.join(tag(n) for n in restored)}.")
+        self.host.concepts_changed(restored)
+        self.host.photo_changed()
+
+
+@dataclass(frozen=True)
+class ConceptText:
+    name: str
+    info: str
+    category: str
+
+
+class EditConceptCommand(StoreCommand):
+    """Rename / describe / categorise; undo puts the old values back (a rename re-tags the text)."""
+
+    def __init__(self, host: Host, old: ConceptText, new: ConceptText) -> None:
+        super().__init__(host, f"Edit {tag(old.name)}" + (f" → {tag(new.name)}" if new.name != old.name else ""))
+        self.old, self.new = old, new
+
+    @staticmethod
+    def _set(session: Session, current: str, to: ConceptText) -> Any:
+        rename = to.name if to.name != current else None
+        return session.store().edit_concept(current, rename=rename, info=to.info, category=to.category)
+
+    def apply(self, session: Session) -> Any:
+        return self._set(session, self.old.name, self.new)
+
+    def revert(self, session: Session) -> Any:
+        return self._set(session, self.new.name, self.old)
+
+    def applied(self, concept: Any) -> None:
+        self.host.notify(f"Saved {tag(concept.name)}.")
+        self.host.concepts_changed([concept.name])
+        self.host.photo_changed()
+
+    def reverted(self, concept: Any) -> None:
+        self.host.notify(f"Undone: {self.text()}.")
+        self.host.concepts_changed([concept.name])
+        self.host.photo_changed()

@@ -1,0 +1,329 @@
+"""See and correct retrieval: a photo is decoded (io lane), retrieved (store lane) and drawn; the
+region actions push undoable corrections. The widgets are `view` (the photo) and `panel`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import QFileDialog, QMenu
+
+from rap_desktop.core.images import LoadedImage
+from rap_desktop.core.mentions import mentioned
+from rap_desktop.core.retrieval import RegionResult
+
+from . import operations as ops
+from . import photo_ops
+from .concept_picker import ConceptPicker
+from .correction_commands import CorrectionCommand
+from .photo_view import PhotoView
+from .region_items import RegionItem, region_look
+from .register_dialog import RegisterDialog
+from .retrieval_panel import RetrievalPanel
+from .thumbnails import load_photo
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+DISPLAY_SIZE = 2400  # longest side of the decoded preview; boxes stay in the photo's own pixels
+_TAGS = re.compile(r"<([^<>\s][^<>]*)>")
+
+
+class PhotoController(QObject):
+    shown = Signal()  # a retrieval result is drawn (tests wait on it)
+    photo_opened = Signal(object)  # the Path now on view (the chat asks about it)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.view = PhotoView()
+        self.panel = RetrievalPanel(window.thumbnails)
+        self.path: Path | None = None
+        self.loaded: LoadedImage | None = None
+        self.pixmap: QPixmap | None = None
+        self.current: photo_ops.PhotoResult | None = None
+        self.dialog: ConceptPicker | RegisterDialog | None = None  # the picker or new-concept dialog now open
+        self._generation = 0  # bumped per photo: late answers about an older photo are dropped
+        self._hovered = ""
+        self._build_actions()
+        self.view.region_selected.connect(self._view_selected)
+        self.view.region_hovered.connect(self._hovered_changed)
+        self.view.photo_dropped.connect(self.open_paths)
+        self.view.concept_dropped.connect(self.assign_dropped)
+        self.view.box_drawn.connect(self.add_box)
+        self.view.context_requested.connect(self._context_menu)
+        self.panel.region_chosen.connect(self._panel_selected)
+        self.panel.question_entered.connect(self._question)
+        self.panel.candidate_list.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self._update_actions()
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = self.w._action(text, slot, shortcut)
+        if tip:
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip} ({keys})" if keys else tip)
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence.StandardKey
+        self.open_action = self._action("&Open photo…", self.open_dialog, key.Open, "See who and what is in a photo")
+        self.fit_action = self._action("&Fit to window", self.view.fit, "Ctrl+0")
+        self.zoom_in_action = self._action("Zoom &in", self.view.zoom_in, key.ZoomIn)
+        self.zoom_in_action.setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
+        self.zoom_out_action = self._action("Zoom &out", self.view.zoom_out, key.ZoomOut)
+        self.zoom_out_action.setShortcuts([QKeySequence("Ctrl+-")])
+        self.draw_action = self._action("&Draw a box", lambda: None, "B", "Draw a box around something it missed")
+        self.draw_action.setCheckable(True)
+        self.draw_action.toggled.connect(self.view.set_drawing)
+        self.confirm_action = self._action("&Confirm", self.confirm, "C", "Yes, this is the concept shown")
+        self.reject_action = self._action("Re&ject", self.reject, "X", "No, this is not that concept")
+        self.reassign_action = self._action("Re&assign…", self.reassign, "R", "It is another concept")
+        self.new_action = self._action("&New concept from box…", self.new_concept, "M", "Remember what is in the box")
+        self.rerun_action = self._action("Retrieve &again", self.retrieve, "F5")
+        self.region_actions = [self.confirm_action, self.reject_action, self.reassign_action, self.new_action]
+        self.panel.add_actions(self.region_actions)
+
+    def _update_actions(self) -> None:
+        region = self.selected()
+        has_photo = self.loaded is not None
+        named = region is not None and (region.accepted is not None or self.panel.selected_candidate() is not None)
+        self.confirm_action.setEnabled(named)
+        self.reject_action.setEnabled(named)
+        self.reassign_action.setEnabled(region is not None and self.w.model.rowCount() > 0)
+        self.new_action.setEnabled(region is not None)
+        for action in (self.draw_action, self.fit_action, self.zoom_in_action, self.zoom_out_action, self.rerun_action):
+            action.setEnabled(has_photo)
+
+    # --- opening and retrieving ----------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.w, "Open photo", self.w.commands._folder(), ops.IMAGE_FILTER)
+        if path:
+            self.w.commands._remember_folder(path)
+            self.open_path(Path(path))
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Dropped files or folders: the first photo among them is opened."""
+        self.w.runner.submit(
+            ops.expand_paths, list(paths), lane="io", on_done=lambda found: found and self.open_path(found[0])
+        )
+
+    def open_path(self, path: Path) -> None:
+        self._generation += 1
+        generation = self._generation
+        self.w.notify(f"Opening {path.name}…")
+        self.w.runner.submit(
+            load_photo, path, DISPLAY_SIZE, lane="io", on_done=lambda r: self._decoded(generation, path, *r)
+        )
+
+    def _decoded(self, generation: int, path: Path, loaded: LoadedImage, image: QImage) -> None:
+        if generation != self._generation:
+            return
+        self.path, self.loaded, self.current = path, loaded, None
+        self.pixmap = QPixmap.fromImage(image)
+        self.view.set_photo(image, loaded.size)
+        self.panel.clear()
+        self.panel.summary.setText(f"{path.name}: looking for regions and concepts…")
+        self.w.show_photo(path.name)
+        self.photo_opened.emit(path)
+        self._update_actions()
+        self.retrieve()
+
+    def retrieve(self) -> None:
+        """Retrieve the open photo again (after a correction, an edit, a new question)."""
+        if self.loaded is None or self.path is None:
+            return
+        generation = self._generation
+        self.w.runner.submit(
+            photo_ops.retrieve_photo,
+            self.w.session,
+            self.loaded,
+            self.path,
+            self.panel.question.text().strip(),
+            on_done=lambda result: self._show(generation, result),
+        )
+
+    def _question(self, _text: str) -> None:
+        self.retrieve()
+
+    def _show(self, generation: int, result: photo_ops.PhotoResult) -> None:
+        if generation != self._generation:
+            return
+        self.current = result
+        names = [e.concept.name for e in self.w.model.entries()]
+        named = mentioned(result.question, names)
+        keys = {n.casefold() for n in names}
+        missing = [
+            t for t in dict.fromkeys(m.strip() for m in _TAGS.findall(result.question)) if t.casefold() not in keys
+        ]
+        keep = self.view.selected_region()
+        named_keys = {n.casefold() for n in named}
+        items = []
+        for region in result.result.regions:
+            look = region_look(region)
+            accepted = region.accepted
+            if accepted is not None and accepted.concept.casefold() in named_keys:
+                look = type(look)(look.label + " ★", look.style, look.struck)  # named in the question
+            items.append(RegionItem(region.id, region.box, look, whole=region.source == "whole"))
+        self.view.set_regions(items, selected=keep)
+        self.panel.show_result(result.result, named, missing)
+        self.panel.select(keep)
+        self._show_region(keep)
+        self.w.update_model_state()
+        timings = result.result.timings
+        took = sum(timings.values())
+        self.w.notify(f"{self.path.name if self.path else ''}: {len(items)} regions in {took:.1f} s.")
+        self._update_actions()
+        self.shown.emit()
+
+    # --- selection -----------------------------------------------------------------------------
+
+    def region(self, region_id: str) -> RegionResult | None:
+        if self.current is None or not region_id:
+            return None
+        return next((r for r in self.current.result.regions if r.id == region_id), None)
+
+    def selected(self) -> RegionResult | None:
+        return self.region(self.view.selected_region())
+
+    def _view_selected(self, region_id: str) -> None:
+        self.panel.select(region_id)
+        self._show_region(region_id)
+        self._update_actions()
+
+    def _panel_selected(self, region_id: str) -> None:
+        self.view.select_region(region_id)
+
+    def _hovered_changed(self, region_id: str) -> None:
+        self._hovered = region_id
+        self._show_region(region_id or self.view.selected_region())
+
+    def _show_region(self, region_id: str) -> None:
+        region = self.region(region_id)
+        crop = self.crop(region) if region is not None else None
+        exemplars = self.current.exemplars if self.current else {}
+        threshold = self.current.result.threshold if self.current else 0.0
+        self.panel.show_region(region, crop, exemplars, threshold)
+
+    def crop(self, region: RegionResult) -> QPixmap | None:
+        if self.pixmap is None or self.loaded is None:
+            return None
+        scale = self.pixmap.width() / max(1, self.loaded.size[0])
+        x1, y1, x2, y2 = (v * scale for v in region.box)
+        return self.pixmap.copy(QRect(int(x1), int(y1), max(1, int(x2 - x1)), max(1, int(y2 - y1))))
+
+    def _context_menu(self, region_id: str, where: QPoint) -> None:
+        menu = QMenu(self.w)
+        if region_id:
+            menu.addActions(self.region_actions)
+            menu.addSeparator()
+        menu.addActions([self.draw_action, self.fit_action, self.rerun_action])
+        menu.popup(where)
+
+    # --- corrections ---------------------------------------------------------------------------
+
+    def _push(self, action: str, region: RegionResult, concept: str | None, info: str = "", category=None) -> None:
+        assert self.current is not None
+        photo = self.current.result.photo
+        self.w.undo_stack.push(CorrectionCommand(self.w.host, action, photo, region.id, concept, info, category))
+
+    def _target(self) -> tuple[RegionResult | None, str | None]:
+        """The selected region and the concept meant: the chosen candidate, else the accepted one."""
+        region = self.selected()
+        if region is None:
+            return None, None
+        candidate = self.panel.selected_candidate() or region.accepted
+        return region, candidate.concept if candidate is not None else None
+
+    def confirm(self) -> None:
+        region, concept = self._target()
+        if region is not None and concept:
+            self._push("confirm", region, concept)
+
+    def reject(self) -> None:
+        region, concept = self._target()
+        if region is not None and concept:
+            self._push("reject", region, concept)
+
+    def reassign(self, region: RegionResult | None = None) -> None:
+        region = region or self.selected()
+        if region is None or self.dialog is not None:
+            return
+        current = region.accepted.concept if region.accepted else ""
+        picker = ConceptPicker(self.w, self.w.model, f"Who or what is in {region.id}?", exclude=current)
+        picker.accepted.connect(lambda: self._assign(region, picker.chosen()))
+        self._open(picker)
+
+    def _assign(self, region: RegionResult, name: str | None) -> None:
+        if not name:
+            return
+        accepted = region.accepted
+        same = accepted is not None and accepted.concept.casefold() == name.casefold()
+        self._push("confirm" if same else "reassign", region, name)
+
+    def assign_dropped(self, region_id: str, name: str) -> None:
+        """A concept dragged from the library onto a box."""
+        region = self.region(region_id)
+        if region is not None:
+            self.view.select_region(region_id)
+            self._assign(region, name)
+
+    def new_concept(self) -> None:
+        region = self.selected()
+        if region is None or self.dialog is not None:
+            return
+        label = region.label if region.source == "detector" else ""
+        dialog = RegisterDialog(
+            self.w,
+            self.w.model.name_keys(),
+            self.crop(region),
+            f"{region.id} of {self.path.name if self.path else 'the photo'}",
+            category=label,
+            categories=self.w.model.categories(),
+        )
+        dialog.accepted.connect(
+            lambda: self._push("reassign", region, dialog.name(), dialog.info(), dialog.category() or None)
+        )
+        self._open(dialog)
+
+    def _open(self, dialog) -> None:
+        self.dialog = dialog
+        dialog.finished.connect(lambda _result: self._closed(dialog))
+        dialog.open()
+
+    def _closed(self, dialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()
+
+    def add_box(self, box: tuple) -> None:
+        """A drawn box becomes a region; then the picker asks what is in it."""
+        self.draw_action.setChecked(False)
+        if self.loaded is None:
+            return
+        generation = self._generation
+
+        def added(region_id: str) -> None:
+            if generation != self._generation:
+                return
+            self.shown.connect(lambda: self._picked_drawn(region_id), type=Qt.ConnectionType.SingleShotConnection)
+            self.retrieve()
+
+        self.w.runner.submit(photo_ops.add_box, self.w.session, self.loaded, box, on_done=added)
+
+    def _picked_drawn(self, region_id: str) -> None:
+        self.view.select_region(region_id)
+        region = self.region(region_id)
+        if region is not None and self.w.model.rowCount() > 0:
+            self.reassign(region)
+        elif region is not None:
+            self.w.notify(f"Added {region_id}. Remember what is in it with New concept from box (M).")
+
+    def close_dialogs(self) -> None:
+        if self.dialog is not None:
+            self.dialog.reject()

@@ -1,0 +1,150 @@
+"""Store-lane functions behind the photo view, the corrections and undoable removal.
+
+Plain functions over the core (no widgets): retrieval, corrections and detection are the very
+calls the CLI makes (`retrieve`, `match confirm|reject|reassign|undo`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rap_desktop.core import corrections
+from rap_desktop.core.errors import RapError
+from rap_desktop.core.images import LoadedImage, load_image
+from rap_desktop.core.names import tag
+from rap_desktop.core.regions import WHOLE, Proposal, propose
+from rap_desktop.core.retrieval import RetrievalResult
+from rap_desktop.core.session import Session
+from rap_desktop.core.store import AddResult, NewConcept, NewExemplar, Store
+
+from .operations import ExemplarEntry
+
+THUMBS_PER_CANDIDATE = 4
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """One retrieval, with what the side panel needs to show it (thumbnails of the candidates)."""
+
+    path: Path
+    result: RetrievalResult
+    question: str
+    exemplars: dict[str, list[ExemplarEntry]]  # concept name -> its photos, the best-matching first
+
+
+def retrieve_photo(session: Session, loaded: LoadedImage, path: Path, question: str = "") -> PhotoResult:
+    """Detect, embed, search, decide (regions seen before are reused: no model run then)."""
+    store = session.store()
+    result = session.retriever().retrieve(loaded, question or None, path=str(path))
+    best: dict[str, int] = {}
+    for region in result.regions:
+        for c in region.candidates:
+            best.setdefault(c.concept, c.exemplar_id)
+    exemplars: dict[str, list[ExemplarEntry]] = {}
+    for name, exemplar_id in best.items():
+        try:
+            rows = store.exemplars(name)
+        except RapError:  # removed since: nothing to show for it
+            continue
+        rows.sort(key=lambda e: e.id != exemplar_id)  # the one that matched first
+        exemplars[name] = [ExemplarEntry(e, store.image_path(e.image)) for e in rows[:THUMBS_PER_CANDIDATE]]
+    return PhotoResult(path, result, question, exemplars)
+
+
+def add_box(session: Session, loaded: LoadedImage, box: tuple[float, float, float, float]) -> str:
+    """A box the user drew becomes a region (matched on the next retrieval); returns its id."""
+    return session.retriever().add_box(loaded, box).name
+
+
+# --- corrections (the CLI's `match ...`) ---------------------------------------------------------
+
+
+def correct(session: Session, action: str, photo: str, region: str, concept: str | None, info: str = "", category=None):
+    store = session.store()
+    if action == "confirm":
+        return corrections.confirm(store, photo, region, concept)
+    if action == "reject":
+        return corrections.reject(store, photo, region, concept)
+    if action == "reassign":
+        if not concept:
+            raise RapError("reassign needs a concept name")
+        return corrections.reassign(store, photo, region, concept, info, category)
+    raise ValueError(f"unknown correction {action!r}")
+
+
+def undo_correction(session: Session, expected: int) -> corrections.Correction:
+    """Take back correction `expected`: the core undoes the newest one, so it must be that one
+    (another program, e.g. the CLI, may have corrected something since)."""
+    store = session.store()
+    row = store.conn.execute("SELECT id FROM corrections WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None or int(row[0]) != expected:
+        raise RapError("cannot undo: the corrections were changed elsewhere since (e.g. from the command line)")
+    return corrections.undo(store)
+
+
+# --- detection for the register dialog -----------------------------------------------------------
+
+
+def detect_proposals(session: Session, loaded: LoadedImage) -> list[Proposal]:
+    """The detector's regions of a photo to register (the whole photo is offered separately)."""
+    classes = session.retriever().classes()  # the same prompts retrieval uses
+    detections = [(d.box, d.label, d.score) for d in session.detector.detect(loaded.image, classes)]
+    width, height = loaded.size
+    return [p for p in propose(detections, width, height) if p.source != WHOLE]
+
+
+# --- removal that can be undone ------------------------------------------------------------------
+
+
+def snapshot(store: Store, names: Sequence[str]) -> list[NewConcept]:
+    """The concepts as the store would re-add them: text, photos (checked against their hash),
+    boxes, sources, dates and embeddings. What goes with a removal and cannot come back: the
+    corrections, negatives and matches that named the concept."""
+    saved = []
+    for name in names:
+        concept = store.get_concept(name)
+        items = []
+        for ex in store.exemplars(concept.name):
+            path = store.image_path(ex.image)
+            loaded = load_image(path)
+            if loaded.sha256 != ex.image.split(".", 1)[0]:
+                raise RapError(f"the photo file {path} of {tag(concept.name)} is damaged; not removed")
+            rows = store.conn.execute("SELECT model, vector FROM embeddings WHERE exemplar_id = ?", (ex.id,))
+            vectors = {model: np.frombuffer(blob, np.float32).copy() for model, blob in rows.fetchall()}
+            items.append(NewExemplar(loaded, ex.box, ex.source, vectors, ex.created))
+        saved.append(NewConcept(concept.name, concept.info, concept.category, tuple(items), concept.created))
+    return saved
+
+
+def remove_keeping(store: Store, names: Sequence[str]) -> list[NewConcept]:
+    """Remove the concepts, returning what is needed to put them back (`restore`)."""
+    saved = snapshot(store, names)
+    for concept in saved:
+        store.remove_concept(concept.name)
+    return saved
+
+
+def restore(store: Store, saved: Sequence[NewConcept]) -> list[AddResult]:
+    """Put removed concepts back, all in one transaction (fails whole if a name was taken since)."""
+    return store.add_many(list(saved))
+
+
+def model_state(session: Session) -> str:
+    """For the status bar: which models are loaded, on which device, and GPU memory when on one."""
+    parts = []
+    for label, model in (("embedder", session.embedder), ("detector", session.detector)):
+        loaded = getattr(model, "loaded", False)
+        device = getattr(model, "device", None)
+        parts.append(f"{label} {'on ' + device if loaded and device else 'not loaded'}")
+    devices = {getattr(m, "device", None) or "" for m in (session.embedder, session.detector)}
+    if any(d.startswith("cuda") for d in devices):
+        import torch
+
+        used = torch.cuda.memory_allocated() / 2**30
+        total = torch.cuda.get_device_properties(0).total_memory / 2**30
+        parts.append(f"VRAM {used:.1f}/{total:.0f} GiB")
+    return " · ".join(parts)

@@ -1,0 +1,335 @@
+"""A photo with boxes on it: zoom (wheel, keys), pan (drag the photo, or the middle button), fit,
+select and hover regions, draw a missing box, and drops (photo files, or a concept onto a box).
+
+Scene coordinates are the photo's own pixels (EXIF-oriented), whatever the size of the preview
+shown, so boxes from the core go in as they are and drawn boxes come out in the same units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QLabel,
+    QWidget,
+)
+
+from .region_items import RegionItem
+
+CONCEPT_MIME = "application/x-rap-desktop-concept"  # a concept dragged from the library: its name
+ZOOM_STEP = 1.25
+MIN_SCALE, MAX_SCALE = 0.02, 40.0
+MIN_DRAWN = 8.0  # photo pixels: a smaller drag is a click, not a box
+
+
+def concept_mime(name: str) -> QMimeData:
+    mime = QMimeData()
+    mime.setData(CONCEPT_MIME, QByteArray(name.encode("utf-8")))
+    mime.setText(f"<{name}>")
+    return mime
+
+
+def dropped_concept(mime: QMimeData | None) -> str | None:
+    if mime is None or not mime.hasFormat(CONCEPT_MIME):
+        return None
+    return bytes(mime.data(CONCEPT_MIME).data()).decode("utf-8", "replace") or None
+
+
+def local_paths(mime: QMimeData | None) -> list[Path]:
+    if mime is None or not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class PhotoView(QGraphicsView):
+    region_selected = Signal(str)  # region id, "" when none
+    region_hovered = Signal(str)  # region id, "" when the pointer left it
+    photo_dropped = Signal(list)  # [Path]
+    concept_dropped = Signal(str, str)  # region id, concept name
+    box_drawn = Signal(tuple)  # (x1, y1, x2, y2) in photo pixels
+    context_requested = Signal(str, QPoint)  # region id ("" = the photo), global position
+
+    def __init__(self, parent: QWidget | None = None, accept_drops: bool = True) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAcceptDrops(accept_drops)
+        self.viewport().setAcceptDrops(accept_drops)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.photo: QGraphicsPixmapItem | None = None
+        self.photo_size: tuple[int, int] | None = None
+        self.items_by_id: dict[str, RegionItem] = {}
+        self._fitted = True  # follow the window's size until the user zooms
+        self._drawing = False
+        self._draw_start: QPointF | None = None
+        self._rubber: QGraphicsRectItem | None = None
+        self._pan_from: QPoint | None = None
+        self._drop_item: RegionItem | None = None
+        self.scene().selectionChanged.connect(self._selection_changed)
+        # shown while there is no photo; lets drops and clicks through to the view
+        self.hint = QLabel(self.viewport())
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+    def set_hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(self.photo is None and bool(text))
+
+    # --- contents ------------------------------------------------------------------------------
+
+    def set_photo(self, image: QImage, size: tuple[int, int]) -> None:
+        """Show `image` (any preview size) stretched over `size` photo pixels; boxes are cleared."""
+        self.clear()
+        item = QGraphicsPixmapItem(QPixmap.fromImage(image))
+        item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        if image.width() > 0:
+            item.setScale(size[0] / image.width())
+        item.setZValue(-1)
+        self.scene().addItem(item)
+        self.photo, self.photo_size = item, (int(size[0]), int(size[1]))
+        self.scene().setSceneRect(QRectF(0, 0, size[0], size[1]))
+        self.hint.hide()
+        self.fit()
+
+    def clear(self) -> None:
+        self.scene().blockSignals(True)
+        self.scene().clear()
+        self.scene().blockSignals(False)
+        self.photo, self.photo_size = None, None
+        self.items_by_id = {}
+        self._rubber = None
+        self._drop_item = None
+
+    def set_regions(self, items: Sequence[RegionItem], selected: str = "") -> None:
+        """Replace the boxes; larger boxes go below smaller ones, so each stays reachable."""
+        scene = self.scene()
+        scene.blockSignals(True)
+        for old in self.items_by_id.values():
+            scene.removeItem(old.label)
+            scene.removeItem(old)
+        self.items_by_id = {}
+        ordered = sorted(items, key=lambda it: -(it.rect().width() * it.rect().height()))
+        for z, item in enumerate(ordered):
+            scene.addItem(item)
+            scene.addItem(item.label)
+            item.setZValue(z)
+            self.items_by_id[item.region_id] = item
+        if selected in self.items_by_id:
+            self.items_by_id[selected].setSelected(True)
+        scene.blockSignals(False)
+        self._selection_changed()
+
+    def region_items(self) -> list[RegionItem]:
+        return list(self.items_by_id.values())
+
+    def selected_region(self) -> str:
+        chosen = [i for i in self.scene().selectedItems() if isinstance(i, RegionItem)]
+        return chosen[0].region_id if chosen else ""
+
+    def select_region(self, region_id: str) -> None:
+        scene = self.scene()
+        if region_id == self.selected_region():
+            return
+        scene.blockSignals(True)
+        scene.clearSelection()
+        item = self.items_by_id.get(region_id)
+        if item is not None:
+            item.setSelected(True)
+            self.ensureVisible(item, 20, 20)
+        scene.blockSignals(False)
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        self.region_selected.emit(self.selected_region())
+
+    # --- zoom ----------------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        if self.photo is not None:
+            self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self._fitted = True
+
+    def zoom(self, factor: float) -> None:
+        current = self.transform().m11()
+        factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
+        self.scale(factor, factor)
+        self._fitted = False
+
+    def zoom_in(self) -> None:
+        self.zoom(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.zoom(1 / ZOOM_STEP)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps and self.photo is not None:
+            self.zoom(ZOOM_STEP**steps)
+            event.accept()
+        else:
+            super().wheelEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.hint.setGeometry(self.viewport().rect().adjusted(24, 24, -24, -24))
+        if self._fitted:
+            self.fit()
+
+    # --- drawing a box, panning ----------------------------------------------------------------
+
+    @property
+    def drawing(self) -> bool:
+        return self._drawing
+
+    def set_drawing(self, on: bool) -> None:
+        self._drawing = on
+        self.setDragMode(QGraphicsView.DragMode.NoDrag if on else QGraphicsView.DragMode.ScrollHandDrag)
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.OpenHandCursor)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_from = event.position().toPoint()
+            event.accept()
+            return
+        if self._drawing and event.button() == Qt.MouseButton.LeftButton and self.photo is not None:
+            self._draw_start = self._clamped(self.mapToScene(event.position().toPoint()))
+            self._rubber = QGraphicsRectItem(QRectF(self._draw_start, self._draw_start))
+            pen = QPen(QColor("#ffffff"), 2, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self._rubber.setPen(pen)
+            self._rubber.setZValue(10_000)
+            self.scene().addItem(self._rubber)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            delta = event.position().toPoint() - self._pan_from
+            self._pan_from = event.position().toPoint()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        if self._rubber is not None and self._draw_start is not None:
+            end = self._clamped(self.mapToScene(event.position().toPoint()))
+            self._rubber.setRect(QRectF(self._draw_start, end).normalized())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_from = None
+            event.accept()
+            return
+        if self._rubber is not None:
+            rect = self._rubber.rect()
+            self.scene().removeItem(self._rubber)
+            self._rubber, self._draw_start = None, None
+            if rect.width() >= MIN_DRAWN and rect.height() >= MIN_DRAWN:
+                self.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def _clamped(self, point: QPointF) -> QPointF:
+        width, height = self.photo_size or (0, 0)
+        return QPointF(min(max(point.x(), 0.0), width), min(max(point.y(), 0.0), height))
+
+    def contextMenuEvent(self, event) -> None:
+        item = self.region_at(event.pos())
+        if item is not None:
+            self.select_region(item.region_id)
+        self.context_requested.emit(item.region_id if item else "", event.globalPos())
+
+    def region_at(self, pos: QPoint) -> RegionItem | None:
+        for item in self.items(pos):
+            if isinstance(item, RegionItem):
+                return item
+            owner = getattr(item, "box", None)  # a region's tag
+            if isinstance(owner, RegionItem):
+                return owner
+        # the whole-photo box answers only on its tag; anywhere else on the photo it is the fallback
+        whole = [i for i in self.items_by_id.values() if i.whole]
+        if whole and self.scene().sceneRect().contains(self.mapToScene(pos)):
+            return whole[0]
+        return None
+
+    # --- drops ---------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self._drag(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._drag(event)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._mark_drop(None)
+        event.accept()
+
+    def _drag(self, event: QDragMoveEvent) -> None:
+        mime = event.mimeData()
+        if dropped_concept(mime) is not None:
+            item = self.region_at(event.position().toPoint())
+            self._mark_drop(item)
+            if item is not None:
+                event.acceptProposedAction()
+            else:
+                event.ignore()
+        elif local_paths(mime):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def _mark_drop(self, item: RegionItem | None) -> None:
+        if self._drop_item is not None and self._drop_item is not item:
+            self._drop_item.set_emphasis(drop_target=False)
+        self._drop_item = item
+        if item is not None:
+            item.set_emphasis(drop_target=True)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._mark_drop(None)
+        mime = event.mimeData()
+        name = dropped_concept(mime)
+        if name is not None:
+            item = self.region_at(event.position().toPoint())
+            if item is None:
+                event.ignore()
+                return
+            event.acceptProposedAction()
+            self.concept_dropped.emit(item.region_id, name)
+            return
+        paths = local_paths(mime)
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.photo_dropped.emit(paths)

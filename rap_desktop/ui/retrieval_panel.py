@@ -1,0 +1,285 @@
+"""The side panel of the photo view: the question, what goes to the assistant, the regions, and for
+the selected region its crop beside the ranked candidates (with their photos) and the actions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rap_desktop.core import retrieval as rv
+from rap_desktop.core.names import tag
+
+from .operations import ExemplarEntry
+from .region_items import STYLES, decision_text, region_look
+from .thumbnails import ThumbnailCache
+
+THUMB = 56
+CROP = 132
+Index = QModelIndex | QPersistentModelIndex
+RegionIdRole = Qt.ItemDataRole.UserRole + 1
+CandidateRole = Qt.ItemDataRole.UserRole + 2
+
+
+def swatch(colour: QColor, size: int = 14) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(colour)
+    return QIcon(pixmap)
+
+
+class RegionListModel(QAbstractListModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.regions: list[rv.RegionResult] = []
+
+    def set_regions(self, regions: Sequence[rv.RegionResult]) -> None:
+        self.beginResetModel()
+        self.regions = list(regions)
+        self.endResetModel()
+
+    def row_of(self, region_id: str) -> int:
+        return next((i for i, r in enumerate(self.regions) if r.id == region_id), -1)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.regions)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self.regions):
+            return None
+        region = self.regions[index.row()]
+        look = region_look(region)
+        if role == Qt.ItemDataRole.DisplayRole:
+            where = "whole photo" if region.source == "whole" else region.label
+            return f"{region.id}  {look.label}   ({where})"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return swatch(STYLES[look.style][0])
+        if role == Qt.ItemDataRole.FontRole and look.struck:
+            font = QFont()
+            font.setStrikeOut(True)
+            return font
+        if role == Qt.ItemDataRole.ToolTipRole:
+            x1, y1, x2, y2 = region.box
+            return f"{region.source} box {x1:.0f},{y1:.0f},{x2:.0f},{y2:.0f}; detector score {region.score:.2f}"
+        if role == RegionIdRole:
+            return region.id
+        return None
+
+
+class CandidateModel(QAbstractListModel):
+    """A region's ranked candidates; each row's picture is the concept's photos side by side."""
+
+    def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self.candidates: list[rv.Candidate] = []
+        self.exemplars: dict[str, list[ExemplarEntry]] = {}
+        self.threshold = 0.0
+        thumbnails.ready.connect(self._thumbnail_ready)
+
+    def set_candidates(
+        self, candidates: Sequence[rv.Candidate], exemplars: dict[str, list[ExemplarEntry]], threshold: float
+    ) -> None:
+        self.beginResetModel()
+        self.candidates, self.exemplars, self.threshold = list(candidates), exemplars, threshold
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.candidates)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self.candidates):
+            return None
+        c = self.candidates[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{index.row() + 1}. {tag(c.concept)}  {c.similarity:.3f}\n{decision_text(c, self.threshold)}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._strip(self.exemplars.get(c.concept, []))
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(c.accepted)
+            font.setStrikeOut(c.decision in (rv.SUPPRESSED, rv.REJECTED))
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole and not c.accepted:
+            return QPalette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)  # dim in either theme
+        if role == CandidateRole:
+            return c
+        return None
+
+    def _strip(self, entries: Sequence[ExemplarEntry]) -> QPixmap:
+        count = max(1, len(entries))
+        strip = QPixmap(count * (THUMB + 2), THUMB)
+        strip.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(strip)
+        for i, entry in enumerate(entries):
+            icon = self.thumbnails.icon(entry.exemplar.image, entry.path)  # starts a load when missing
+            painter.drawPixmap(i * (THUMB + 2), 0, icon.pixmap(THUMB, THUMB))
+        painter.end()
+        return strip
+
+    def _thumbnail_ready(self, name: str) -> None:
+        for row, c in enumerate(self.candidates):
+            if any(e.exemplar.image == name for e in self.exemplars.get(c.concept, [])):
+                self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.DecorationRole])
+
+
+class RetrievalPanel(QWidget):
+    question_entered = Signal(str)
+    region_chosen = Signal(str)  # the user picked a row in the regions list
+
+    def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.question = QLineEdit()
+        self.question.setPlaceholderText("Question, e.g. What is <bo> doing?  (Enter)")
+        self.question.setClearButtonEnabled(True)
+        self.question.returnPressed.connect(lambda: self.question_entered.emit(self.question.text().strip()))
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.mentions = QLabel()
+        self.mentions.setWordWrap(True)
+        self.mentions.setTextFormat(Qt.TextFormat.PlainText)
+
+        self.regions = RegionListModel(self)
+        self.region_list = QListView()
+        self.region_list.setModel(self.regions)
+        self.region_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.region_list.setUniformItemSizes(True)
+        self.region_list.selectionModel().currentChanged.connect(self._row_changed)
+
+        self.crop = QLabel()
+        self.crop.setFixedSize(CROP, CROP)
+        self.crop.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.crop.setFrameShape(QLabel.Shape.StyledPanel)
+        self.region_title = QLabel()
+        self.region_title.setWordWrap(True)
+        self.region_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.candidates = CandidateModel(thumbnails, self)
+        self.candidate_list = QListView()
+        self.candidate_list.setModel(self.candidates)
+        self.candidate_list.setIconSize(QSize(THUMB * 4 + 8, THUMB))
+        self.candidate_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.candidate_list.setWordWrap(True)
+        self.candidate_list.setSpacing(2)
+
+        self.buttons = QHBoxLayout()
+        self.buttons.setSpacing(4)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.question)
+        layout.addWidget(self.mentions)
+        layout.addWidget(self.summary)
+        layout.addWidget(_heading("Regions"))
+        layout.addWidget(self.region_list, 2)
+        layout.addWidget(_heading("Selected region"))
+        grid = QGridLayout()
+        grid.addWidget(self.crop, 0, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.region_title, 0, 1, Qt.AlignmentFlag.AlignTop)
+        grid.setColumnStretch(1, 1)
+        layout.addLayout(grid)
+        layout.addLayout(self.buttons)
+        layout.addWidget(_heading("Candidates, best first (the matched photo leads each row)"))
+        layout.addWidget(self.candidate_list, 3)
+        self.clear()
+
+    def add_actions(self, actions: Sequence[QAction]) -> None:
+        for action in actions:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self.buttons.addWidget(button)
+        self.buttons.addStretch(1)
+
+    def clear(self) -> None:
+        self.summary.setText("Open a photo (Ctrl+O) or drop one on the photo view to see who and what is in it.")
+        self.mentions.hide()
+        self.regions.set_regions([])
+        self.show_region(None, None, {}, 0.0)
+
+    def show_result(self, result: rv.RetrievalResult, mentioned: Sequence[str], missing: Sequence[str]) -> None:
+        named = sum(1 for r in result.regions if r.accepted)
+        chosen = ", ".join(
+            f"{tag(c.name)} ({'named in the question' if c.reason == 'mention' else f'{c.region}, {c.similarity:.2f}'})"
+            for c in result.concepts
+        )
+        self.summary.setText(
+            f"{len(result.regions)} regions, {named} recognised (threshold {result.threshold:.2f}).\n"
+            f"For the assistant: {chosen or 'no concept'}."
+        )
+        words = [f"{tag(n)} ✓" for n in mentioned] + [f"{tag(n)} (not remembered)" for n in missing]
+        self.mentions.setText("Named in the question: " + ", ".join(words) if words else "")
+        self.mentions.setVisible(bool(words))
+        current = self.current_region()
+        self.regions.set_regions(result.regions)
+        self.select(current)
+
+    def current_region(self) -> str:
+        index = self.region_list.currentIndex()
+        return str(index.data(RegionIdRole)) if index.isValid() else ""
+
+    def select(self, region_id: str) -> None:
+        row = self.regions.row_of(region_id) if region_id else -1
+        selection = self.region_list.selectionModel()
+        selection.blockSignals(True)
+        if row < 0:
+            self.region_list.clearSelection()
+            self.region_list.setCurrentIndex(QModelIndex())
+        else:
+            self.region_list.setCurrentIndex(self.regions.index(row))
+            self.region_list.scrollTo(self.regions.index(row))
+        selection.blockSignals(False)
+
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.region_chosen.emit(str(current.data(RegionIdRole)) if current.isValid() else "")
+
+    def show_region(
+        self,
+        region: rv.RegionResult | None,
+        crop: QPixmap | None,
+        exemplars: dict[str, list[ExemplarEntry]],
+        threshold: float,
+    ) -> None:
+        if region is None:
+            self.crop.clear()
+            self.crop.setText("no region\nselected")
+            self.region_title.setText("Pick a box on the photo, or draw one (B) around something it missed.")
+            self.candidates.set_candidates([], {}, threshold)
+            return
+        if crop is not None and not crop.isNull():
+            self.crop.setPixmap(
+                crop.scaled(CROP, CROP, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            )
+        look = region_look(region)
+        source = {"whole": "the whole photo", "user": "drawn by you"}.get(
+            region.source, f"detected as {region.label} ({region.score:.2f})"
+        )
+        self.region_title.setText(
+            f"{region.id}: {look.label}\n{source}\n"
+            + (f"{len(region.candidates)} candidate(s)" if region.candidates else "No concept looks like it yet.")
+        )
+        self.candidates.set_candidates(region.candidates, exemplars, threshold)
+
+    def selected_candidate(self) -> rv.Candidate | None:
+        index = self.candidate_list.currentIndex()
+        chosen = self.candidate_list.selectionModel().selectedIndexes()
+        return index.data(CandidateRole) if index.isValid() and chosen else None
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(text)
+    font = QFont(label.font())
+    font.setBold(True)
+    label.setFont(font)
+    return label
