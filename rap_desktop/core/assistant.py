@@ -1,6 +1,8 @@
 """Generate: retrieval -> the exact RAP prompt -> the generator. Caption, ask, text-only, chat.
 
-One class with plain calls; the CLI and the GUI both drive it (the GUI on its model worker).
+One class with plain calls; the CLI and the GUI both drive it. Each call is two halves: `prepare*`
+(retrieval and the concepts' images: store side) and `generate` (the generator only, no store), so the
+GUI can run them on different worker threads.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ class Reply:
         return self.conversation.first.text
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A question ready for the generator: the store side of a call, done."""
+
+    conversation: Conversation  # waiting for its answer
+    concepts: tuple[ChosenConcept, ...]
+    retrieval: RetrievalResult | None
+
+    @property
+    def prompt(self) -> str:
+        return self.conversation.first.text
+
+
 class Assistant:
     def __init__(self, store: Store, retriever: Retriever, generator: RapGenerator, template: str) -> None:
         self.store = store
@@ -61,9 +76,43 @@ class Assistant:
         infos = {c.id: c.info for c in self.store.list_concepts()}
         return [ConceptRef(c.name, infos.get(c.concept_id, ""), self._concept_image(c.name)) for c in chosen]
 
-    def _run(self, conversation: Conversation, options, on_text, cancel, concepts, retrieval) -> Reply:
+    def prepare(self, photo: LoadedImage, question: str, path: str | None = None) -> Prepared:
+        """Store side of `ask`: retrieval, then the exact RAP user turn with the concepts' images."""
+        limit = self.generator.concept_limit
+        retrieval = self.retriever.retrieve(photo, question, top_k=limit, path=path)
+        turn = build_user_turn(question, self._refs(retrieval.concepts), query_image=photo.image, limit=limit)
+        return Prepared(Conversation.start(self.template, turn), retrieval.concepts, retrieval)
+
+    def prepare_text_only(self, question: str) -> Prepared:
+        """Store side of `ask_text_only`: the concepts the question names are the context."""
+        by_name = {c.name: c.id for c in self.store.list_concepts()}
+        chosen = tuple(ChosenConcept(n, by_name[n], "mention") for n in mentioned(question, by_name))
+        chosen = chosen[: self.generator.concept_limit]
+        turn = build_user_turn(question, self._refs(chosen), limit=self.generator.concept_limit)
+        return Prepared(Conversation.start(self.template, turn), chosen, None)
+
+    @staticmethod
+    def prepare_follow_up(reply: Reply, question: str) -> Prepared:
+        """The next chat turn needs no store: images stay on the first turn only."""
+        return Prepared(reply.conversation.ask(question), reply.concepts, reply.retrieval)
+
+    def generate(
+        self,
+        prepared: Prepared,
+        options: GenerationOptions = DEFAULT_OPTIONS,
+        on_text: Callable[[str], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Reply:
+        """Generator side: touches no store (safe on a thread of its own)."""
+        conversation = prepared.conversation
         answer = self.generator.generate(conversation.prompt(), conversation.images, options, on_text, cancel)
-        return Reply(answer, conversation.add_answer(answer.text), concepts, retrieval, self.generator.spec.name)
+        return Reply(
+            answer,
+            conversation.add_answer(answer.text),
+            prepared.concepts,
+            prepared.retrieval,
+            self.generator.spec.name,
+        )
 
     def ask(
         self,
@@ -74,11 +123,7 @@ class Assistant:
         cancel: CancelToken | None = None,
         path: str | None = None,
     ) -> Reply:
-        limit = self.generator.concept_limit
-        retrieval = self.retriever.retrieve(photo, question, top_k=limit, path=path)
-        turn = build_user_turn(question, self._refs(retrieval.concepts), query_image=photo.image, limit=limit)
-        conversation = Conversation.start(self.template, turn)
-        return self._run(conversation, options, on_text, cancel, retrieval.concepts, retrieval)
+        return self.generate(self.prepare(photo, question, path), options, on_text, cancel)
 
     def caption(self, photo: LoadedImage, **kwargs) -> Reply:
         return self.ask(photo, caption_question(), **kwargs)
@@ -91,19 +136,11 @@ class Assistant:
         cancel: CancelToken | None = None,
     ) -> Reply:
         """A question about concepts, no photo: the concepts it names are the context."""
-        by_name = {c.name: c.id for c in self.store.list_concepts()}
-        chosen = tuple(ChosenConcept(n, by_name[n], "mention") for n in mentioned(question, by_name))
-        chosen = chosen[: self.generator.concept_limit]
-        turn = build_user_turn(question, self._refs(chosen), limit=self.generator.concept_limit)
-        return self._run(Conversation.start(self.template, turn), options, on_text, cancel, chosen, None)
+        return self.generate(self.prepare_text_only(question), options, on_text, cancel)
 
     def follow_up(self, reply: Reply, question: str, **kwargs) -> Reply:
         """The next chat turn: images stay on the first turn only."""
-        conversation = reply.conversation.ask(question)
-        opts = kwargs.get("options", DEFAULT_OPTIONS)
-        return self._run(
-            conversation, opts, kwargs.get("on_text"), kwargs.get("cancel"), reply.concepts, reply.retrieval
-        )
+        return self.generate(self.prepare_follow_up(reply, question), **kwargs)
 
     def recognise(self, photo: LoadedImage, name: str, **kwargs) -> tuple[bool | None, Reply]:
         reply = self.ask(photo, recognition_question(name), **kwargs)

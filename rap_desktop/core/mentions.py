@@ -21,8 +21,7 @@ def mentioned(question: str, names: Iterable[str]) -> list[str]:
     found: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []
     for name in sorted(set(names), key=len, reverse=True):
-        pattern = re.compile(_EDGE_BEFORE + "<?" + re.escape(name) + ">?" + _EDGE_AFTER, re.IGNORECASE)
-        for match in pattern.finditer(question):
+        for match in _pattern(name).finditer(question):
             span = match.span()
             if any(span[0] < end and start < span[1] for start, end in taken):
                 continue
@@ -30,3 +29,19 @@ def mentioned(question: str, names: Iterable[str]) -> list[str]:
             found.append((span[0], name))
             break
     return [name for _, name in sorted(found)]
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(_EDGE_BEFORE + "<?" + re.escape(name) + ">?" + _EDGE_AFTER, re.IGNORECASE)
+
+
+def mention_spans(text: str, names: Iterable[str]) -> list[tuple[int, int, str]]:
+    """Every place a name occurs in `text` as (start, end, name), by the same rule as `mentioned`;
+    longer names win overlaps (for highlighting names in an answer)."""
+    spans: list[tuple[int, int, str]] = []
+    for name in sorted(set(names), key=len, reverse=True):
+        for match in _pattern(name).finditer(text or ""):
+            start, end = match.span()
+            if not any(start < e and s < end for s, e, _ in spans):
+                spans.append((start, end, name))
+    return sorted(spans)

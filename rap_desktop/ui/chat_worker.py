@@ -1,0 +1,251 @@
+"""The chat flow off the GUI thread, in three hops through the task runner:
+
+1. model lane: make the generator (convert a downloaded checkpoint once, with progress) and load it;
+2. store lane: retrieval and the exact RAP prompt with the concepts' images (`Assistant.prepare*`);
+3. model lane: `Assistant.generate`, streaming. The generator calls `on_text` on the model thread;
+   it only emits a signal, which Qt queues to the GUI thread. No widget is touched off the GUI thread.
+
+Stop sets the CancelToken: generation ends before its next step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from rap_desktop.core.assistant import Assistant, Prepared, Reply
+from rap_desktop.core.images import load_image
+from rap_desktop.core.models import weights
+from rap_desktop.core.models.generator import CancelToken, GenerationOptions, RapGenerator, generator_spec
+from rap_desktop.core.prompting import parse_box
+from rap_desktop.core.session import Session
+
+from .tasks import TaskRunner
+
+# Enough for a caption or a short answer; a longer limit only makes a runaway answer cost more.
+CHAT_OPTIONS = GenerationOptions(max_new_tokens=160)
+
+NOT_LOADED, LOADING, READY, MISSING, FAILED = "not loaded", "loading", "ready", "missing", "failed"
+
+
+@dataclass(frozen=True)
+class Request:
+    question: str
+    photo: Path | None  # None: a text-only question about concepts
+    follow: Reply | None = None  # continue this conversation (same photo, images on turn one only)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    generator: RapGenerator
+    vram_bytes: int | None  # allocated on the GPU after loading; None on a CPU
+
+
+def generator_missing(session: Session) -> str | None:
+    """Why the configured generator cannot load (its weights are not anywhere we look), or None.
+    Disk work (and a torch import for "auto"): run it on the io lane."""
+    settings = session.settings
+    spec = generator_spec(settings.registry(), settings.generator, settings.device)
+    found = weights.resolve(spec)
+    return None if found.present else weights.missing_message(found)
+
+
+def load_generator(session: Session, progress: Callable[[str, float], None]) -> Loaded:
+    """Model lane: convert once if needed (progress 0..1), then load (progress -1: no percentage)."""
+    generator = session.generator(progress=progress)
+    progress(f"loading {generator.spec.name}", -1.0)
+    generator.load()
+    return Loaded(generator, _vram(generator))
+
+
+def prepare(session: Session, request: Request) -> tuple[Assistant, Prepared]:
+    """Store lane: the generator exists already (made on the model lane), so this only retrieves."""
+    assistant = session.assistant()
+    if request.follow is not None:
+        return assistant, assistant.prepare_follow_up(request.follow, request.question)
+    if request.photo is None:
+        return assistant, assistant.prepare_text_only(request.question)
+    photo = load_image(request.photo)
+    return assistant, assistant.prepare(photo, request.question, path=str(request.photo.resolve()))
+
+
+def answer_box(reply: Reply) -> tuple[float, float, float, float] | None:
+    """The box a grounding answer gives (`[x1, y1, x2, y2]` in 0..1), in photo pixels; None when the
+    answer has none or there is no photo. Read as `Assistant.ground` reads it."""
+    if reply.retrieval is None:
+        return None
+    width, height = reply.retrieval.size
+    return parse_box(reply.text, width, height)
+
+
+def _vram(generator: RapGenerator) -> int | None:
+    if not (generator.device or "").startswith("cuda"):
+        return None
+    import torch
+
+    return int(torch.cuda.memory_allocated(torch.device(generator.device)))
+
+
+class ChatWorker(QObject):
+    """One question at a time. Signals arrive on the GUI thread."""
+
+    state_changed = Signal(str, str)  # state (NOT_LOADED...), a line for the status bar
+    prepared = Signal(object)  # Prepared: the exact prompt and the concepts, before the first token
+    piece = Signal(str)  # streamed text; emitted on the model thread, delivered queued
+    finished = Signal(object)  # Reply, or None when stopped before generation began
+    failed = Signal(str)
+    box_found = Signal(object)  # (x1, y1, x2, y2) in photo pixels, from an answer that gives a box
+    busy_changed = Signal(bool)
+
+    def __init__(
+        self, session: Session, runner: TaskRunner, options: GenerationOptions = CHAT_OPTIONS, parent=None
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.runner = runner
+        self.options = options
+        self.state = NOT_LOADED
+        self.missing: str | None = None  # the missing-weights message, when that is why we cannot answer
+        self._loaded: Loaded | None = None
+        self._cancel: CancelToken | None = None
+        self._busy = False
+
+    # --- state ---------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
+
+    def _set_state(self, state: str, text: str) -> None:
+        self.state = state
+        self.state_changed.emit(state, text)
+
+    def check(self) -> None:
+        """Look for the generator's weights (io lane) and say whether answers are possible."""
+        self.runner.submit(
+            generator_missing, self.session, lane="io", on_done=self._checked, on_error=self._check_failed
+        )
+
+    def _checked(self, missing: str | None) -> None:
+        self.missing = missing
+        if self._loaded is not None:
+            return
+        if missing:
+            self._set_state(MISSING, "Generator: weights missing (Models…)")
+        else:
+            self._set_state(NOT_LOADED, "Generator: not loaded")
+
+    def _check_failed(self, message: str) -> None:
+        self.missing = message
+        self._set_state(MISSING, "Generator: not configured")
+
+    # --- asking --------------------------------------------------------------------------------
+
+    def ask(self, request: Request) -> bool:
+        """Start answering; False when a question is already being answered."""
+        if self._busy:
+            return False
+        self._set_busy(True)
+        token = self._cancel = CancelToken()
+        self._with_generator(lambda: self._prepare(request, token))
+        return True
+
+    def stop(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+
+    def _with_generator(self, then: Callable[[], None]) -> None:
+        if self._loaded is not None:
+            then()
+            return
+        self._set_state(LOADING, "Generator: loading…")
+
+        def progress(message: str, fraction: float) -> None:  # on the model thread: a signal only
+            share = f" {fraction:.0%}" if fraction >= 0 else "…"
+            self.state_changed.emit(LOADING, f"Generator: {message}{share}")
+
+        def loaded(result: Loaded) -> None:
+            self._loaded = result
+            self.missing = None
+            self._set_state(READY, self._ready_text())
+            then()
+
+        def failed(message: str) -> None:
+            self._set_state(FAILED, "Generator: could not load")
+            self._fail(message)
+
+        self.runner.submit(load_generator, self.session, progress, lane="model", on_done=loaded, on_error=failed)
+
+    def _ready_text(self) -> str:
+        loaded = self._loaded
+        if loaded is None:
+            return "Generator: not loaded"
+        gen = loaded.generator
+        text = f"Generator: {gen.spec.name} ready on {gen.device} ({gen.quantization})"
+        if loaded.vram_bytes is not None:
+            text += f", {loaded.vram_bytes / 2**30:.1f} GiB VRAM"
+        return text
+
+    def _prepare(self, request: Request, token: CancelToken) -> None:
+        self.runner.submit(
+            prepare,
+            self.session,
+            request,
+            on_done=lambda result: self._generate(*result, token),
+            on_error=self._fail,
+        )
+
+    def _generate(self, assistant: Assistant, prepared: Prepared, token: CancelToken) -> None:
+        if token.cancelled:  # stopped while retrieving: no need to start the model
+            self._done(None)
+            return
+        self.prepared.emit(prepared)
+        self.runner.submit(
+            assistant.generate,
+            prepared,
+            self.options,
+            self.piece.emit,
+            token,
+            lane="model",
+            on_done=self._done,
+            on_error=self._fail,
+        )
+
+    def _done(self, reply: Reply | None) -> None:
+        self._cancel = None
+        self._set_busy(False)
+        box = answer_box(reply) if reply is not None else None
+        if box is not None:
+            self.box_found.emit(box)
+        self.finished.emit(reply)
+
+    def _fail(self, message: str) -> None:
+        self._cancel = None
+        self._set_busy(False)
+        self.failed.emit(message)
+
+    # --- lifetime ------------------------------------------------------------------------------
+
+    def unload(self) -> None:
+        """Free the generator's memory (model lane, after any running answer)."""
+        if self._loaded is None:
+            return
+        generator, self._loaded = self._loaded.generator, None
+        self.runner.submit(
+            generator.unload,
+            lane="model",
+            on_done=lambda _r: self._set_state(NOT_LOADED, "Generator: not loaded"),
+        )
+
+    def forget_generator(self) -> None:
+        """After the settings changed (a new weights folder): the next question loads afresh."""
+        if self._loaded is None:
+            self.session._generator = None

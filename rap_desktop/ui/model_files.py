@@ -1,0 +1,142 @@
+"""What the models dialog shows and does, without Qt: which models the settings need, where each
+was looked for and where a download would go; fetching with progress and cancel; pointing the
+settings file at a local copy. Everything here touches the disk or the network: run it off the GUI
+thread (io lane)."""
+
+from __future__ import annotations
+
+import io
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+from tqdm import tqdm
+
+from rap_desktop.core.errors import RapError
+from rap_desktop.core.fsutil import write_atomic
+from rap_desktop.core.models import weights
+from rap_desktop.core.models.generator import CancelToken
+from rap_desktop.core.models.registry import ModelSpec
+from rap_desktop.core.paths import config_file
+from rap_desktop.core.settings import Settings, load_settings
+
+PURPOSE = {
+    "embedder": "finding your concepts in photos (search)",
+    "detector": "finding people, pets and things in a photo",
+    "generator": "captions and chat",
+    "vision tower": "the generator's eyes (needed once, to convert it)",
+}
+
+Progress = Callable[[str, int, int | None], None]  # what, bytes (or files) done, total
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    role: str  # embedder | detector | generator | vision tower
+    spec: ModelSpec
+    found: weights.Resolution
+    destination: str  # where a download would go
+
+    @property
+    def purpose(self) -> str:
+        return PURPOSE[self.role]
+
+
+def needed_models(settings: Settings) -> list[ModelRow]:
+    """The models the settings select, each resolved; plus the generator's CLIP tower while the
+    generator itself is missing (it is needed to convert the download)."""
+    from rap_desktop.core.models.convert import vision_tower_spec
+    from rap_desktop.core.models.detector import detector_spec
+    from rap_desktop.core.models.embedder import embedder_spec
+    from rap_desktop.core.models.generator import generator_spec
+
+    registry, device = settings.registry(), settings.device
+    specs = [
+        ("embedder", embedder_spec(registry, settings.embedder, device)),
+        ("detector", detector_spec(registry, settings.detector, device)),
+        ("generator", generator_spec(registry, settings.generator, device)),
+    ]
+    rows = [ModelRow(role, spec, weights.resolve(spec), destination(spec)) for role, spec in specs]
+    generator = rows[-1]
+    tower = str(generator.spec.options.get("vision_tower", ""))
+    if not generator.found.present and tower and not Path(tower).is_dir():
+        spec = vision_tower_spec(tower, generator.spec.name)
+        rows.append(ModelRow("vision tower", spec, weights.resolve(spec), destination(spec)))
+    return rows
+
+
+def destination(spec: ModelSpec) -> str:
+    if spec.download_url:
+        return str(weights.weights_cache_dir() / spec.download_url.rsplit("/", 1)[-1])
+    if spec.hub_repo:
+        return str(weights.hub_cache_dir() / ("models--" + spec.hub_repo.replace("/", "--")))
+    return "nowhere: a local model has no download source"
+
+
+class DownloadCancelled(RapError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"download of {name!r} cancelled; nothing half-written was kept")
+
+
+def progress_class(name: str, report: Progress, cancel: CancelToken) -> type[tqdm]:
+    """A tqdm class for `weights.fetch`: reports each update and raises when cancelled (the
+    download then unwinds: the temp file of a URL download is removed)."""
+
+    class _Bar(tqdm):
+        monitor_interval = 0  # no tqdm monitor thread left behind
+
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.update(file=io.StringIO(), mininterval=0, delay=0, disable=False)
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            if cancel.cancelled:
+                raise DownloadCancelled(name)
+            done = super().update(n)
+            report(str(self.desc or name), int(self.n), int(self.total) if self.total else None)
+            return done
+
+    return _Bar
+
+
+def fetch(spec: ModelSpec, report: Progress, cancel: CancelToken) -> Path:
+    """Download one model (a generator also gets its vision tower, as `models fetch` does)."""
+    from rap_desktop.core.models.convert import vision_tower_spec
+
+    path = weights.fetch(spec, tqdm_class=progress_class(spec.name, report, cancel))
+    tower = str(spec.options.get("vision_tower", "")) if spec.kind == "generator" else ""
+    if tower and not Path(tower).is_dir() and not cancel.cancelled:
+        tower_spec = vision_tower_spec(tower, spec.name)
+        weights.fetch(tower_spec, tqdm_class=progress_class(tower_spec.name, report, cancel))
+    if cancel.cancelled:
+        raise DownloadCancelled(spec.name)
+    return path
+
+
+def settings_path(settings: Settings) -> Path:
+    return settings.source or config_file(None)
+
+
+def use_local_copy(settings: Settings, spec: ModelSpec, path: Path) -> Settings:
+    """Check `path` holds the model, then write `[models.paths] NAME = path` into the settings file
+    and return the settings re-read from it. (The file is rewritten from its parsed content, so
+    comments in it are not kept.)"""
+    found = weights.resolve(spec.with_path(str(path)))
+    if not found.present:
+        raise RapError(f"{path} does not hold {spec.name!r}: {'; '.join(found.looked)}")
+    target = settings_path(settings)
+    data: dict = {}
+    if target.exists():
+        try:
+            data = tomllib.loads(target.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise RapError(f"settings file {target} cannot be updated: {exc}") from None
+    data.setdefault("schema", 1)
+    data.setdefault("models", {}).setdefault("paths", {})[spec.name] = str(Path(path).resolve())
+    try:
+        write_atomic(target, tomli_w.dumps(data).encode("utf-8"))
+    except OSError as exc:
+        raise RapError(f"cannot write the settings file {target}: {exc.strerror or exc}") from None
+    return load_settings(target)
