@@ -1,0 +1,150 @@
+"""The photo view on tiny real-format models and package photos: registering from a dropped photo
+with a detected region, retrieval drawn box by box, zoom/fit, mentions, drops on the view."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+
+from rap_desktop.core.images import load_image
+from rap_desktop.ui.main_window import MainWindow
+from rap_desktop.ui.photo_view import dropped_concept
+
+from .photo_helpers import WAIT, drop, file_mime, idle, open_photo
+
+
+def test_dropped_photo_registers_a_detected_region(qtbot, window: MainWindow, session, photos) -> None:
+    event = drop(window, file_mime(photos["zidane"]), QPointF(20, 200))  # on the library side
+    assert event.isAccepted()
+    qtbot.waitUntil(lambda: window.commands.dialog is not None, timeout=WAIT)
+    dialog = window.commands.dialog
+    picker = dialog.picker
+    assert picker is not None and dialog.box() is None  # the whole photo until a box is picked
+    qtbot.waitUntil(lambda: bool(picker.labels), timeout=WAIT)  # the detector answered (store lane)
+    items = picker.view.region_items()
+    assert len(items) == len(picker.labels) > 0
+    chosen = items[0]
+    picker.view.select_region(chosen.region_id)
+    assert dialog.box() == chosen.box
+    assert dialog.category() == picker.labels[chosen.region_id]  # suggested from the detector label
+    dialog.category_edit.setText("person")  # the user's word wins over later picks
+    picker.view.select_region(items[-1].region_id)
+    assert dialog.category() == "person"
+    dialog.name_edit.setText("zizou")
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    idle(qtbot, window)
+    store = session.store()
+    (exemplar,) = store.exemplars("zizou")
+    assert exemplar.box == items[-1].box
+    assert store.get_concept("zizou").category == "person"
+    # usable by the very next question: the concept is found in the same photo
+    result = session.retriever().retrieve(load_image(photos["zidane"]), "Where is <zizou>?")
+    assert [c.name for c in result.concepts][:1] == ["zizou"]
+
+
+def test_register_dialog_draws_its_own_box(qtbot, window: MainWindow, session, photos) -> None:
+    window.commands.register_paths([photos["coffee"]])
+    qtbot.waitUntil(lambda: window.commands.dialog is not None, timeout=WAIT)
+    dialog = window.commands.dialog
+    view = dialog.picker.view
+    dialog.picker.draw_button.setChecked(True)
+    assert view.drawing
+    view.box_drawn.emit((10.0, 20.0, 210.0, 220.0))  # what a drag on the photo reports
+    assert not view.drawing and dialog.box() == (10.0, 20.0, 210.0, 220.0)
+    dialog.picker.whole_button.click()
+    assert dialog.box() is None
+    view.select_region("drawn")
+    dialog.name_edit.setText("cup")
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    idle(qtbot, window)
+    assert session.store().exemplars("cup")[0].box == (10.0, 20.0, 210.0, 220.0)
+
+
+def test_retrieval_draws_every_region(qtbot, window: MainWindow, session, photos) -> None:
+    session.store().add_concept("coach", photos["zidane"], category="person", box=(750, 40, 1150, 710))
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    open_photo(qtbot, window, photos["zidane"])
+    # the same answer through the core (regions are stored: no model run, same decisions)
+    expected = session.retriever().retrieve(load_image(photos["zidane"]))
+    items = window.photo_view.region_items()
+    assert len(items) == len(expected.regions) == window.photos.panel.regions.rowCount()
+    assert {i.region_id for i in items} == {r.id for r in expected.regions}
+    for region in expected.regions:
+        item = window.photo_view.items_by_id[region.id]
+        assert item.box == region.box
+        if region.accepted:
+            assert item.look.label.startswith(f"<{region.accepted.concept}>") and item.look.style == "accepted"
+        else:
+            assert item.look.label.startswith(("unknown", "not ")) and item.look.style != "accepted"
+    assert any(r.accepted for r in expected.regions)  # the registered crop is found again
+
+    # hover / select shows the region's candidates beside its crop
+    region = next(r for r in expected.regions if r.candidates)
+    window.photo_view.select_region(region.id)
+    panel = window.photos.panel
+    assert panel.current_region() == region.id
+    assert panel.candidates.rowCount() == len(region.candidates)
+    assert panel.crop.pixmap() is not None and not panel.crop.pixmap().isNull()
+    window.photo_view.region_hovered.emit("")  # pointer left: the selection is shown again
+    assert panel.region_title.text().startswith(region.id)
+
+    # zoom in, out, fit (View menu / Ctrl++, Ctrl+-, Ctrl+0)
+    fitted = window.photo_view.transform().m11()
+    window.photos.zoom_in_action.trigger()
+    assert window.photo_view.transform().m11() > fitted
+    window.photos.zoom_out_action.trigger()
+    window.photos.zoom_out_action.trigger()
+    assert window.photo_view.transform().m11() < fitted
+    window.photos.fit_action.trigger()
+    assert abs(window.photo_view.transform().m11() - fitted) < 1e-6
+
+
+def test_question_mentions_are_marked(qtbot, window: MainWindow, session, photos) -> None:
+    session.store().add_concept("coach", photos["zidane"], category="person")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    open_photo(qtbot, window, photos["zidane"])
+    panel = window.photos.panel
+    panel.question.setText("Is <coach> with <nobody>?")
+    with qtbot.waitSignal(window.photos.shown, timeout=WAIT):
+        panel.question.returnPressed.emit()
+    assert "<coach> ✓" in panel.mentions.text() and "<nobody> (not remembered)" in panel.mentions.text()
+    assert window.photos.current.result.concepts[0].reason == "mention"
+    assert "named in the question" in panel.summary.text()
+    starred = [i for i in window.photo_view.region_items() if i.look.label.endswith("★")]
+    accepted = [r for r in window.photos.current.result.regions if r.accepted]
+    assert len(starred) == len(accepted) >= 1
+
+
+def test_drop_on_the_photo_view_opens_it(qtbot, window: MainWindow, photos) -> None:
+    view = window.photo_view
+    assert view.hint.isVisible()
+    with qtbot.waitSignal(window.photos.shown, timeout=WAIT):
+        event = drop(view, file_mime(photos["coffee"]), QPointF(view.width() / 2, view.height() / 2))
+    assert event.isAccepted()
+    assert window.photos.path == photos["coffee"] and not view.hint.isVisible()
+    assert window.windowTitle().startswith("coffee.png")
+    assert window.commands.dialog is None  # not a registration
+    assert view.region_items()  # at least the whole photo
+    idle(qtbot, window)
+    assert "embedder on cpu" in window.model_label.text()
+
+
+def test_library_drags_a_concept_by_name(qtbot, window: MainWindow, session, photos) -> None:
+    session.store().add_concept("cat", photos["chelsea"])
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    mime = window.proxy.mimeData([window.proxy.index(0, 0)])
+    assert dropped_concept(mime) == "cat"
+
+
+def test_closing_with_work_in_flight_leaves_no_threads(qtbot, window: MainWindow, photos) -> None:
+    window.photos.open_path(photos["bus"])
+    qtbot.waitUntil(lambda: window.photos.loaded is not None, timeout=WAIT)  # decoded: retrieval queued
+    assert window.runner.pending > 0
+    window.close()  # waits for the store lane's retrieval, drops the rest
+    lanes = window.runner._lanes.values()
+    assert all(pool.activeThreadCount() == 0 for pool in lanes)
+    assert window.runner.pending == 0
