@@ -68,8 +68,9 @@ def needed_models(settings: Settings) -> list[ModelRow]:
 
 
 def destination(spec: ModelSpec) -> str:
-    if spec.download_url:
-        return str(weights.weights_cache_dir() / spec.download_url.rsplit("/", 1)[-1])
+    if spec.download_url:  # saved under its first listed file name, else the URL's (as weights.fetch does)
+        name = spec.files[0] if spec.files else spec.download_url.rsplit("/", 1)[-1]
+        return str(weights.weights_cache_dir() / name)
     if spec.hub_repo:
         return str(weights.hub_cache_dir() / ("models--" + spec.hub_repo.replace("/", "--")))
     return "nowhere: a local model has no download source"

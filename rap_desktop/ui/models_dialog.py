@@ -212,6 +212,7 @@ class ModelsDialog(QDialog):
     def _fetch_ended(self, outcome: str, message: str) -> None:
         self._cancel = None
         self.progress.hide()
+        self._update_buttons()
         self._say(message)
         self.fetch_ended.emit(outcome)
         self.recheck()
