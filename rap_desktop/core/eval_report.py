@@ -80,8 +80,8 @@ def threshold_lines(s: dict) -> list[str]:
     if best:
         lines.append(
             f"Best F1 {pct(best['f1'])} at threshold {best['threshold']:.3f} (precision {pct(best['precision'])}, "
-            f"recall {pct(best['recall'])}). To use it, set in the settings file under {s['settings_key']} "
-            f"= {best['threshold']:.3f}."
+            f"recall {pct(best['recall'])}). To use it, put `{s['settings_key']} = {best['threshold']:.3f}` "
+            "in the settings file (see README, 'Retrieval')."
         )
     return lines
 

@@ -382,7 +382,7 @@ def retrieval_scores(rows: list[dict], runner: EvalRunner) -> dict:
             "best_threshold": asdict(best) if best else None,
             "current_threshold": asdict(current) if current else None,
             "retriever_decisions": {k: accepted[k] for k in ("recall", "precision", "f1")},
-            "settings_key": f'[retrieval.thresholds] "{runner.session.embedder.model_id}"',
+            "settings_key": f'[retrieval.thresholds] "{runner.session.embedder.model_id}"',  # TOML table, key
         },
         "curves": {"threshold": [asdict(p) for p in points]},
         "rows": rows,

@@ -6,7 +6,7 @@ import sqlite3
 
 from .errors import RapError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: album tables (a v1 store gains them in place on open)
 
 # AUTOINCREMENT: an id is never reused, so the correction log and caches can name rows safely.
 # Later features (album, corrections) fill photos/regions/matches/negatives/corrections; they are
@@ -83,6 +83,36 @@ CREATE TABLE IF NOT EXISTS negatives (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS negatives_model ON negatives(model);
+CREATE TABLE IF NOT EXISTS album_folders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    added REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS album_files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    photo_id INTEGER REFERENCES photos(id) ON DELETE SET NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('indexed', 'failed')),
+    error TEXT,
+    seen REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS album_files_photo ON album_files(photo_id);
+CREATE TABLE IF NOT EXISTS album_captions (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    model TEXT NOT NULL,
+    concepts TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS album_groups (
+    id INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    regions TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS regions_model ON regions(model);
 CREATE TABLE IF NOT EXISTS corrections (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,

@@ -1,0 +1,303 @@
+"""Album import and incremental indexing: folders in, photos with regions, embeddings and matches out.
+
+- Incremental: a file whose (path, size, mtime_ns) is unchanged is skipped without reading it; a new
+  or changed file is hashed, and content already indexed only records the path (moves, renames and
+  duplicates cost a hash, no model run).
+- Resumable: each batch is committed in one transaction, so a kill loses at most the batch in
+  flight and a rerun neither loses nor duplicates anything (photos are unique by content hash).
+- Pipelined: worker threads read, hash, decode and thumbnail the next photos while the models run;
+  the crops of a whole batch go through the image encoder in one call.
+- Progress (done, total, photos/s, ETA) through a callback; cancel with a CancelToken, checked
+  between batches. Unreadable files are recorded with their reason and never stop the run.
+"""
+
+from __future__ import annotations
+
+import calendar
+import collections
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from . import album_store
+from .album_store import NewPhoto, SeenFile
+from .errors import ImageError, NotFoundError
+from .images import MAX_FILE_BYTES, LoadedImage, _identify, _read_file, crop_box, load_image, sha256_bytes
+from .models.generator import CancelToken
+from .photos import StoredRegion
+from .regions import propose
+from .retrieval import Negatives, Retriever, decide, rank
+from .thumbcache import ThumbCache
+
+__all__ = ["CancelToken", "IndexReport", "Indexer", "Progress", "scan"]
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
+)
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    failed: int
+    photos_per_s: float
+    eta_s: float | None
+    path: str = ""
+
+    def line(self) -> str:
+        eta = f"{self.eta_s:.0f}s" if self.eta_s is not None else "?"
+        return f"{self.done}/{self.total} photos, {self.photos_per_s:.1f} photos/s, ETA {eta}, {self.failed} failed"
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    folders: tuple[str, ...]
+    files: int  # image files found
+    unchanged: int  # skipped without reading
+    indexed: int  # photos run through the detector and encoder
+    recorded: int  # paths of content already indexed (moves, renames, duplicates)
+    failed: tuple[tuple[str, str], ...]  # every file under the folders that cannot be indexed, with why
+    removed: int  # files gone from disk since the last run
+    cancelled: bool
+    seconds: float
+    model_seconds: float  # inside detector and encoder calls
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def processed(self) -> int:
+        return self.indexed + self.recorded
+
+    @property
+    def photos_per_s(self) -> float:
+        return self.processed / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def outside_models(self) -> float:
+        """Share of the wall time spent outside model calls (I/O, decoding, Python, SQLite)."""
+        return 1.0 - self.model_seconds / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Read:
+    file: SeenFile
+    loaded: LoadedImage | None = None  # None: failed, or content already indexed
+    taken: float | None = None
+
+
+def scan(folder: Path) -> list[tuple[str, int, int]]:
+    """(absolute path, size, mtime_ns) of every photo file under `folder`, sorted; hidden folders
+    and files are left out, symlinked folders are not followed."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+                continue
+            path = os.path.join(root, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # vanished between listing and stat
+            found.append((path, info.st_size, info.st_mtime_ns))
+    return sorted(found)
+
+
+def exif_taken(data: bytes) -> float | None:
+    """EXIF DateTimeOriginal (or DateTime) as seconds, the wall-clock time read as UTC (for sorting)."""
+    try:
+        with _identify(data, "photo") as image:
+            exif = image.getexif()
+            value = exif.get_ifd(0x8769).get(36867) or exif.get(306)
+        if not value:
+            return None
+        moment = datetime.strptime(str(value).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+        return float(calendar.timegm(moment.timetuple()))
+    except Exception:  # no, or broken, EXIF: undated
+        return None
+
+
+class Indexer:
+    def __init__(
+        self, retriever: Retriever, thumbs: ThumbCache | None = None, batch_size: int = 8, workers: int = 2
+    ) -> None:
+        self.retriever = retriever
+        self.store = retriever.store
+        self.thumbs = thumbs
+        self.batch_size = max(1, batch_size)
+        self.workers = max(0, workers)
+
+    # --- reading (worker threads) --------------------------------------------------------------
+
+    def _read(self, entry: tuple[str, int, int], known: dict[str, int]) -> _Read:
+        path, size, mtime_ns = entry
+        label = os.path.basename(path)
+        try:
+            data = _read_file(path, label, MAX_FILE_BYTES)
+            if not data:
+                raise ImageError("empty file (0 bytes)")
+            sha = sha256_bytes(data)
+            if sha in known and (self.thumbs is None or self.thumbs.has(sha)):
+                return _Read(SeenFile(path, size, mtime_ns, sha))  # a move, rename or duplicate
+            loaded = load_image(data, name=label)
+            if self.thumbs is not None:
+                self.thumbs.ensure(sha, loaded.image)
+            return _Read(SeenFile(path, size, mtime_ns, sha), loaded, exif_taken(data))
+        except ImageError as exc:
+            reason = str(exc)
+            return _Read(SeenFile(path, size, mtime_ns, error=reason.removeprefix(f"{label}: ")))
+        except OSError as exc:  # e.g. the thumbnail folder is full: the photo is not indexed, the run goes on
+            return _Read(SeenFile(path, size, mtime_ns, error=str(exc.strerror or exc)))
+
+    # --- one batch (the calling thread: models and store) --------------------------------------
+
+    def _models(self, fresh: Sequence[_Read], classes: list[str], clock: dict[str, float]):
+        detector, embedder = self.retriever.detector, self.retriever.embedder
+        start = time.perf_counter()
+        proposals = []
+        for item in fresh:
+            image = item.loaded.image  # type: ignore[union-attr]
+            found = [(d.box, d.label, d.score) for d in detector.detect(image, classes)] if detector else []
+            proposals.append(propose(found, *image.size))
+        clock["detect"] += time.perf_counter() - start
+        start = time.perf_counter()
+        crops = [crop_box(item.loaded.image, p.box) for item, ps in zip(fresh, proposals) for p in ps]  # type: ignore[union-attr]  # noqa: B905
+        clock["crop"] += time.perf_counter() - start
+        start = time.perf_counter()
+        vectors = embedder.embed_images(crops)  # every crop of the batch in one call
+        clock["embed"] += time.perf_counter() - start
+        return proposals, vectors
+
+    def _batch(self, reads: Sequence[_Read], known, key, negatives, clock) -> int:
+        classes, detector_key = key
+        fresh: dict[str, _Read] = {}
+        for item in reads:
+            if item.loaded is not None and item.file.sha256 not in known:
+                fresh.setdefault(item.file.sha256, item)  # type: ignore[arg-type]
+        photos: list[NewPhoto] = []
+        if fresh:
+            items = list(fresh.values())
+            proposals, vectors = self._models(items, classes, clock)
+            start = time.perf_counter()
+            ranked = rank(self.store, vectors, self.retriever.neighbours)
+            clock["match"] += time.perf_counter() - start
+            position, placeholder = 0, 0
+            for item, props in zip(items, proposals, strict=True):
+                rows = vectors[position : position + len(props)]
+                stored = []
+                for ordinal, (p, vector) in enumerate(zip(props, rows, strict=True), 1):
+                    placeholder -= 1
+                    stored.append(StoredRegion(placeholder, 0, ordinal, p.box, p.label, p.score, p.source, vector))
+                decided = decide(
+                    stored, ranked[position : position + len(props)], self.retriever.threshold, {}, negatives
+                )
+                position += len(props)
+                loaded = item.loaded
+                photos.append(
+                    NewPhoto(loaded.sha256, item.file.path, loaded.size, item.taken, props, rows, decided)  # type: ignore[union-attr]
+                )
+        start = time.perf_counter()
+        album_store.write_batch(
+            self.store, photos, [r.file for r in reads], self.retriever.embedder.model_id, detector_key, known
+        )
+        clock["write"] += time.perf_counter() - start
+        return len(photos)
+
+    # --- a run ---------------------------------------------------------------------------------
+
+    def index(
+        self,
+        folders: Sequence[str | os.PathLike],
+        progress: Callable[[Progress], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IndexReport:
+        started = time.perf_counter()
+        roots = []
+        for folder in folders:
+            root = Path(folder).expanduser().resolve()
+            if not root.is_dir():
+                raise NotFoundError(f"no such folder: {folder}")
+            roots.append(str(root))
+        todo: list[tuple[str, int, int]] = []
+        files = unchanged = removed = 0
+        model = self.retriever.embedder.model_id
+        known = album_store.indexed_hashes(self.store, model)
+        indexed_ids = set(known.values())
+        for root in roots:
+            album_store.add_folder(self.store, root)
+            rows = album_store.known_files(self.store, root)
+            found = scan(Path(root))
+            files += len(found)
+            on_disk = {path for path, _, _ in found}
+            removed += album_store.forget_files(self.store, [p for p in rows if p not in on_disk])
+            for entry in found:
+                row = rows.get(entry[0])
+                same = row is not None and (row.size, row.mtime_ns) == entry[1:]
+                if same and (row.status == album_store.FAILED or row.photo_id in indexed_ids):  # type: ignore[union-attr]
+                    unchanged += 1
+                else:
+                    todo.append(entry)
+        self.store.embed_missing()  # concepts added while the encoder was missing
+        key = self.retriever.detector_key()
+        negatives = Negatives.load(self.store, model)
+        clock = collections.Counter({k: 0.0 for k in ("detect", "crop", "embed", "match", "write")})
+        indexed = recorded = failed = done = 0
+        cancelled = False
+        work_start = time.perf_counter()
+
+        def report(path: str = "") -> None:
+            if progress is not None:
+                elapsed = time.perf_counter() - work_start
+                rate = done / elapsed if elapsed > 0 else 0.0
+                eta = (len(todo) - done) / rate if rate > 0 else None
+                progress(Progress(done, len(todo), failed, rate, eta, path))
+
+        report()
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="album-read") if self.workers else None
+        queue: collections.deque[Future | _Read] = collections.deque()
+        entries = iter(todo)
+
+        def refill() -> None:
+            while len(queue) < self.batch_size * 2:
+                entry = next(entries, None)
+                if entry is None:
+                    return
+                queue.append(pool.submit(self._read, entry, known) if pool else self._read(entry, known))
+
+        try:
+            refill()
+            while queue:
+                if cancel is not None and cancel.cancelled:
+                    cancelled = True
+                    break
+                batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
+                reads = [b.result() if isinstance(b, Future) else b for b in batch]
+                refill()  # the workers read ahead while the models run
+                new = self._batch(reads, known, key, negatives, clock)
+                indexed += new
+                failed += sum(1 for r in reads if r.file.error)
+                recorded += sum(1 for r in reads if not r.file.error) - new
+                done += len(reads)
+                report(reads[-1].file.path)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self.store.flush()
+        failures = tuple(f for root in roots for f in album_store.failures(self.store, root))
+        return IndexReport(
+            tuple(roots),
+            files,
+            unchanged,
+            indexed,
+            recorded,
+            failures,
+            removed,
+            cancelled,
+            time.perf_counter() - started,
+            clock["detect"] + clock["embed"],
+            dict(clock),
+        )

@@ -1,0 +1,209 @@
+"""Album rows: folders, files (path -> photo by content hash), and one batch of indexed photos.
+
+A file is keyed by (path, size, mtime_ns): unchanged keys are skipped without reading the file. A
+photo is keyed by its content hash (photos.sha256 UNIQUE), so a moved, renamed or duplicated file
+adds a path, never a second photo. Every batch is written in one transaction: a kill loses at most
+the batch in flight, and a rerun finds what was committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .regions import Proposal
+from .retrieval import RegionResult, match_status
+from .store import Store
+
+INDEXED = "indexed"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str
+    photo_id: int | None
+    size: int
+    mtime_ns: int
+    status: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class SeenFile:
+    """A file read this run: indexed (photo_id set once written) or failed (error)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class NewPhoto:
+    """One photo's index results, ready to be written."""
+
+    sha256: str
+    path: str
+    size: tuple[int, int]
+    taken: float | None
+    proposals: Sequence[Proposal]
+    vectors: np.ndarray
+    decided: Sequence[RegionResult]  # decisions made with placeholder region ids (-1, -2, ...)
+
+
+def add_folder(store: Store, path: str) -> None:
+    with store._write():
+        store.conn.execute("INSERT OR IGNORE INTO album_folders(path, added) VALUES (?, ?)", (path, time.time()))
+
+
+def folders(store: Store) -> list[str]:
+    return [r[0] for r in store.conn.execute("SELECT path FROM album_folders ORDER BY path")]
+
+
+def _under(column: str) -> str:
+    # substr, not LIKE: folder names may hold % or _
+    return f"(substr({column}, 1, length(?)) = ?)"
+
+
+def known_files(store: Store, folder: str) -> dict[str, FileRow]:
+    prefix = folder.rstrip("/") + "/"
+    rows = store.conn.execute(
+        f"SELECT path, photo_id, size, mtime_ns, status, error FROM album_files WHERE {_under('path')}",
+        (prefix, prefix),
+    )
+    return {r[0]: FileRow(*r) for r in rows}
+
+
+def forget_files(store: Store, paths: Iterable[str]) -> int:
+    """Drop the rows of files that are gone from disk (their photos, regions and matches stay)."""
+    paths = list(paths)
+    if paths:
+        with store._write():
+            store.conn.executemany("DELETE FROM album_files WHERE path = ?", [(p,) for p in paths])
+    return len(paths)
+
+
+def indexed_hashes(store: Store, model: str) -> dict[str, int]:
+    """sha256 -> photo id of every photo that has regions embedded by `model`."""
+    rows = store.conn.execute(
+        "SELECT p.sha256, p.id FROM photos p "
+        "WHERE EXISTS (SELECT 1 FROM regions r WHERE r.photo_id = p.id AND r.model = ?)",
+        (model,),
+    )
+    return dict(rows.fetchall())
+
+
+def _photo_row(store: Store, photo: NewPhoto) -> int:
+    cur = store.conn.execute(
+        "INSERT INTO photos(sha256, path, width, height, taken, added) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT(sha256) DO UPDATE SET path = excluded.path, taken = COALESCE(excluded.taken, photos.taken) "
+        "RETURNING id",
+        (photo.sha256, photo.path, photo.size[0], photo.size[1], photo.taken, time.time()),
+    )
+    return int(cur.fetchone()[0])
+
+
+def _write_photo(store: Store, photo: NewPhoto, model: str, detector: str) -> int:
+    photo_id = _photo_row(store, photo)
+    if store.conn.execute("SELECT 1 FROM regions WHERE photo_id = ? AND model = ?", (photo_id, model)).fetchone():
+        return photo_id  # another process indexed it meanwhile: keep its rows, add none
+    store.conn.execute("DELETE FROM regions WHERE photo_id = ?", (photo_id,))  # another model's regions
+    ids: dict[int, int] = {}
+    for ordinal, (p, vector, result) in enumerate(zip(photo.proposals, photo.vectors, photo.decided, strict=True), 1):
+        cur = store.conn.execute(
+            "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, detector, model, vector) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (photo_id, ordinal, *p.box, p.label, p.score, p.source, detector, model, vector.tobytes()),
+        )
+        ids[result.db_id] = int(cur.lastrowid)
+    store.conn.executemany(
+        "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?)",
+        [
+            (ids[r.db_id], c.concept_id, c.similarity, match_status(c), int(c.accepted))
+            for r in photo.decided
+            for c in r.candidates
+        ],
+    )
+    return photo_id
+
+
+def write_batch(
+    store: Store,
+    photos: Sequence[NewPhoto],
+    files: Sequence[SeenFile],
+    model: str,
+    detector: str,
+    known: dict[str, int],
+) -> None:
+    """One transaction: the new photos with their regions and matches, then every file's row.
+    `known` (sha256 -> photo id) is updated once the transaction has committed."""
+    now = time.time()
+    added: dict[str, int] = {}
+    with store._write():
+        for photo in photos:
+            added[photo.sha256] = _write_photo(store, photo, model, detector)
+        rows = []
+        for f in files:
+            photo_id = added.get(f.sha256) or known.get(f.sha256) if f.sha256 else None
+            if f.sha256 and photo_id is None:  # indexed by hash before, under another path
+                found = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (f.sha256,)).fetchone()
+                photo_id = found[0] if found else None
+            error = f.error or (None if photo_id is not None else "not indexed")
+            rows.append((f.path, photo_id, f.size, f.mtime_ns, FAILED if error else INDEXED, error, now))
+            if photo_id is not None and f.sha256 not in added:
+                store.conn.execute("UPDATE photos SET path = ? WHERE id = ?", (f.path, photo_id))  # a move
+        store.conn.executemany(
+            "INSERT INTO album_files(path, photo_id, size, mtime_ns, status, error, seen) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT(path) DO UPDATE SET photo_id = excluded.photo_id, size = excluded.size, "
+            "mtime_ns = excluded.mtime_ns, status = excluded.status, error = excluded.error, seen = excluded.seen",
+            rows,
+        )
+    known.update(added)
+
+
+def failures(store: Store, folder: str | None = None) -> list[tuple[str, str]]:
+    """(path, reason) of every file that could not be indexed, under `folder` if given."""
+    if folder is None:
+        rows = store.conn.execute("SELECT path, error FROM album_files WHERE status = 'failed' ORDER BY path")
+    else:
+        prefix = folder.rstrip("/") + "/"
+        rows = store.conn.execute(
+            f"SELECT path, error FROM album_files WHERE status = 'failed' AND {_under('path')} ORDER BY path",
+            (prefix, prefix),
+        )
+    return [(p, e or "unknown") for p, e in rows]
+
+
+def photo_paths(store: Store, photo_ids: Sequence[int]) -> dict[int, str]:
+    """A current path for each photo: an album file if there is one, else the photos row's."""
+    out: dict[int, str] = {}
+    for start in range(0, len(photo_ids), 900):
+        chunk = list(photo_ids[start : start + 900])
+        marks = ",".join("?" * len(chunk))
+        for pid, path in store.conn.execute(f"SELECT id, path FROM photos WHERE id IN ({marks})", chunk):
+            if path:
+                out[pid] = path
+        for pid, path in store.conn.execute(
+            f"SELECT photo_id, MIN(path) FROM album_files WHERE status = 'indexed' AND photo_id IN ({marks}) "
+            "GROUP BY photo_id",
+            chunk,
+        ):
+            out.setdefault(pid, path)
+    return out
+
+
+def album_photo_ids(store: Store, folder: str) -> list[int]:
+    """Photos with a file under `folder`, in taken order (undated last), then by path."""
+    prefix = folder.rstrip("/") + "/"
+    rows = store.conn.execute(
+        "SELECT f.photo_id, MIN(f.path) AS first, p.taken FROM album_files f JOIN photos p ON p.id = f.photo_id "
+        f"WHERE f.status = 'indexed' AND {_under('f.path')} GROUP BY f.photo_id "
+        "ORDER BY p.taken IS NULL, p.taken, first",
+        (prefix, prefix),
+    )
+    return [r[0] for r in rows]
