@@ -46,8 +46,8 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import cli_album, cli_eval
     from . import cli_commands as c
-    from . import cli_eval
 
     common = _common()
     parser = argparse.ArgumentParser(
@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dst", type=Path)
     p.add_argument("--vision-tower", help="CLIP tower folder or hub id (default: the checkpoint's mm_vision_tower)")
     p.add_argument("--template", help="chat template (default: guessed from the text model)")
+    cli_album.register(sub, command)
     cli_eval.register(sub, command)
     return parser
 

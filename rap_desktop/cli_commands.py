@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import cli_album
 from .core import backup, corrections, rap_import
 from .core.assistant import Reply
 from .core.errors import RapError
@@ -47,11 +48,13 @@ def _added(result: AddResult) -> dict:
 
 def concept_add(args: argparse.Namespace, session: Session) -> dict:
     result = session.store().add_concept(args.name, args.image, args.info, args.category, args.box)
+    cli_album.after_change(session)
     return {**_added(result), "text": f"added {tag(result.concept.name)}"}
 
 
 def concept_add_image(args: argparse.Namespace, session: Session) -> dict:
     result = session.store().add_exemplar(args.name, args.image, args.box)
+    cli_album.after_change(session)
     n = result.concept.exemplar_count
     return {**_added(result), "text": f"{tag(result.concept.name)} now has {n} image{'s' * (n != 1)}"}
 
@@ -67,11 +70,13 @@ def concept_edit(args: argparse.Namespace, session: Session) -> dict:
     if args.rename is None and args.info is None and args.category is None:
         raise RapError("nothing to change: give --rename, --info or --category")
     concept = session.store(with_embedder=False).edit_concept(args.name, args.rename, args.info, args.category)
+    cli_album.after_change(session)
     return {"concept": concept_dict(concept), "text": f"updated {tag(concept.name)}"}
 
 
 def concept_remove(args: argparse.Namespace, session: Session) -> dict:
     concept = session.store(with_embedder=False).remove_concept(args.name)
+    cli_album.after_change(session)
     return {"removed": concept.name, "text": f"removed {tag(concept.name)}"}
 
 
@@ -230,27 +235,28 @@ def _photo(ref: str) -> str:
     return sha256_bytes(path.read_bytes()) if path.is_file() else ref
 
 
-def _correction(done: corrections.Correction) -> dict:
+def _correction(done: corrections.Correction, session: Session) -> dict:
+    cli_album.after_change(session)  # a correction teaches retrieval: the album follows at once
     return {"correction": done.id, "action": done.action, "summary": done.summary, "text": done.summary}
 
 
 def match_confirm(args: argparse.Namespace, session: Session) -> dict:
-    return _correction(corrections.confirm(session.store(), _photo(args.photo), args.region, args.concept))
+    return _correction(corrections.confirm(session.store(), _photo(args.photo), args.region, args.concept), session)
 
 
 def match_reject(args: argparse.Namespace, session: Session) -> dict:
-    return _correction(corrections.reject(session.store(), _photo(args.photo), args.region, args.concept))
+    return _correction(corrections.reject(session.store(), _photo(args.photo), args.region, args.concept), session)
 
 
 def match_reassign(args: argparse.Namespace, session: Session) -> dict:
     store = session.store()
     return _correction(
-        corrections.reassign(store, _photo(args.photo), args.region, args.name, args.info, args.category)
+        corrections.reassign(store, _photo(args.photo), args.region, args.name, args.info, args.category), session
     )
 
 
 def match_undo(args: argparse.Namespace, session: Session) -> dict:
-    return _correction(corrections.undo(session.store()))
+    return _correction(corrections.undo(session.store()), session)
 
 
 def check(args: argparse.Namespace, session: Session) -> dict:
