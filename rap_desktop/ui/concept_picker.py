@@ -27,6 +27,7 @@ class ConceptPicker(QDialog):
         self.list.setIconSize(QSize(40, 40))
         self.list.setUniformItemSizes(True)
         self.list.doubleClicked.connect(lambda _index: self.accept())
+        self.current = exclude.casefold()
         self.note = QLabel(f"Currently {tag(exclude)}." if exclude else "")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setVisible(bool(exclude))
@@ -47,9 +48,13 @@ class ConceptPicker(QDialog):
 
     def _filter(self, text: str) -> None:
         self.proxy.set_query(text)
-        if self.proxy.rowCount() and not self.list.currentIndex().isValid():
-            self.list.setCurrentIndex(self.proxy.index(0, 0))
-        elif not self.proxy.rowCount():
+        rows = self.proxy.rowCount()
+        if rows and not self.list.currentIndex().isValid():
+            # start on the first concept that is not the one the region holds now
+            names = [self.proxy.index(r, 0).data(ConceptRole).name.casefold() for r in range(rows)]
+            first = next((r for r, n in enumerate(names) if n != self.current), 0)
+            self.list.setCurrentIndex(self.proxy.index(first, 0))
+        elif not rows:
             self.list.setCurrentIndex(self.proxy.index(-1, -1))
         self._update()
 

@@ -89,7 +89,7 @@ class RegionItem(QGraphicsRectItem):
         # or a photo full of "unknown" tags hides the faces.
         self.label = _Label(self, look)
         self.label.setPos(QPointF(x1, y1))
-        self.quiet = look.style in ("below", "ruled_out", "empty")
+        self.quiet = look.style in ("below", "ruled_out", "empty", "proposal")
         self.label.setVisible(not self.quiet)
 
     def shape(self) -> QPainterPath:
@@ -112,7 +112,7 @@ class RegionItem(QGraphicsRectItem):
         halo.setCosmetic(True)  # line widths in screen pixels, whatever the zoom
         painter.setPen(halo)
         painter.drawRect(self.rect())
-        pen = QPen(self.colour, width, self.pen_style)
+        pen = QPen(self.colour, width, Qt.PenStyle.SolidLine if self.isSelected() else self.pen_style)
         pen.setCosmetic(True)
         painter.setPen(pen)
         painter.drawRect(self.rect())
