@@ -130,6 +130,7 @@ class EvalRunner:
         key = _digest([asdict(c) for c in self.concepts])
         self.session = Session(self.out / f"store-{key}", session.settings)
         self.stored: set[str] = set()
+        self._by_image = {p.image: list(p.concepts) for p in dataset.photos}
 
     # --- set-up ----------------------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ class EvalRunner:
     # --- the tasks -------------------------------------------------------------------------------
 
     def _labels(self, image: str) -> list[str]:
-        return next((list(p.concepts) for p in self.dataset.photos if p.image == image), [])
+        return self._by_image.get(image, [])
 
     def _items(self, task: str) -> list[tuple[str, dict]]:
         """(cache key, item) for the task, in a stable order, before --limit."""
@@ -254,8 +255,7 @@ class EvalRunner:
         if task == "caption":
             return self._answer(assistant, item["image"], caption_question(), item["present"])
         if task == "recognition":
-            present = self._labels(item["image"]) if item["expected"] else []
-            given = [item["concept"], *present]
+            given = [item["concept"], *self._labels(item["image"])]  # asked first, as the name route does
             return self._answer(assistant, item["image"], recognition_question(item["concept"]), given)
         question = multiple_choice_question(item["question"], item["options"])
         given = [item["concept"], *(self._labels(item["image"]) if item["image"] else [])]
