@@ -190,7 +190,7 @@ class EvalRunner:
                 reply = assistant.ask(loaded, question, self._generation(), cancel=self.cancel, path=path)
             if reply.answer.cancelled:
                 raise EvalCancelled("evaluation cancelled")
-            return {"answer": reply.text, "given": [c.name for c in reply.concepts]}
+            return {"answer": reply.text, "given": [c.name for c in reply.concepts], "prompt": reply.prompt}
         store = self.session.store()
         infos = {c.name.casefold(): c for c in store.list_concepts()}
         chosen = list(dict.fromkeys(n.casefold() for n in given if n.casefold() in infos))
@@ -204,7 +204,7 @@ class EvalRunner:
         if answer.cancelled:
             raise EvalCancelled("evaluation cancelled")
         text = conversation.add_answer(answer.text).turns[-1][1]
-        return {"answer": text, "given": [c.name for c in turn.concepts]}
+        return {"answer": text, "given": [c.name for c in turn.concepts], "prompt": turn.text}
 
     # --- the tasks -------------------------------------------------------------------------------
 
