@@ -109,8 +109,7 @@ def _check_models_at_start(window: MainWindow, parts: AssistantParts) -> None:
     def checked(rows: list[model_files.ModelRow]) -> None:
         missing = [row for row in rows if not row.found.present]
         if missing and not window.settings.value(SKIP_MODELS_PROMPT, False, type=bool):
-            names = ", ".join(row.spec.name for row in missing)
-            window.notify(f"Missing model weights: {names} (Assistant ▸ Models…)", warning=True)
+            window.notify(f"{len(missing)} model(s) missing: see Assistant ▸ Models…", warning=True)
             show_models(window, parts)
 
     parts.worker.check()

@@ -240,8 +240,11 @@ class ChatPanel(QWidget):
         self.choose_button.setEnabled(not busy)
         self.text_only_button.setEnabled(not busy and self.photo is not None)
         if state == MISSING:
-            why = html.escape(self.worker.missing or "the generator is not configured")
-            self.hint.setText(f"<b>Captions and chat need the generator model.</b> {why} <a href='models'>Models…</a>")
+            self.hint.setText(
+                "<b>Captions and chat need the generator model, whose weights are missing.</b> "
+                "<a href='models'>Models…</a>"
+            )
+            self.hint.setToolTip(self.worker.missing or "the generator is not configured")
         elif state == LOADING:
             self.hint.setText("Loading the generator; the first answer waits for it.")
         self.hint.setVisible(state in (MISSING, LOADING))

@@ -26,7 +26,7 @@ PURPOSE = {
     "embedder": "finding your concepts in photos (search)",
     "detector": "finding people, pets and things in a photo",
     "generator": "captions and chat",
-    "vision tower": "the generator's eyes (needed once, to convert it)",
+    "vision tower": "converting the generator (once)",
 }
 
 Progress = Callable[[str, int, int | None], None]  # what, bytes (or files) done, total
