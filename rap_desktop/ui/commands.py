@@ -32,7 +32,8 @@ class Commands:
     def __init__(self, window: MainWindow) -> None:
         self.w = window
         self.dialog: RegisterDialog | None = None  # the register/edit dialog now open (tests use it)
-        self._photos: deque[Path] = deque()  # dropped or chosen photos waiting for their dialog
+        # dropped or chosen photos waiting for their dialog, each with the concept it is for (or None: new)
+        self._photos: deque[tuple[Path, str | None]] = deque()
         self._loading = False
 
     # --- helpers -------------------------------------------------------------------------------
@@ -60,6 +61,7 @@ class Commands:
         return chosen[0].name if len(chosen) == 1 else None
 
     def _added(self, results: Sequence[AddResult], what: str) -> None:
+        self.w.update_model_state()
         warnings = sorted({r.warning for r in results if r.warning})
         # a missing model is not an error: the photo is stored and embedded later
         self.w.notify(f"{what} — {warnings[0]}" if warnings else what, warning=bool(warnings))
@@ -73,20 +75,21 @@ class Commands:
             self._remember_folder(paths[0])
             self.register_paths([Path(p) for p in paths])
 
-    def register_paths(self, paths: Sequence[Path]) -> None:
-        """One register dialog per photo, one after another; folders give their images (io lane)."""
-        self.w.runner.submit(ops.expand_paths, list(paths), lane="io", on_done=self._queue)
+    def register_paths(self, paths: Sequence[Path], to: str | None = None) -> None:
+        """One register dialog per photo, one after another; folders give their images (io lane).
+        With `to`, the photos are more photos of that concept."""
+        self.w.runner.submit(ops.expand_paths, list(paths), lane="io", on_done=lambda found: self._queue(found, to))
 
-    def _queue(self, paths: list[Path]) -> None:
+    def _queue(self, paths: list[Path], to: str | None = None) -> None:
         if not paths:
             self.w.notify("No photos found there.")
-        self._photos.extend(paths)
+        self._photos.extend((path, to) for path in paths)
         self._next_photo()
 
     def _next_photo(self) -> None:
         if self.dialog is not None or self._loading or not self._photos:
             return
-        path = self._photos.popleft()
+        path, to = self._photos.popleft()
         self._loading = True
 
         def failed(message: str) -> None:
@@ -99,11 +102,11 @@ class Commands:
             path,
             2 * PICKER_SIZE,
             lane="io",
-            on_done=lambda r: self._open_register(path, *r),
+            on_done=lambda r: self._open_register(path, to, *r),
             on_error=failed,
         )
 
-    def _open_register(self, path: Path, loaded: LoadedImage, preview: QImage) -> None:
+    def _open_register(self, path: Path, to: str | None, loaded: LoadedImage, preview: QImage) -> None:
         self._loading = False
         width, height = loaded.size
         left = f" ({len(self._photos)} more waiting)" if self._photos else ""
@@ -114,8 +117,10 @@ class Commands:
             f"{path.name}\n{width} × {height}, {loaded.format}{left}",
             categories=self.w.model.categories(),
             photo_size=loaded.size,
+            adding_to=to,
+            **self._text_of(to),
         )
-        dialog.accepted.connect(lambda: self._register(dialog, loaded))
+        dialog.accepted.connect(lambda: self._add_to(dialog, loaded) if to else self._register(dialog, loaded))
         self._show(dialog)
         picker = dialog.picker
 
@@ -138,6 +143,18 @@ class Commands:
             done=lambda results: self._added(results, f"Remembered {tag(name)}."),
         )
 
+    def _text_of(self, name: str | None) -> dict[str, str]:
+        row = self.w.model.row_of(name) if name else -1
+        concept = self.w.model.entry(row).concept if row >= 0 else None
+        return {"info": concept.info, "category": concept.category} if concept else {}
+
+    def _add_to(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:
+        name, box = dialog.name(), dialog.box()
+        self._store(
+            lambda store: [store.add_exemplar(name, loaded, box=box)],
+            done=lambda results: self._added(results, f"Added a photo to {tag(name)}."),
+        )
+
     def _show(self, dialog: RegisterDialog) -> None:
         self.dialog = dialog
         dialog.finished.connect(lambda _result: self._dialog_closed(dialog))
@@ -158,13 +175,7 @@ class Commands:
         paths, _ = QFileDialog.getOpenFileNames(self.w, f"More photos of {tag(name)}", self._folder(), ops.IMAGE_FILTER)
         if paths:
             self._remember_folder(paths[0])
-            count = f"{len(paths)} photos" if len(paths) > 1 else "a photo"
-            self._store(
-                ops.add_exemplars,
-                name,
-                [Path(p) for p in paths],
-                done=lambda results: self._added(results, f"Added {count} to {tag(name)}."),
-            )
+            self.register_paths([Path(p) for p in paths], to=name)
 
     def edit(self) -> None:
         chosen = self.w.selected_concepts()

@@ -71,8 +71,14 @@ class MainWindow(QMainWindow):
         self.commands = Commands(self)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(100)  # removed concepts are kept in memory for their undo
-        self.host = Host(
-            session, self.runner, self.undo_stack, self.notify, self.show_error, self.refresh, self._photo_changed
+        self.host = Host(  # late-bound, so a replaced show_error (tests) is the one used
+            session,
+            self.runner,
+            self.undo_stack,
+            lambda message: self.notify(message),
+            lambda message: self.show_error(message),
+            lambda select: self.refresh(select),
+            self._photo_changed,
         )
         self._loaded_once = False
         self._reselect: list[str] = []
@@ -392,7 +398,11 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.commands.register_paths(paths)
+        # dropped on a concept in the library: more photos of it; anywhere else: new concepts
+        where = self.list_view.viewport().mapFrom(self, event.position().toPoint())
+        index = self.list_view.indexAt(where) if self.list_view.viewport().rect().contains(where) else None
+        concept = index.data(ConceptRole) if index is not None and index.isValid() else None
+        self.commands.register_paths(paths, to=concept.name if concept else None)
 
     # --- window state --------------------------------------------------------------------------
 

@@ -50,11 +50,15 @@ class RegisterDialog(QDialog):
         category: str = "",
         categories: Iterable[str] = (),
         photo_size: tuple[int, int] | None = None,
+        adding_to: str | None = None,
     ) -> None:
         super().__init__(parent)
+        self.adding_to = adding_to  # another photo of this concept: only the photo and box are asked
         self.picker: RegionPicker | None = None
         self._suggested = ""  # the category we filled in from a region's label (replaced, never the user's)
-        self.setWindowTitle(f"Edit {tag(editing)}" if editing else "Remember a concept")
+        title = f"Edit {tag(editing)}" if editing else f"Add a photo of {tag(adding_to)}" if adding_to else ""
+        self.setWindowTitle(title or "Remember a concept")
+        editing = editing or adding_to
         self.caption = caption  # what the photo is (file name, size): shown under the preview
         # names already in the store (casefolded); a concept being edited may keep its own name
         self._taken = {t.casefold() for t in taken} - ({editing.casefold()} if editing else set())
@@ -73,7 +77,7 @@ class RegisterDialog(QDialog):
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button: QPushButton = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Save" if editing else "Remember")
+        self.ok_button.setText("Add photo" if adding_to else "Save" if editing else "Remember")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
 
@@ -102,6 +106,9 @@ class RegisterDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(900 if self.picker else 760 if preview is not None else 480, 0)
 
+        if adding_to:  # the concept's text is changed with Edit, not here
+            for field in (self.name_edit, self.info_edit, self.category_edit):
+                field.setEnabled(False)
         self.name_edit.textChanged.connect(self._validate)
         self._validate()
         self.name_edit.setFocus()
@@ -124,7 +131,7 @@ class RegisterDialog(QDialog):
     def _region_changed(self, label: str) -> None:
         # suggest the detector's word as the category, unless the user typed their own
         current = self.category_edit.text().strip()
-        if label and (not current or current == self._suggested):
+        if label and not self.adding_to and (not current or current == self._suggested):
             self.category_edit.setText(label)
             self._suggested = label
 

@@ -187,3 +187,25 @@ def test_remove_and_edit_are_undone(qtbot, opened: MainWindow, session) -> None:
     qtbot.waitUntil(lambda: win.model.row_of("coach") >= 0, timeout=WAIT)
     idle(qtbot, win)
     assert store.get_concept("coach").info == "<coach> shouts."
+
+
+def test_a_failed_correction_is_a_message_and_leaves_no_undo_step(
+    qtbot, window: MainWindow, session, photos, tmp_path
+) -> None:
+    session.store().add_concept("coach", photos["zidane"], category="person")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    copy = tmp_path / "moved.jpg"
+    copy.write_bytes(photos["zidane"].read_bytes())
+    open_photo(qtbot, window, copy)
+    copy.unlink()  # the photo went away after it was retrieved: the crop cannot be read
+    errors: list[str] = []
+    window.show_error = errors.append  # type: ignore[method-assign]
+    region = _accepted_region(window)
+    window.photo_view.select_region(region.id)
+    window.photos.confirm_action.trigger()
+    qtbot.waitUntil(lambda: bool(errors), timeout=WAIT)
+    idle(qtbot, window)
+    assert "no longer at" in errors[0]
+    assert window.undo_stack.count() == 0 and not window.undo_action.isEnabled()
+    assert statuses(session.store(), window, region.id) == {}

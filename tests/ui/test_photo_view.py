@@ -148,3 +148,26 @@ def test_closing_with_work_in_flight_leaves_no_threads(qtbot, window: MainWindow
     lanes = window.runner._lanes.values()
     assert all(pool.activeThreadCount() == 0 for pool in lanes)
     assert window.runner.pending == 0
+
+
+def test_photo_dropped_on_a_concept_adds_another_photo_of_it(qtbot, window: MainWindow, session, photos) -> None:
+    session.store().add_concept("cat", photos["chelsea"], "<cat> is ours.", "cat")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    rect = window.list_view.visualRect(window.proxy.index(0, 0))
+    pos = window.list_view.viewport().mapTo(window, rect.center())
+    drop(window, file_mime(photos["astronaut"]), QPointF(pos))
+    qtbot.waitUntil(lambda: window.commands.dialog is not None, timeout=WAIT)
+    dialog = window.commands.dialog
+    assert dialog.adding_to == "cat" and dialog.windowTitle() == "Add a photo of <cat>"
+    assert dialog.ok_button.isEnabled() and not dialog.name_edit.isEnabled()
+    assert dialog.info() == "<cat> is ours."
+    qtbot.waitUntil(lambda: bool(dialog.picker.labels), timeout=WAIT)
+    item = dialog.picker.view.region_items()[0]
+    dialog.picker.view.select_region(item.region_id)
+    assert dialog.category() == "cat"  # the concept's own category is kept
+    dialog.accept()
+    qtbot.waitUntil(lambda: "Added a photo to <cat>" in window.statusBar().currentMessage(), timeout=WAIT)
+    idle(qtbot, window)
+    shots = session.store().exemplars("cat")
+    assert len(shots) == 2 and shots[1].box == item.box
