@@ -139,9 +139,14 @@ class Commands:
     def _register(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:
         name, info, category, box = dialog.name(), dialog.info(), dialog.category(), dialog.box()
         self._store(
-            lambda store: [store.add_concept(name, loaded, info, category, box=box)],
+            lambda store: self._changed([store.add_concept(name, loaded, info, category, box=box)]),
             done=lambda results: self._added(results, f"Remembered {tag(name)}."),
         )
+
+    def _changed(self, result: Any) -> Any:
+        """Store lane, after a concept change: the album follows, as after the CLI's commands."""
+        photo_ops.after_change(self.w.session)
+        return result
 
     def _text_of(self, name: str | None) -> dict[str, str]:
         row = self.w.model.row_of(name) if name else -1
@@ -151,7 +156,7 @@ class Commands:
     def _add_to(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:
         name, box = dialog.name(), dialog.box()
         self._store(
-            lambda store: [store.add_exemplar(name, loaded, box=box)],
+            lambda store: self._changed([store.add_exemplar(name, loaded, box=box)]),
             done=lambda results: self._added(results, f"Added a photo to {tag(name)}."),
         )
 

@@ -127,6 +127,7 @@ class RemoveConceptsCommand(StoreCommand):
 
     def apply(self, session: Session) -> Any:
         self.saved = photo_ops.remove_keeping(session.store(), self.names)
+        photo_ops.after_change(session)
         return [c.name for c in self.saved]
 
     def revert(self, session: Session) -> Any:
@@ -134,6 +135,7 @@ class RemoveConceptsCommand(StoreCommand):
             return []
         restored = photo_ops.restore(session.store(), self.saved)
         self.saved = None
+        photo_ops.after_change(session)
         return [r.concept.name for r in restored]
 
     def applied(self, removed: Any) -> None:
@@ -165,7 +167,9 @@ class EditConceptCommand(StoreCommand):
     @staticmethod
     def _set(session: Session, current: str, to: ConceptText) -> Any:
         rename = to.name if to.name != current else None
-        return session.store().edit_concept(current, rename=rename, info=to.info, category=to.category)
+        concept = session.store().edit_concept(current, rename=rename, info=to.info, category=to.category)
+        photo_ops.after_change(session)
+        return concept
 
     def apply(self, session: Session) -> Any:
         return self._set(session, self.old.name, self.new)

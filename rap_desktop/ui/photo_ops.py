@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rap_desktop.core import corrections
+from rap_desktop.core import corrections, rematch
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import LoadedImage, load_image
 from rap_desktop.core.names import tag
@@ -63,17 +63,27 @@ def add_box(session: Session, loaded: LoadedImage, box: tuple[float, float, floa
 # --- corrections (the CLI's `match ...`) ---------------------------------------------------------
 
 
+def after_change(session: Session) -> None:
+    """As the CLI does after every concept or correction change: the album's stored regions are
+    re-matched at once (no model run)."""
+    rematch.after_change(session)
+
+
+
 def correct(session: Session, action: str, photo: str, region: str, concept: str | None, info: str = "", category=None):
     store = session.store()
     if action == "confirm":
-        return corrections.confirm(store, photo, region, concept)
-    if action == "reject":
-        return corrections.reject(store, photo, region, concept)
-    if action == "reassign":
+        done = corrections.confirm(store, photo, region, concept)
+    elif action == "reject":
+        done = corrections.reject(store, photo, region, concept)
+    elif action == "reassign":
         if not concept:
             raise RapError("reassign needs a concept name")
-        return corrections.reassign(store, photo, region, concept, info, category)
-    raise ValueError(f"unknown correction {action!r}")
+        done = corrections.reassign(store, photo, region, concept, info, category)
+    else:
+        raise ValueError(f"unknown correction {action!r}")
+    after_change(session)
+    return done
 
 
 def undo_correction(session: Session, expected: int) -> corrections.Correction:
@@ -83,7 +93,9 @@ def undo_correction(session: Session, expected: int) -> corrections.Correction:
     row = store.conn.execute("SELECT id FROM corrections WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
     if row is None or int(row[0]) != expected:
         raise RapError("cannot undo: the corrections were changed elsewhere since (e.g. from the command line)")
-    return corrections.undo(store)
+    done = corrections.undo(store)
+    after_change(session)
+    return done
 
 
 # --- detection for the register dialog -----------------------------------------------------------
