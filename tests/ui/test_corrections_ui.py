@@ -4,13 +4,13 @@ box, a drawn box, each undone and redone, checked in the store through the core.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 
 from rap_desktop.core.images import load_image
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.photo_view import concept_mime
 
-from .photo_helpers import WAIT, after, centre_of, drop, idle, open_corrections, open_photo, statuses
+from .photo_helpers import WAIT, after, centre_of, drop, file_mime, idle, open_corrections, open_photo, statuses
 
 
 @pytest.fixture
@@ -209,3 +209,24 @@ def test_a_failed_correction_is_a_message_and_leaves_no_undo_step(
     assert "no longer at" in errors[0]
     assert window.undo_stack.count() == 0 and not window.undo_action.isEnabled()
     assert statuses(session.store(), window, region.id) == {}
+
+
+def test_the_whole_story_from_a_dropped_photo_to_an_undone_fix(qtbot, window: MainWindow, session, photos) -> None:
+    """Drag in a photo -> a concept; open another photo -> boxed with its name; reject it; undo."""
+    drop(window, file_mime(photos["zidane"]), QPointF(20, 200))
+    qtbot.waitUntil(lambda: window.commands.dialog is not None, timeout=WAIT)
+    dialog = window.commands.dialog
+    dialog.name_edit.setText("coach")
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    open_photo(qtbot, window, photos["bus"])
+    named = [i for i in window.photo_view.region_items() if i.look.label.startswith("<coach>")]
+    assert len(named) == 1  # one box carries the name (one slot per concept)
+    region_id = named[0].region_id
+    window.photo_view.select_region(region_id)
+    after(qtbot, window, window.photos.reject_action.trigger)
+    assert statuses(session.store(), window, region_id) == {"coach": "rejected"}
+    assert not window.photo_view.items_by_id[region_id].look.label.startswith("<coach>")
+    after(qtbot, window, window.undo_action.trigger)
+    assert statuses(session.store(), window, region_id) == {}
+    assert window.photo_view.items_by_id[region_id].look.label.startswith("<coach>")
