@@ -10,8 +10,10 @@ import threading
 import time
 from pathlib import Path
 
-from .core import album, album_search, rematch
+from .core import album, album_caption, album_search, album_store, groups, rematch
 from .core.errors import RapError
+from .core.models.generator import GenerationOptions
+from .core.names import tag
 from .core.session import Session
 from .core.thumbcache import for_home
 
@@ -140,3 +142,113 @@ def register(sub, command) -> None:
     p.add_argument("--text", help='a description, e.g. "a dog on a sofa"')
     p.add_argument("--limit", type=int, default=20)
     command(sub, "rematch", rematch_cmd, "re-match stored regions against the concepts (no model run)")
+    register_more(sub, command)
+
+
+def _group_dict(store, group: groups.Group) -> dict:
+    paths = album_store.photo_paths(store, [pid for (pid,) in _photo_ids(store, group.regions[:5])])
+    return {
+        "id": group.id,
+        "size": group.size,
+        "photos": group.photos,
+        "cohesion": round(group.cohesion, 4),
+        "regions": list(group.regions),
+        "examples": sorted(set(paths.values())),
+    }
+
+
+def _photo_ids(store, region_ids):
+    marks = ",".join("?" * len(region_ids))
+    return store.conn.execute(f"SELECT DISTINCT photo_id FROM regions WHERE id IN ({marks})", list(region_ids))
+
+
+def groups_list(args: argparse.Namespace, session: Session) -> dict:
+    store = session.store()
+    found = groups.find_groups(
+        store, session.embedder.model_id, args.threshold, args.min_size, include_whole=args.include_whole
+    )
+    docs = [_group_dict(store, g) for g in found]
+    lines = [
+        f"group {d['id']:3}: {d['size']} regions in {d['photos']} photos (cohesion {d['cohesion']:.2f}), "
+        f"e.g. {', '.join(Path(p).name for p in d['examples'][:3])}"
+        for d in docs
+    ] or ["no unknown groups: every look-alike set is named, or too small"]
+    lines.append("name one with `rap-desktop groups name ID NAME`")
+    return {"groups": docs, "text": "\n".join(lines)}
+
+
+def groups_name(args: argparse.Namespace, session: Session) -> dict:
+    named = groups.name_group(session.store(), args.id, args.name, args.info, args.category)
+    report = rematch.after_change(session)
+    more = report.accepted if report else 0
+    text = f"group {args.id} is {tag(named.concept)}" + (" (new)" if named.created else "")
+    text += f": {named.confirmed} regions confirmed"
+    return {
+        "concept": named.concept,
+        "created": named.created,
+        "confirmed": named.confirmed,
+        "accepted_after_rematch": more,
+        "text": text,
+    }
+
+
+def caption_album(args: argparse.Namespace, session: Session) -> dict:
+    report = run_index(session, [args.folder], quiet=getattr(args, "json", False))
+    if report.cancelled:
+        raise RapError("indexing was cancelled; nothing captioned")
+    options = GenerationOptions(max_new_tokens=args.max_new_tokens, temperature=args.temperature)
+    with _cancel_on_interrupt() as token:
+        done = album_caption.caption_folder(
+            session.store(),
+            lambda: session.assistant(),
+            report.folders[0],
+            write_xmp=args.write_xmp,
+            style=args.xmp_name,
+            force=args.force,
+            options=options,
+            progress=_progress_printer("caption"),
+            cancel=token,
+        )
+    captions = dict(
+        session.store().conn.execute("SELECT p.path, c.text FROM album_captions c JOIN photos p ON p.id = c.photo_id")
+    )
+    lines = [f"{done.captioned} captioned, {done.skipped} already captioned, {len(done.failed)} failed"]
+    if args.write_xmp:
+        lines.append(f"{len(done.sidecars)} XMP sidecars written")
+    lines += [f"  {p}: {r}" for p, r in done.failed]
+    if done.cancelled:
+        lines.append("cancelled: run the same command again to go on")
+    return {
+        "photos": done.photos,
+        "captioned": done.captioned,
+        "skipped": done.skipped,
+        "failed": [{"path": p, "reason": r} for p, r in done.failed],
+        "sidecars": list(done.sidecars),
+        "captions": captions,
+        "cancelled": done.cancelled,
+        "seconds": round(done.seconds, 3),
+        "text": "\n".join(lines),
+    }
+
+
+def register_more(sub, command) -> None:
+    group = sub.add_parser("groups", help='look-alike regions that match no concept ("new concept?")')
+    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = command(actions, "list", groups_list, "cluster the unmatched regions into look-alike groups")
+    p.add_argument("--threshold", type=float, default=0.9, help="cosine similarity to join a group (default 0.9)")
+    p.add_argument("--min-size", type=int, default=3, help="smallest group shown (default 3)")
+    p.add_argument("--include-whole", action="store_true", help="also group whole-photo regions")
+    p = command(actions, "name", groups_name, "make a group a concept: one exemplar, the rest confirmed")
+    p.add_argument("id", type=int)
+    p.add_argument("name")
+    p.add_argument("--info", default="")
+    p.add_argument("--category", help="default: the detector's label for the group")
+    p = command(sub, "caption-album", caption_album, "personalised captions for an album folder (+ XMP sidecars)")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--write-xmp", action="store_true", help="write caption, names and regions to XMP sidecars")
+    p.add_argument(
+        "--xmp-name", choices=("ext", "stem"), default="ext", help="ext: photo.jpg.xmp (default); stem: photo.xmp"
+    )
+    p.add_argument("--force", action="store_true", help="caption again photos that already have a caption")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--temperature", type=float, default=0.0)

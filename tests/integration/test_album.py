@@ -211,3 +211,38 @@ def test_a_version_1_store_gains_the_album_tables_in_place(home: Path, photos) -
         assert int(version) == schema.SCHEMA_VERSION == 2
         assert [c.name for c in store.list_concepts()] == ["bo"]
         assert store.conn.execute("SELECT COUNT(*) FROM album_files").fetchone() == (0,)
+
+
+def test_groups_are_deterministic_and_naming_one_confirms_it_in_one_step(session: Session, album: Path) -> None:
+    from rap_desktop.core import groups
+
+    _indexer(session).index([album])
+    store, model = session.store(), session.embedder.model_id
+    first = groups.find_groups(store, model, threshold=0.5, min_size=2)
+    assert first and groups.find_groups(store, model, threshold=0.5, min_size=2) == first
+    members = [r for g in first for r in g.regions]
+    assert len(members) == len(set(members))  # no region in two groups
+    vectors = {
+        rid: np.frombuffer(blob, np.float32) for rid, blob in store.conn.execute("SELECT id, vector FROM regions")
+    }
+    for group in first:
+        assert group.size >= 2 and all(vectors[r] @ vectors[group.regions[0]] >= 0.5 - 1e-5 for r in group.regions)
+    whole = {r for (r,) in store.conn.execute("SELECT id FROM regions WHERE source = 'whole'")}
+    assert not whole & set(members)
+
+    named = groups.name_group(store, first[0].id, "gang", category="person")
+    assert named.created and named.confirmed == first[0].size
+    concept = store.get_concept("gang")
+    assert concept.exemplar_count == 1 and store.exemplars("gang")[0].source == "confirmed"
+    confirmed = {
+        r
+        for (r,) in store.conn.execute(
+            "SELECT region_id FROM matches WHERE concept_id = ? AND status = 'confirmed' AND accepted = 1",
+            (concept.id,),
+        )
+    }
+    assert confirmed == set(first[0].regions)
+    with pytest.raises(NotFoundError):  # the listing went stale with the change
+        groups.name_group(store, first[0].id, "again")
+    later = groups.find_groups(store, model, threshold=0.5, min_size=2)
+    assert not set(first[0].regions) & {r for g in later for r in g.regions}

@@ -1,0 +1,188 @@
+"""XMP sidecars: the caption (dc:description), the names as keywords (dc:subject) and the regions as
+MWG Regions (name, type Face / Pet / Focus, normalised centre-based area), which digiKam, Immich and
+Lightroom read. The photo itself is never rewritten.
+
+An existing sidecar is merged, never clobbered: other tools' properties stay; its keywords are kept
+and ours added; its regions are kept except those carrying one of our names (ours replace them); our
+caption replaces dc:description. A sidecar we cannot parse is left untouched and reported.
+Areas are relative to the photo as displayed (EXIF orientation applied), as our boxes are.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RapError
+from .fsutil import atomic_file
+
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "mwg-rs": "http://www.metadataworkinggroup.com/schemas/regions/",
+    "stArea": "http://ns.adobe.com/xmp/sType/Area#",
+    "stDim": "http://ns.adobe.com/xap/1.0/sType/Dimensions#",
+}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+for _prefix, _uri in NS.items():
+    ET.register_namespace(_prefix, _uri)
+
+PET = frozenset(
+    "animal pet dog puppy cat kitten bird parrot horse pony rabbit bunny hamster guinea-pig fish turtle "  # noqa: SIM905
+    "cow sheep goat pig chicken duck".split()
+)
+FACE = frozenset("person people man woman boy girl child baby kid face".split())  # noqa: SIM905
+# characters XML 1.0 cannot carry (a generator may emit them): dropped, or the sidecar would not parse
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without the characters XML 1.0 cannot carry (what the sidecar will hold)."""
+    return _NOT_XML.sub("", text)
+
+
+def _q(name: str) -> str:
+    prefix, local = name.split(":")
+    return f"{{{NS[prefix]}}}{local}"
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    category: str
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of the displayed photo
+
+    @property
+    def type(self) -> str:
+        word = self.category.strip().lower()
+        return "Face" if word in FACE else "Pet" if word in PET else "Focus"
+
+    def area(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """MWG area: centre x, centre y, width, height, each normalised to 0..1."""
+        x1, y1, x2, y2 = self.box
+        return ((x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height)
+
+
+def sidecar_path(photo: str | os.PathLike, style: str = "ext") -> Path:
+    """`photo.jpg.xmp` (style "ext": digiKam's default) or `photo.xmp` (style "stem": Lightroom's)."""
+    path = Path(photo)
+    if style == "ext":
+        return path.with_name(path.name + ".xmp")
+    if style == "stem":
+        return path.with_suffix(".xmp")
+    raise RapError(f"unknown sidecar naming {style!r}: use 'ext' (photo.jpg.xmp) or 'stem' (photo.xmp)")
+
+
+def _sub(parent: ET.Element, name: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, _q(name), {(_q(k) if ":" in k else k): v for k, v in attrs.items()})
+    if text is not None:
+        element.text = clean_text(text)
+    return element
+
+
+def _resource(parent: ET.Element, name: str) -> ET.Element:
+    return _sub(parent, name, **{"rdf:parseType": "Resource"})
+
+
+def _description(root: ET.Element) -> ET.Element:
+    rdf = root if root.tag == _q("rdf:RDF") else root.find(_q("rdf:RDF"))
+    if rdf is None:
+        rdf = _sub(root, "rdf:RDF")
+    found = rdf.find(_q("rdf:Description"))
+    return found if found is not None else _sub(rdf, "rdf:Description", **{"rdf:about": ""})
+
+
+def _existing(path: Path) -> ET.Element | None:
+    if not path.exists():
+        return None
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise RapError(f"{path} exists but cannot be read as XMP ({exc}); left untouched") from None
+    if root.tag not in (_q("x:xmpmeta"), _q("rdf:RDF")):
+        raise RapError(f"{path} exists but is not an XMP sidecar; left untouched")
+    return root
+
+
+def _take(descriptions: list[ET.Element], name: str) -> list[ET.Element]:
+    """Remove property `name` from every description; returns what was removed."""
+    removed = []
+    for description in descriptions:
+        for element in description.findall(_q(name)):
+            description.remove(element)
+            removed.append(element)
+    return removed
+
+
+def _old_keywords(elements: list[ET.Element]) -> list[str]:
+    return [li.text or "" for e in elements for li in e.iter(_q("rdf:li")) if li.text]
+
+
+def _old_regions(elements: list[ET.Element], ours: set[str]) -> list[ET.Element]:
+    kept = []
+    for regions in elements:
+        for li in regions.iterfind(f"{_q('mwg-rs:RegionList')}/{_q('rdf:Bag')}/{_q('rdf:li')}"):
+            name = li.findtext(_q("mwg-rs:Name")) or li.get(_q("mwg-rs:Name")) or ""
+            if name.casefold() not in ours:
+                kept.append(li)
+    return kept
+
+
+def write_sidecar(
+    photo: str | os.PathLike,
+    size: tuple[int, int],
+    caption: str | None,
+    names: Sequence[str],
+    regions: Sequence[Region],
+    style: str = "ext",
+) -> Path:
+    """Write (or merge into) the photo's sidecar atomically; returns its path."""
+    path = sidecar_path(photo, style)
+    root = _existing(path)
+    if root is None:
+        root = ET.Element(_q("x:xmpmeta"))
+    description = _description(root)
+    descriptions = list(root.iter(_q("rdf:Description")))
+    old_caption = _take(descriptions, "dc:description")
+    keywords = list(dict.fromkeys([*_old_keywords(_take(descriptions, "dc:subject")), *names]))
+    kept_regions = _old_regions(_take(descriptions, "mwg-rs:Regions"), {n.casefold() for n in names})
+    description.set(_q("xmp:CreatorTool"), "rap-desktop")
+
+    if caption is not None:
+        alt = _sub(_sub(description, "dc:description"), "rdf:Alt")
+        _sub(alt, "rdf:li", caption).set(XML_LANG, "x-default")
+    elif old_caption:
+        description.extend(old_caption)
+    if keywords:
+        bag = _sub(_sub(description, "dc:subject"), "rdf:Bag")
+        for word in keywords:
+            _sub(bag, "rdf:li", word)
+    if regions or kept_regions:
+        width, height = size
+        holder = _resource(description, "mwg-rs:Regions")
+        dims = _resource(holder, "mwg-rs:AppliedToDimensions")
+        _sub(dims, "stDim:w", str(width))
+        _sub(dims, "stDim:h", str(height))
+        _sub(dims, "stDim:unit", "pixel")
+        bag = _sub(_sub(holder, "mwg-rs:RegionList"), "rdf:Bag")
+        bag.extend(kept_regions)
+        for region in regions:
+            li = _sub(bag, "rdf:li", **{"rdf:parseType": "Resource"})
+            _sub(li, "mwg-rs:Name", region.name)
+            _sub(li, "mwg-rs:Type", region.type)
+            area = _resource(li, "mwg-rs:Area")
+            for key, value in zip(("x", "y", "w", "h"), region.area(width, height), strict=True):
+                _sub(area, f"stArea:{key}", f"{min(max(value, 0.0), 1.0):.6f}")
+            _sub(area, "stArea:unit", "normalized")
+    ET.indent(root, space=" ")
+    data = b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    data += ET.tostring(root, encoding="utf-8", xml_declaration=False) + b'\n<?xpacket end="w"?>\n'
+    with atomic_file(path) as handle:
+        handle.write(data)
+    return path

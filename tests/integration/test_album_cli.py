@@ -1,0 +1,161 @@
+"""The album through the CLI: index, search, groups, caption-album --write-xmp (read back with
+exiftool), bad input, and a SIGKILL mid-index followed by a rerun."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rap_desktop.cli import main
+from rap_desktop.core.images import sha256_bytes
+from rap_desktop.core.xmp import clean_text
+from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
+
+from .test_xmp import needs_exiftool, read_back
+
+
+@pytest.fixture
+def cli(home: Path, tiny_config: Path, capsys):
+    def run(*args: str) -> tuple[int, object, str]:
+        code = main(["--home", str(home), "--config", str(tiny_config), *args])
+        out, err = capsys.readouterr()
+        return code, (json.loads(out) if "--json" in args and code == 0 else out), err
+
+    return run
+
+
+@pytest.mark.slow
+@needs_exiftool
+def test_index_search_groups_and_captions_with_sidecars(cli, tmp_path: Path, home: Path) -> None:
+    album = tmp_path / "album"
+    files = make_album(album, 6, seed=3, max_side=160)
+    add_bad_files(album / "bad", files[0])
+    code, doc, err = cli("index", str(album), "--json")
+    assert code == 0, err
+    assert (doc["indexed"], len(doc["failed"])) == (6, 4) and "photos/s" in err  # progress on stderr
+    assert {f["path"] for f in doc["failed"]} == {str(p) for p in (album / "bad").iterdir()}
+
+    assert cli("concept", "add", "bo", str(files[0]), "--category", "dog")[0] == 0
+    code, doc, _ = cli("search", "--concept", "bo", "--json")
+    assert code == 0 and doc["photos"][0]["path"] == str(files[0]) and doc["photos"][0]["score"] > 0.999
+    code, text_doc, _ = cli("search", "--text", "a dog", "--concept", "bo", "--json", "--limit", "3")
+    assert code == 0 and {p["photo"] for p in text_doc["photos"]} <= {p["photo"] for p in doc["photos"]}
+
+    code, listed, _ = cli("groups", "list", "--json", "--threshold", "0.5", "--min-size", "2")
+    assert code == 0 and listed["groups"]
+    first = listed["groups"][0]
+    code, named, err = cli("groups", "name", str(first["id"]), "gang", "--category", "person", "--json")
+    assert code == 0, err
+    assert named["created"] and named["confirmed"] == first["size"]
+    code, found, _ = cli("search", "--concept", "gang", "--json")
+    assert sum(p["confirmed"] for p in found["photos"]) == first["photos"]
+
+    before = [sha256_bytes(p.read_bytes()) for p in files]
+    code, doc, err = cli("caption-album", str(album), "--write-xmp", "--max-new-tokens", "3", "--json")
+    assert code == 0, err
+    assert doc["captioned"] == 6 and len(doc["sidecars"]) == 6 and "caption" in err
+    conn = sqlite3.connect(home / "store.sqlite3")
+    for photo in files:
+        sidecar = Path(f"{photo}.xmp")
+        xmp = read_back(sidecar)
+        photo_id, width, height = conn.execute(
+            "SELECT p.id, p.width, p.height FROM photos p JOIN album_files f ON f.photo_id = p.id WHERE f.path = ?",
+            (str(photo),),
+        ).fetchone()
+        expected = conn.execute(
+            "SELECT c.name, r.x1, r.y1, r.x2, r.y2 FROM matches m JOIN regions r ON r.id = m.region_id "
+            "JOIN concepts c ON c.id = m.concept_id WHERE r.photo_id = ? AND m.accepted = 1",
+            (photo_id,),
+        ).fetchall()
+        assert sorted(set(xmp.get("Subject", []))) == sorted({n for n, *_ in expected})
+        areas = sorted(
+            (r["Name"], *(round(r["Area"][k], 4) for k in "XYWH"))
+            for r in xmp.get("RegionInfo", {}).get("RegionList", [])
+        )
+        assert areas == sorted(
+            (
+                n,
+                *(
+                    round(v, 4)
+                    for v in ((x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height)
+                ),
+            )
+            for n, x1, y1, x2, y2 in expected
+        )
+        assert xmp["Description"] == clean_text(stored_caption(conn, photo_id))
+    conn.close()
+    assert [sha256_bytes(p.read_bytes()) for p in files] == before  # the photos are never rewritten
+    code, again, _ = cli("caption-album", str(album), "--json")
+    assert code == 0 and (again["captioned"], again["skipped"]) == (0, 6)
+
+
+def stored_caption(conn: sqlite3.Connection, photo_id: int) -> str:
+    return conn.execute("SELECT text FROM album_captions WHERE photo_id = ?", (photo_id,)).fetchone()[0]
+
+
+def test_bad_usage_exits_2(cli, tmp_path: Path) -> None:
+    code, _, err = cli("index", str(tmp_path / "missing"))
+    assert code == 2 and "no such folder" in err
+    code, _, err = cli("search")
+    assert code == 2 and "--concept" in err
+    code, _, err = cli("groups", "name", "7", "bo")
+    assert code == 2 and "no group 7" in err
+
+
+def _committed(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM album_files").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_mid_index_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, tiny_config: Path) -> None:
+    album = tmp_path / "album"
+    files = make_album(album, 40, seed=4, max_side=160)
+    (album / "dup.jpg").write_bytes(files[5].read_bytes())
+    home = tmp_path / "home"
+    command = [sys.executable, "-m", "rap_desktop.cli", "--home", str(home), "--config", str(tiny_config)]
+    command += ["index", str(album), "--batch", "2", "--workers", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    db = home / "store.sqlite3"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and _committed(db) < 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the index finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    at_kill = _committed(db)
+    assert 6 <= at_kill < 41
+
+    rerun = subprocess.run([*command, "--json"], capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    doc = json.loads(rerun.stdout)
+    assert doc["unchanged"] >= at_kill - 2  # at most the batch in flight is redone
+    assert doc["unchanged"] + doc["indexed"] + doc["recorded"] == 41 and not doc["failed"]
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM album_files WHERE status = 'indexed'").fetchone()[0] == 41
+    assert conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 40  # the duplicate is one photo
+    assert (
+        conn.execute(
+            "SELECT COUNT(*) FROM photos p WHERE NOT EXISTS (SELECT 1 FROM regions r WHERE r.photo_id = p.id)"
+        ).fetchone()[0]
+        == 0
+    )
+    # regions are numbered 1..n per photo, each once: nothing half-written, nothing doubled
+    for count, top in conn.execute("SELECT COUNT(*), MAX(ordinal) FROM regions GROUP BY photo_id"):
+        assert count == top
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
