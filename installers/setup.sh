@@ -8,6 +8,29 @@ PYTHON="${PYTHON:-python3}"
 extras=""
 [[ "${1:-}" == "--test" ]] && extras="[test]"
 
+# Tests read XMP sidecars back with exiftool (Debian: libimage-exiftool-perl).
+if [[ -n "$extras" ]] && ! command -v exiftool >/dev/null 2>&1; then
+    as_root=()
+    if [[ "$(id -u)" != 0 ]]; then
+        if sudo -n true 2>/dev/null; then as_root=(sudo -n); else
+            echo "setup: exiftool is missing and installing it needs root: apt-get install libimage-exiftool-perl" >&2
+            exit 1
+        fi
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "setup: exiftool is missing and this is not a Debian-like system; install exiftool, then rerun" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    if ! "${as_root[@]}" apt-get install -y -qq libimage-exiftool-perl >/dev/null 2>&1; then
+        "${as_root[@]}" apt-get update -qq >/dev/null 2>&1 || true
+        "${as_root[@]}" apt-get install -y -qq libimage-exiftool-perl >/dev/null || {
+            echo "setup: could not install libimage-exiftool-perl (exiftool) with apt-get" >&2
+            exit 1
+        }
+    fi
+fi
+
 if [[ ! -x .venv/bin/python ]]; then
     "$PYTHON" -m venv .venv
 fi
