@@ -94,7 +94,9 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self.show_error)
         self.runner.busy_changed.connect(self._busy_changed)
         self.assistant = install_assistant(self)  # chat, captions, models dialog, generator status
-        self.photos.photo_opened.connect(self.assistant.panel.set_photo)  # chat about the photo on view
+        chat = self.assistant.panel
+        self.photos.photo_opened.connect(chat.set_photo)  # chat about the photo on view
+        chat.box_found.connect(lambda box: self.photos.show_answer_box(box, chat.photo))  # grounding
         self.tabifyDockWidget(self.retrieval_dock, self.assistant.dock)  # until the user arranges them
         self.retrieval_dock.raise_()
         self._restore_geometry()

@@ -176,8 +176,9 @@ class PhotoController(QObject):
         self._show_region(keep)
         self.w.update_model_state()
         timings = result.result.timings
-        took = sum(timings.values())
-        self.w.notify(f"{self.path.name if self.path else ''}: {len(items)} regions in {took:.1f} s.")
+        ran = timings.get("detect", 0.0) + timings.get("embed", 0.0)
+        how = f"detected and embedded in {ran:.1f} s" if ran else "stored regions, matched again"
+        self.w.notify(f"{self.path.name if self.path else ''}: {len(items)} regions ({how}).")
         self._update_actions()
         self.shown.emit()
 
@@ -323,6 +324,11 @@ class PhotoController(QObject):
             self.reassign(region)
         elif region is not None:
             self.w.notify(f"Added {region_id}. Remember what is in it with New concept from box (M).")
+
+    def show_answer_box(self, box: tuple, photo: Path | None) -> None:
+        """The assistant's grounding answer, drawn when it is about the photo on view."""
+        if photo is not None and photo == self.path:
+            self.view.show_answer_box(tuple(float(v) for v in box))
 
     def close_dialogs(self) -> None:
         if self.dialog is not None:

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .region_items import RegionItem
+from .region_items import RegionItem, RegionLook
 
 CONCEPT_MIME = "application/x-rap-desktop-concept"  # a concept dragged from the library: its name
 ZOOM_STEP = 1.25
@@ -125,6 +125,7 @@ class PhotoView(QGraphicsView):
         self.items_by_id = {}
         self._rubber = None
         self._drop_item = None
+        self.answer: RegionItem | None = None
 
     def set_regions(self, items: Sequence[RegionItem], selected: str = "") -> None:
         """Replace the boxes; larger boxes go below smaller ones, so each stays reachable."""
@@ -144,6 +145,22 @@ class PhotoView(QGraphicsView):
             self.items_by_id[selected].setSelected(True)
         scene.blockSignals(False)
         self._selection_changed()
+
+    def show_answer_box(self, box: tuple[float, float, float, float], text: str = "answer") -> None:
+        """A box from the assistant's answer (grounding), over the regions until the next photo."""
+        if self.photo is None:
+            return
+        if self.answer is not None:
+            self.scene().removeItem(self.answer.label)
+            self.scene().removeItem(self.answer)
+        self.answer = RegionItem("answer", box, RegionLook(text, "answer"))
+        self.answer.setFlag(RegionItem.GraphicsItemFlag.ItemIsSelectable, False)
+        self.answer.setAcceptHoverEvents(False)
+        self.answer.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.answer.setZValue(5_000)
+        self.scene().addItem(self.answer)
+        self.scene().addItem(self.answer.label)
+        self.ensureVisible(self.answer, 20, 20)
 
     def region_items(self) -> list[RegionItem]:
         return list(self.items_by_id.values())
@@ -271,10 +288,8 @@ class PhotoView(QGraphicsView):
 
     def region_at(self, pos: QPoint) -> RegionItem | None:
         for item in self.items(pos):
-            if isinstance(item, RegionItem):
-                return item
-            owner = getattr(item, "box", None)  # a region's tag
-            if isinstance(owner, RegionItem):
+            owner = item if isinstance(item, RegionItem) else getattr(item, "box", None)  # a box or its tag
+            if isinstance(owner, RegionItem) and owner is not self.answer:
                 return owner
         # the whole-photo box answers only on its tag; anywhere else on the photo it is the fallback
         whole = [i for i in self.items_by_id.values() if i.whole]

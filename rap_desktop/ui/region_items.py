@@ -26,6 +26,7 @@ STYLES = {
     "empty": (QColor("#e0e0e0"), Qt.PenStyle.DashLine),
     "proposal": (QColor("#00b8d4"), Qt.PenStyle.DashLine),
     "chosen": (QColor("#27ae60"), Qt.PenStyle.SolidLine),
+    "answer": (QColor("#d500f9"), Qt.PenStyle.SolidLine),  # a box the assistant gave (grounding)
 }
 HALO = QColor(0, 0, 0, 150)
 LABEL_Z = 10_000  # tags above every box

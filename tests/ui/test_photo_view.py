@@ -171,3 +171,18 @@ def test_photo_dropped_on_a_concept_adds_another_photo_of_it(qtbot, window: Main
     idle(qtbot, window)
     shots = session.store().exemplars("cat")
     assert len(shots) == 2 and shots[1].box == item.box
+
+
+def test_a_grounding_answer_is_drawn_on_its_photo(qtbot, window: MainWindow, photos) -> None:
+    open_photo(qtbot, window, photos["coffee"])
+    chat = window.assistant.panel
+    assert chat.photo == photos["coffee"]  # the chat asks about the photo on view
+    regions = len(window.photo_view.region_items())
+    chat.box_found.emit((10, 20, 110, 220))
+    answer = window.photo_view.answer
+    assert answer is not None and answer.box == (10.0, 20.0, 110.0, 220.0)
+    assert len(window.photo_view.region_items()) == regions  # not a region: nothing to correct
+    assert window.photo_view.region_at(window.photo_view.mapFromScene(60, 120)) is not answer
+    chat.set_photo(photos["bus"])  # an answer about another photo is not drawn here
+    chat.box_found.emit((0, 0, 50, 50))
+    assert window.photo_view.answer is answer
