@@ -3,7 +3,7 @@ with a detected region, retrieval drawn box by box, zoom/fit, mentions, drops on
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPoint, QPointF
 
 from rap_desktop.core.images import load_image
 from rap_desktop.ui.main_window import MainWindow
@@ -186,3 +186,25 @@ def test_a_grounding_answer_is_drawn_on_its_photo(qtbot, window: MainWindow, pho
     chat.set_photo(photos["bus"])  # an answer about another photo is not drawn here
     chat.box_found.emit((0, 0, 50, 50))
     assert window.photo_view.answer is answer
+
+
+def test_click_selects_a_box_and_drag_pans_the_zoomed_photo(qtbot, window: MainWindow, photos) -> None:
+    from PySide6.QtCore import Qt
+
+    open_photo(qtbot, window, photos["bus"])
+    view = window.photo_view
+    item = min((i for i in view.region_items() if not i.whole), key=lambda i: i.rect().width() * i.rect().height())
+    where = view.mapFromScene(item.rect().center())
+    expected = view.region_at(where)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert view.selected_region() == expected.region_id
+    assert window.photos.panel.current_region() == expected.region_id  # the side panel follows
+    for _ in range(4):
+        view.zoom_in()
+    bar = view.horizontalScrollBar()
+    start = bar.value()
+    centre = view.viewport().rect().center()
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.MiddleButton, pos=centre)
+    qtbot.mouseMove(view.viewport(), pos=centre + QPoint(-120, 0))
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.MiddleButton, pos=centre + QPoint(-120, 0))
+    assert bar.value() == min(bar.maximum(), start + 120)
