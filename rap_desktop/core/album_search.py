@@ -2,22 +2,18 @@
 by a text description (CLIP text embedding against the stored region and whole-photo embeddings),
 optionally within a concept's photos.
 
-Text search runs over a FAISS flat index of the stored region vectors, cached in memory and on disk
-and keyed by the album's region rows (count and newest id), so it is rebuilt only when regions changed.
+Text search runs over a FAISS flat index of the stored region vectors (region_vectors: cached in
+memory and on disk, re-read only when regions changed).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import faiss
 import numpy as np
 
-from . import album_store
-from .fsutil import atomic_file
+from . import album_store, region_vectors
 from .store import Store
 
 
@@ -75,75 +71,45 @@ def by_concept(store: Store, name: str, limit: int | None = None) -> list[PhotoH
 
 
 class TextSearch:
-    def __init__(self, store: Store, embedder, cache_dir: Path | None = None) -> None:
+    def __init__(self, store: Store, embedder) -> None:
         self.store = store
         self.embedder = embedder
-        self.cache_dir = Path(cache_dir) if cache_dir else store.home / "cache" / "album"
         self._key: str | None = None
         self._index = None
-        self._rows: np.ndarray = np.zeros((0, 2), np.int64)  # (region id, photo id) per index row
 
-    def _current_key(self, model: str) -> str:
-        count, newest = self.store.conn.execute(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM regions WHERE model = ? AND vector IS NOT NULL", (model,)
-        ).fetchone()
-        return json.dumps({"model": model, "count": count, "newest": newest})
-
-    def _file(self, model: str) -> Path:
-        return self.cache_dir / f"regions-{''.join(c if c.isalnum() else '_' for c in model)}.npz"
-
-    def _load(self, model: str) -> None:
-        key = self._current_key(model)
-        if key == self._key:
-            return
-        path = self._file(model)
-        rows = vectors = None
-        with contextlib.suppress(OSError, ValueError, KeyError), np.load(path) as cached:
-            if str(cached["key"]) == key:
-                rows, vectors = cached["rows"], cached["vectors"]
-        if rows is None:
-            found = self.store.conn.execute(
-                "SELECT id, photo_id, vector FROM regions WHERE model = ? AND vector IS NOT NULL ORDER BY id", (model,)
-            ).fetchall()
-            rows = np.array([(r[0], r[1]) for r in found], np.int64).reshape(-1, 2)
-            vectors = (
-                np.stack([np.frombuffer(r[2], np.float32) for r in found]) if found else np.zeros((0, 1), np.float32)
-            )
-            with contextlib.suppress(OSError):  # a cache: a full disk only costs a rebuild next time
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-                with atomic_file(path) as handle:
-                    np.savez(handle, key=np.array(key), rows=rows, vectors=vectors)
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, np.float32))
-        self._index, self._rows, self._vectors, self._key = index, rows, vectors, key
+    def _load(self, model: str) -> region_vectors.RegionVectors:
+        matrix = region_vectors.load(self.store, model)
+        if matrix.key != self._key:  # the FAISS flat index over the matrix, rebuilt when it changed
+            self._index = faiss.IndexFlatIP(matrix.vectors.shape[1])
+            self._index.add(np.ascontiguousarray(matrix.vectors, np.float32))
+            self._key = matrix.key
+        return matrix
 
     def search(self, text: str, limit: int = 20, concept: str | None = None) -> list[PhotoHit]:
         """Photos whose best region is closest to `text`; with `concept`, only photos where it is accepted."""
-        model = self.embedder.model_id
-        self._load(model)
+        matrix = self._load(self.embedder.model_id)
         query = np.ascontiguousarray(self.embedder.embed_texts([text]), np.float32)
-        if not len(self._rows):
+        if not len(matrix.rows):
             return []
         if concept is not None:
             allowed = [h.photo_id for h in by_concept(self.store, concept)]
-            mask = np.isin(self._rows[:, 1], allowed)
-            sims = self._vectors[mask] @ query[0]
+            mask = np.isin(matrix.rows[:, 1], allowed)
+            sims = matrix.vectors[mask] @ query[0]
             order = np.argsort(-sims, kind="stable")
             picked = list(zip(sims[order].tolist(), np.flatnonzero(mask)[order].tolist(), strict=True))
         else:
-            k = min(len(self._rows), max(limit * 16, 64))
+            k = min(len(matrix.rows), max(limit * 16, 64))
             while True:  # regions, best first, until they cover `limit` photos
                 sims, idx = self._index.search(query, k)
                 picked = [(float(s), int(i)) for s, i in zip(sims[0], idx[0], strict=True) if i >= 0]
-                if k >= len(self._rows) or len({int(self._rows[i, 1]) for _, i in picked}) >= limit:
+                if k >= len(matrix.rows) or len({int(matrix.rows[i, 1]) for _, i in picked}) >= limit:
                     break
-                k = min(len(self._rows), k * 4)
+                k = min(len(matrix.rows), k * 4)
         best: dict[int, tuple[float, int]] = {}
         for sim, i in picked:
-            photo = int(self._rows[i, 1])
+            photo = int(matrix.rows[i, 1])
             if photo not in best:
-                best[photo] = (sim, int(self._rows[i, 0]))
+                best[photo] = (sim, int(matrix.rows[i, 0]))
             if len(best) >= limit:
                 break
         ids = list(best)

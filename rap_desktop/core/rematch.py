@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import region_vectors
 from .photos import StoredRegion
 from .retrieval import Negatives, decide, match_status, rank
 from .store import Store
@@ -27,31 +28,18 @@ class RematchReport:
     changed: int  # accepted pairs that appeared or went
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _load(store: Store, model: str) -> list[StoredRegion]:
-    rows = store.conn.execute(
-        "SELECT id, photo_id, ordinal, x1, y1, x2, y2, label, score, source, vector FROM regions "
-        "WHERE model = ? AND vector IS NOT NULL ORDER BY photo_id, ordinal",
-        (model,),
-    ).fetchall()
-    return [
-        StoredRegion(
-            r[0], r[1], r[2], (r[3], r[4], r[5], r[6]), r[7] or "", r[8] or 0.0, r[9], np.frombuffer(r[10], np.float32)
-        )
-        for r in rows
-    ]
+    written: int = 0  # match rows inserted, updated or deleted
 
 
 def rematch(store: Store, model: str, threshold: float, neighbours: int = 5) -> RematchReport:
     clock: dict[str, float] = {}
     start = tick = time.perf_counter()
-    regions = _load(store, model)
+    matrix = region_vectors.load(store, model)
     clock["load"] = time.perf_counter() - tick
-    if not regions:
+    if not len(matrix.rows):
         return RematchReport(0, 0, 0, 0, time.perf_counter() - start, clock)
     tick = time.perf_counter()
-    ranked = rank(store, np.stack([r.vector for r in regions]), neighbours, model)
+    ranked = rank(store, matrix.vectors, neighbours, model)
     clock["search"] = time.perf_counter() - tick
     tick = time.perf_counter()
     manual = {
@@ -63,46 +51,59 @@ def rematch(store: Store, model: str, threshold: float, neighbours: int = 5) -> 
         )
     }
     negatives = Negatives.load(store, model)
+    order = np.argsort(matrix.photo_ids, kind="stable")  # decide one photo at a time
+    bounds = np.flatnonzero(np.diff(matrix.photo_ids[order])) + 1
     rows = []
-    photos = 0
-    begin = 0
-    while begin < len(regions):  # regions are sorted by photo: decide one photo at a time
-        end = begin
-        while end < len(regions) and regions[end].photo_id == regions[begin].photo_id:
-            end += 1
-        for result in decide(regions[begin:end], ranked[begin:end], threshold, manual, negatives):
+    box = (0.0, 0.0, 0.0, 0.0)  # decisions do not look at boxes
+    for group in np.split(order, bounds):
+        stored = [
+            StoredRegion(int(rid), int(pid), int(ordinal), box, "", 0.0, "", matrix.vectors[i])
+            for i, (rid, pid, ordinal) in zip(group.tolist(), matrix.rows[group].tolist(), strict=True)
+        ]
+        for result in decide(stored, [ranked[i] for i in group], threshold, manual, negatives):
             rows += [
                 (result.db_id, c.concept_id, c.similarity, match_status(c), int(c.accepted)) for c in result.candidates
             ]
-        photos += 1
-        begin = end
     clock["decide"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    changed = _save(store, model, rows)
+    changed, written = _save(store, model, rows)
     clock["write"] = time.perf_counter() - tick
     accepted = sum(row[4] for row in rows)
-    return RematchReport(len(regions), photos, accepted, changed, time.perf_counter() - start, clock)
+    return RematchReport(
+        len(matrix.rows), len(bounds) + 1, accepted, changed, time.perf_counter() - start, clock, written
+    )
 
 
-def _save(store: Store, model: str, rows: list[tuple]) -> int:
-    """Replace the automatic matches of the model's regions (one transaction); returns how many
-    accepted (region, concept) pairs changed."""
+def _save(store: Store, model: str, rows: list[tuple]) -> tuple[int, int]:
+    """Bring the model's matches in line with `rows` in one transaction, writing only what differs
+    (after a single edit most decisions are unchanged). Returns (accepted pairs that changed, rows written)."""
     in_model = "SELECT id FROM regions WHERE model = ?"
     with store._write():
-        before = set(
-            store.conn.execute(
-                f"SELECT region_id, concept_id FROM matches WHERE accepted = 1 AND region_id IN ({in_model})", (model,)
-            ).fetchall()
-        )
-        store.conn.execute(f"DELETE FROM matches WHERE status = 'auto' AND region_id IN ({in_model})", (model,))
+        existing = {
+            (r, c): (sim, status, accepted)
+            for r, c, sim, status, accepted in store.conn.execute(
+                "SELECT region_id, concept_id, similarity, status, accepted FROM matches "
+                f"WHERE region_id IN ({in_model})",
+                (model,),
+            )
+        }
+        wanted = {(r[0], r[1]) for r in rows}
+        stale = [key for key, (_, status, _) in existing.items() if status == "auto" and key not in wanted]
+        store.conn.executemany("DELETE FROM matches WHERE region_id = ? AND concept_id = ?", stale)
+        fresh = []
+        for row in rows:
+            old = existing.get((row[0], row[1]))
+            if old is None or old[2] != row[4] or abs(old[0] - row[2]) > 1e-6:
+                fresh.append(row)
         store.conn.executemany(
             "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?) "
             "ON CONFLICT(region_id, concept_id) DO UPDATE SET similarity = excluded.similarity, "
             "accepted = excluded.accepted",
-            rows,
+            fresh,
         )
+    before = {key for key, (_, _, accepted) in existing.items() if accepted}
     after = {(r[0], r[1]) for r in rows if r[4]}
-    return len(before ^ after)
+    return len(before ^ after), len(stale) + len(fresh)
 
 
 def after_change(session) -> RematchReport | None:
