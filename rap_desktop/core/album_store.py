@@ -180,20 +180,21 @@ def failures(store: Store, folder: str | None = None) -> list[tuple[str, str]]:
 
 
 def photo_paths(store: Store, photo_ids: Sequence[int]) -> dict[int, str]:
-    """A current path for each photo: an album file if there is one, else the photos row's."""
+    """A current path for each photo: an album file if there is one (a deleted file's row is gone
+    after the next index run), else the photos row's."""
     out: dict[int, str] = {}
     for start in range(0, len(photo_ids), 900):
         chunk = list(photo_ids[start : start + 900])
         marks = ",".join("?" * len(chunk))
-        for pid, path in store.conn.execute(f"SELECT id, path FROM photos WHERE id IN ({marks})", chunk):
-            if path:
-                out[pid] = path
         for pid, path in store.conn.execute(
             f"SELECT photo_id, MIN(path) FROM album_files WHERE status = 'indexed' AND photo_id IN ({marks}) "
             "GROUP BY photo_id",
             chunk,
         ):
-            out.setdefault(pid, path)
+            out[pid] = path
+        for pid, path in store.conn.execute(f"SELECT id, path FROM photos WHERE id IN ({marks})", chunk):
+            if path:
+                out.setdefault(pid, path)  # a photo seen by `retrieve` only
     return out
 
 

@@ -226,14 +226,25 @@ def rank(store: Store, vectors: np.ndarray, neighbours: int, model: str | None =
             chunk,
         ):
             owner[eid] = (cid, name)
-    ranked = []
-    for srow, irow in zip(sims.tolist(), ids.tolist(), strict=True):
-        best: dict[int, tuple[int, int, str, float]] = {}
-        for s, i in zip(srow, irow, strict=True):  # best first: the first per concept is its best exemplar
-            found = owner.get(i)
-            if found is not None and found[0] not in best:
-                best[found[0]] = (found[0], i, found[1], float(s))
-        ranked.append(list(best.values())[:neighbours])
+    # vectorised (10^5 regions): each hit's concept, then the first hit per (region, concept) in
+    # best-first order, then at most `neighbours` concepts per region
+    known = np.array(sorted(owner), np.int64)
+    at = np.clip(np.searchsorted(known, ids), 0, max(len(known) - 1, 0))
+    hit = (ids >= 0) & (known[at] == ids) if len(known) else np.zeros(ids.shape, bool)
+    concept_of = np.array([owner[int(e)][0] for e in known] or [0], np.int64)
+    concepts = np.where(hit, concept_of[at], -1)
+    rows, cols = np.nonzero(hit)  # row-major: per region, best first
+    keys = rows * (int(concepts.max()) + 1) + concepts[rows, cols]
+    _, first = np.unique(keys, return_index=True)
+    first.sort()
+    rows, cols = rows[first], cols[first]
+    starts = np.searchsorted(rows, rows, side="left")
+    keep = (np.arange(len(rows)) - starts) < neighbours
+    ranked: list[Ranked] = [[] for _ in range(len(ids))]
+    for r, c in zip(rows[keep].tolist(), cols[keep].tolist(), strict=True):
+        eid = int(ids[r, c])
+        cid, name = owner[eid]
+        ranked[r].append((cid, eid, name, float(sims[r, c])))
     return ranked
 
 
