@@ -36,7 +36,7 @@ class RegionVectors:
 
 
 def current_key(store: Store, model: str) -> str:
-    # answered from the regions_model index alone: no row (and no vector blob) is read
+    # answered from the regions_model_photo index alone: no row (and no vector blob) is read
     count, newest = store.conn.execute(
         "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM regions WHERE model = ?", (model,)
     ).fetchone()

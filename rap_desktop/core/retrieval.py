@@ -240,11 +240,11 @@ def rank(store: Store, vectors: np.ndarray, neighbours: int, model: str | None =
     rows, cols = rows[first], cols[first]
     starts = np.searchsorted(rows, rows, side="left")
     keep = (np.arange(len(rows)) - starts) < neighbours
+    rows, cols = rows[keep], cols[keep]
     ranked: list[Ranked] = [[] for _ in range(len(ids))]
-    for r, c in zip(rows[keep].tolist(), cols[keep].tolist(), strict=True):
-        eid = int(ids[r, c])
+    for r, eid, sim in zip(rows.tolist(), ids[rows, cols].tolist(), sims[rows, cols].tolist(), strict=True):
         cid, name = owner[eid]
-        ranked[r].append((cid, eid, name, float(sims[r, c])))
+        ranked[r].append((cid, eid, name, sim))
     return ranked
 
 

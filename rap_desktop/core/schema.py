@@ -112,7 +112,7 @@ CREATE TABLE IF NOT EXISTS album_groups (
     regions TEXT NOT NULL,
     created REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS regions_model ON regions(model);
+CREATE INDEX IF NOT EXISTS regions_model_photo ON regions(model, photo_id);
 CREATE TABLE IF NOT EXISTS corrections (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
