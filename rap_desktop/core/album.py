@@ -230,7 +230,8 @@ class Indexer:
         for root in roots:
             album_store.add_folder(self.store, root)
             rows = album_store.known_files(self.store, root)
-            found = scan(Path(root))
+            own = str(self.store.home.resolve()) + os.sep  # never index our own images and thumbnails
+            found = [entry for entry in scan(Path(root)) if not entry[0].startswith(own)]
             files += len(found)
             on_disk = {path for path, _, _ in found}
             removed += album_store.forget_files(self.store, [p for p in rows if p not in on_disk])

@@ -140,6 +140,19 @@ def test_cancel_stops_between_batches_and_a_rerun_finishes(session: Session, alb
     assert _count(session, "SELECT COUNT(*) FROM photos") == N
 
 
+def test_the_data_folder_inside_an_album_is_not_indexed(tmp_path: Path, tiny_config: Path) -> None:
+    album = tmp_path / "pictures"
+    make_album(album, 3, seed=5, max_side=128)
+    opened = Session.open(album / "rap-data", tiny_config)  # the data folder lives inside the album
+    try:
+        opened.store().add_concept("bo", next(album.rglob("*.jpg")))
+        first = _indexer(opened).index([album])
+        assert first.files == 3 and first.indexed == 3  # not its thumbnails or concept images
+        assert _indexer(opened).index([album]).files == 3
+    finally:
+        opened.close()
+
+
 def test_missing_folder_is_a_clear_error(session: Session, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="no such folder"):
         _indexer(session).index([tmp_path / "nope"])
