@@ -91,7 +91,9 @@ def _imported(report: ImportReport, verb: str) -> dict:
 
 
 def import_rap(args: argparse.Namespace, session: Session) -> dict:
-    return _imported(rap_import.import_rap(session.store(), args.folder, args.skip_existing), "imported")
+    report = rap_import.import_rap(session.store(), args.folder, args.skip_existing)
+    cli_album.after_change(session)
+    return _imported(report, "imported")
 
 
 def export(args: argparse.Namespace, session: Session) -> dict:
@@ -100,7 +102,9 @@ def export(args: argparse.Namespace, session: Session) -> dict:
 
 
 def import_backup(args: argparse.Namespace, session: Session) -> dict:
-    return _imported(backup.import_zip(session.store(), args.file, args.skip_existing), "restored")
+    report = backup.import_zip(session.store(), args.file, args.skip_existing)
+    cli_album.after_change(session)
+    return _imported(report, "restored")
 
 
 def retrieve(args: argparse.Namespace, session: Session) -> dict:
