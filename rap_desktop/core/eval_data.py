@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from . import names
 from .errors import RapError
-from .fsutil import write_atomic
+from .fsutil import read_json, write_atomic
 
 FORMAT = "rap-desktop-eval"
 VERSION = 1
@@ -231,12 +231,7 @@ def load_dataset(folder: str | Path) -> Dataset:
     path = folder / FILE if folder.is_dir() else folder
     if not path.is_file():
         raise DatasetError(f"{folder} is not a test set (no {FILE}); see README, 'Evaluate'")
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise DatasetError(f"{path} is too large")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path} is not valid JSON ({exc})") from None
+    data = read_json(path, MAX_JSON_BYTES, "a test set", DatasetError)
     try:
         return parse_dataset(data, path.parent)
     except (AttributeError, TypeError) as exc:  # a list where an object belongs, and the like

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 TEMP_MARK = ".tmp-"
+
+
+def read_json(path: Path, max_bytes: int, what: str, error: type[Exception]) -> Any:
+    """A JSON file given by a user: bounded in size, and one plain error for every way it is bad."""
+    if path.stat().st_size > max_bytes:
+        raise error(f"{path} is too large to be {what}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path} is not valid JSON ({exc})") from None
 
 
 def fsync_dir(folder: Path) -> None:

@@ -10,11 +10,11 @@ the database folder's own (old) name; we look for each path inside the folder, n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePosixPath
 
 from . import names
 from .errors import RapError
+from .fsutil import read_json
 from .images import load_image
 from .store import ImportReport, NewConcept, NewExemplar, Store
 
@@ -47,12 +47,7 @@ def read_database(folder: Path) -> list[NewConcept]:
         raise RapError(f"{folder} is not a folder")
     if not path.is_file():
         raise RapError(f"{folder} has no database.json; is it a RAP concept database?")
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise RapError(f"{path} is too large to be a concept database")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RapError(f"{path} is not valid JSON ({exc})") from None
+    data = read_json(path, MAX_JSON_BYTES, "a concept database", RapError)
     if not isinstance(data, dict) or not isinstance(data.get("concept_dict"), dict):
         raise RapError(f"{path} has no 'concept_dict' object")
     extra: dict[str, list[str]] = {}
