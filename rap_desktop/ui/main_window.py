@@ -235,6 +235,7 @@ class MainWindow(QMainWindow):
         menu.addActions([p.open_action, p.rerun_action, p.draw_action])
         menu.addSeparator()
         menu.addActions(p.region_actions)
+        self.album_menu = bar.addMenu("&Album")  # filled by the album view and the album tools
         menu = bar.addMenu("&View")
         menu.addActions([p.fit_action, p.zoom_in_action, p.zoom_out_action])
         menu.addSeparator()
