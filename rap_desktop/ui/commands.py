@@ -215,7 +215,7 @@ class Commands:
         what = f"{len(names)} concepts" if len(names) > 1 else tag(names[0])
         question = (
             f"Forget {shown}?\n\nTheir photos and descriptions are deleted from the data folder "
-            "(Edit ▸ Undo brings them back while the app stays open; their corrections do not come back)."
+            "(Edit ▸ Undo brings them back, with their corrections, while the app stays open)."
         )
         if self.w.confirm(f"Remove {what}", question):
             self.w.undo_stack.push(RemoveConceptsCommand(self.w.host, names))

@@ -13,9 +13,9 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from rap_desktop.core import removal
 from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
-from rap_desktop.core.store import NewConcept
 
 from . import photo_ops
 from .tasks import TaskRunner
@@ -117,26 +117,27 @@ class CorrectionCommand(StoreCommand):
 
 
 class RemoveConceptsCommand(StoreCommand):
-    """Remove concepts; undo adds them back from a copy taken just before (photos, text, vectors)."""
+    """Remove concepts; undo puts them back exactly as they were (photos, text, vectors, and the
+    corrections and album matches that named them: `core.removal`)."""
 
     def __init__(self, host: Host, names: Sequence[str]) -> None:
         shown = ", ".join(tag(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         super().__init__(host, f"Remove {shown}")
         self.names = list(names)
-        self.saved: list[NewConcept] | None = None
+        self.saved: list[removal.RemovedConcept] | None = None
 
     def apply(self, session: Session) -> Any:
-        self.saved = photo_ops.remove_keeping(session.store(), self.names)
+        self.saved = removal.remove(session.store(), self.names)
         photo_ops.after_change(session)
         return [c.name for c in self.saved]
 
     def revert(self, session: Session) -> Any:
         if not self.saved:
             return []
-        restored = photo_ops.restore(session.store(), self.saved)
+        restored = removal.restore(session.store(), self.saved)  # corrections first, then the album
         self.saved = None
         photo_ops.after_change(session)
-        return [r.concept.name for r in restored]
+        return restored
 
     def applied(self, removed: Any) -> None:
         self.host.notify(f"Removed {', '.join(tag(n) for n in removed)}. Undo with Ctrl+Z.")

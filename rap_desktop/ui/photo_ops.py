@@ -6,20 +6,15 @@ calls the CLI makes (`retrieve`, `match confirm|reject|reassign|undo`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from rap_desktop.core import corrections, rematch
 from rap_desktop.core.errors import RapError
-from rap_desktop.core.images import LoadedImage, load_image
-from rap_desktop.core.names import tag
+from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.regions import WHOLE, Proposal, propose
 from rap_desktop.core.retrieval import RetrievalResult
 from rap_desktop.core.session import Session
-from rap_desktop.core.store import AddResult, NewConcept, NewExemplar, Store
 
 from .operations import ExemplarEntry
 
@@ -107,42 +102,6 @@ def detect_proposals(session: Session, loaded: LoadedImage) -> list[Proposal]:
     detections = [(d.box, d.label, d.score) for d in session.detector.detect(loaded.image, classes)]
     width, height = loaded.size
     return [p for p in propose(detections, width, height) if p.source != WHOLE]
-
-
-# --- removal that can be undone ------------------------------------------------------------------
-
-
-def snapshot(store: Store, names: Sequence[str]) -> list[NewConcept]:
-    """The concepts as the store would re-add them: text, photos (checked against their hash),
-    boxes, sources, dates and embeddings. What goes with a removal and cannot come back: the
-    corrections, negatives and matches that named the concept."""
-    saved = []
-    for name in names:
-        concept = store.get_concept(name)
-        items = []
-        for ex in store.exemplars(concept.name):
-            path = store.image_path(ex.image)
-            loaded = load_image(path)
-            if loaded.sha256 != ex.image.split(".", 1)[0]:
-                raise RapError(f"the photo file {path} of {tag(concept.name)} is damaged; not removed")
-            rows = store.conn.execute("SELECT model, vector FROM embeddings WHERE exemplar_id = ?", (ex.id,))
-            vectors = {model: np.frombuffer(blob, np.float32).copy() for model, blob in rows.fetchall()}
-            items.append(NewExemplar(loaded, ex.box, ex.source, vectors, ex.created))
-        saved.append(NewConcept(concept.name, concept.info, concept.category, tuple(items), concept.created))
-    return saved
-
-
-def remove_keeping(store: Store, names: Sequence[str]) -> list[NewConcept]:
-    """Remove the concepts, returning what is needed to put them back (`restore`)."""
-    saved = snapshot(store, names)
-    for concept in saved:
-        store.remove_concept(concept.name)
-    return saved
-
-
-def restore(store: Store, saved: Sequence[NewConcept]) -> list[AddResult]:
-    """Put removed concepts back, all in one transaction (fails whole if a name was taken since)."""
-    return store.add_many(list(saved))
 
 
 def model_state(session: Session) -> str:

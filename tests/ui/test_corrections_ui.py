@@ -189,6 +189,45 @@ def test_remove_and_edit_are_undone(qtbot, opened: MainWindow, session) -> None:
     assert store.get_concept("coach").info == "<coach> shouts."
 
 
+def test_undo_of_remove_brings_back_the_corrections(qtbot, opened: MainWindow, session) -> None:
+    """Confirm a box, remove the concept, undo: the confirmed crop, the confirmed match and the
+    concept's other rows are back, and the confirm itself can still be undone after that."""
+    win, store = opened, session.store()
+    win.confirm = lambda title, text: True  # type: ignore[method-assign]
+    region = _accepted_region(win)
+    name = region.accepted.concept
+    win.photo_view.select_region(region.id)
+    after(qtbot, win, win.photos.confirm_action.trigger)
+    concept_id = store.get_concept(name).id
+
+    def rows() -> tuple:
+        q, of = store.conn.execute, (concept_id,)
+        return (
+            q("SELECT id, image, box, source FROM exemplars WHERE concept_id = ? ORDER BY id", of).fetchall(),
+            q("SELECT region_id, status, accepted FROM matches WHERE concept_id = ? ORDER BY 1", of).fetchall(),
+        )
+
+    before = rows()
+    assert len(before[0]) == 2 and ("confirmed", 1) in {(s, a) for _, s, a in before[1]}
+    win.select_names([name])
+    after(qtbot, win, win.remove_action.trigger)
+    assert store.find_concept(name) is None and rows() == ([], [])
+    assert win.undo_stack.undoText().startswith("Remove")
+
+    after(qtbot, win, win.undo_action.trigger)
+    qtbot.waitUntil(lambda: win.model.row_of(name) >= 0, timeout=WAIT)
+    assert store.get_concept(name).id == concept_id
+    assert rows() == before
+    assert statuses(store, win, region.id) == {name: "confirmed"}
+    assert win.photo_view.items_by_id[region.id].look.label == f"✓ <{name}>"  # drawn as confirmed again
+
+    after(qtbot, win, win.undo_action.trigger)  # the confirm, from before the removal
+    assert statuses(store, win, region.id) == {}
+    assert len(store.exemplars(name)) == 1
+    assert open_corrections(store) == [("confirm", 1)]
+    assert store.check() == []
+
+
 def test_a_failed_correction_is_a_message_and_leaves_no_undo_step(
     qtbot, window: MainWindow, session, photos, tmp_path
 ) -> None:
