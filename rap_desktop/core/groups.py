@@ -46,10 +46,12 @@ class Named:
 
 
 def _unmatched(store: Store, model: str, include_whole: bool, limit: int):
+    # a region the user confirmed is known even where it is not accepted (one slot per concept and photo)
     whole = "" if include_whole else "AND r.source != 'whole'"
     rows = store.conn.execute(
         "SELECT r.id, r.photo_id, r.vector FROM regions r WHERE r.model = ? AND r.vector IS NOT NULL "
-        f"{whole} AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.region_id = r.id AND m.accepted = 1) "
+        f"{whole} AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.region_id = r.id "
+        "AND (m.accepted = 1 OR m.status = 'confirmed')) "
         "ORDER BY r.id DESC LIMIT ?",
         (model, limit),
     ).fetchall()

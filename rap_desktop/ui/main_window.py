@@ -43,6 +43,7 @@ from .photo_controller import PhotoController
 from .photo_view import local_paths
 from .tasks import TaskRunner
 from .thumbnails import ThumbnailCache
+from .tools_menu import install_album_tools
 
 LIST_ICON = 96
 ORGANISATION = "rap-desktop"
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self.show_error)
         self.runner.busy_changed.connect(self._busy_changed)
         self.assistant = install_assistant(self)  # chat, captions, models dialog, generator status
+        self.album_tools = install_album_tools(self)  # Album ▸ Unknown groups…, Caption and tag photos…
         chat = self.assistant.panel
         self.photos.photo_opened.connect(chat.set_photo)  # chat about the photo on view
         chat.box_found.connect(lambda box: self.photos.show_answer_box(box, chat.photo))  # grounding

@@ -1,0 +1,106 @@
+"""Album captioning one photo at a time, in steps a GUI runs on different threads: `plan` and
+`prepare` and `save` read or write the store, `generate` uses the generator only, `write_sidecar`
+touches files only. Between two steps nothing is held, so concept edits go on during a long run.
+
+The same rules as `album_caption.caption_folder` (the CLI's one-call loop): concepts come from the
+stored matches, a photo whose file changed since indexing is refused, a stored caption is reused
+unless forced, and the photo itself is never rewritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import album_store, xmp
+from .album_caption import _save, accepted
+from .assistant import Assistant, Prepared, Reply
+from .errors import RapError
+from .images import load_image
+from .models.generator import DEFAULT_OPTIONS, CancelToken, GenerationOptions
+from .prompting import Conversation, build_user_turn, caption_question
+from .retrieval import ChosenConcept
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Item:
+    photo_id: int
+    path: str
+    captioned: bool  # a caption is stored already
+
+
+@dataclass(frozen=True)
+class Step:
+    """One photo, read and ready: `prepared` is None when its stored caption `text` is reused."""
+
+    item: Item
+    size: tuple[int, int]
+    names: tuple[str, ...]
+    regions: tuple[xmp.Region, ...]
+    text: str | None
+    prepared: Prepared | None
+
+
+def plan(store: Store, folder: str) -> list[Item]:
+    """The indexed photos under `folder`, in taken order, each with whether it has a caption."""
+    ids = album_store.album_photo_ids(store, folder)
+    paths = album_store.photo_paths(store, ids)
+    done = {pid for (pid,) in store.conn.execute("SELECT photo_id FROM album_captions")}
+    return [Item(pid, paths.get(pid, ""), pid in done) for pid in ids]
+
+
+def needs_generator(items: list[Item], force: bool) -> bool:
+    return force or any(not item.captioned for item in items)
+
+
+def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) -> Step:
+    """Store side of one photo: the file (checked against what was indexed), its accepted concepts
+    and regions, and the exact caption prompt when a caption is to be made (`assistant` needed then)."""
+    found = accepted(store, item.photo_id)
+    names = tuple(dict.fromkeys(c.name for c, _ in found))
+    regions = tuple(region for _, region in found)
+    loaded = load_image(item.path)
+    row = store.conn.execute("SELECT sha256 FROM photos WHERE id = ?", (item.photo_id,)).fetchone()
+    if row is None:
+        raise RapError("the photo was removed from the album meanwhile")
+    if loaded.sha256 != row[0]:
+        raise RapError("the file changed since it was indexed; index the folder again")
+    stored = store.conn.execute("SELECT text FROM album_captions WHERE photo_id = ?", (item.photo_id,)).fetchone()
+    if stored is not None and not force:
+        return Step(item, loaded.size, names, regions, stored[0], None)
+    if assistant is None:
+        raise RapError("the generator is not loaded")
+    limit = assistant.generator.concept_limit
+    best: dict[int, ChosenConcept] = {}
+    for concept, _ in found:  # best region per concept, in the order found
+        best.setdefault(concept.concept_id, concept)
+    chosen = tuple(best.values())[:limit]
+    turn = build_user_turn(caption_question(), assistant._refs(chosen), query_image=loaded.image, limit=limit)
+    prepared = Prepared(Conversation.start(assistant.template, turn), chosen, None)
+    return Step(item, loaded.size, names, regions, None, prepared)
+
+
+def generate(
+    assistant: Assistant, step: Step, options: GenerationOptions = DEFAULT_OPTIONS, cancel: CancelToken | None = None
+) -> Reply:
+    """Generator side: no store. A cancelled answer comes back with `answer.cancelled` set."""
+    if step.prepared is None:
+        raise ValueError("this photo keeps its stored caption: nothing to generate")
+    return assistant.generate(step.prepared, options, cancel=cancel)
+
+
+def save(store: Store, step: Step, reply: Reply) -> str:
+    """Store the caption (a cancelled, partial answer is refused); returns the text."""
+    if reply.answer.cancelled:
+        raise RapError("cancelled before the caption was complete")
+    text = reply.text.strip()
+    _save(store, step.item.photo_id, text, reply.model, list(step.names))
+    return text
+
+
+def write_sidecar(step: Step, text: str, style: str = "ext") -> str:
+    """File side: the caption, names and regions into the photo's XMP sidecar (merged, never the photo)."""
+    try:
+        return str(xmp.write_sidecar(step.item.path, step.size, text, list(step.names), list(step.regions), style))
+    except OSError as exc:
+        raise RapError(f"cannot write the sidecar: {exc.strerror or exc}") from None

@@ -1,0 +1,107 @@
+"""Behind the unknown-groups dialog: the listing (store lane), the sample crops (io lane) and the
+undoable naming (a StoreCommand: its redo and undo run on the store lane, then the album re-matches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPainter
+
+from rap_desktop.core import group_naming, rematch
+from rap_desktop.core.errors import RapError
+from rap_desktop.core.images import crop_box, load_image, thumbnail
+from rap_desktop.core.names import tag
+from rap_desktop.core.session import Session
+
+from . import photo_ops
+from .correction_commands import Host, StoreCommand
+from .thumbnails import pil_to_qimage
+
+CROP = 72  # px, one sample in the strip
+
+
+def find_groups(session: Session, threshold: float, min_size: int) -> list[group_naming.Shown]:
+    """Store lane: cluster the unmatched regions and say what to show of each group."""
+    store = session.store()
+    return group_naming.find(store, session.embedder.model_id, threshold, min_size)
+
+
+def sample_strip(samples: Sequence[group_naming.Sample], size: int = CROP, gap: int = 4) -> QImage:
+    """io lane: the samples' crops side by side on a transparent strip (a photo that cannot be read
+    leaves its place empty: a preview is no reason for an error dialog)."""
+    strip = QImage(max(1, len(samples)) * (size + gap), size, QImage.Format.Format_ARGB32_Premultiplied)
+    strip.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(strip)
+    decoded: dict[str, Any] = {}
+    for n, sample in enumerate(samples):
+        if not sample.path:
+            continue
+        try:
+            if sample.path not in decoded:
+                decoded[sample.path] = load_image(sample.path).image
+            crop = pil_to_qimage(thumbnail(crop_box(decoded[sample.path], sample.box), size))
+        except (RapError, OSError, ValueError):
+            continue
+        painter.drawImage(n * (size + gap) + (size - crop.width()) // 2, (size - crop.height()) // 2, crop)
+    painter.end()
+    return strip
+
+
+class NameGroupCommand(StoreCommand):
+    """Name a group (a new concept: one exemplar, every member confirmed, then re-match); undo
+    removes the concept and re-matches; redo names the very same regions again."""
+
+    def __init__(
+        self,
+        host: Host,
+        shown: group_naming.Shown,
+        name: str,
+        info: str,
+        category: str,
+        listing_changed: Callable[[], None],
+    ) -> None:
+        super().__init__(host, f"Name group {shown.group.id} {tag(name)}")
+        self.model, self.regions = shown.model, shown.group.regions
+        self.name, self.info, self.category = name, info, category
+        self.listing_changed = listing_changed  # the dialog lists again after each change
+        self.named: str | None = None  # set on the store lane by apply, cleared by revert
+
+    def apply(self, session: Session) -> Any:
+        self.named = None  # a failed apply leaves nothing for its undo to take back
+        named = group_naming.name_regions(
+            session.store(), self.model, self.regions, self.name, self.info, self.category or None
+        )
+        self.named = named.concept
+        report = rematch.after_change(session)
+        return named, (report.accepted if report is not None else 0)
+
+    def revert(self, session: Session) -> Any:
+        if self.named is None:
+            return None  # the naming itself failed: nothing to take back
+        removed = group_naming.unname(session.store(), self.named)
+        self.named = None
+        photo_ops.after_change(session)
+        return removed.name
+
+    def applied(self, result: Any) -> None:
+        named, _accepted = result
+        self.host.notify(
+            f"Named {tag(named.concept)}: {named.confirmed} regions confirmed, the album re-matched. Undo with Ctrl+Z."
+        )
+        self.host.concepts_changed([named.concept])
+        self.host.photo_changed()
+        self.listing_changed()
+
+    def reverted(self, name: Any) -> None:
+        if name is not None:
+            self.host.notify(f"Undone: {self.text()}; the group is unknown again.")
+        self.host.concepts_changed(None)
+        self.host.photo_changed()
+        self.listing_changed()
+
+    def _apply_failed(self, message: str) -> None:
+        super()._apply_failed(message)
+        self.listing_changed()

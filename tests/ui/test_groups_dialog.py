@@ -1,0 +1,172 @@
+"""Album ▸ Unknown groups… on an album of package photos indexed with the core Indexer (tiny
+real-format models): the listing with sample crops, inline name validation, naming a group (a new
+concept with its exemplar and confirmed matches), undo and redo through the window's stack."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from rap_desktop.core import groups, rematch
+from rap_desktop.core.album import Indexer
+from rap_desktop.core.session import Session
+from rap_desktop.core.thumbcache import for_home
+from rap_desktop.devtools.synthetic_album import make_album
+from rap_desktop.ui.groups_dialog import EMPTY_TEXT, GroupsDialog
+from rap_desktop.ui.main_window import MainWindow
+from rap_desktop.ui.tasks import TaskRunner
+
+WAIT = 30_000
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory, tiny_config: Path, photos) -> Path:
+    """A data folder with an indexed album of 8 photos and one concept <bo>, made once (indexing
+    loads the models: seconds); each test works on a copy of it."""
+    root = tmp_path_factory.mktemp("groups")
+    make_album(root / "album", 8, seed=2, max_side=160)
+    opened = Session.open(root / "home", tiny_config)
+    try:
+        Indexer(opened.retriever(), for_home(opened.home)).index([root / "album"])
+        opened.store().add_concept("bo", photos["chelsea"], "<bo> is our cat.", "cat")
+        rematch.after_change(opened)  # as the CLI does after a concept change
+    finally:
+        opened.close()
+    return root / "home"
+
+
+@pytest.fixture
+def album_window(qtbot, indexed: Path, tiny_config: Path, tmp_path: Path) -> Iterator[MainWindow]:
+    """The window on a copy of the indexed album (loose grouping: with random tiny weights all
+    crops look alike, so the similarity is set low)."""
+    opened = Session.open(shutil.copytree(indexed, tmp_path / "home"), tiny_config)
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    settings.setValue("groups/threshold", 0.5)
+    settings.setValue("groups/min_size", 2)
+    win = MainWindow(opened, TaskRunner(), settings)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
+        win.show()
+    win.test_session = opened  # type: ignore[attr-defined]
+    yield win
+    win.close()
+    opened.close()
+
+
+@pytest.fixture
+def session(album_window: MainWindow):
+    """The session the window works on (shadows the empty one of tests/conftest.py)."""
+    return album_window.test_session  # type: ignore[attr-defined]
+
+
+def _open(qtbot, win: MainWindow) -> GroupsDialog:
+    assert win.album_tools.groups_action in win.album_menu.actions()
+    win.album_tools.groups_action.trigger()  # the dialog lists on opening (store lane)
+    dialog = win.album_tools.groups_dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.waitUntil(lambda: not dialog.loading, timeout=WAIT)
+    return dialog
+
+
+def _state(session, name: str) -> tuple[int, set[int], int]:
+    """(exemplars, regions confirmed as `name`, photos where `name` is accepted)."""
+    store = session.store()
+    concept = store.find_concept(name)
+    if concept is None:
+        return 0, set(), 0
+    confirmed = store.conn.execute(
+        "SELECT region_id FROM matches WHERE concept_id = ? AND status = 'confirmed'", (concept.id,)
+    )
+    photos = store.conn.execute(
+        "SELECT COUNT(DISTINCT r.photo_id) FROM matches m JOIN regions r ON r.id = m.region_id "
+        "WHERE m.concept_id = ? AND m.accepted = 1",
+        (concept.id,),
+    ).fetchone()[0]
+    return concept.exemplar_count, {r for (r,) in confirmed}, photos
+
+
+def test_groups_listed_named_undone_and_redone(qtbot, album_window: MainWindow, session) -> None:
+    win = album_window
+    dialog = _open(qtbot, win)
+    expected = groups.find_groups(session.store(), session.embedder.model_id, 0.5, 2)
+    assert expected and dialog.list.count() == len(expected)
+    assert [s.group.regions for s in dialog.groups] == [g.regions for g in expected]
+    first = dialog.groups[0]
+    assert f"{first.group.size} regions in {first.group.photos} photo" in dialog.list.item(0).text()
+    assert 1 <= len(first.samples) <= 6 and all(s.path for s in first.samples)
+    # the sample crops arrive from the io lane: drawn pixels, not an empty strip
+    qtbot.waitUntil(lambda: not dialog.list.item(0).icon().isNull(), timeout=WAIT)
+    strip = dialog.list.item(0).icon().pixmap(dialog.list.iconSize()).toImage()
+    assert any(strip.pixelColor(x, strip.height() // 2).alpha() > 0 for x in range(0, strip.width(), 4))
+
+    # the name is checked as it is typed: an existing concept (any case) and an illegal name are refused
+    dialog.list.setCurrentRow(0)
+    dialog.name_button.click()
+    ask = dialog.name_dialog
+    assert ask is not None and ask.category() == first.label
+    ask.name_edit.setText("Bo")
+    assert not ask.ok_button.isEnabled() and "already exists" in ask.error_label.text()
+    ask.name_edit.setText("a<b")
+    assert not ask.ok_button.isEnabled() and ask.error_label.text()
+    ask.name_edit.setText("gang")
+    ask.info_edit.setPlainText("<gang> are the usual crowd.")
+    ask.category_edit.setText("person")
+    assert ask.ok_button.isEnabled()
+    ask.accept()
+    qtbot.waitUntil(lambda: win.model.row_of("gang") >= 0 and not dialog.loading, timeout=WAIT)
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+
+    # one exemplar, every member confirmed; accepted once per photo (one slot per concept), as the CLI does
+    exemplars, confirmed, accepted_in = _state(session, "gang")
+    assert exemplars == 1 and confirmed == set(first.group.regions) and accepted_in >= first.group.photos
+    concept = session.store().get_concept("gang")
+    assert (concept.info, concept.category) == ("<gang> are the usual crowd.", "person")
+    assert [c.name for c in win.selected_concepts()] == ["gang"]  # the library shows the new concept
+    listed = {r for s in dialog.groups for r in s.group.regions}
+    assert not listed & set(first.group.regions)  # the named group is no longer offered
+    assert win.undo_stack.undoText() == f"Name group {first.group.id} <gang>"
+
+    win.undo_action.trigger()
+    qtbot.waitUntil(lambda: win.model.row_of("gang") < 0 and not dialog.loading, timeout=WAIT)
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+    assert _state(session, "gang") == (0, set(), 0)
+    assert session.store().conn.execute("SELECT COUNT(*) FROM matches WHERE status = 'confirmed'").fetchone() == (0,)
+    assert first.group.regions in [s.group.regions for s in dialog.groups]  # offered again
+
+    win.redo_action.trigger()
+    qtbot.waitUntil(lambda: win.model.row_of("gang") >= 0 and not dialog.loading, timeout=WAIT)
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+    assert _state(session, "gang")[:2] == (1, set(first.group.regions))
+
+
+def test_a_name_taken_meanwhile_is_refused_and_nothing_changes(qtbot, album_window: MainWindow, session) -> None:
+    win = album_window
+    dialog = _open(qtbot, win)
+    shown = dialog.groups[0]
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+    errors: list[str] = []
+    win.show_error = errors.append  # type: ignore[method-assign]
+    dialog.name_selected()
+    ask = dialog.name_dialog
+    ask.name_edit.setText("rex")
+    # another program (the CLI) adds <rex> before the naming reaches the store
+    session.store().add_concept("rex", session.store().image_path(session.store().exemplars("bo")[0].image))
+    ask.accept()
+    qtbot.waitUntil(lambda: bool(errors) and not dialog.loading, timeout=WAIT)
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+    assert "already exists" in errors[0]
+    assert win.undo_stack.count() == 0 or not win.undo_stack.canUndo()
+    assert _state(session, "rex")[:2] == (1, set())
+    assert shown.group.regions in [s.group.regions for s in dialog.groups]
+
+
+def test_nothing_to_suggest_says_so(qtbot, album_window: MainWindow) -> None:
+    win = album_window
+    win.settings.setValue("groups/min_size", 50)  # no group that large in 8 photos
+    dialog = _open(qtbot, win)
+    assert dialog.list.count() == 0 and dialog.stack.currentWidget() is dialog.empty
+    assert dialog.empty.text() == EMPTY_TEXT and not dialog.name_button.isEnabled()
