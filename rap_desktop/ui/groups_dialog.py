@@ -95,6 +95,7 @@ class GroupsDialog(QDialog):
         self.list.setIconSize(QSize(SAMPLES * (groups_ops.CROP + 4), groups_ops.CROP))
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(True)
         self.list.setSpacing(2)
         self.list.itemSelectionChanged.connect(self._update_buttons)
         self.list.itemDoubleClicked.connect(lambda _item: self.name_selected())
@@ -236,7 +237,8 @@ class GroupsDialog(QDialog):
         if shown is None or self.loading or self.name_dialog is not None:
             return
         icon = self.list.currentItem().icon()
-        preview = icon.pixmap(self.list.iconSize()) if not icon.isNull() else None
+        strip = icon.pixmap(self.list.iconSize()).toImage() if not icon.isNull() else None
+        preview = QPixmap.fromImage(groups_ops.as_grid(strip)) if strip is not None else None
         group = shown.group
         dialog = RegisterDialog(
             self,

@@ -29,10 +29,10 @@ def find_groups(session: Session, threshold: float, min_size: int) -> list[group
     return group_naming.find(store, session.embedder.model_id, threshold, min_size)
 
 
-def sample_strip(samples: Sequence[group_naming.Sample], size: int = CROP, gap: int = 4) -> QImage:
-    """io lane: the samples' crops side by side on a transparent strip (a photo that cannot be read
-    leaves its place empty: a preview is no reason for an error dialog)."""
-    strip = QImage(max(1, len(samples)) * (size + gap), size, QImage.Format.Format_ARGB32_Premultiplied)
+def sample_strip(samples: Sequence[group_naming.Sample], slots: int = 6, size: int = CROP, gap: int = 4) -> QImage:
+    """io lane: the samples' crops side by side on a transparent strip of `slots` places, so rows line
+    up (a photo that cannot be read leaves its place empty: a preview is no reason for an error dialog)."""
+    strip = QImage(max(slots, len(samples)) * (size + gap), size, QImage.Format.Format_ARGB32_Premultiplied)
     strip.fill(Qt.GlobalColor.transparent)
     painter = QPainter(strip)
     decoded: dict[str, Any] = {}
@@ -48,6 +48,20 @@ def sample_strip(samples: Sequence[group_naming.Sample], size: int = CROP, gap: 
         painter.drawImage(n * (size + gap) + (size - crop.width()) // 2, (size - crop.height()) // 2, crop)
     painter.end()
     return strip
+
+
+def as_grid(strip: QImage, columns: int = 3, size: int = CROP, gap: int = 4) -> QImage:
+    """GUI thread (a few small copies): a strip's places in rows of `columns`, for the naming dialog."""
+    places = max(1, strip.width() // (size + gap))
+    rows = -(-places // columns)
+    grid = QImage(columns * (size + gap), rows * (size + gap), QImage.Format.Format_ARGB32_Premultiplied)
+    grid.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(grid)
+    for n in range(places):
+        cell = strip.copy(n * (size + gap), 0, size + gap, size)
+        painter.drawImage((n % columns) * (size + gap), (n // columns) * (size + gap), cell)
+    painter.end()
+    return grid
 
 
 class NameGroupCommand(StoreCommand):
