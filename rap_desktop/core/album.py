@@ -33,7 +33,7 @@ from .regions import propose
 from .retrieval import Negatives, Retriever, decide, rank
 from .thumbcache import ThumbCache
 
-__all__ = ["CancelToken", "IndexReport", "Indexer", "Progress", "scan"]
+__all__ = ["CancelToken", "IndexReport", "IndexRun", "Indexer", "Progress", "scan"]
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
@@ -209,96 +209,159 @@ class Indexer:
 
     # --- a run ---------------------------------------------------------------------------------
 
+    def start(self, folders: Sequence[str | os.PathLike]) -> IndexRun:
+        """Scan `folders` and return a run to drive batch by batch (`step()`), so other store work
+        can go between batches; the read-ahead workers keep reading across steps."""
+        return IndexRun(self, folders)
+
     def index(
         self,
         folders: Sequence[str | os.PathLike],
         progress: Callable[[Progress], None] | None = None,
         cancel: CancelToken | None = None,
     ) -> IndexReport:
-        started = time.perf_counter()
+        run = self.start(folders)
+        try:
+            if progress is not None:
+                progress(run.progress())
+            while not run.done:
+                if cancel is not None and cancel.cancelled:
+                    run.cancel()
+                    break
+                step = run.step()
+                if progress is not None:
+                    progress(step)
+        finally:
+            run.close()
+        return run.report()
+
+
+class IndexRun:
+    """One indexing run, stepped by its caller: each `step()` indexes and commits one batch. All
+    calls belong on one thread (the one that owns the store); `cancel()` stops before the next
+    batch, `close()` stops the readers and flushes the store (a rerun resumes where this ended)."""
+
+    def __init__(self, indexer: Indexer, folders: Sequence[str | os.PathLike]) -> None:
+        self.indexer = indexer
+        self.started = time.perf_counter()
+        store = indexer.store
         roots = []
         for folder in folders:
             root = Path(folder).expanduser().resolve()
             if not root.is_dir():
                 raise NotFoundError(f"no such folder: {folder}")
             roots.append(str(root))
+        self.roots = tuple(roots)
         todo: list[tuple[str, int, int]] = []
-        files = unchanged = removed = 0
-        model = self.retriever.embedder.model_id
-        known = album_store.indexed_hashes(self.store, model)
-        indexed_ids = set(known.values())
+        self.files = self.unchanged = self.removed = 0
+        model = indexer.retriever.embedder.model_id
+        self.known = album_store.indexed_hashes(store, model)
+        indexed_ids = set(self.known.values())
         for root in roots:
-            album_store.add_folder(self.store, root)
-            rows = album_store.known_files(self.store, root)
-            own = str(self.store.home.resolve()) + os.sep  # never index our own images and thumbnails
+            album_store.add_folder(store, root)
+            rows = album_store.known_files(store, root)
+            own = str(store.home.resolve()) + os.sep  # never index our own images and thumbnails
             found = [entry for entry in scan(Path(root)) if not entry[0].startswith(own)]
-            files += len(found)
+            self.files += len(found)
             on_disk = {path for path, _, _ in found}
-            removed += album_store.forget_files(self.store, [p for p in rows if p not in on_disk])
+            self.removed += album_store.forget_files(store, [p for p in rows if p not in on_disk])
             for entry in found:
                 row = rows.get(entry[0])
                 same = row is not None and (row.size, row.mtime_ns) == entry[1:]
                 if same and (row.status == album_store.FAILED or row.photo_id in indexed_ids):  # type: ignore[union-attr]
-                    unchanged += 1
+                    self.unchanged += 1
                 else:
                     todo.append(entry)
-        self.store.embed_missing()  # concepts added while the encoder was missing
-        key = self.retriever.detector_key()
-        negatives = Negatives.load(self.store, model)
-        clock = collections.Counter({k: 0.0 for k in ("detect", "crop", "embed", "match", "write")})
-        indexed = recorded = failed = done = 0
-        cancelled = False
-        work_start = time.perf_counter()
+        self.todo = todo
+        store.embed_missing()  # concepts added while the encoder was missing
+        self.key = indexer.retriever.detector_key()
+        self.negatives = Negatives.load(store, model)
+        self.clock = collections.Counter({k: 0.0 for k in ("detect", "crop", "embed", "match", "write")})
+        self.indexed = self.recorded = self.failed = self.finished = 0
+        self.cancelled = self.closed = False
+        self.last_path = ""
+        self.work_start = time.perf_counter()
+        workers = indexer.workers
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="album-read") if workers else None
+        self._queue: collections.deque[Future | _Read] = collections.deque()
+        self._entries = iter(todo)
+        self._ended: float | None = None
+        self._refill()
 
-        def report(path: str = "") -> None:
-            if progress is not None:
-                elapsed = time.perf_counter() - work_start
-                rate = done / elapsed if elapsed > 0 else 0.0
-                eta = (len(todo) - done) / rate if rate > 0 else None
-                progress(Progress(done, len(todo), failed, rate, eta, path))
+    @property
+    def total(self) -> int:
+        return len(self.todo)
 
-        report()
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="album-read") if self.workers else None
-        queue: collections.deque[Future | _Read] = collections.deque()
-        entries = iter(todo)
+    @property
+    def done(self) -> bool:
+        """True when nothing is left to step: every file done, or cancelled, or closed."""
+        return self.closed or self.cancelled or not self._queue
 
-        def refill() -> None:
-            while len(queue) < self.batch_size * 2:
-                entry = next(entries, None)
-                if entry is None:
-                    return
-                queue.append(pool.submit(self._read, entry, known) if pool else self._read(entry, known))
+    def _refill(self) -> None:
+        indexer = self.indexer
+        while len(self._queue) < indexer.batch_size * 2:
+            entry = next(self._entries, None)
+            if entry is None:
+                return
+            pool, known = self._pool, self.known
+            self._queue.append(pool.submit(indexer._read, entry, known) if pool else indexer._read(entry, known))
 
+    def progress(self) -> Progress:
+        elapsed = time.perf_counter() - self.work_start
+        rate = self.finished / elapsed if elapsed > 0 else 0.0
+        eta = (len(self.todo) - self.finished) / rate if rate > 0 else None
+        return Progress(self.finished, len(self.todo), self.failed, rate, eta, self.last_path)
+
+    def step(self) -> Progress:
+        """Index and commit the next batch; returns the progress after it."""
+        if self.done:
+            return self.progress()
+        queue = self._queue
+        batch = [queue.popleft() for _ in range(min(self.indexer.batch_size, len(queue)))]
+        reads = [b.result() if isinstance(b, Future) else b for b in batch]
+        self._refill()  # the workers read ahead while the models run
+        new = self.indexer._batch(reads, self.known, self.key, self.negatives, self.clock)
+        self.indexed += new
+        self.failed += sum(1 for r in reads if r.file.error)
+        self.recorded += sum(1 for r in reads if not r.file.error) - new
+        self.finished += len(reads)
+        self.last_path = reads[-1].file.path
+        return self.progress()
+
+    def cancel(self) -> None:
+        """Stop before the next batch (what was committed stays; a rerun goes on from there)."""
+        if not self.closed and self._queue:
+            self.cancelled = True
+
+    def close(self) -> None:
+        """Stop the readers and flush the store; safe to call twice."""
+        if self.closed:
+            return
+        if self._queue:
+            self.cancelled = True
+        self.closed = True
         try:
-            refill()
-            while queue:
-                if cancel is not None and cancel.cancelled:
-                    cancelled = True
-                    break
-                batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
-                reads = [b.result() if isinstance(b, Future) else b for b in batch]
-                refill()  # the workers read ahead while the models run
-                new = self._batch(reads, known, key, negatives, clock)
-                indexed += new
-                failed += sum(1 for r in reads if r.file.error)
-                recorded += sum(1 for r in reads if not r.file.error) - new
-                done += len(reads)
-                report(reads[-1].file.path)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self.store.flush()
-        failures = tuple(f for root in roots for f in album_store.failures(self.store, root))
+            self._queue.clear()
+            self.indexer.store.flush()
+            self._ended = time.perf_counter()
+
+    def report(self) -> IndexReport:
+        self.close()
+        store = self.indexer.store
+        failures = tuple(f for root in self.roots for f in album_store.failures(store, root))
         return IndexReport(
-            tuple(roots),
-            files,
-            unchanged,
-            indexed,
-            recorded,
+            self.roots,
+            self.files,
+            self.unchanged,
+            self.indexed,
+            self.recorded,
             failures,
-            removed,
-            cancelled,
-            time.perf_counter() - started,
-            clock["detect"] + clock["embed"],
-            dict(clock),
+            self.removed,
+            self.cancelled,
+            (self._ended or time.perf_counter()) - self.started,
+            self.clock["detect"] + self.clock["embed"],
+            dict(self.clock),
         )
