@@ -324,3 +324,38 @@ def test_detection_leaves_torch_thread_count_alone(tiny_config, photos) -> None:
     assert torch.get_num_threads() == 2
     torch.set_num_threads(before)
     session.close()
+
+
+def _boxes(found: list[Detection]) -> list[tuple[str, tuple[float, ...]]]:
+    return [(d.label, d.box) for d in found]
+
+
+def test_batched_detection_gives_each_photo_its_single_call_boxes(
+    world_spec: ModelSpec, encoder: ClipEmbedder, photos: dict[str, Path]
+) -> None:
+    # eight photos, eight pixel sizes, five letterbox frames: chelsea, coffee, rocket and motorcycle
+    # all frame to 448x640, so with max_batch 3 they take two model calls (3 + 1): 6 calls, not 8
+    detector = YoloDetector(_with_options(world_spec, confidence=0.001, max_batch=3), encoder, "cpu")
+    names = ["bus", "chelsea", "zidane", "coffee", "astronaut", "rocket", "motorcycle", "grace_hopper"]
+    images = [Image.open(photos[name]).convert("RGB") for name in names]
+    assert len({image.size for image in images}) == len(images)
+    calls: list[int] = []
+    predict = detector._predict
+
+    def counted(arrays: list[np.ndarray]) -> list:
+        calls.append(len(arrays))
+        return predict(arrays)
+
+    detector._predict = counted  # type: ignore[method-assign]
+    batched = detector.detect_many(images, CLASSES)
+    assert sorted(calls) == [1, 1, 1, 1, 1, 3]
+    detector._predict = predict  # type: ignore[method-assign]
+    single = [detector.detect(image, CLASSES) for image in images]
+    for name, image, many, one in zip(names, images, batched, single, strict=True):
+        assert len(one) > 5, name
+        _check(many, image, CLASSES, detector.confidence)
+        assert [d.label for d in many] == [d.label for d in one], name
+        assert np.allclose([d.box for d in many], [d.box for d in one], atol=0.05), name
+        assert np.allclose([d.score for d in many], [d.score for d in one], atol=1e-4), name
+    assert detector.detect_many([], CLASSES) == []
+    assert detector.detect_many(images[:2], []) == [[], []]

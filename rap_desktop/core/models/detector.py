@@ -48,6 +48,8 @@ class Detector(Protocol):
 
     def detect(self, image: Image.Image, classes: Sequence[str]) -> list[Detection]: ...
 
+    def detect_many(self, images: Sequence[Image.Image], classes: Sequence[str]) -> list[list[Detection]]: ...
+
 
 class _Stderr:
     """Whatever sys.stderr is at the time of writing (it may be swapped, e.g. by a test runner)."""
@@ -111,6 +113,7 @@ class YoloDetector:
         self.confidence = float(spec.options.get("confidence", 0.1))
         self.image_size = int(spec.options.get("image_size", 640))
         self.max_detections = int(spec.options.get("max_detections", 300))
+        self.max_batch = max(1, int(spec.options.get("max_batch", 16)))  # images per model call in detect_many
         self._lock = threading.Lock()  # one ultralytics predictor: not safe to share between threads
         self._model: Any = None
         self._text_dim = 0
@@ -210,30 +213,76 @@ class YoloDetector:
         """Boxes in `image`'s pixels, best first. `classes` prompts a YOLO-World model (no
         classes: nothing to look for); a fixed-class model ignores it and uses its own names."""
         with self._lock:
-            self._ensure_loaded()
-            if self.open_vocabulary:
-                wanted = prompt_classes(classes)
-                if not wanted:
-                    return []
-                self._set_prompt(wanted)
-            import torch
-
-            threads = torch.get_num_threads()
-            try:
-                results = self._model.predict(
-                    _bgr(image),
-                    conf=self.confidence,
-                    imgsz=self.image_size,
-                    max_det=self.max_detections,
-                    device=self.device,
-                    verbose=False,
-                    **_half_precision(self.device),
-                )
-            finally:
-                # ultralytics' device selection sets torch to cpu_count - 1 threads (1 on a 2-core
-                # laptop), which would slow every later CLIP embedding in this process
-                torch.set_num_threads(threads)
+            if not self._prompted(classes):
+                return []
+            results = self._predict([_bgr(image)])
         return _detections(results[0])
+
+    def detect_many(self, images: Sequence[Image.Image], classes: Sequence[str]) -> list[list[Detection]]:
+        """`detect` for each image, in as few model calls as the images allow.
+
+        A single call letterboxes its image to the smallest stride-multiple frame around it; a batch
+        must share one frame, and ultralytics pads a batch of mixed sizes to the full square, which
+        changes the boxes. So each image is letterboxed here exactly as a single call would, images
+        with the same frame go through the model together (at most `max_batch`), and the boxes are
+        mapped back to each image's pixels with the same scaling the single call applies."""
+        if not images:
+            return []
+        with self._lock:
+            if not self._prompted(classes):
+                return [[] for _ in images]
+            framed = self._letterbox([_bgr(image) for image in images])
+            groups: dict[tuple[int, ...], list[int]] = {}
+            for i, (boxed, _) in enumerate(framed):
+                groups.setdefault(boxed.shape, []).append(i)
+            found: list[list[Detection]] = [[] for _ in images]
+            for members in groups.values():
+                for start in range(0, len(members), self.max_batch):
+                    chunk = members[start : start + self.max_batch]
+                    results = self._predict([framed[i][0] for i in chunk])
+                    for i, result in zip(chunk, results, strict=True):
+                        found[i] = _detections(result, framed[i])
+        return found
+
+    def _prompted(self, classes: Sequence[str]) -> bool:
+        """Under the lock: the model loaded and prompted; False when there is nothing to look for."""
+        self._ensure_loaded()
+        if self.open_vocabulary:
+            wanted = prompt_classes(classes)
+            if not wanted:
+                return False
+            self._set_prompt(wanted)
+        return True
+
+    def _letterbox(self, arrays: list[np.ndarray]) -> list[tuple[np.ndarray, tuple[int, int]]]:
+        """(letterboxed image, original (height, width)) per image, framed as ultralytics frames a
+        lone image (LetterBox with auto=True: the model's stride, the checked image size)."""
+        from ultralytics.data.augment import LetterBox
+        from ultralytics.utils.checks import check_imgsz
+
+        stride = max(int(self._model.model.stride.max()), 32)  # what ultralytics' AutoBackend uses
+        size = check_imgsz(self.image_size, stride=stride, min_dim=2)
+        letterbox = LetterBox(tuple(size), auto=True, stride=stride)
+        return [(letterbox(image=array), array.shape[:2]) for array in arrays]
+
+    def _predict(self, arrays: list[np.ndarray]) -> list[Any]:
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            return self._model.predict(
+                arrays if len(arrays) > 1 else arrays[0],
+                conf=self.confidence,
+                imgsz=self.image_size,
+                max_det=self.max_detections,
+                device=self.device,
+                verbose=False,
+                **_half_precision(self.device),
+            )
+        finally:
+            # ultralytics' device selection sets torch to cpu_count - 1 threads (1 on a 2-core
+            # laptop), which would slow every later CLIP embedding in this process
+            torch.set_num_threads(threads)
 
 
 def _half_precision(device: str | None) -> dict[str, Any]:
@@ -245,9 +294,13 @@ def _half_precision(device: str | None) -> dict[str, Any]:
     return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
 
 
-def _detections(result: Any) -> list[Detection]:
+def _detections(result: Any, framed: tuple[np.ndarray, tuple[int, int]] | None = None) -> list[Detection]:
     boxes = result.boxes
     xyxy = boxes.xyxy.float().cpu().numpy()
+    if framed is not None:  # boxes in the letterboxed frame: back to the image's own pixels
+        from ultralytics.utils import ops
+
+        xyxy = ops.scale_boxes(framed[0].shape[:2], xyxy.copy(), framed[1])
     scores = boxes.conf.float().cpu().numpy()
     labels = boxes.cls.cpu().numpy().astype(int)
     found = [
