@@ -34,6 +34,7 @@ from rap_desktop.core.store import Concept
 
 from . import operations as ops
 from . import photo_ops
+from .album_view import install_album
 from .assistant_dock import install_assistant
 from .commands import Commands
 from .concept_model import ConceptFilterModel, ConceptListModel, ConceptRole
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self.show_error)
         self.runner.busy_changed.connect(self._busy_changed)
         self.assistant = install_assistant(self)  # chat, captions, models dialog, generator status
+        self.album = install_album(self)  # Photo / Album tabs in the centre; Album ▸ Add folder…, Re-index
         self.album_tools = install_album_tools(self)  # Album ▸ Unknown groups…, Caption and tag photos…
         chat = self.assistant.panel
         self.photos.photo_opened.connect(chat.set_photo)  # chat about the photo on view

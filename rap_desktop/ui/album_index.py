@@ -1,0 +1,151 @@
+"""Indexing from the window: the core's IndexRun driven one batch per store-lane task.
+
+Each step is its own task, and the next one is submitted only when the previous one has reported
+back, so whatever the user does meanwhile (a concept edit, a retrieval) runs between two batches
+instead of after the whole run. Cancel stops after the batch in flight (every committed batch
+stays; the next run resumes). Closing the window cancels and closes the run before the lanes are
+waited for, so no reader thread outlives it."""
+
+from __future__ import annotations
+
+import contextlib
+
+from PySide6.QtCore import QObject, Signal
+
+from rap_desktop.core.album import IndexReport, IndexRun, Progress
+from rap_desktop.core.session import Session
+
+from . import album_ops
+from .tasks import TaskRunner
+
+
+def progress_text(progress: Progress) -> str:
+    """ "120 / 2,000 photos · 14.9 photos/s · about 2 min left" """
+    text = f"{progress.done:,} / {progress.total:,} photos"
+    if progress.done:
+        text += f" · {progress.photos_per_s:.1f} photos/s"
+    if progress.eta_s is not None and progress.done < progress.total:
+        text += f" · about {duration(progress.eta_s)} left"
+    if progress.failed:
+        text += f" · {progress.failed:,} unreadable"
+    return text
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def report_text(report: IndexReport) -> str:
+    parts = [f"{report.indexed:,} new photo" + ("" if report.indexed == 1 else "s") + " indexed"]
+    if report.recorded:
+        parts.append(f"{report.recorded:,} moved or duplicate")
+    if report.unchanged:
+        parts.append(f"{report.unchanged:,} unchanged")
+    if report.removed:
+        parts.append(f"{report.removed:,} gone")
+    if report.failed:
+        parts.append(f"{len(report.failed):,} could not be read")
+    head = "Indexing cancelled: " if report.cancelled else "Album indexed: "
+    tail = " (Re-index goes on where it stopped)" if report.cancelled else ""
+    return head + ", ".join(parts) + f" in {duration(report.seconds)}" + tail
+
+
+class IndexController(QObject):
+    started = Signal(int)  # photos to index this run
+    progressed = Signal(object)  # Progress after each batch
+    finished = Signal(object)  # IndexReport
+    failed = Signal(str)  # the run could not start or a batch failed (committed batches stay)
+
+    def __init__(self, runner: TaskRunner, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner, self.session = runner, session
+        self.batch_size = 8
+        self.run: IndexRun | None = None
+        self.running = False  # from start() until finished/failed
+        self.cancelled = False
+        self.closing = False
+        self.last: Progress | None = None
+        self.steps = 0
+        self._queued: list[str] = []  # folders added while a run was going
+
+    def start(self, folders: list[str]) -> bool:
+        """Index `folders`; while a run is going they wait for it. False if nothing was started."""
+        if self.closing:
+            return False
+        if self.running:
+            self._queued += [f for f in folders if f not in self._queued]
+            return False
+        self.running, self.cancelled, self.run, self.last, self.steps = True, False, None, None, 0
+        self._submit(album_ops.start_index, self.session, list(folders), self.batch_size, on_done=self._started)
+        return True
+
+    def cancel(self) -> None:
+        """Stop after the batch in flight."""
+        if self.running:
+            self.cancelled = True
+            self._queued.clear()
+
+    def close(self) -> None:
+        """The window closes: no further step; the run is closed on the store lane (after the batch
+        in flight) before the runner waits for its lanes."""
+        self.cancel()
+        self.closing = True
+        run, self.run = self.run, None
+        if run is not None:
+            with contextlib.suppress(RuntimeError):
+                self.runner.submit(run.close, on_error=lambda _message: None)
+
+    # --- the loop (callbacks on the GUI thread) ------------------------------------------------
+
+    def _submit(self, fn, *args, on_done) -> None:
+        try:
+            self.runner.submit(fn, *args, on_done=on_done, on_error=self._error)
+        except RuntimeError:  # the runner is shut down: the window is gone
+            self.running = False
+
+    def _started(self, run: IndexRun) -> None:
+        if self.closing:
+            with contextlib.suppress(RuntimeError):
+                self.runner.submit(run.close, on_error=lambda _message: None)
+            return
+        self.run = run
+        self.last = run.progress()
+        self.started.emit(run.total)
+        self.progressed.emit(self.last)
+        self._next()
+
+    def _next(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        if run.done or self.cancelled:
+            if self.cancelled:
+                run.cancel()  # between steps: the store lane is not in this run now
+            self._submit(album_ops.finish_index, run, on_done=self._finished)
+            return
+        self._submit(album_ops.step_index, run, on_done=self._stepped)
+
+    def _stepped(self, progress: Progress) -> None:
+        self.steps += 1
+        self.last = progress
+        self.progressed.emit(progress)
+        self._next()
+
+    def _finished(self, report: IndexReport) -> None:
+        self.run, self.running = None, False
+        self.finished.emit(report)
+        if self._queued and not self.closing:
+            folders, self._queued = self._queued, []
+            self.start(folders)
+
+    def _error(self, message: str) -> None:
+        run, self.run, self.running = self.run, None, False
+        if run is not None and not self.closing:
+            with contextlib.suppress(RuntimeError):
+                self.runner.submit(run.close, on_error=lambda _m: None)
+        self._queued.clear()
+        self.failed.emit(message)

@@ -1,0 +1,211 @@
+"""The album grid's model: one row per photo, thumbnails loaded lazily.
+
+A thumbnail is asked for only when the view asks for a row's icon, i.e. when it paints that row
+(the grid uses uniform item sizes, so layout never asks). Loads run on the io lane from the disk
+thumbnail cache, newest request first and a few at a time: after a fast scroll the rows now on
+screen load first and the ones scrolled past are dropped. Decoded thumbnails live in a bounded
+in-memory cache (least recently used out)."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from rap_desktop.core.thumbcache import ThumbCache
+
+from .album_ops import AlbumPhoto, Listing, read_thumbnail
+from .tasks import TaskRunner
+
+ICON = 128  # grid thumbnail side, pixels
+CACHE = 1500  # decoded thumbnails kept (128 px: ~64 KB each, ~100 MB at most)
+IN_FLIGHT = 4  # io-lane loads at once
+WANTED = 400  # requests waiting; older ones (scrolled past) are dropped and asked again if seen
+PhotoRole = Qt.ItemDataRole.UserRole + 1
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ThumbLoader(QObject):
+    ready = Signal(str)  # sha256 of a thumbnail now in memory (or known broken)
+
+    def __init__(self, runner: TaskRunner, thumbs: ThumbCache, side: int = ICON, parent: QObject | None = None):
+        super().__init__(parent)
+        self.runner, self.thumbs, self.side = runner, thumbs, side
+        self._cache: collections.OrderedDict[str, QPixmap] = collections.OrderedDict()
+        self._broken: set[str] = set()
+        self._wanted: collections.OrderedDict[str, str] = collections.OrderedDict()  # sha -> photo path
+        self._loading: set[str] = set()
+        self.asked: set[str] = set()  # every thumbnail ever asked for (tests count them)
+        self.loads = 0  # io-lane loads submitted
+
+    def pixmap(self, sha256: str, path: str) -> QPixmap | None:
+        """The thumbnail if in memory; else None, and a load is queued (newest first)."""
+        cached = self._cache.get(sha256)
+        if cached is not None:
+            self._cache.move_to_end(sha256)
+            return cached
+        if sha256 in self._broken or sha256 in self._loading:
+            return None
+        self.asked.add(sha256)
+        self._wanted[sha256] = path
+        self._wanted.move_to_end(sha256)
+        while len(self._wanted) > WANTED:
+            self._wanted.popitem(last=False)
+        self._pump()
+        return None
+
+    def is_broken(self, sha256: str) -> bool:
+        return sha256 in self._broken
+
+    def clear_queue(self) -> None:
+        self._wanted.clear()
+
+    def _pump(self) -> None:
+        while self._wanted and len(self._loading) < IN_FLIGHT:
+            sha, path = self._wanted.popitem(last=True)
+            self._loading.add(sha)
+            self.loads += 1
+            try:
+                self.runner.submit(
+                    read_thumbnail,
+                    self.thumbs,
+                    sha,
+                    path,
+                    self.side,
+                    lane="io",
+                    on_done=lambda image, s=sha: self._loaded(s, image),
+                    on_error=lambda _message, s=sha: self._loaded(s, None),  # a placeholder, no dialog
+                )
+            except RuntimeError:  # the window is closing
+                self._loading.discard(sha)
+                self._wanted.clear()
+                return
+
+    def _loaded(self, sha: str, image: QImage | None) -> None:
+        self._loading.discard(sha)
+        if image is None:
+            self._broken.add(sha)
+        else:
+            self._cache[sha] = QPixmap.fromImage(image)
+            while len(self._cache) > CACHE:
+                self._cache.popitem(last=False)
+        self.ready.emit(sha)
+        self._pump()
+
+
+def _placeholder(side: int) -> QIcon:
+    pixmap = QPixmap(side, side)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(128, 128, 128, 48))
+    painter.drawRoundedRect(QRectF(6, 6, side - 12, side - 12), 8, 8)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def when(taken: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(taken)) if taken is not None else "no date"
+
+
+class AlbumModel(QAbstractListModel):
+    def __init__(self, loader: ThumbLoader, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self.listing = Listing([])
+        self._rows: dict[str, list[int]] = {}
+        self._icons: dict[str, QIcon] = {}  # an icon per pixmap in the loader's cache, made once
+        self._placeholder = _placeholder(loader.side)
+        self._broken_icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+        loader.ready.connect(self._thumbnail_ready)
+
+    @property
+    def photos(self) -> list[AlbumPhoto]:
+        return self.listing.photos
+
+    def set_listing(self, listing: Listing) -> None:
+        self.beginResetModel()
+        self.listing = listing
+        self._rows = {}
+        for row, photo in enumerate(listing.photos):
+            self._rows.setdefault(photo.sha256, []).append(row)
+        self.loader.clear_queue()  # rows asked for before belong to the old listing
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.listing.photos)
+
+    def photo(self, row: int) -> AlbumPhoto:
+        return self.listing.photos[row]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.listing.photos):
+            return None
+        photo = self.listing.photos[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(photo)
+        if role == Qt.ItemDataRole.DisplayRole:
+            name = os.path.basename(photo.path) or photo.sha256[:12]
+            return f"✓ {name}" if photo.confirmed else name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(photo)
+        if role == PhotoRole:
+            return photo
+        return None
+
+    def _icon(self, photo: AlbumPhoto) -> QIcon:
+        icon = self._icons.get(photo.sha256)
+        if icon is not None:
+            return icon
+        pixmap = self.loader.pixmap(photo.sha256, photo.path)
+        if pixmap is None:
+            return self._broken_icon if self.loader.is_broken(photo.sha256) else self._placeholder
+        icon = self._icons[photo.sha256] = QIcon(pixmap)
+        if len(self._icons) > CACHE:  # follow the loader's bound
+            self._icons.pop(next(iter(self._icons)))
+        return icon
+
+    def _tooltip(self, photo: AlbumPhoto) -> str:
+        lines = [photo.path or photo.sha256, when(photo.taken)]
+        listing = self.listing
+        if photo.confirmed and listing.concept:
+            lines.append(f"✓ confirmed <{listing.concept}>")
+        elif photo.score is not None:
+            what = f'"{listing.text}"' if listing.text else f"<{listing.concept}>"
+            lines.append(f"similarity to {what}: {photo.score:.2f}")
+        return "\n".join(lines)
+
+    def _thumbnail_ready(self, sha: str) -> None:
+        rows = self._rows.get(sha)
+        if not rows:
+            return
+        self._icons.pop(sha, None)
+        for row in rows:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    def row_of_path(self, path: str | Path) -> int:
+        wanted = str(path)
+        with contextlib.suppress(StopIteration):
+            return next(r for r, p in enumerate(self.listing.photos) if p.path == wanted)
+        return -1
+
+
+class AlbumDelegate(QStyledItemDelegate):
+    """Every cell the same size, known without asking the model: Qt sizes uniform items from a
+    sample row, and asking it for its icon would load a thumbnail nobody sees."""
+
+    def __init__(self, cell: QSize, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cell = cell
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return self.cell

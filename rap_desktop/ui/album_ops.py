@@ -1,0 +1,121 @@
+"""What the album page runs in background lanes: listing and searching the album (store lane),
+indexing step by step (store lane), reading thumbnails (io lane). No widgets here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QImageReader
+
+from rap_desktop.core import album_search, album_store
+from rap_desktop.core.album import Indexer, IndexReport, IndexRun, Progress
+from rap_desktop.core.images import load_image
+from rap_desktop.core.session import Session
+from rap_desktop.core.thumbcache import ThumbCache, for_home
+
+TEXT_LIMIT = 200  # photos a text search returns
+
+
+@dataclass(frozen=True)
+class AlbumPhoto:
+    """One cell of the grid."""
+
+    photo_id: int
+    sha256: str
+    path: str
+    taken: float | None = None
+    score: float | None = None  # similarity when the grid shows a search
+    confirmed: bool = False  # the user confirmed the filter's concept in this photo
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The grid's rows and what they are."""
+
+    photos: list[AlbumPhoto]
+    concept: str | None = None
+    text: str = ""
+    folders: int = 0
+
+
+class AlbumQueries:
+    """Store-lane only: the album's photos, by concept, by text (the text index is kept between calls)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._text: album_search.TextSearch | None = None
+
+    def all_photos(self) -> list[AlbumPhoto]:
+        """Every indexed album photo once, by EXIF date (undated last), then path."""
+        rows = self.session.store().conn.execute(
+            "SELECT f.photo_id, MIN(f.path) AS first, p.sha256, p.taken FROM album_files f "
+            "JOIN photos p ON p.id = f.photo_id WHERE f.status = 'indexed' GROUP BY f.photo_id "
+            "ORDER BY p.taken IS NULL, p.taken, first"
+        )
+        return [AlbumPhoto(pid, sha, path, taken) for pid, path, sha, taken in rows]
+
+    def search(self, concept: str | None, text: str) -> Listing:
+        store = self.session.store()
+        folders = len(album_store.folders(store))
+        text = text.strip()
+        if text:
+            if self._text is None:
+                self._text = album_search.TextSearch(store, self.session.embedder)
+            hits = self._text.search(text, TEXT_LIMIT, concept)
+        elif concept:
+            hits = album_search.by_concept(store, concept)
+        else:
+            return Listing(self.all_photos(), None, "", folders)
+        photos = [AlbumPhoto(h.photo_id, h.sha256, h.path or "", h.taken, h.score, h.confirmed) for h in hits]
+        return Listing(photos, concept, text, folders)
+
+    def folders(self) -> list[str]:
+        return album_store.folders(self.session.store())
+
+    def failures(self) -> list[tuple[str, str]]:
+        return album_store.failures(self.session.store())
+
+
+# --- indexing, one store-lane call per step --------------------------------------------------------
+
+
+def start_index(session: Session, folders: list[str], batch_size: int) -> IndexRun:
+    """Scan the folders (a big folder takes a while: this is why it runs on the store lane)."""
+    indexer = Indexer(session.retriever(), for_home(session.home), batch_size=batch_size)
+    return indexer.start(folders)
+
+
+def step_index(run: IndexRun) -> Progress:
+    try:
+        return run.step()
+    except BaseException:
+        run.close()  # the readers stop; what was committed stays
+        raise
+
+
+def finish_index(run: IndexRun) -> IndexReport:
+    return run.report()  # closes the run: readers stopped, store flushed
+
+
+# --- thumbnails (io lane) --------------------------------------------------------------------------
+
+
+def read_thumbnail(thumbs: ThumbCache, sha256: str, path: str, side: int) -> QImage:
+    """The disk thumbnail, decoded at `side` pixels (JPEG decodes scaled down); rebuilt from the
+    photo when the cache lost it. QImage, not QPixmap: made off the GUI thread."""
+    file = thumbs.path(sha256)
+    if not thumbs.has(sha256):
+        if not path:
+            raise FileNotFoundError(sha256)
+        thumbs.ensure(sha256, load_image(Path(path)).image)
+    reader = QImageReader(str(file))
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > side:
+        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        raise OSError(f"cannot read the thumbnail of {Path(path).name or sha256[:12]}: {reader.errorString()}")
+    return image
+

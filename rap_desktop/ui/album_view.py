@@ -1,0 +1,449 @@
+"""The Album tab: a grid of every indexed photo (lazy thumbnails), a bar to add folders, re-index
+and search (by concept, by text, or both), and the indexing progress with its Cancel button.
+
+Everything that touches the store runs on the store lane (listing, searching, each indexing
+batch); thumbnails come from the disk cache on the io lane. The window calls `install_album`."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rap_desktop.core.album import IndexReport, Progress
+from rap_desktop.core.thumbcache import for_home
+
+from .album_index import IndexController, progress_text, report_text
+from .album_model import ICON, AlbumDelegate, AlbumModel, PhotoRole, ThumbLoader
+from .album_ops import AlbumQueries, Listing
+from .photo_view import local_paths
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+ALL = "All photos"
+REFRESH_S = 2.0  # while indexing, the grid shows the new photos this often
+
+
+class FailuresDialog(QDialog):
+    """The files an indexing run could not read, with why (path and reason, copyable)."""
+
+    def __init__(self, failures: list[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Files that could not be read")
+        self.table = QTableWidget(len(failures), 2)
+        self.table.setHorizontalHeaderLabels(["File", "Why"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        for row, (path, reason) in enumerate(failures):
+            item = QTableWidgetItem(path)
+            item.setToolTip(path)
+            self.table.setItem(row, 0, item)
+            self.table.setItem(row, 1, QTableWidgetItem(reason))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setColumnWidth(0, 420)
+        note = QLabel(
+            f"{len(failures):,} file(s) under the album folders could not be indexed. They are skipped "
+            "until they change; fix or replace a file and Re-index (F5)."
+        )
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+        self.resize(760, 380)
+
+
+class AlbumPage(QWidget):
+    listed = Signal()  # the grid shows a new listing (tests wait on it)
+    open_requested = Signal(str)  # a photo's path: open it in the Photo tab
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.w = window
+        self.queries = AlbumQueries(window.session)  # used on the store lane only
+        self.loader = ThumbLoader(window.runner, for_home(window.session.home), ICON, self)
+        self.model = AlbumModel(self.loader, self)
+        self.indexer = IndexController(window.runner, window.session, self)
+        self.failures: list[tuple[str, str]] = []
+        self._generation = 0  # bumped per search: late answers to older ones are dropped
+        self._last_refresh = 0.0
+        self.failures_dialog: FailuresDialog | None = None
+        self.setAcceptDrops(True)
+        self._build()
+        self.indexer.started.connect(self._index_started)
+        self.indexer.progressed.connect(self._index_progressed)
+        self.indexer.finished.connect(self._index_finished)
+        self.indexer.failed.connect(self._index_failed)
+        window.installEventFilter(self)
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.add_folder_action = QAction("&Add folder…", self)
+        self.add_folder_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.add_folder_action.setToolTip("Add a folder of photos to the album and index it (Ctrl+Shift+O)")
+        self.add_folder_action.triggered.connect(lambda _checked=False: self.add_folder_dialog())
+        self.reindex_action = QAction("&Re-index", self)
+        self.reindex_action.setToolTip("Look for new, changed and removed photos in the album folders (F5)")
+        self.reindex_action.triggered.connect(lambda _checked=False: self.reindex())
+        add_button, reindex_button = QToolButton(), QToolButton()
+        add_button.setDefaultAction(self.add_folder_action)
+        reindex_button.setDefaultAction(self.reindex_action)
+
+        self.concept_box = QComboBox()
+        self.concept_box.setEditable(True)  # type to find a concept among many
+        self.concept_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.concept_box.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        self.concept_box.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.concept_box.setMinimumContentsLength(16)
+        self.concept_box.setToolTip("Only photos where this person, pet or thing was found (confirmed ones first, ✓)")
+        self.concept_box.addItem(ALL, None)
+        self.concept_box.currentIndexChanged.connect(lambda _row: self.search_now())
+        self.text_edit = QLineEdit()
+        self.text_edit.setPlaceholderText("Describe a photo: “a bus in the street”…")
+        self.text_edit.setClearButtonEnabled(True)
+        self.text_edit.setMinimumWidth(180)
+        self.text_edit.setToolTip("Search the album by a description (combines with the concept filter)")
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(350)
+        self._text_timer.timeout.connect(self.search_now)
+        self.text_edit.textChanged.connect(lambda _text: self._text_timer.start())
+        self.text_edit.returnPressed.connect(self.search_now)
+        self.count_label = QLabel()
+        self.count_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        bar = QHBoxLayout()
+        bar.addWidget(add_button)
+        bar.addWidget(reindex_button)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.concept_box)
+        bar.addWidget(self.text_edit, 1)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setMaximumHeight(16)
+        self.progress_label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the photos being indexed now; Re-index goes on from there")
+        self.cancel_button.clicked.connect(self.cancel_index)
+        self.progress_row = QWidget()
+        row = QHBoxLayout(self.progress_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Indexing:"))
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.progress_label)
+        row.addWidget(self.cancel_button)
+        self.progress_row.hide()
+        self.failures_button = QPushButton()
+        self.failures_button.setFlat(True)
+        self.failures_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.failures_button.setStyleSheet("QPushButton { color: palette(link); text-decoration: underline; }")
+        self.failures_button.clicked.connect(self.show_failures)
+        self.failures_button.hide()
+
+        self.grid = QListView()
+        self.grid.setModel(self.model)
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setUniformItemSizes(True)  # layout never asks rows for their (lazy) icons
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setWrapping(True)
+        self.grid.setIconSize(QSize(ICON, ICON))
+        self.grid.setGridSize(QSize(ICON + 28, ICON + 30))
+        self.grid.setItemDelegate(AlbumDelegate(QSize(ICON + 24, ICON + 26), self.grid))
+        self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.grid.setWordWrap(False)
+        self.grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.grid.verticalScrollBar().setSingleStep(ICON // 3)
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.grid.activated.connect(self._activated)  # double-click or Enter
+        self.empty_hint = QLabel()
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.grid)
+        self.stack.addWidget(self.empty_hint)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addWidget(self.progress_row)
+        status = QHBoxLayout()  # the unreadable files' link, and the count of photos shown
+        status.addWidget(self.failures_button)
+        status.addStretch(1)
+        status.addWidget(self.count_label)
+        layout.addLayout(status)
+        layout.addWidget(self.stack, 1)
+
+    # --- listing and search --------------------------------------------------------------------
+
+    def concept(self) -> str | None:
+        return self.concept_box.currentData()
+
+    def set_concepts(self, names: list[str]) -> None:
+        """The concept filter's choices (after every refresh of the library); keeps the choice."""
+        current = self.concept()
+        box = self.concept_box
+        box.blockSignals(True)
+        try:
+            box.clear()
+            box.addItem(ALL, None)
+            for name in sorted(names, key=str.casefold):
+                box.addItem(name, name)
+            row = box.findData(current) if current else 0
+            box.setCurrentIndex(max(row, 0))
+        finally:
+            box.blockSignals(False)
+        if current and box.findData(current) < 0:
+            self.search_now()  # the concept is gone: show all photos
+        elif self.filtered():
+            self.search_now()  # its matches may have changed (the album was re-matched)
+
+    def filtered(self) -> bool:
+        return bool(self.concept() or self.text_edit.text().strip())
+
+    def search_now(self) -> None:
+        """Show the album (no filter) or the search results, from the store lane."""
+        self._text_timer.stop()
+        self._generation += 1
+        generation = self._generation
+        with contextlib.suppress(RuntimeError):  # closing
+            self.w.runner.submit(
+                self.queries.search,
+                self.concept(),
+                self.text_edit.text(),
+                on_done=lambda listing: self._listed(generation, listing),
+            )
+
+    def _listed(self, generation: int, listing: Listing) -> None:
+        if generation == self._generation:
+            self.show_listing(listing)
+
+    def show_listing(self, listing: Listing) -> None:
+        bar = self.grid.verticalScrollBar()
+        same = listing.concept == self.model.listing.concept and listing.text == self.model.listing.text
+        keep = bar.value() if same else 0  # a refresh keeps the place; a new search starts at the top
+        current = self.grid.currentIndex().data(PhotoRole)
+        self.model.set_listing(listing)
+        self.grid.doItemsLayout()
+        bar.setValue(min(keep, bar.maximum()))
+        if current is not None:
+            row = self.model.row_of_path(current.path)
+            if row >= 0:
+                self.grid.selectionModel().setCurrentIndex(
+                    self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                )
+        count = len(listing.photos)
+        noun = "photo" if count == 1 else "photos"
+        if listing.text:
+            text = f"{count:,} {noun} like “{listing.text}”" + (f" with <{listing.concept}>" if listing.concept else "")
+        elif listing.concept:
+            text = f"{count:,} {noun} with <{listing.concept}>"
+        else:
+            text = f"{count:,} {noun}"
+        self.count_label.setText(text)
+        if count:
+            self.stack.setCurrentWidget(self.grid)
+        else:
+            self.empty_hint.setText(
+                "No photos match." if self.filtered() or listing.folders else
+                "No photos in the album yet.\n\nAdd a folder of photos (Ctrl+Shift+O) or drop one here:\n"
+                "every photo is indexed once, and you can find people, pets and things in them."
+            )
+            self.stack.setCurrentWidget(self.empty_hint)
+        self.listed.emit()
+
+    def _activated(self, index: QModelIndex) -> None:
+        photo = index.data(PhotoRole)
+        if photo is not None and photo.path:
+            self.open_requested.emit(photo.path)
+
+    # --- indexing ------------------------------------------------------------------------------
+
+    def add_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the album", self.w.commands._folder())
+        if folder:
+            self.w.commands._remember_folder(str(Path(folder) / "x"))
+            self.add_folders([folder])
+
+    def add_folders(self, folders: list[str]) -> None:
+        if not self.indexer.start(folders):
+            self.w.notify("Indexing is running: the folder is indexed when it ends.")
+
+    def reindex(self) -> None:
+        """Every album folder again: new and changed photos only (the rest is skipped unread)."""
+        if self.indexer.running:
+            return
+        with contextlib.suppress(RuntimeError):
+            self.w.runner.submit(self.queries.folders, on_done=self._reindex_folders)
+
+    def _reindex_folders(self, folders: list[str]) -> None:
+        if not folders:
+            self.w.notify("The album has no folders yet: add one (Ctrl+Shift+O).")
+            return
+        missing = [f for f in folders if not Path(f).is_dir()]
+        if missing:
+            self.w.notify(f"Not found, skipped: {', '.join(missing)}", warning=True)
+        present = [f for f in folders if f not in missing]
+        if present:
+            self.indexer.start(present)
+
+    def cancel_index(self) -> None:
+        self.indexer.cancel()
+        self.cancel_button.setEnabled(False)
+        self.progress_label.setText(self.progress_label.text() + " · stopping after this batch…")
+
+    def _index_started(self, total: int) -> None:
+        self.progress_row.show()
+        self.cancel_button.setEnabled(True)
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(0)
+        self.reindex_action.setEnabled(False)
+        self._last_refresh = 0.0
+
+    def _index_progressed(self, progress: Progress) -> None:
+        self.progress_bar.setRange(0, max(progress.total, 1))
+        self.progress_bar.setValue(progress.done)
+        text = progress_text(progress)
+        self.progress_label.setText(text + (" · stopping after this batch…" if self.indexer.cancelled else ""))
+        self.progress_label.setToolTip(progress.path)
+        now = time.monotonic()
+        if progress.done and not self.filtered() and now - self._last_refresh > REFRESH_S:
+            self._last_refresh = now
+            self.search_now()  # the new photos appear as they are indexed
+
+    def _index_finished(self, report: IndexReport) -> None:
+        self.progress_row.hide()
+        self.reindex_action.setEnabled(True)
+        self.w.notify(report_text(report), warning=bool(report.failed))
+        self.set_failures(list(report.failed))
+        self.search_now()
+
+    def _index_failed(self, message: str) -> None:
+        self.progress_row.hide()
+        self.reindex_action.setEnabled(True)
+        self.w.show_error(f"Indexing stopped: {message}\n\nWhat was indexed before is kept; Re-index (F5) goes on.")
+        self.search_now()
+
+    def set_failures(self, failures: list[tuple[str, str]]) -> None:
+        self.failures = failures
+        count = len(failures)
+        self.failures_button.setText(f"{count:,} file{'' if count == 1 else 's'} could not be read…")
+        self.failures_button.setVisible(bool(count))
+
+    def show_failures(self) -> FailuresDialog:
+        if self.failures_dialog is not None:
+            self.failures_dialog.close()
+        self.failures_dialog = FailuresDialog(self.failures, self)
+        self.failures_dialog.show()
+        return self.failures_dialog
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # the window closes: stop indexing before it waits for the lanes (the batch in flight lands)
+        if watched is self.w and event.type() == QEvent.Type.Close:
+            self.indexer.close()
+        return False
+
+    # --- drops: a folder dropped on the album is added ------------------------------------------
+
+    def _folders(self, event: QDropEvent | QDragMoveEvent | QDragEnterEvent) -> list[str]:
+        return [str(p) for p in local_paths(event.mimeData()) if p.is_dir()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._folders(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()  # photos: the window's drop (new concepts) still works
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self.dragEnterEvent(event)  # type: ignore[arg-type]
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        folders = self._folders(event)
+        if not folders:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.add_folders(folders)
+
+
+def install_album(window: MainWindow) -> AlbumPage:
+    """Photo / Album tabs as the window's centre (Ctrl+1 / Ctrl+2), the album actions in the Album
+    menu, F5 re-indexes while the album is shown, and closing the window stops indexing first."""
+    page = AlbumPage(window)
+    tabs = QTabWidget()
+    tabs.setDocumentMode(True)
+    tabs.addTab(window.takeCentralWidget(), "&Photo")
+    tabs.addTab(page, "&Album")
+    window.setCentralWidget(tabs)
+    page.tabs = tabs  # type: ignore[attr-defined]
+
+    def show(widget: QWidget) -> None:
+        tabs.setCurrentWidget(widget)
+
+    photo_tab = window._action("&Photo", lambda: show(tabs.widget(0)), "Ctrl+1")
+    album_tab = window._action("&Album", lambda: show(page), "Ctrl+2")
+    page.tab_actions = (photo_tab, album_tab)  # type: ignore[attr-defined]
+    window.addActions([photo_tab, album_tab])
+    view_menu = window.view_menu
+    first = view_menu.actions()[0] if view_menu.actions() else None
+    view_menu.insertActions(first, [photo_tab, album_tab])
+    view_menu.insertSeparator(first)
+    menu = window.album_menu
+    menu.addActions([page.add_folder_action, page.reindex_action])
+    window.addActions([page.add_folder_action, page.reindex_action])
+    rerun = window.photos.rerun_action
+
+    def tab_changed(_row: int) -> None:  # one F5 at a time: Qt fires neither of two equal shortcuts
+        on_album = tabs.currentWidget() is page
+        rerun.setShortcut(QKeySequence() if on_album else QKeySequence("F5"))
+        page.reindex_action.setShortcut(QKeySequence("F5") if on_album else QKeySequence())
+
+    tabs.currentChanged.connect(tab_changed)
+    tab_changed(0)
+
+    def open_photo(path: str) -> None:
+        show(tabs.widget(0))
+        window.photos.open_path(Path(path))
+
+    page.open_requested.connect(open_photo)
+    window.photos.photo_opened.connect(lambda _path: show(tabs.widget(0)))  # File ▸ Open from the album too
+    window.concepts_loaded.connect(lambda: page.set_concepts([e.concept.name for e in window.model.entries()]))
+    # a correction (or its undo) re-matched the album: a filtered grid follows
+    window.undo_stack.indexChanged.connect(lambda _i: page.filtered() and page.search_now())
+    page.search_now()
+    window.runner.submit(page.queries.failures, on_done=page.set_failures, on_error=lambda _m: None)
+    return page

@@ -1,0 +1,272 @@
+"""The Album tab on a generated album of package photos (tiny real-format models): indexing through
+the GUI with progress, cancel then re-index, closing mid-run, unreadable files listed, concept and
+text search, opening a photo in the Photo tab, and lazy thumbnails over 10,000 rows."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import tomli_w
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from rap_desktop.core import album_store, rematch
+from rap_desktop.core.session import Session
+from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
+from rap_desktop.ui.album_model import PhotoRole
+from rap_desktop.ui.album_ops import AlbumPhoto, Listing
+from rap_desktop.ui.album_view import AlbumPage
+from rap_desktop.ui.main_window import MainWindow
+from rap_desktop.ui.tasks import TaskRunner
+
+WAIT = 60_000
+N = 10  # photos in the test album
+
+
+@pytest.fixture(scope="module")
+def album(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("album-view") / "album"
+    make_album(folder, N, seed=4, max_side=160)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def strict_config(tiny_config: Path) -> Path:
+    """A threshold only an identical crop clears (random tiny CLIP: all crops look alike)."""
+    data = tomllib.loads(tiny_config.read_text())
+    data["retrieval"] = {"thresholds": {"tiny-clip": 0.9999}}
+    path = tiny_config.parent / "config-album-view.toml"  # beside it: model paths are relative
+    path.write_bytes(tomli_w.dumps(data).encode())
+    return path
+
+
+@pytest.fixture
+def win(qtbot, home: Path, strict_config: Path, tmp_path: Path) -> Iterator[MainWindow]:
+    opened = Session.open(home, strict_config)
+    window = MainWindow(opened, TaskRunner(), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.concepts_loaded, timeout=WAIT):
+        window.show()
+    window.test_session = opened  # type: ignore[attr-defined]
+    yield window
+    window.close()
+    opened.close()
+
+
+def _page(win: MainWindow) -> AlbumPage:
+    win.album.tabs.setCurrentWidget(win.album)  # type: ignore[attr-defined]
+    return win.album
+
+
+def _index(qtbot, page: AlbumPage, folders: list[Path]):
+    """Index through the page; returns (the progress reports seen, the run's report)."""
+    seen = []
+    page.indexer.progressed.connect(seen.append)
+    with qtbot.waitSignal(page.indexer.finished, timeout=WAIT) as finished:
+        page.add_folders([str(f) for f in folders])
+    with qtbot.waitSignal(page.listed, timeout=WAIT):  # the grid reloads when the run ends
+        pass
+    page.indexer.progressed.disconnect(seen.append)
+    return seen, finished.args[0]
+
+
+def _paths(page: AlbumPage) -> list[str]:
+    return [page.model.photo(row).path for row in range(page.model.rowCount())]
+
+
+def test_index_a_folder_with_progress_and_unreadable_files(qtbot, win: MainWindow, album: Path, tmp_path) -> None:
+    page = _page(win)
+    bad = add_bad_files(tmp_path / "bad")
+    messages = []
+    win.statusBar().messageChanged.connect(messages.append)
+    seen, report = _index(qtbot, page, [album, tmp_path / "bad"])
+    assert not report.cancelled and report.indexed == N and len(report.failed) == len(bad)
+    assert seen[0].done == 0 and seen[-1].done == seen[-1].total == N + len(bad)
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+    assert page.progress_row.isHidden()
+    assert any("10 new photos indexed" in m and "4 could not be read" in m for m in messages), messages
+    # the grid: every photo once, by EXIF date
+    assert page.model.rowCount() == N and page.count_label.text() == f"{N} photos"
+    assert sorted(_paths(page)) == sorted(str(p) for p in album.rglob("*.jpg"))
+    taken = [page.model.photo(row).taken for row in range(N)]
+    assert taken == sorted(taken)
+    # the unreadable files: a link, and a dialog with path and reason
+    assert page.failures_button.isVisible() and page.failures_button.text() == "4 files could not be read…"
+    dialog = page.show_failures()
+    rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert set(rows) == {str(p) for p in bad.values()}
+    assert rows[str(bad["empty"])] == "empty file (0 bytes)"
+    assert all(rows.values())
+    dialog.close()
+    # thumbnails of the visible rows load from the disk cache
+    qtbot.waitUntil(lambda: len(page.loader._cache) == N, timeout=WAIT)
+
+
+def test_cancel_then_reindex_indexes_every_photo_once(qtbot, win: MainWindow, album: Path) -> None:
+    page = _page(win)
+    page.indexer.batch_size = 2
+    seen = []
+
+    def cancel_after_first_batch(progress) -> None:
+        seen.append(progress)
+        if progress.done > 0 and not page.indexer.cancelled:
+            page.cancel_button.click()  # stops after the batch in flight
+
+    page.indexer.progressed.connect(cancel_after_first_batch)
+    with qtbot.waitSignal(page.indexer.finished, timeout=WAIT) as finished:
+        page.add_folders([str(album)])
+    page.indexer.progressed.disconnect(cancel_after_first_batch)
+    report = finished.args[0]
+    assert report.cancelled and 0 < report.processed < N
+    assert page.indexer.steps <= 2  # the batch in flight when Cancel came, no more
+    qtbot.waitUntil(lambda: page.model.rowCount() == report.processed, timeout=WAIT)
+
+    page.reindex_action.trigger()  # Re-index: the album's folders, only what is left
+    with qtbot.waitSignal(page.indexer.finished, timeout=WAIT) as finished:
+        pass
+    again = finished.args[0]
+    assert not again.cancelled and again.unchanged == report.processed and again.indexed == N - report.processed
+    qtbot.waitUntil(lambda: page.model.rowCount() == N, timeout=WAIT)
+    assert sorted(_paths(page)) == sorted(str(p) for p in album.rglob("*.jpg"))
+    store = win.test_session.store()  # type: ignore[attr-defined]
+    assert store.conn.execute("SELECT COUNT(*), COUNT(DISTINCT sha256) FROM photos").fetchone() == (N, N)
+    assert store.conn.execute("SELECT COUNT(*) FROM album_files WHERE status = 'indexed'").fetchone()[0] == N
+
+
+def test_closing_mid_index_stops_cleanly_and_a_rerun_resumes(qtbot, home, strict_config, tmp_path, album) -> None:
+    opened = Session.open(home, strict_config)
+    window = MainWindow(opened, TaskRunner(), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.concepts_loaded, timeout=WAIT):
+        window.show()
+    page = window.album
+    page.indexer.batch_size = 2
+    with qtbot.waitSignal(page.indexer.progressed, timeout=WAIT, check_params_cb=lambda p: p.done > 0):
+        page.add_folders([str(album)])
+    window.close()  # mid-run: the batch in flight lands, the run is closed, the lanes are waited for
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("album-read")]
+    try:
+        store = opened.store()
+        done = store.conn.execute("SELECT COUNT(*) FROM album_files").fetchone()[0]
+        assert 0 < done < N
+        from rap_desktop.core.album import Indexer
+        from rap_desktop.core.thumbcache import for_home
+
+        report = Indexer(opened.retriever(), for_home(opened.home)).index([album])
+        assert report.unchanged == done and report.indexed == N - done
+        assert store.conn.execute("SELECT COUNT(*), COUNT(DISTINCT sha256) FROM photos").fetchone() == (N, N)
+    finally:
+        opened.close()
+
+
+def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, album: Path) -> None:
+    page = _page(win)
+    _index(qtbot, page, [album])
+    session = win.test_session  # type: ignore[attr-defined]
+    chosen = sorted(album.rglob("*.jpg"))[3]
+
+    def register(session: Session) -> None:  # as the concept commands do: add, then re-match
+        session.store().add_concept("mia", chosen, "<mia> is our cat.", "cat")
+        rematch.after_change(session)
+
+    with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
+        win.runner.submit(register, session, on_done=lambda _r: win.refresh())
+    row = page.concept_box.findData("mia")
+    assert row > 0
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.concept_box.setCurrentIndex(row)
+    assert _paths(page) == [str(chosen)] and page.count_label.text() == "1 photo with <mia>"
+    assert page.model.listing.concept == "mia"
+
+    # a correction through the window's undo stack re-matches, and the filtered grid follows
+    hit = page.model.photo(0)
+    store = session.store()
+    region = store.conn.execute(
+        "SELECT r.ordinal FROM matches m JOIN regions r ON r.id = m.region_id WHERE r.photo_id = ? AND m.accepted = 1",
+        (hit.photo_id,),
+    ).fetchone()[0]
+
+    def confirm(session: Session) -> None:
+        from rap_desktop.core import corrections
+
+        corrections.confirm(session.store(), hit.sha256, f"r{region}", "mia")
+        rematch.after_change(session)
+
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        win.runner.submit(confirm, session, on_done=lambda _r: page.set_concepts(["mia"]))
+    assert page.model.photo(0).confirmed and page.model.data(page.model.index(0)).startswith("✓ ")
+    assert "✓ confirmed <mia>" in page.model.data(page.model.index(0), Qt.ItemDataRole.ToolTipRole)
+
+    # text search, alone and within the concept
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.text_edit.setText("a cat on a sofa")
+    assert _paths(page) == [str(chosen)]  # within <mia>: only its photo
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.concept_box.setCurrentIndex(0)  # all photos
+    assert page.model.rowCount() == N and page.model.listing.text == "a cat on a sofa"
+    scores = [page.model.photo(r).score for r in range(N)]
+    assert scores == sorted(scores, reverse=True)
+    assert page.count_label.text() == f"{N} photos like “a cat on a sofa”"
+
+    # double-click opens the photo in the Photo tab (retrieval runs and shows its regions)
+    index = page.model.index(2)
+    target = index.data(PhotoRole).path
+    page.grid.scrollTo(index)
+    where = page.grid.visualRect(index).center()
+    with qtbot.waitSignal(win.photos.shown, timeout=WAIT):
+        qtbot.mouseClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double-click follows a press
+        qtbot.mouseDClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert win.album.tabs.currentIndex() == 0 and str(win.photos.path) == target  # type: ignore[attr-defined]
+    assert win.photos.current is not None and win.photos.current.result.regions
+
+
+def test_shortcuts_switch_tabs_and_f5_follows_the_tab(qtbot, win: MainWindow) -> None:
+    tabs = win.album.tabs  # type: ignore[attr-defined]
+    photo_tab, album_tab = win.album.tab_actions  # type: ignore[attr-defined]
+    assert album_tab.shortcut().toString() == "Ctrl+2" and photo_tab.shortcut().toString() == "Ctrl+1"
+    album_tab.trigger()
+    assert tabs.currentWidget() is win.album
+    assert win.album.reindex_action.shortcut().toString() == "F5" and win.photos.rerun_action.shortcut().isEmpty()
+    assert win.album.add_folder_action in win.album_menu.actions()
+    photo_tab.trigger()
+    assert tabs.currentIndex() == 0
+    assert win.photos.rerun_action.shortcut().toString() == "F5" and win.album.reindex_action.shortcut().isEmpty()
+
+
+def test_ten_thousand_rows_only_visible_ones_ask_for_thumbnails(qtbot, win: MainWindow, photos) -> None:
+    page = _page(win)
+    source = str(photos["coffee"])  # no disk thumbnail yet: made from the photo when first shown
+    rows = [AlbumPhoto(i + 1, f"{i:064x}", source, float(i)) for i in range(10_000)]
+    page.show_listing(Listing(rows))
+    assert page.count_label.text() == "10,000 photos"
+    QApplication.processEvents()
+
+    def visible() -> set[int]:  # rows whose cell is inside the viewport now
+        area, grid, model = page.grid.viewport().rect(), page.grid, page.model
+        return {row for row in range(len(rows)) if grid.visualRect(model.index(row)).intersects(area)}
+
+    qtbot.waitUntil(lambda: len(page.loader.asked) > 0, timeout=WAIT)
+    qtbot.wait(300)  # the first paints are over (the layout may settle once, e.g. for the scroll bar)
+    shown = visible()
+    top = page.grid.visualRect(page.model.index(0)).top()
+    columns = sum(1 for r in shown if page.grid.visualRect(page.model.index(r)).top() == top)
+    assert 8 <= len(shown) < 200 and columns >= 2
+    first = {int(sha, 16) for sha in page.loader.asked}
+    # only the rows on screen (give or take one row of the grid while the layout settled)
+    assert max(first) <= max(shown) + columns and len(first) <= len(shown) + columns, sorted(first - shown)
+    qtbot.waitUntil(lambda: all(f"{r:064x}" in page.loader._cache for r in shown), timeout=WAIT)
+
+    bar = page.grid.verticalScrollBar()
+    bar.setValue(bar.maximum())  # to the end at once: the rows in between are never painted
+    qtbot.wait(300)
+    at_end = visible()
+    assert max(at_end) == len(rows) - 1
+    qtbot.waitUntil(lambda: all(f"{r:064x}" in page.loader._cache for r in at_end), timeout=WAIT)
+    later = {int(sha, 16) for sha in page.loader.asked} - first
+    assert later <= at_end, sorted(later - at_end)[:10]
+    assert page.loader.loads == len(first | later) < 3 * len(shown) + columns  # of 10,000 rows
+    assert album_store.folders(win.test_session.store()) == []  # type: ignore[attr-defined]  # a model-only listing
