@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu
 
@@ -16,7 +16,7 @@ from rap_desktop.core.mentions import mentioned
 from rap_desktop.core.retrieval import RegionResult
 
 from . import operations as ops
-from . import photo_ops
+from . import photo_display, photo_ops
 from .concept_picker import ConceptPicker
 from .correction_commands import CorrectionCommand
 from .photo_view import PhotoView
@@ -28,7 +28,7 @@ from .thumbnails import load_photo
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-DISPLAY_SIZE = 2400  # longest side of the decoded preview; boxes stay in the photo's own pixels
+DISPLAY_SIZE = 2400  # the old fixed preview (fast_display off); boxes stay in the photo's own pixels
 _TAGS = re.compile(r"<([^<>\s][^<>]*)>")
 
 
@@ -48,6 +48,11 @@ class PhotoController(QObject):
         self.dialog: ConceptPicker | RegisterDialog | None = None  # the picker or new-concept dialog now open
         self._generation = 0  # bumped per photo: late answers about an older photo are dropped
         self._hovered = ""
+        # a screen-sized preview in the screen's pixel format, sharper tiles when zoomed in; off: the
+        # old way (a 2400-px RGB888 preview, converted and scaled on the GUI thread), for benchmarks
+        self.fast_display = True
+        self._tile_busy = False
+        self._tile_next: tuple[QRectF, float] | None = None
         self._build_actions()
         self.view.region_selected.connect(self._view_selected)
         self.view.region_hovered.connect(self._hovered_changed)
@@ -55,6 +60,7 @@ class PhotoController(QObject):
         self.view.concept_dropped.connect(self.assign_dropped)
         self.view.box_drawn.connect(self.add_box)
         self.view.context_requested.connect(self._context_menu)
+        self.view.detail_wanted.connect(self._want_tile)
         self.panel.region_chosen.connect(self._panel_selected)
         self.panel.question_entered.connect(self._question)
         self.panel.candidate_list.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
@@ -87,6 +93,12 @@ class PhotoController(QObject):
         self.rerun_action = self._action("Retrieve &again", self.retrieve, "F5")
         self.region_actions = [self.confirm_action, self.reject_action, self.reassign_action, self.new_action]
         self.panel.add_actions(self.region_actions)
+        # bare letters act only where the photo or its regions have focus: typed into the search or
+        # chat box, or as type-ahead in the concept list, they stay letters
+        for action in [self.draw_action, *self.region_actions]:
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.view.addAction(action)
+            self.panel.addAction(action)
 
     def _update_actions(self) -> None:
         region = self.selected()
@@ -117,22 +129,54 @@ class PhotoController(QObject):
         self._generation += 1
         generation = self._generation
         self.w.notify(f"Opening {path.name}…")
-        self.w.runner.submit(
-            load_photo, path, DISPLAY_SIZE, lane="io", on_done=lambda r: self._decoded(generation, path, *r)
-        )
+        self.view.sharpen = self.fast_display
+        self._tile_next = None
+        if self.fast_display:
+            load, side = photo_display.load_for_display, photo_display.preview_side(self.view.screen())
+        else:
+            load, side = load_photo, DISPLAY_SIZE
+        self.w.runner.submit(load, path, side, lane="io", on_done=lambda r: self._decoded(generation, path, *r))
 
     def _decoded(self, generation: int, path: Path, loaded: LoadedImage, image: QImage) -> None:
         if generation != self._generation:
             return
         self.path, self.loaded, self.current = path, loaded, None
-        self.pixmap = QPixmap.fromImage(image)
         self.view.set_photo(image, loaded.size)
+        self.pixmap = self.view.photo.pixmap() if self.view.photo is not None else None  # one conversion
         self.panel.clear()
         self.panel.summary.setText(f"{path.name}: looking for regions and concepts…")
         self.w.show_photo(path.name)
         self.photo_opened.emit(path)
         self._update_actions()
         self.retrieve()
+
+    def _want_tile(self, rect: QRectF, scale: float) -> None:
+        """The view is zoomed in past the preview: a sharper tile of `rect`, one request at a time."""
+        if self._tile_busy:
+            self._tile_next = (rect, scale)
+            return
+        if self.loaded is None:
+            return
+        generation, self._tile_busy = self._generation, True
+        box = (int(rect.left()), int(rect.top()), int(rect.right()), int(rect.bottom()))
+
+        def done(image: QImage) -> None:
+            self._tile_busy = False
+            if generation == self._generation:
+                self.view.set_detail(image, rect, scale)
+            self._next_tile()
+
+        def failed(_message: str) -> None:  # the preview stays: blurrier, not wrong
+            self._tile_busy = False
+            self._next_tile()
+
+        self.w.runner.submit(photo_display.tile, self.loaded, box, scale, lane="io", on_done=done, on_error=failed)
+
+    def _next_tile(self) -> None:
+        if self._tile_next is not None:
+            rect, scale = self._tile_next
+            self._tile_next = None
+            self._want_tile(rect, scale)
 
     def retrieve(self) -> None:
         """Retrieve the open photo again (after a correction, an edit, a new question)."""

@@ -2,7 +2,9 @@
 select and hover regions, draw a missing box, and drops (photo files, or a concept onto a box).
 
 Scene coordinates are the photo's own pixels (EXIF-oriented), whatever the size of the preview
-shown, so boxes from the core go in as they are and drawn boxes come out in the same units.
+shown, so boxes from the core go in as they are and drawn boxes come out in the same units. Zoomed
+in past the preview's own resolution, the view asks (`detail_wanted`) for a sharper tile of what is
+on view and lays it over the preview (`set_detail`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -41,6 +43,8 @@ CONCEPT_MIME = "application/x-rap-desktop-concept"  # a concept dragged from the
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 40.0
 MIN_DRAWN = 8.0  # photo pixels: a smaller drag is a click, not a box
+SHARPER_AT = 1.2  # ask for a sharper tile once the screen shows this many pixels per preview pixel
+DETAIL_DELAY_MS = 150  # wait for zooming and panning to settle before asking
 
 
 def concept_mime(name: str) -> QMimeData:
@@ -69,6 +73,7 @@ class PhotoView(QGraphicsView):
     concept_dropped = Signal(str, str)  # region id, concept name
     box_drawn = Signal(tuple)  # (x1, y1, x2, y2) in photo pixels
     context_requested = Signal(str, QPoint)  # region id ("" = the photo), global position
+    detail_wanted = Signal(QRectF, float)  # photo pixels to show sharper, and the scale wanted (<= 1)
 
     def __init__(self, parent: QWidget | None = None, accept_drops: bool = True) -> None:
         super().__init__(parent)
@@ -90,6 +95,19 @@ class PhotoView(QGraphicsView):
         self._rubber: QGraphicsRectItem | None = None
         self._pan_from: QPoint | None = None
         self._drop_item: RegionItem | None = None
+        self.sharpen = True  # ask for sharper tiles when zoomed in (off: the preview only)
+        self.detail: QGraphicsPixmapItem | None = None
+        self._detail_rect = QRectF()
+        self._detail_scale = 0.0
+        self._preview_scale = 1.0  # preview pixels per photo pixel
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(DETAIL_DELAY_MS)
+        self._detail_timer.timeout.connect(self._check_detail)
+        # (a scrollbar signal, not a scrollContentsBy override: PySide6 crashed on that override
+        # under fast zooming, "deallocating None")
+        self.horizontalScrollBar().valueChanged.connect(self._scrolled)
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.scene().selectionChanged.connect(self._selection_changed)
         # shown while there is no photo; lets drops and clicks through to the view
         self.hint = QLabel(self.viewport())
@@ -110,6 +128,7 @@ class PhotoView(QGraphicsView):
         item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         if image.width() > 0:
             item.setScale(size[0] / image.width())
+            self._preview_scale = image.width() / max(1, size[0])
         item.setZValue(-1)
         self.scene().addItem(item)
         self.photo, self.photo_size = item, (int(size[0]), int(size[1]))
@@ -122,6 +141,7 @@ class PhotoView(QGraphicsView):
         self.scene().clear()
         self.scene().blockSignals(False)
         self.photo, self.photo_size = None, None
+        self.detail, self._detail_rect, self._detail_scale = None, QRectF(), 0.0
         self.items_by_id = {}
         self._rubber = None
         self._drop_item = None
@@ -162,6 +182,40 @@ class PhotoView(QGraphicsView):
         self.scene().addItem(self.answer.label)
         self.ensureVisible(self.answer, 20, 20)
 
+    def set_detail(self, image: QImage, rect: QRectF, scale: float) -> None:
+        """A sharper tile: `image` shows `rect` (photo pixels) at `scale` image pixels per photo pixel."""
+        if self.photo is None or image.isNull():
+            return
+        if self.detail is not None:
+            self.scene().removeItem(self.detail)
+        item = QGraphicsPixmapItem(QPixmap.fromImage(image))  # already in the screen's format: a copy
+        item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        item.setPos(rect.topLeft())
+        item.setScale(rect.width() / max(1, image.width()))
+        item.setZValue(-0.5)  # over the preview, under every box
+        self.scene().addItem(item)
+        self.detail, self._detail_rect, self._detail_scale = item, QRectF(rect), scale
+
+    def _check_detail(self) -> None:
+        if self.photo is None or not self.sharpen:
+            return
+        shown = self.transform().m11() * self.devicePixelRatioF()  # screen pixels per photo pixel
+        if shown <= self._preview_scale * SHARPER_AT:
+            return  # the preview is sharp enough
+        visible = self.mapToScene(self.viewport().rect()).boundingRect().intersected(self.sceneRect())
+        wanted = min(1.0, shown)
+        if self._detail_rect.contains(visible) and self._detail_scale >= wanted * 0.95:
+            return  # the tile on view already covers it
+        margin_x, margin_y = visible.width() / 4, visible.height() / 4  # room to pan before the next one
+        rect = visible.adjusted(-margin_x, -margin_y, margin_x, margin_y).intersected(self.sceneRect())
+        rect = QRectF(rect.toAlignedRect())
+        if not rect.isEmpty():
+            self.detail_wanted.emit(rect, wanted)
+
+    def _scrolled(self, _value: int) -> None:
+        if self.photo is not None and not self._fitted:
+            self._detail_timer.start()
+
     def region_items(self) -> list[RegionItem]:
         return list(self.items_by_id.values())
 
@@ -197,6 +251,7 @@ class PhotoView(QGraphicsView):
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
         self.scale(factor, factor)
         self._fitted = False
+        self._detail_timer.start()
 
     def zoom_in(self) -> None:
         self.zoom(ZOOM_STEP)
