@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractListModel,
     QMimeData,
     QModelIndex,
     QObject,
@@ -20,7 +20,7 @@ from rap_desktop.core.store import Concept
 
 from .operations import ConceptEntry
 from .photo_view import CONCEPT_MIME, concept_mime
-from .thumbnails import ThumbnailCache
+from .thumbnail_model import ThumbnailListModel
 
 ConceptRole = Qt.ItemDataRole.UserRole + 1  # the Concept dataclass of a row
 SearchTextRole = Qt.ItemDataRole.UserRole + 2  # casefolded name + category + info
@@ -28,20 +28,8 @@ SearchTextRole = Qt.ItemDataRole.UserRole + 2  # casefolded name + category + in
 Index = QModelIndex | QPersistentModelIndex
 
 
-class ConceptListModel(QAbstractListModel):
-    def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._entries: list[ConceptEntry] = []
-        self._thumbnails = thumbnails
-        thumbnails.ready.connect(self._thumbnail_ready)
-
-    # --- contents ------------------------------------------------------------------------------
-
-    def set_entries(self, entries: Sequence[ConceptEntry]) -> None:
-        # a reset is right here: every refresh is a fresh listing from the store
-        self.beginResetModel()
-        self._entries = list(entries)
-        self.endResetModel()
+class ConceptListModel(ThumbnailListModel):
+    """The concepts, each with its cover photo."""
 
     def entries(self) -> list[ConceptEntry]:
         return list(self._entries)
@@ -61,20 +49,15 @@ class ConceptListModel(QAbstractListModel):
 
     # --- Qt ------------------------------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._entries)
+    def thumbnail_of(self, entry: ConceptEntry) -> tuple[str | None, Path | None]:
+        return entry.cover, entry.cover_path
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
-            return None
-        entry = self._entries[index.row()]
+    def entry_data(self, entry: ConceptEntry, role: int) -> object:
         concept = entry.concept
         if role == Qt.ItemDataRole.DisplayRole:
             return tag(concept.name)
         if role == Qt.ItemDataRole.ToolTipRole:
             return _tooltip(concept)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbnails.icon(entry.cover, entry.cover_path)  # None until loaded off-thread
         if role == ConceptRole:
             return concept
         if role == SearchTextRole:
@@ -92,12 +75,6 @@ class ConceptListModel(QAbstractListModel):
         """A dragged concept: its name, for dropping onto a box on the photo."""
         rows = sorted({i.row() for i in indexes if i.isValid()})
         return concept_mime(self._entries[rows[0]].concept.name) if rows else QMimeData()
-
-    def _thumbnail_ready(self, name: str) -> None:
-        for row, entry in enumerate(self._entries):
-            if entry.cover == name:
-                index = self.index(row)
-                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
 def _tooltip(concept: Concept) -> str:

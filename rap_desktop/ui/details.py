@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QLabel, QListView, QVBoxLayout, QWidget
 
@@ -12,44 +13,23 @@ from rap_desktop.core.names import tag
 from rap_desktop.core.store import Concept
 
 from .operations import ExemplarEntry
+from .thumbnail_model import ThumbnailListModel
 from .thumbnails import ThumbnailCache
 
 STRIP_ICON = 96
-Index = QModelIndex | QPersistentModelIndex
 
 
-class ExemplarModel(QAbstractListModel):
+class ExemplarModel(ThumbnailListModel):
     """A concept's photos (thumbnails only) for the strip under its details."""
 
-    def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._entries: list[ExemplarEntry] = []
-        self._thumbnails = thumbnails
-        thumbnails.ready.connect(self._thumbnail_ready)
+    def thumbnail_of(self, entry: ExemplarEntry) -> tuple[str | None, Path | None]:
+        return entry.exemplar.image, entry.path
 
-    def set_entries(self, entries: Sequence[ExemplarEntry]) -> None:
-        self.beginResetModel()
-        self._entries = list(entries)
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._entries)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
-            return None
-        entry = self._entries[index.row()]
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbnails.icon(entry.exemplar.image, entry.path)
+    def entry_data(self, entry: ExemplarEntry, role: int) -> object:
         if role == Qt.ItemDataRole.ToolTipRole:
             ex = entry.exemplar
             return f"{ex.width} × {ex.height} pixels, {ex.source}"
         return None
-
-    def _thumbnail_ready(self, name: str) -> None:
-        for row, entry in enumerate(self._entries):
-            if entry.exemplar.image == name:
-                self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.DecorationRole])
 
 
 class DetailsPanel(QWidget):
