@@ -6,6 +6,7 @@ calls the CLI makes (`retrieve`, `match confirm|reject|reassign|undo`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,17 +106,34 @@ def detect_proposals(session: Session, loaded: LoadedImage) -> list[Proposal]:
 
 
 def model_state(session: Session) -> str:
-    """For the status bar: which models are loaded, on which device, and GPU memory when on one."""
-    parts = []
-    for label, model in (("embedder", session.embedder), ("detector", session.detector)):
-        loaded = getattr(model, "loaded", False)
-        device = getattr(model, "device", None)
-        parts.append(f"{label} {'on ' + device if loaded and device else 'not loaded'}")
-    devices = {getattr(m, "device", None) or "" for m in (session.embedder, session.detector)}
-    if any(d.startswith("cuda") for d in devices):
+    """For the status bar: which models are loaded, on which device, and GPU memory when on one.
+    Store lane (it may ask torch about the GPU); the text itself is `model_state_text`."""
+    models = [
+        (label, bool(getattr(model, "loaded", False)), getattr(model, "device", None) or "")
+        for label, model in (("embedder", session.embedder), ("detector", session.detector))
+    ]
+    gpu = next((device for _, loaded, device in models if loaded and device.startswith("cuda")), None)
+    memory = None
+    if gpu is not None:
         import torch
 
-        used = torch.cuda.memory_allocated() / 2**30
-        total = torch.cuda.get_device_properties(0).total_memory / 2**30
-        parts.append(f"VRAM {used:.1f}/{total:.0f} GiB")
+        index = torch.device(gpu).index or 0
+        memory = (torch.cuda.memory_allocated(index), torch.cuda.get_device_properties(index).total_memory)
+    return model_state_text(models, memory)
+
+
+def model_state_text(models: Sequence[tuple[str, bool, str]], gpu_memory: tuple[int, int] | None) -> str:
+    """`models`: (label, loaded, device) each; `gpu_memory`: (allocated, total) bytes, or None off a GPU.
+    E.g. "embedder on cuda:0 · detector not loaded · VRAM 1.3/24 GiB"."""
+    parts = [f"{label} {'on ' + device if loaded and device else 'not loaded'}" for label, loaded, device in models]
+    if gpu_memory is not None:
+        parts.append(vram_text(*gpu_memory))
     return " · ".join(parts)
+
+
+def vram_text(used: int, total: int) -> str:
+    """GPU memory allocated / the card's total, e.g. "VRAM 1.3/24 GiB"; under 0.1 GiB in MiB, so a
+    loaded small model never reads as 0.0."""
+    gib = 2**30
+    shown = f"{used / 2**20:.0f} MiB" if used < gib / 10 else f"{used / gib:.1f}"
+    return f"VRAM {shown}/{total / gib:.0f} GiB"

@@ -228,6 +228,42 @@ def test_undo_of_remove_brings_back_the_corrections(qtbot, opened: MainWindow, s
     assert store.check() == []
 
 
+def test_letter_shortcuts_stay_letters_in_text_boxes_and_lists(qtbot, opened: MainWindow, session) -> None:
+    """C / X / R / M / B act on the selected box only from the photo or the regions panel; typed
+    into the search box or the chat box they are text, in the concept list they are type-ahead."""
+    from PySide6.QtTest import QTest
+
+    win, store = opened, session.store()
+    win.activateWindow()
+    qtbot.waitUntil(lambda: win.isActiveWindow(), timeout=WAIT)
+    region = _accepted_region(win)
+    win.photo_view.select_region(region.id)
+    assert win.photos.confirm_action.isEnabled()
+    for box in (win.search, win.assistant.panel.question_edit):
+        box.setFocus()
+        qtbot.waitUntil(box.hasFocus, timeout=WAIT)
+        QTest.keyClicks(box, "cxrmb")
+        assert box.text() == "cxrmb"
+        box.clear()
+    win.list_view.setFocus()
+    qtbot.waitUntil(win.list_view.hasFocus, timeout=WAIT)
+    win.list_view.setCurrentIndex(win.proxy.mapFromSource(win.model.index(win.model.row_of("cat"))))
+    QTest.keyClicks(win.list_view, "<co")  # type-ahead over the shown names: <coach>
+    assert win.proxy.data(win.list_view.currentIndex()) == "<coach>"
+    idle(qtbot, win)
+    assert open_corrections(store) == [] and win.undo_stack.count() == 0
+    assert win.photos.dialog is None and not win.photos.draw_action.isChecked()
+
+    win.photo_view.setFocus()  # on the photo the letters are the region actions
+    qtbot.waitUntil(win.photo_view.hasFocus, timeout=WAIT)
+    with qtbot.waitSignal(win.photos.shown, timeout=WAIT):
+        QTest.keyClick(win.photo_view, Qt.Key.Key_C)
+    idle(qtbot, win)
+    assert open_corrections(store) == [("confirm", 0)]
+    QTest.keyClick(win.photo_view, Qt.Key.Key_B)
+    assert win.photos.draw_action.isChecked()
+
+
 def test_a_failed_correction_is_a_message_and_leaves_no_undo_step(
     qtbot, window: MainWindow, session, photos, tmp_path
 ) -> None:

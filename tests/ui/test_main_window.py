@@ -327,3 +327,20 @@ def test_search_index_is_brought_up_to_date_at_start(qtbot, tmp_path: Path, tiny
     win.close()
     session.close()
     assert list((home / "cache" / "index").glob("*.faiss"))  # built at start, kept for the next one
+
+
+def test_status_bar_model_text_with_gpu_figures() -> None:
+    """The status-bar text on a GPU machine, from real figures (an H100 has 79.2 GiB usable)."""
+    from rap_desktop.ui.photo_ops import model_state_text, vram_text
+
+    h100 = 85_045_379_072  # bytes, torch.cuda.get_device_properties(0).total_memory on an H100 80GB
+    assert vram_text(1_395_864_371, h100) == "VRAM 1.3/79 GiB"
+    assert vram_text(47_185_920, 24 * 2**30) == "VRAM 45 MiB/24 GiB"  # tiny models: not "0.0"
+    assert vram_text(0, 8 * 2**30) == "VRAM 0 MiB/8 GiB"
+    models = [("embedder", True, "cuda:0"), ("detector", False, "cuda:0")]
+    assert model_state_text(models, (1_395_864_371, h100)) == (
+        "embedder on cuda:0 · detector not loaded · VRAM 1.3/79 GiB"
+    )
+    assert model_state_text([("embedder", True, "cpu"), ("detector", True, "cpu")], None) == (
+        "embedder on cpu · detector on cpu"
+    )
