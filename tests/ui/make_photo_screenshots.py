@@ -38,9 +38,10 @@ def main(out: Path, dark: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="rap-photo-shots-"))
     session = Session.open(work / "home", write_all(work / "models"))
-    zidane = Path(ultralytics.__file__).parent / "assets" / "zidane.jpg"
+    # a camera-sized photo (14.7 MP): the view shows a screen-sized preview, boxes in the photo's pixels
+    zidane = _big_copy(Path(ultralytics.__file__).parent / "assets" / "zidane.jpg", work, 4)
     store = session.store()
-    store.add_concept("coach", zidane, "<coach> is the man in the white shirt.", "person", box=(750, 40, 1150, 710))
+    store.add_concept("coach", zidane, "<coach> is the man in the white shirt.", "person", box=(3000, 160, 4600, 2840))
     store.add_concept("cat", Path(skimage.__file__).parent / "data" / "chelsea.png", "<cat> is our tabby.", "cat")
     window = MainWindow(session, TaskRunner(), QSettings(str(work / "ui.ini"), QSettings.Format.IniFormat))
     window.show()
@@ -89,6 +90,16 @@ def main(out: Path, dark: bool) -> None:
     window.close()
     session.close()
     print(f"saved to {out}")
+
+
+def _big_copy(path: Path, folder: Path, factor: int) -> Path:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        big = image.convert("RGB").resize((image.width * factor, image.height * factor), Image.Resampling.LANCZOS)
+    target = folder / f"{path.stem}_{big.width}x{big.height}.jpg"
+    big.save(target, quality=92)
+    return target
 
 
 def _settler(app, window):
