@@ -7,6 +7,7 @@ embeddings. Rows only; the decisions are made in retrieval.py.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import NotFoundError
-from .regions import Box, Proposal
+from .regions import USER, Box, Proposal, iou
 from .store import Store
 
 MANUAL = ("confirmed", "rejected", "reassigned")
+CARRY_IOU = 0.5  # a decided region's decisions go to the new detection overlapping it at least this much
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,84 @@ def region(store: Store, photo: int, name: str) -> StoredRegion:
     return _region(row)
 
 
+def all_regions(store: Store, photo: int) -> list[StoredRegion]:
+    """Every region of the photo, whichever model embedded it."""
+    rows = store.conn.execute(f"SELECT {_REGION_COLUMNS} FROM regions WHERE photo_id = ? ORDER BY ordinal", (photo,))
+    return [_region(r) for r in rows.fetchall()]
+
+
+def decided(store: Store, region_ids: Sequence[int]) -> set[int]:
+    """The regions the user said something about: a confirmed, rejected or reassigned match, or a
+    negative made from the region."""
+    found: set[int] = set()
+    for start in range(0, len(region_ids), 900):
+        chunk = list(region_ids[start : start + 900])
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0]
+            for r in store.conn.execute(
+                f"SELECT region_id FROM matches WHERE status != 'auto' AND region_id IN ({marks}) "
+                f"UNION SELECT region_id FROM negatives WHERE region_id IN ({marks})",
+                chunk + chunk,
+            )
+        )
+    return found
+
+
+def carry_plan(
+    old: Sequence[StoredRegion], decided_ids: set[int], proposals: Sequence[Proposal]
+) -> tuple[list[Proposal], list[int | None]]:
+    """What a re-detection stores, and which old region each new one takes the decisions of.
+
+    A region the user drew stays at its box. A region holding a decision passes it to the new
+    detection overlapping its box by IoU >= CARRY_IOU (best overlaps first, one to one); when the
+    new detections have none, it stays at its own box (the user's word outranks the detector's).
+    Returns the proposals to embed (the new ones, then the kept ones) and per proposal the old
+    region id it carries on, or None."""
+    out, origins = list(proposals), [None] * len(proposals)
+    kept = [r for r in old if r.source == USER or r.id in decided_ids]
+    pairs = sorted(
+        (-iou(r.box, p.box), i, j)
+        for i, r in enumerate(kept)
+        if r.source != USER
+        for j, p in enumerate(proposals)
+        if p.source != USER
+    )
+    carried: set[int] = set()
+    for negative_overlap, i, j in pairs:
+        if -negative_overlap < CARRY_IOU:
+            break
+        if i not in carried and origins[j] is None:
+            carried.add(i)
+            origins[j] = kept[i].id
+    for i, r in enumerate(kept):
+        if i not in carried:
+            out.append(Proposal(r.box, r.label, r.score, r.source))
+            origins.append(r.id)
+    return out, origins  # type: ignore[return-value]
+
+
 def replace_regions(
-    store: Store, photo: int, proposals: Sequence[Proposal], vectors: np.ndarray, model: str, detector: str | None
+    store: Store,
+    photo: int,
+    proposals: Sequence[Proposal],
+    vectors: np.ndarray,
+    model: str,
+    detector: str | None,
+    origins: Sequence[int | None] | None = None,
 ) -> list[StoredRegion]:
-    """Store fresh regions for the photo (old ones and their automatic matches go)."""
+    """Store fresh regions for the photo (old ones and their automatic matches go). `origins`
+    (from `carry_plan`) names per proposal an old region whose user decisions move to the new row:
+    its confirmed / rejected / reassigned matches, its negatives' link, and the region ids in the
+    correction log, so that undo still finds what it takes back."""
+    origins = list(origins) if origins is not None else [None] * len(proposals)
     with store._write():
+        moving = [o for o in origins if o is not None]
+        kept = _decisions(store, moving)
         store.conn.execute("DELETE FROM regions WHERE photo_id = ?", (photo,))
-        for ordinal, (p, vector) in enumerate(zip(proposals, vectors, strict=True), 1):
-            store.conn.execute(
+        moved: dict[int, int] = {}
+        for ordinal, (p, vector, origin) in enumerate(zip(proposals, vectors, origins, strict=True), 1):
+            cur = store.conn.execute(
                 "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, detector, model, vector) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
@@ -131,7 +203,45 @@ def replace_regions(
                     np.asarray(vector, np.float32).tobytes(),
                 ),
             )
+            if origin is not None:
+                moved[origin] = int(cur.lastrowid)
+        _move_decisions(store, kept, moved)
     return regions(store, photo, model)
+
+
+def _decisions(store: Store, region_ids: Sequence[int]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(manual matches, negatives' links, correction-log rows) of these regions, read before they go."""
+    if not region_ids:
+        return [], [], []
+    marks = ",".join("?" * len(region_ids))
+    ids = list(region_ids)
+    matches = store.conn.execute(
+        f"SELECT region_id, concept_id, similarity, status, accepted FROM matches "
+        f"WHERE status != 'auto' AND region_id IN ({marks})",
+        ids,
+    ).fetchall()
+    links = store.conn.execute(f"SELECT id, region_id FROM negatives WHERE region_id IN ({marks})", ids).fetchall()
+    log = store.conn.execute(
+        f"SELECT id, payload FROM corrections WHERE json_extract(payload, '$.region') IN ({marks}) "
+        f"OR json_extract(payload, '$.rejected.region') IN ({marks})",
+        ids + ids,
+    ).fetchall()
+    return matches, links, log
+
+
+def _move_decisions(store: Store, kept: tuple[list[tuple], list[tuple], list[tuple]], moved: dict[int, int]) -> None:
+    matches, links, log = kept
+    store.conn.executemany(
+        "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?)",
+        [(moved[r], c, sim, status, accepted) for r, c, sim, status, accepted in matches],
+    )
+    store.conn.executemany("UPDATE negatives SET region_id = ? WHERE id = ?", [(moved[r], n) for n, r in links])
+    for log_id, raw in log:
+        payload = json.loads(raw)
+        for part in (payload, payload.get("rejected")):
+            if part and part.get("region") in moved:
+                part["region"] = moved[part["region"]]
+        store.conn.execute("UPDATE corrections SET payload = ? WHERE id = ?", (json.dumps(payload), log_id))
 
 
 def add_region(store: Store, photo: int, proposal: Proposal, vector: np.ndarray, model: str) -> StoredRegion:

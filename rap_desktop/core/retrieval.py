@@ -132,12 +132,15 @@ class Retriever:
         start = time.perf_counter()
         if self.detector is not None:
             detections = [(d.box, d.label, d.score) for d in self.detector.detect(loaded.image, classes)]
-        proposals = propose(detections, width, height)
+        # detected again (new prompts, another encoder, refresh): what the user drew or decided carries on
+        old = photos.all_regions(self.store, photo)
+        decided = photos.decided(self.store, [r.id for r in old])
+        proposals, origins = photos.carry_plan(old, decided, propose(detections, width, height))
         self._timings["detect"] = time.perf_counter() - start
         start = time.perf_counter()
         vectors = self.embedder.embed_images([crop_box(loaded.image, p.box) for p in proposals])  # one batch
         self._timings["embed"] = time.perf_counter() - start
-        return photos.replace_regions(self.store, photo, proposals, vectors, model, detector_key)
+        return photos.replace_regions(self.store, photo, proposals, vectors, model, detector_key, origins)
 
     def add_box(self, loaded: LoadedImage, box, label: str = "") -> photos.StoredRegion:
         """Store a region the user drew; it is matched on the next `retrieve`."""

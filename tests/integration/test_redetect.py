@@ -1,0 +1,88 @@
+"""A photo detected again (a new concept category changes the detector's prompts) keeps what the
+user said about its regions: tiny YOLO-World + tiny CLIP on a package photo, the real store."""
+
+from __future__ import annotations
+
+from rap_desktop.core import corrections
+from rap_desktop.core import photos as photo_rows
+from rap_desktop.core.images import load_image
+from rap_desktop.core.regions import iou
+from rap_desktop.core.retrieval import CONFIRMED, REJECTED, RegionResult, RetrievalResult
+from rap_desktop.core.session import Session
+
+
+def _decision(region: RegionResult, concept: str) -> str | None:
+    return next((c.decision for c in region.candidates if c.concept == concept), None)
+
+
+def _holding(result: RetrievalResult, concept: str, decision: str) -> list[RegionResult]:
+    return [r for r in result.regions if _decision(r, concept) == decision]
+
+
+def _carried(old: RegionResult, new: RegionResult) -> bool:
+    """The new region took over the old one's decisions: enough overlap, or the old box kept."""
+    return new.box == old.box or iou(old.box, new.box) >= photo_rows.CARRY_IOU
+
+
+def test_corrections_survive_redetection_and_undo_still_takes_them_back(session: Session, photos) -> None:
+    store, retriever = session.store(), session.retriever()
+    retriever.threshold = 0.999  # random weights: only what the user says is accepted
+    store.add_concept("bo", photos["chelsea"], category="person")
+    path = photos["zidane"]
+
+    def look() -> RetrievalResult:
+        return retriever.retrieve(load_image(path), path=str(path))
+
+    first = look()
+    detected = [r for r in first.regions if r.source == "detector"]
+    assert len(detected) >= 2
+    yes, no = detected[0], detected[1]
+    corrections.confirm(store, first.photo, yes.id, "bo")
+    corrections.reject(store, first.photo, no.id, "bo")
+    drawn = retriever.add_box(load_image(path), (30.0, 40.0, 250.0, 300.0), "face")
+    corrections.reassign(store, first.photo, drawn.name, "zizou", category="person")  # a new concept from it
+    before = look()
+    assert {r.db_id for r in before.regions} == {r.db_id for r in first.regions} | {drawn.id}  # not re-detected
+    assert [r.id for r in _holding(before, "bo", CONFIRMED)] == [yes.id]
+    assert [r.id for r in _holding(before, "bo", REJECTED)] == [no.id]
+
+    key = retriever.detector_key()[1]
+    store.add_concept("sofa", photos["coffee"], category="sofa")  # a new prompt: the photo is detected again
+    assert retriever.detector_key()[1] != key
+    after = look()
+    assert not {r.db_id for r in after.regions} & {r.db_id for r in before.regions}  # really new rows
+    assert [r.id for r in after.regions] == [f"r{i}" for i in range(1, len(after.regions) + 1)]
+
+    (confirmed,) = _holding(after, "bo", CONFIRMED)
+    (rejected,) = _holding(after, "bo", REJECTED)
+    (zizou,) = _holding(after, "zizou", CONFIRMED)
+    assert _carried(yes, confirmed) and _carried(no, rejected) and confirmed.db_id != rejected.db_id
+    assert zizou.source == "user" and zizou.box == drawn.box and zizou.label == "face"
+    assert confirmed.accepted.concept == "bo" and zizou.accepted.concept == "zizou"
+    links = [r[0] for r in store.conn.execute("SELECT region_id FROM negatives")]
+    assert links == [rejected.db_id]  # the negative still names its region
+    assert retriever.retrieve(load_image(path)).regions == after.regions  # stored: no third detection
+
+    # undo takes each correction back on the new rows, newest first
+    corrections.undo(store)  # the reassignment: "zizou" goes, the drawn box stays
+    assert store.find_concept("zizou") is None
+    regions = look().regions
+    assert any(r.source == "user" and r.box == drawn.box for r in regions)
+    corrections.undo(store)  # the rejection
+    assert not _holding(look(), "bo", REJECTED) and not store.conn.execute("SELECT 1 FROM negatives").fetchone()
+    assert _holding(look(), "bo", CONFIRMED)
+    corrections.undo(store)  # the confirmation
+    assert not _holding(look(), "bo", CONFIRMED)
+    assert store.conn.execute("SELECT COUNT(*) FROM matches WHERE status != 'auto'").fetchone()[0] == 0
+
+
+def test_redetection_without_decisions_replaces_every_region(session: Session, photos) -> None:
+    store, retriever = session.store(), session.retriever()
+    path = photos["bus"]
+    first = retriever.retrieve(load_image(path), path=str(path))
+    store.add_concept("sofa", photos["coffee"], category="sofa")
+    after = retriever.retrieve(load_image(path), path=str(path))
+    assert all(r.source != "user" for r in after.regions)
+    assert not {r.db_id for r in after.regions} & {r.db_id for r in first.regions}
+    # nothing carried over: only fresh detections and the whole photo
+    assert sum(r.source == "whole" for r in after.regions) <= 1
