@@ -14,18 +14,29 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from rap_desktop.core.thumbcache import ThumbCache
 
-from .album_ops import AlbumPhoto, Listing, read_thumbnail
+from .album_ops import AlbumPhoto, Listing, read_thumbnails
 from .tasks import TaskRunner
 
 ICON = 128  # grid thumbnail side, pixels
 CACHE = 1500  # decoded thumbnails kept (128 px: ~64 KB each, ~100 MB at most)
-IN_FLIGHT = 4  # io-lane loads at once
+JOBS = 2  # io-lane jobs at once
+BATCH = 8  # thumbnails per job (one result delivered to the GUI thread per job, not per thumbnail)
 WANTED = 400  # requests waiting; older ones (scrolled past) are dropped and asked again if seen
 PhotoRole = Qt.ItemDataRole.UserRole + 1
 
@@ -33,7 +44,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class ThumbLoader(QObject):
-    ready = Signal(str)  # sha256 of a thumbnail now in memory (or known broken)
+    ready = Signal(list)  # sha256s of thumbnails now in memory (or known broken)
 
     def __init__(self, runner: TaskRunner, thumbs: ThumbCache, side: int = ICON, parent: QObject | None = None):
         super().__init__(parent)
@@ -42,8 +53,14 @@ class ThumbLoader(QObject):
         self._broken: set[str] = set()
         self._wanted: collections.OrderedDict[str, str] = collections.OrderedDict()  # sha -> photo path
         self._loading: set[str] = set()
+        self._jobs = 0
         self.asked: set[str] = set()  # every thumbnail ever asked for (tests count them)
-        self.loads = 0  # io-lane loads submitted
+        self.loads = 0  # thumbnails sent to the io lane
+        # the rows of one paint ask one after another; they go out together once the paint is over
+        self._pump_timer = QTimer(self)
+        self._pump_timer.setSingleShot(True)
+        self._pump_timer.setInterval(0)
+        self._pump_timer.timeout.connect(self._pump)
 
     def pixmap(self, sha256: str, path: str) -> QPixmap | None:
         """The thumbnail if in memory; else None, and a load is queued (newest first)."""
@@ -58,7 +75,8 @@ class ThumbLoader(QObject):
         self._wanted.move_to_end(sha256)
         while len(self._wanted) > WANTED:
             self._wanted.popitem(last=False)
-        self._pump()
+        if not self._pump_timer.isActive():
+            self._pump_timer.start()
         return None
 
     def is_broken(self, sha256: str) -> bool:
@@ -68,35 +86,39 @@ class ThumbLoader(QObject):
         self._wanted.clear()
 
     def _pump(self) -> None:
-        while self._wanted and len(self._loading) < IN_FLIGHT:
-            sha, path = self._wanted.popitem(last=True)
-            self._loading.add(sha)
-            self.loads += 1
+        while self._wanted and self._jobs < JOBS:
+            batch = [self._wanted.popitem(last=True) for _ in range(min(BATCH, len(self._wanted)))]
+            shas = [sha for sha, _ in batch]
+            self._loading.update(shas)
+            self._jobs += 1
+            self.loads += len(batch)
             try:
                 self.runner.submit(
-                    read_thumbnail,
+                    read_thumbnails,
                     self.thumbs,
-                    sha,
-                    path,
+                    batch,
                     self.side,
                     lane="io",
-                    on_done=lambda image, s=sha: self._loaded(s, image),
-                    on_error=lambda _message, s=sha: self._loaded(s, None),  # a placeholder, no dialog
+                    on_done=self._loaded,
+                    on_error=lambda _message, s=shas: self._loaded([(sha, None) for sha in s]),  # placeholders
                 )
             except RuntimeError:  # the window is closing
-                self._loading.discard(sha)
+                self._jobs -= 1
+                self._loading.difference_update(shas)
                 self._wanted.clear()
                 return
 
-    def _loaded(self, sha: str, image: QImage | None) -> None:
-        self._loading.discard(sha)
-        if image is None:
-            self._broken.add(sha)
-        else:
-            self._cache[sha] = QPixmap.fromImage(image)
-            while len(self._cache) > CACHE:
-                self._cache.popitem(last=False)
-        self.ready.emit(sha)
+    def _loaded(self, images: list[tuple[str, QImage | None]]) -> None:
+        self._jobs -= 1
+        for sha, image in images:
+            self._loading.discard(sha)
+            if image is None:
+                self._broken.add(sha)
+            else:
+                self._cache[sha] = QPixmap.fromImage(image)
+        while len(self._cache) > CACHE:
+            self._cache.popitem(last=False)
+        self.ready.emit([sha for sha, _ in images])
         self._pump()
 
 
@@ -125,7 +147,7 @@ class AlbumModel(QAbstractListModel):
         self._icons: dict[str, QIcon] = {}  # an icon per pixmap in the loader's cache, made once
         self._placeholder = _placeholder(loader.side)
         self._broken_icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
-        loader.ready.connect(self._thumbnail_ready)
+        loader.ready.connect(self._thumbnails_ready)
 
     @property
     def photos(self) -> list[AlbumPhoto]:
@@ -183,14 +205,13 @@ class AlbumModel(QAbstractListModel):
             lines.append(f"similarity to {what}: {photo.score:.2f}")
         return "\n".join(lines)
 
-    def _thumbnail_ready(self, sha: str) -> None:
-        rows = self._rows.get(sha)
-        if not rows:
-            return
-        self._icons.pop(sha, None)
-        for row in rows:
-            index = self.index(row)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+    def _thumbnails_ready(self, shas: list[str]) -> None:
+        roles = [Qt.ItemDataRole.DecorationRole]
+        for sha in shas:
+            self._icons.pop(sha, None)
+            for row in self._rows.get(sha, ()):
+                index = self.index(row)
+                self.dataChanged.emit(index, index, roles)
 
     def row_of_path(self, path: str | Path) -> int:
         wanted = str(path)

@@ -119,3 +119,14 @@ def read_thumbnail(thumbs: ThumbCache, sha256: str, path: str, side: int) -> QIm
         raise OSError(f"cannot read the thumbnail of {Path(path).name or sha256[:12]}: {reader.errorString()}")
     return image
 
+
+
+def read_thumbnails(thumbs: ThumbCache, wanted: list[tuple[str, str]], side: int) -> list[tuple[str, QImage | None]]:
+    """A few thumbnails in one io-lane job: (sha256, image), None for one that cannot be read."""
+    out: list[tuple[str, QImage | None]] = []
+    for sha, path in wanted:
+        try:
+            out.append((sha, read_thumbnail(thumbs, sha, path, side)))
+        except Exception:  # a broken or vanished photo: its cell shows a placeholder
+            out.append((sha, None))
+    return out

@@ -351,6 +351,7 @@ class AlbumPage(QWidget):
         self.w.notify(report_text(report), warning=bool(report.failed))
         self.set_failures(list(report.failed))
         self.search_now()
+        self.w.update_model_state()  # indexing loaded the models
 
     def _index_failed(self, message: str) -> None:
         self.progress_row.hide()

@@ -270,3 +270,19 @@ def test_ten_thousand_rows_only_visible_ones_ask_for_thumbnails(qtbot, win: Main
     assert later <= at_end, sorted(later - at_end)[:10]
     assert page.loader.loads == len(first | later) < 3 * len(shown) + columns  # of 10,000 rows
     assert album_store.folders(win.test_session.store()) == []  # type: ignore[attr-defined]  # a model-only listing
+
+
+def test_signal_emits_never_use_up_true(qtbot) -> None:
+    """PySide6 6.12 drops a reference to True per Python emit(); the UI package gives True, False
+    and None a reserve (rap_desktop/ui/refcounts.py) so a long session cannot free them."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Source(QObject):
+        ping = Signal()
+
+    source = Source()
+    for _ in range(20_000):  # a scroll past 5,000 thumbnails emits about this many
+        source.ping.emit()
+    assert min(sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)) > 1 << 30
