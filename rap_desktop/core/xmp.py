@@ -5,7 +5,13 @@ Lightroom read. The photo itself is never rewritten.
 An existing sidecar is merged, never clobbered: other tools' properties stay; its keywords are kept
 and ours added; its regions are kept except those carrying one of our names (ours replace them); our
 caption replaces dc:description. A sidecar we cannot parse is left untouched and reported.
-Areas are relative to the photo as displayed (EXIF orientation applied), as our boxes are.
+Our boxes are in the photo as displayed (EXIF orientation applied); MWG areas are not. The MWG
+Guidelines for Handling Image Metadata 2.0 (2010), section 5.9 "Image Region Metadata", say region
+metadata applies to the stored image, and that a reader applying the Exif Orientation must rotate the
+regions with it. So for a photo whose file carries an orientation other than 1 the areas and the
+AppliedToDimensions are written in the stored (unrotated) pixels: exiftool's rotate_regions.config
+and the orientation test images of skatsubo/exif-orientation-vs-face-regions (made for the Immich and
+PiGallery2 region fixes) read regions the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from .errors import RapError
 from .fsutil import atomic_file
@@ -63,10 +71,39 @@ class Region:
         word = self.category.strip().lower()
         return "Face" if word in FACE else "Pet" if word in PET else "Focus"
 
-    def area(self, width: int, height: int) -> tuple[float, float, float, float]:
-        """MWG area: centre x, centre y, width, height, each normalised to 0..1."""
+    def area(self, width: int, height: int, orientation: int = 1) -> tuple[float, float, float, float]:
+        """MWG area: centre x, centre y, width, height, each normalised to 0..1, in the stored
+        image of a photo displayed `width` x `height` after its EXIF `orientation`."""
         x1, y1, x2, y2 = self.box
-        return ((x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height)
+        corners = [_to_stored(x / width, y / height, orientation) for x, y in ((x1, y1), (x2, y2))]
+        (a, b), (c, d) = corners
+        left, right, top, bottom = min(a, c), max(a, c), min(b, d), max(b, d)
+        return ((left + right) / 2, (top + bottom) / 2, right - left, bottom - top)
+
+
+def _to_stored(u: float, v: float, orientation: int) -> tuple[float, float]:
+    """A normalised point of the displayed photo in its stored pixels. Orientation 6 displays the
+    stored image turned 90 degrees clockwise, 8 turned 90 degrees counter-clockwise, 3 turned 180;
+    2, 4, 5 and 7 are the mirrored forms (TIFF/Exif tag 0x0112)."""
+    return {
+        2: (1 - u, v),
+        3: (1 - u, 1 - v),
+        4: (u, 1 - v),
+        5: (v, u),
+        6: (v, 1 - u),
+        7: (1 - v, 1 - u),
+        8: (1 - v, u),
+    }.get(orientation, (u, v))
+
+
+def orientation(photo: str | os.PathLike) -> int:
+    """The EXIF orientation (1-8) of a photo file; 1 when it has none or cannot be read."""
+    try:
+        with Image.open(photo) as image:  # the header only: no pixels are decoded
+            value = int(image.getexif().get(0x0112, 1))
+    except Exception:  # not an image, unreadable, a broken EXIF block: as displayed
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def sidecar_path(photo: str | os.PathLike, style: str = "ext") -> Path:
@@ -142,7 +179,8 @@ def write_sidecar(
     regions: Sequence[Region],
     style: str = "ext",
 ) -> Path:
-    """Write (or merge into) the photo's sidecar atomically; returns its path."""
+    """Write (or merge into) the photo's sidecar atomically; returns its path. `size` and the
+    region boxes are in the photo as displayed (EXIF orientation applied)."""
     path = sidecar_path(photo, style)
     root = _existing(path)
     if root is None:
@@ -165,10 +203,12 @@ def write_sidecar(
             _sub(bag, "rdf:li", word)
     if regions or kept_regions:
         width, height = size
+        turn = orientation(photo)
+        stored = (height, width) if turn >= 5 else (width, height)  # 5-8 swap the sides
         holder = _resource(description, "mwg-rs:Regions")
         dims = _resource(holder, "mwg-rs:AppliedToDimensions")
-        _sub(dims, "stDim:w", str(width))
-        _sub(dims, "stDim:h", str(height))
+        _sub(dims, "stDim:w", str(stored[0]))
+        _sub(dims, "stDim:h", str(stored[1]))
         _sub(dims, "stDim:unit", "pixel")
         bag = _sub(_sub(holder, "mwg-rs:RegionList"), "rdf:Bag")
         bag.extend(kept_regions)
@@ -177,7 +217,7 @@ def write_sidecar(
             _sub(li, "mwg-rs:Name", region.name)
             _sub(li, "mwg-rs:Type", region.type)
             area = _resource(li, "mwg-rs:Area")
-            for key, value in zip(("x", "y", "w", "h"), region.area(width, height), strict=True):
+            for key, value in zip(("x", "y", "w", "h"), region.area(width, height, turn), strict=True):
                 _sub(area, f"stArea:{key}", f"{min(max(value, 0.0), 1.0):.6f}")
             _sub(area, "stArea:unit", "normalized")
     ET.indent(root, space=" ")
