@@ -14,7 +14,6 @@ Questions say "sks" for the concept; it becomes `<name>`. Photos keep their path
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from . import names, rap_import
 from .errors import RapError
 from .eval_data import (
     FILE,
+    MAX_JSON_BYTES,
     ConceptImage,
     Dataset,
     DatasetError,
@@ -34,6 +34,7 @@ from .eval_data import (
     write_dataset,
 )
 from .evaluation import dedupe_recognition
+from .fsutil import read_json
 from .images import load_image
 from .store import Store
 
@@ -73,9 +74,9 @@ def read_yollava(path: Path) -> tuple[str, list, dict]:
     """(kind, items, counts) of one Yo'LLaVA JSON; kind is recognition | visual_qa | text_qa.
     Image paths are as in the file, normalised ("./a/b.png" -> "a/b.png")."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read it as JSON ({exc})") from None
+        data = read_json(Path(path), MAX_JSON_BYTES, "a Yo'LLaVA evaluation JSON", DatasetError)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     try:
         if isinstance(data, list):
             raw = [
@@ -204,9 +205,9 @@ def _read_captions(folder: Path, name: str) -> dict[str, list[str]]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path} is not valid JSON ({exc})") from None
+        data = read_json(path, MAX_JSON_BYTES, "a captions file", DatasetError)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     pairs = (
         data.items()
         if isinstance(data, dict)
