@@ -8,21 +8,18 @@ vectors (CLIP ViT-L/14's width), clustered like real embeddings.
 from __future__ import annotations
 
 import argparse
-import platform
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from index_bench import clustered, median_time, run_table
 
 from rap_desktop.core.store import Store
 
 
 def fill(store: Store, n: int, dim: int, rng: np.random.Generator) -> None:
-    centres = rng.normal(size=(max(n // 50, 1), dim)).astype(np.float32)
-    vectors = centres[rng.integers(0, len(centres), n)] + 0.3 * rng.normal(size=(n, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = clustered(n, dim, rng)
     now = time.time()
     with store._write():  # bulk rows straight into SQLite: we time reading them back, not adding
         store.conn.execute(
@@ -37,15 +34,6 @@ def fill(store: Store, n: int, dim: int, rng: np.random.Generator) -> None:
             "INSERT INTO embeddings(exemplar_id, model, dim, vector) VALUES (?, 'bench', ?, ?)",
             [(i + 1, dim, vectors[i].tobytes()) for i in range(n)],
         )
-
-
-def timed(fn, repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def measure(n: int, dim: int, repeats: int) -> dict[str, float]:
@@ -75,9 +63,9 @@ def measure(n: int, dim: int, repeats: int) -> dict[str, float]:
         index = store.index("bench")
         query = rng.normal(size=(1, dim)).astype(np.float32)
         result = {
-            "cached_s": timed(cached, repeats),
-            "rebuild_s": timed(rebuilt, repeats),
-            "query_ms": 1000 * timed(lambda: store.search(query, 2, "bench"), repeats * 5),
+            "cached_s": median_time(cached, repeats),
+            "rebuild_s": median_time(rebuilt, repeats),
+            "query_ms": 1000 * median_time(lambda: store.search(query, 2, "bench"), repeats * 5),
             "count": index.count,
         }
         store.close()
@@ -91,27 +79,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    lines = [
-        f"# Index start-up: cached vs rebuilt ({args.dim}-d, median of {args.repeats})",
-        "",
-        f"Machine: {platform.node() or 'unknown'}, {platform.processor() or platform.machine()}, "
-        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}",
-        "",
-        "| vectors | open with cached index (s) | rebuild from SQLite (s) | speed-up | query k=2 (ms) |",
-        "|---:|---:|---:|---:|---:|",
-    ]
-    for n in args.sizes:
+
+    def rows(n: int) -> list[list[str]]:
         r = measure(n, args.dim, args.repeats)
-        lines.append(
-            f"| {n:,} | {r['cached_s']:.3f} | {r['rebuild_s']:.3f} | {r['rebuild_s'] / r['cached_s']:.1f}x "
-            f"| {r['query_ms']:.2f} |"
-        )
-        print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    print(text)
+        speedup = r["rebuild_s"] / r["cached_s"]
+        return [[f"{n:,}", f"{r['cached_s']:.3f}", f"{r['rebuild_s']:.3f}", f"{speedup:.1f}x", f"{r['query_ms']:.2f}"]]
+
+    run_table(
+        f"Index start-up: cached vs rebuilt ({args.dim}-d, median of {args.repeats})",
+        ["vectors", "open with cached index (s)", "rebuild from SQLite (s)", "speed-up", "query k=2 (ms)"],
+        args.sizes,
+        rows,
+        args.out,
+    )
 
 
 if __name__ == "__main__":
