@@ -75,7 +75,7 @@ def main(out: Path, count: int, threshold: float) -> None:
     chosen = files[count // 2]
 
     def register(session: Session) -> None:  # as Concepts ▸ Add concept… does, then the album re-match
-        session.store().add_concept("bo", chosen, "<bo> is our dog.", "dog")
+        session.store().add_concept("bike", chosen, "<bike> is grandpa's red motorbike.", "thing")
         rematch.after_change(session)
         row = session.store().conn.execute(
             "SELECT p.sha256, r.ordinal FROM photos p JOIN regions r ON r.photo_id = p.id "
@@ -83,13 +83,13 @@ def main(out: Path, count: int, threshold: float) -> None:
             (str(chosen),),
         ).fetchone()
         if row is not None:
-            corrections.confirm(session.store(), row[0], f"r{row[1]}", "bo")
+            corrections.confirm(session.store(), row[0], f"r{row[1]}", "bike")
             rematch.after_change(session)
 
-    window.runner.submit(register, session, on_done=lambda _r: window.refresh(["bo"]))
-    settle(lambda: page.concept_box.findData("bo") > 0)
-    page.concept_box.setCurrentIndex(page.concept_box.findData("bo"))
-    settle(lambda: page.model.listing.concept == "bo")
+    window.runner.submit(register, session, on_done=lambda _r: window.refresh(["bike"]))
+    settle(lambda: page.concept_box.findData("bike") > 0)
+    page.concept_box.setCurrentIndex(page.concept_box.findData("bike"))
+    settle(lambda: page.model.listing.concept == "bike")
     settle(lambda: not page.loader._wanted and not page.loader._loading)
     page.grid.setCurrentIndex(page.model.index(0))
     settle()
