@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from rap_desktop.core import album_store, rematch
@@ -20,6 +21,7 @@ from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
 from rap_desktop.ui.album_model import PhotoRole
 from rap_desktop.ui.album_ops import AlbumPhoto, Listing
 from rap_desktop.ui.album_view import AlbumPage
+from rap_desktop.ui.correction_commands import CorrectionCommand
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.tasks import TaskRunner
 
@@ -74,6 +76,19 @@ def _index(qtbot, page: AlbumPage, folders: list[Path]):
     return seen, finished.args[0]
 
 
+def _drop_folder(page: AlbumPage, folder: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    where = QPointF(page.grid.geometry().center())
+    action = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(where, action, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(page, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(where, action, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(page, drop)
+    assert drop.isAccepted()
+
+
 def _paths(page: AlbumPage) -> list[str]:
     return [page.model.photo(row).path for row in range(page.model.rowCount())]
 
@@ -118,7 +133,7 @@ def test_cancel_then_reindex_indexes_every_photo_once(qtbot, win: MainWindow, al
 
     page.indexer.progressed.connect(cancel_after_first_batch)
     with qtbot.waitSignal(page.indexer.finished, timeout=WAIT) as finished:
-        page.add_folders([str(album)])
+        _drop_folder(page, album)  # a folder dropped on the Album tab is added and indexed
     page.indexer.progressed.disconnect(cancel_after_first_batch)
     report = finished.args[0]
     assert report.cancelled and 0 < report.processed < N
@@ -190,16 +205,17 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
         (hit.photo_id,),
     ).fetchone()[0]
 
-    def confirm(session: Session) -> None:
-        from rap_desktop.core import corrections
-
-        corrections.confirm(session.store(), hit.sha256, f"r{region}", "mia")
-        rematch.after_change(session)
-
+    # a correction through the window's undo stack (as the photo's Confirm button does): the album
+    # is re-matched and the filtered grid follows; so do Reject and its undo
     with qtbot.waitSignal(page.listed, timeout=WAIT):
-        win.runner.submit(confirm, session, on_done=lambda _r: page.set_concepts(["mia"]))
-    assert page.model.photo(0).confirmed and page.model.data(page.model.index(0)).startswith("✓ ")
+        win.undo_stack.push(CorrectionCommand(win.host, "confirm", hit.sha256, f"r{region}", "mia"))
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.model.photo(0).confirmed, timeout=WAIT)
+    assert page.model.data(page.model.index(0)).startswith("✓ ")
     assert "✓ confirmed <mia>" in page.model.data(page.model.index(0), Qt.ItemDataRole.ToolTipRole)
+    win.undo_stack.push(CorrectionCommand(win.host, "reject", hit.sha256, f"r{region}", "mia"))
+    qtbot.waitUntil(lambda: page.count_label.text() == "0 photos with <mia>", timeout=WAIT)
+    win.undo_stack.undo()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.model.photo(0).confirmed, timeout=WAIT)
 
     # text search, alone and within the concept
     with qtbot.waitSignal(page.listed, timeout=WAIT):
@@ -222,6 +238,14 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
         qtbot.mouseDClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert win.album.tabs.currentIndex() == 0 and str(win.photos.path) == target  # type: ignore[attr-defined]
     assert win.photos.current is not None and win.photos.current.result.regions
+
+    # Enter on the selected photo opens it too
+    win.album.tab_actions[1].trigger()  # type: ignore[attr-defined]
+    page.grid.setFocus()
+    page.grid.setCurrentIndex(page.model.index(4))
+    with qtbot.waitSignal(win.photos.shown, timeout=WAIT):
+        qtbot.keyClick(page.grid, Qt.Key.Key_Return)
+    assert str(win.photos.path) == page.model.photo(4).path and win.album.tabs.currentIndex() == 0  # type: ignore[attr-defined]
 
 
 def test_shortcuts_switch_tabs_and_f5_follows_the_tab(qtbot, win: MainWindow) -> None:
