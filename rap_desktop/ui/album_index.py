@@ -71,6 +71,7 @@ class IndexController(QObject):
         self.last: Progress | None = None
         self.steps = 0
         self._queued: list[str] = []  # folders added while a run was going
+        self._live: IndexRun | None = None  # the run the store lane made last (set there, closed there)
 
     def start(self, folders: list[str]) -> bool:
         """Index `folders`; while a run is going they wait for it. False if nothing was started."""
@@ -80,8 +81,17 @@ class IndexController(QObject):
             self._queued += [f for f in folders if f not in self._queued]
             return False
         self.running, self.cancelled, self.run, self.last, self.steps = True, False, None, None, 0
-        self._submit(album_ops.start_index, self.session, list(folders), self.batch_size, on_done=self._started)
+        self._submit(self._open_run, list(folders), on_done=self._started)
         return True
+
+    def _open_run(self, folders: list[str]) -> IndexRun:  # store lane
+        self._live = album_ops.start_index(self.session, folders, self.batch_size)
+        return self._live
+
+    def _close_live(self) -> None:  # store lane, after whatever was in flight
+        run, self._live = self._live, None
+        if run is not None:
+            run.close()
 
     def cancel(self) -> None:
         """Stop after the batch in flight."""
@@ -91,13 +101,14 @@ class IndexController(QObject):
 
     def close(self) -> None:
         """The window closes: no further step; the run is closed on the store lane (after the batch
-        in flight) before the runner waits for its lanes."""
+        in flight, or after the scan if the run is just starting: its answer would never be
+        delivered) before the runner waits for its lanes."""
         self.cancel()
         self.closing = True
-        run, self.run = self.run, None
-        if run is not None:
+        self.run = None
+        if self.running:
             with contextlib.suppress(RuntimeError):
-                self.runner.submit(run.close, on_error=lambda _message: None)
+                self.runner.submit(self._close_live, on_error=lambda _message: None)
 
     # --- the loop (callbacks on the GUI thread) ------------------------------------------------
 
@@ -109,9 +120,7 @@ class IndexController(QObject):
 
     def _started(self, run: IndexRun) -> None:
         if self.closing:
-            with contextlib.suppress(RuntimeError):
-                self.runner.submit(run.close, on_error=lambda _message: None)
-            return
+            return  # close() has the store lane close it
         self.run = run
         self.last = run.progress()
         self.started.emit(run.total)

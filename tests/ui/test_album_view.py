@@ -164,6 +164,15 @@ def test_closing_mid_index_stops_cleanly_and_a_rerun_resumes(qtbot, home, strict
         page.add_folders([str(album)])
     window.close()  # mid-run: the batch in flight lands, the run is closed, the lanes are waited for
     assert not [t.name for t in threading.enumerate() if t.name.startswith("album-read")]
+    # closed while the run is still scanning (its answer is never delivered): closed all the same
+    again = MainWindow(opened, TaskRunner(), QSettings(str(tmp_path / "ui2.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.concepts_loaded, timeout=WAIT):
+        again.show()
+    again.album.add_folders([str(album)])
+    again.close()
+    assert not again.album.indexer.running or again.album.indexer.closing
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("album-read")]
     try:
         store = opened.store()
         done = store.conn.execute("SELECT COUNT(*) FROM album_files").fetchone()[0]
