@@ -71,8 +71,12 @@ class AlbumQueries:
         photos = [AlbumPhoto(h.photo_id, h.sha256, h.path or "", h.taken, h.score, h.confirmed) for h in hits]
         return Listing(photos, concept, text, folders)
 
-    def folders(self) -> list[str]:
-        return album_store.folders(self.session.store())
+    def folders(self) -> tuple[list[str], list[str]]:
+        """The album's folders: (still there, gone), checked here, not on the GUI thread (a network
+        drive can take seconds to answer)."""
+        known = album_store.folders(self.session.store())
+        present = [f for f in known if Path(f).is_dir()]
+        return present, [f for f in known if f not in present]
 
     def failures(self) -> list[tuple[str, str]]:
         return album_store.failures(self.session.store())

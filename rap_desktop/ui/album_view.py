@@ -310,14 +310,13 @@ class AlbumPage(QWidget):
         with contextlib.suppress(RuntimeError):
             self.w.runner.submit(self.queries.folders, on_done=self._reindex_folders)
 
-    def _reindex_folders(self, folders: list[str]) -> None:
-        if not folders:
+    def _reindex_folders(self, folders: tuple[list[str], list[str]]) -> None:
+        present, missing = folders
+        if not present and not missing:
             self.w.notify("The album has no folders yet: add one (Ctrl+Shift+O).")
             return
-        missing = [f for f in folders if not Path(f).is_dir()]
         if missing:
             self.w.notify(f"Not found, skipped: {', '.join(missing)}", warning=True)
-        present = [f for f in folders if f not in missing]
         if present:
             self.indexer.start(present)
 

@@ -319,3 +319,25 @@ def test_signal_emits_never_use_up_true(qtbot) -> None:
     for _ in range(20_000):  # a scroll past 5,000 thumbnails emits about this many
         source.ping.emit()
     assert min(sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)) > 1 << 30
+
+
+def test_other_store_work_runs_between_batches(qtbot, win: MainWindow, album: Path) -> None:
+    """A store task submitted during a run (a concept edit, a retrieval) waits for one batch, not
+    for the whole run."""
+    page = _page(win)
+    page.indexer.batch_size = 2
+    session = win.test_session  # type: ignore[attr-defined]
+    seen: list[int] = []
+
+    def count_files(session: Session) -> int:  # store lane
+        return session.store().conn.execute("SELECT COUNT(*) FROM album_files").fetchone()[0]
+
+    def first_batch(progress) -> None:
+        if progress.done == 2 and not seen:
+            win.runner.submit(count_files, session, on_done=seen.append)
+
+    page.indexer.progressed.connect(first_batch)
+    with qtbot.waitSignal(page.indexer.finished, timeout=WAIT) as finished:
+        page.add_folders([str(album)])
+    assert finished.args[0].indexed == N
+    assert seen == [2]  # it ran right after the first batch of 2, before the next one
