@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage, QImageReader
 
 from rap_desktop.core import album_search, album_store
 from rap_desktop.core.album import Indexer, IndexReport, IndexRun, Progress
+from rap_desktop.core.errors import NotFoundError
 from rap_desktop.core.images import load_image
 from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import ThumbCache, for_home
@@ -60,14 +61,17 @@ class AlbumQueries:
         store = self.session.store()
         folders = len(album_store.folders(store))
         text = text.strip()
-        if text:
-            if self._text is None:
-                self._text = album_search.TextSearch(store, self.session.embedder)
-            hits = self._text.search(text, TEXT_LIMIT, concept)
-        elif concept:
-            hits = album_search.by_concept(store, concept)
-        else:
-            return Listing(self.all_photos(), None, "", folders)
+        try:
+            if text:
+                if self._text is None:
+                    self._text = album_search.TextSearch(store, self.session.embedder)
+                hits = self._text.search(text, TEXT_LIMIT, concept)
+            elif concept:
+                hits = album_search.by_concept(store, concept)
+            else:
+                return Listing(self.all_photos(), None, "", folders)
+        except NotFoundError:  # the concept was removed meanwhile: the refresh that follows resets the filter
+            hits = []
         photos = [AlbumPhoto(h.photo_id, h.sha256, h.path or "", h.taken, h.score, h.confirmed) for h in hits]
         return Listing(photos, concept, text, folders)
 

@@ -21,7 +21,7 @@ from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
 from rap_desktop.ui.album_model import PhotoRole
 from rap_desktop.ui.album_ops import AlbumPhoto, Listing
 from rap_desktop.ui.album_view import AlbumPage
-from rap_desktop.ui.correction_commands import CorrectionCommand
+from rap_desktop.ui.correction_commands import CorrectionCommand, RemoveConceptsCommand
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.tasks import TaskRunner
 
@@ -236,6 +236,15 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
     scores = [page.model.photo(r).score for r in range(N)]
     assert scores == sorted(scores, reverse=True)
     assert page.count_label.text() == f"{N} photos like “a cat on a sofa”"
+
+    # the concept removed while the grid shows it (undoable, through the stack): no error, all photos
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.concept_box.setCurrentIndex(page.concept_box.findData("mia"))
+    win.undo_stack.push(RemoveConceptsCommand(win.host, ["mia"]))
+    qtbot.waitUntil(lambda: page.concept_box.findData("mia") < 0 and page.model.listing.concept is None, timeout=WAIT)
+    assert win._error_box is None and page.model.rowCount() == N
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.text_edit.clear()
 
     # double-click opens the photo in the Photo tab (retrieval runs and shows its regions)
     index = page.model.index(2)
