@@ -78,14 +78,45 @@ def _warm() -> Image.Image:
     return Image.new("RGB", (320, 240), (120, 90, 60))
 
 
-def index_run(config: Path, folder: Path, tag: str, batch: int, workers: int) -> dict:
+class _OneByOne:
+    """The detector without detect_many: the indexer then runs it once per photo (the old way)."""
+
+    def __init__(self, detector) -> None:
+        self.detector = detector
+        self.model_id = detector.model_id
+
+    def detect(self, image, classes):
+        return self.detector.detect(image, classes)
+
+
+def _count_calls(detector) -> list[int]:
+    """Images per model call, recorded by a pass-through wrapper round the detector's predict."""
+    calls: list[int] = []
+    predict = detector._predict
+
+    def counted(arrays):
+        calls.append(len(arrays))
+        return predict(arrays)
+
+    detector._predict = counted
+    return calls
+
+
+def index_run(
+    config: Path, folder: Path, tag: str, batch: int, workers: int, batch_detect: bool = True
+) -> dict:
     session = open_session(config, tag)
     os.sync()  # the album was just written: its dirty pages must not land on our commits' fsyncs
-    indexer = Indexer(session.retriever(), for_home(session.home), batch_size=batch, workers=workers)
+    retriever = session.retriever()
+    calls = _count_calls(retriever.detector)
+    if not batch_detect:
+        retriever.detector = _OneByOne(retriever.detector)
+    indexer = Indexer(retriever, for_home(session.home), batch_size=batch, workers=workers)
     report = indexer.index([folder])
     session.close()
     assert not report.failed and report.indexed == report.files, report
     row = {
+        "detector_calls": len(calls),
         "photos": report.indexed,
         "seconds": report.seconds,
         "photos_per_s": report.photos_per_s,
@@ -214,6 +245,44 @@ def _timed(call) -> float:
     return time.perf_counter() - start
 
 
+def detect_side_by_side(config: Path, folder: Path, tag: str, batch: int = 8, rounds: int = 2) -> dict:
+    """The detector alone on the album's photos in batches of `batch`: detect_many on the batch vs
+    one detect per photo, interleaved batch by batch (and the order swapped each round) so that load
+    from other processes hits both alike; the boxes of both ways are compared too."""
+    session = open_session(config, tag)
+    detector, classes = session.detector, session.retriever().classes()
+    images = [load_image(path).image for path in sorted(folder.rglob("*.jpg"))]
+    batches = [images[i : i + batch] for i in range(0, len(images), batch)]
+    calls = _count_calls(detector)
+    many = one = 0.0
+    worst = 0.0
+    for turn in range(rounds):
+        for group in batches:
+            for way in ("many", "one") if turn % 2 == 0 else ("one", "many"):
+                start = time.perf_counter()
+                if way == "many":
+                    found = detector.detect_many(group, classes)
+                    many += time.perf_counter() - start
+                else:
+                    single = [detector.detect(image, classes) for image in group]
+                    one += time.perf_counter() - start
+            for a, b in zip(found, single, strict=True):
+                assert [d.label for d in a] == [d.label for d in b]
+                if a:
+                    worst = max(worst, float(np.abs(np.array([d.box for d in a]) - [d.box for d in b]).max()))
+    session.close()
+    photos = len(images) * rounds
+    row = {
+        "photos": len(images),
+        "many_ms": many / photos * 1000,
+        "one_ms": one / photos * 1000,
+        "many_calls": (len(calls) - photos) / rounds,  # calls minus the single ones
+        "worst_px": worst,
+    }
+    print(f"[{tag} detect] {row}", flush=True)
+    return row
+
+
 def text_embed_ms(config: Path) -> float:
     session = Session.open(Path(_TMP) / "home-text", config)
     session.embedder.embed_texts(["warm"])
@@ -244,11 +313,15 @@ def main() -> None:
     rows["tiny, full album, batched (8 photos, 2 readers)"] = index_run(tiny, album, "tiny-full", 8, 2)
     small = subset(album, args.compare, "compare")
     rows["tiny, batched (8 photos, 2 readers)"] = index_run(tiny, small, "tiny-batched", 8, 2)
+    rows["tiny, batched, detector one photo per call"] = index_run(tiny, small, "tiny-detect1", 8, 2, False)
     rows["tiny, one photo at a time (no readers)"] = index_run(tiny, small, "tiny-single", 1, 0)
     mid = bench.write_profile(Path(_TMP) / "models-mid", "cpu")
     mid_album = subset(album, args.mid, "mid")
     rows["mid (ViT-B-32 + YOLO-World v2 s @640), batched"] = index_run(mid, mid_album, "mid-batched", 8, 2)
+    rows["mid, batched, detector one photo per call"] = index_run(mid, mid_album, "mid-detect1", 8, 2, False)
     rows["mid (ViT-B-32 + YOLO-World v2 s @640), one at a time"] = index_run(mid, mid_album, "mid-single", 1, 0)
+    detect_tiny = detect_side_by_side(tiny, small, "tiny-detect")
+    detect_mid = detect_side_by_side(mid, mid_album, "mid-detect")
     scale = at_scale(args.regions, 512, 3)
     print(scale, flush=True)
     embed_tiny, embed_mid = text_embed_ms(tiny), text_embed_ms(mid)
@@ -267,13 +340,14 @@ def main() -> None:
         "",
         "## Indexing (first run: every photo detected, embedded, matched, thumbnailed, committed per batch)",
         "",
-        "| run | photos | photos/s | outside model calls | detect ms/photo | embed ms/photo | match ms/photo "
-        "| write ms/photo |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | photos | detector calls | photos/s | outside model calls | detect ms/photo | embed ms/photo "
+        "| match ms/photo | write ms/photo |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in rows.items():
         lines.append(
-            f"| {name} | {r['photos']} | {r['photos_per_s']:.1f} | {100 * r['outside']:.1f}% | {r['detect']:.0f} "
+            f"| {name} | {r['photos']} | {r['detector_calls']} | {r['photos_per_s']:.1f} | {100 * r['outside']:.1f}% "
+            f"| {r['detect']:.0f} "
             f"| {r['embed']:.0f} | {r['match']:.2f} | {r['write']:.2f} |"
         )
 
@@ -284,7 +358,21 @@ def main() -> None:
         "",
         '"Outside model calls" = 1 - (time inside detector + image-encoder calls) / wall time of the run '
         "(scan, hashing, decoding, thumbnails, FAISS, SQLite, Python). Readers decode the next photos while "
-        "the models run, so their time overlaps the model time instead of adding to it.",
+        "the models run, so their time overlaps the model time instead of adding to it. Detector calls: "
+        "model calls of the detector; batched detection (detect_many) puts the photos of a batch that share a "
+        "letterbox frame (aspect ratio at stride 32) through the model together, one call per frame.",
+        "",
+        "## Detection alone: batched (detect_many, 8 photos) vs one photo per call, interleaved batch by batch",
+        "",
+        "| models | photos x rounds | batched ms/photo | one per call ms/photo | speed-up | model calls per "
+        "8 photos | largest box difference |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {r['photos']} x 2 | {r['many_ms']:.0f} | {r['one_ms']:.0f} "
+            f"| {r['one_ms'] / r['many_ms']:.2f}x "
+            f"| {8 * r['many_calls'] / r['photos']:.1f} | {r['worst_px']:.3f} px |"
+            for name, r in (("tiny", detect_tiny), ("mid (YOLO-World v2 s @640)", detect_mid))
+        ),
         "",
         f"## Re-match and search at {scale['regions']:,} stored regions (512-d, 50 concepts x 2 exemplars, "
         "half the regions near no concept, 50 negatives, 50 confirmed matches)",
