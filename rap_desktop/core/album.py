@@ -28,7 +28,7 @@ from .album_store import NewPhoto, SeenFile
 from .errors import ImageError, NotFoundError
 from .images import MAX_FILE_BYTES, LoadedImage, _identify, _read_file, crop_box, load_image, sha256_bytes
 from .models.generator import CancelToken
-from .photos import StoredRegion
+from .photos import StoredRegion, carry_plan
 from .regions import propose
 from .retrieval import Negatives, Retriever, decide, rank
 from .thumbcache import ThumbCache
@@ -155,7 +155,13 @@ class Indexer:
 
     # --- one batch (the calling thread: models and store) --------------------------------------
 
-    def _models(self, fresh: Sequence[_Read], classes: list[str], clock: dict[str, float]):
+    def _models(
+        self,
+        fresh: Sequence[_Read],
+        earlier: Sequence[album_store.Earlier | None],
+        classes: list[str],
+        clock: dict[str, float],
+    ):
         detector, embedder = self.retriever.detector, self.retriever.embedder
         start = time.perf_counter()
         images = [item.loaded.image for item in fresh]  # type: ignore[union-attr]
@@ -169,6 +175,13 @@ class Indexer:
             propose([(d.box, d.label, d.score) for d in boxes], *image.size)
             for image, boxes in zip(images, found, strict=True)
         ]
+        origins: list[list[int | None]] = []
+        for i, before in enumerate(earlier):  # indexed before under another model: drawn and decided regions carry on
+            if before is None:
+                origins.append([None] * len(proposals[i]))
+            else:
+                proposals[i], carried = carry_plan(before.regions, before.decided, proposals[i])
+                origins.append(carried)
         clock["detect"] += time.perf_counter() - start
         start = time.perf_counter()
         crops = [crop_box(item.loaded.image, p.box) for item, ps in zip(fresh, proposals) for p in ps]  # type: ignore[union-attr]  # noqa: B905
@@ -176,7 +189,7 @@ class Indexer:
         start = time.perf_counter()
         vectors = embedder.embed_images(crops)  # every crop of the batch in one call
         clock["embed"] += time.perf_counter() - start
-        return proposals, vectors
+        return proposals, origins, vectors
 
     def _batch(self, reads: Sequence[_Read], known, key, negatives, clock) -> int:
         classes, detector_key = key
@@ -187,24 +200,27 @@ class Indexer:
         photos: list[NewPhoto] = []
         if fresh:
             items = list(fresh.values())
-            proposals, vectors = self._models(items, classes, clock)
+            earlier = [album_store.earlier(self.store, sha) for sha in fresh]
+            proposals, origins, vectors = self._models(items, earlier, classes, clock)
             start = time.perf_counter()
             ranked = rank(self.store, vectors, self.retriever.neighbours)
             clock["match"] += time.perf_counter() - start
             position, placeholder = 0, 0
-            for item, props in zip(items, proposals, strict=True):
+            for item, props, carried, before in zip(items, proposals, origins, earlier, strict=True):
                 rows = vectors[position : position + len(props)]
-                stored = []
-                for ordinal, (p, vector) in enumerate(zip(props, rows, strict=True), 1):
+                stored, manual = [], {}
+                for ordinal, (p, vector, origin) in enumerate(zip(props, rows, carried, strict=True), 1):
                     placeholder -= 1
                     stored.append(StoredRegion(placeholder, 0, ordinal, p.box, p.label, p.score, p.source, vector))
+                    if origin is not None:  # the user's word on the earlier region holds for this one
+                        manual.update({(placeholder, c): s for (r, c), s in before.manual.items() if r == origin})
                 decided = decide(
-                    stored, ranked[position : position + len(props)], self.retriever.threshold, {}, negatives
+                    stored, ranked[position : position + len(props)], self.retriever.threshold, manual, negatives
                 )
                 position += len(props)
                 loaded = item.loaded
                 photos.append(
-                    NewPhoto(loaded.sha256, item.file.path, loaded.size, item.taken, props, rows, decided)  # type: ignore[union-attr]
+                    NewPhoto(loaded.sha256, item.file.path, loaded.size, item.taken, props, rows, decided, carried)  # type: ignore[union-attr]
                 )
         start = time.perf_counter()
         album_store.write_batch(

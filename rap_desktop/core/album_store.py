@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .regions import Proposal
-from .retrieval import RegionResult, match_status
+from . import photos as photo_rows
+from .photos import StoredRegion
+from .regions import USER, Proposal
+from .retrieval import RegionResult
 from .store import Store
 
 INDEXED = "indexed"
@@ -54,6 +56,16 @@ class NewPhoto:
     proposals: Sequence[Proposal]
     vectors: np.ndarray
     decided: Sequence[RegionResult]  # decisions made with placeholder region ids (-1, -2, ...)
+    origins: Sequence[int | None] = ()  # per proposal, the earlier region whose user decisions move to it
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What the user drew or decided on a photo indexed before under another embedding model."""
+
+    regions: list[StoredRegion]  # every earlier region (carry_plan keeps the drawn and decided ones)
+    decided: set[int]
+    manual: dict[tuple[int, int], str]  # (earlier region, concept) -> confirmed | rejected | reassigned
 
 
 def add_folder(store: Store, path: str) -> None:
@@ -98,6 +110,19 @@ def indexed_hashes(store: Store, model: str) -> dict[str, int]:
     return dict(rows.fetchall())
 
 
+def earlier(store: Store, sha256: str) -> Earlier | None:
+    """The earlier regions of a photo about to be indexed, when the user drew or decided any of them
+    (a new embedding model re-indexes every photo; their decisions must carry on)."""
+    row = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (sha256,)).fetchone()
+    if row is None:
+        return None
+    old = photo_rows.all_regions(store, row[0])
+    decided = photo_rows.decided(store, [r.id for r in old])
+    if not decided and all(r.source != USER for r in old):
+        return None
+    return Earlier(old, decided, photo_rows.manual_statuses(store, sorted(decided)))
+
+
 def _photo_row(store: Store, photo: NewPhoto) -> int:
     cur = store.conn.execute(
         "INSERT INTO photos(sha256, path, width, height, taken, added) VALUES (?,?,?,?,?,?) "
@@ -112,22 +137,29 @@ def _write_photo(store: Store, photo: NewPhoto, model: str, detector: str) -> in
     photo_id = _photo_row(store, photo)
     if store.conn.execute("SELECT 1 FROM regions WHERE photo_id = ? AND model = ?", (photo_id, model)).fetchone():
         return photo_id  # another process indexed it meanwhile: keep its rows, add none
+    origins = list(photo.origins) or [None] * len(photo.proposals)
+    kept = photo_rows.read_decisions(store, [o for o in origins if o is not None])  # read before the rows go
     store.conn.execute("DELETE FROM regions WHERE photo_id = ?", (photo_id,))  # another model's regions
     ids: dict[int, int] = {}
-    for ordinal, (p, vector, result) in enumerate(zip(photo.proposals, photo.vectors, photo.decided, strict=True), 1):
+    moved: dict[int, int] = {}
+    rows = zip(photo.proposals, photo.vectors, photo.decided, origins, strict=True)
+    for ordinal, (p, vector, result, origin) in enumerate(rows, 1):
         cur = store.conn.execute(
             "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, detector, model, vector) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (photo_id, ordinal, *p.box, p.label, p.score, p.source, detector, model, vector.tobytes()),
         )
         ids[result.db_id] = int(cur.lastrowid)
+        if origin is not None:
+            moved[origin] = int(cur.lastrowid)
+    photo_rows.move_decisions(store, kept, moved)
+    # the indexer's own matches are automatic; a pair the user decided keeps its moved row and status
+    # (as `retrieve` does) and only takes this model's similarity
     store.conn.executemany(
-        "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?)",
-        [
-            (ids[r.db_id], c.concept_id, c.similarity, match_status(c), int(c.accepted))
-            for r in photo.decided
-            for c in r.candidates
-        ],
+        "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,'auto',?) "
+        "ON CONFLICT(region_id, concept_id) DO UPDATE SET similarity = excluded.similarity, "
+        "accepted = excluded.accepted",
+        [(ids[r.db_id], c.concept_id, c.similarity, int(c.accepted)) for r in photo.decided for c in r.candidates],
     )
     return photo_id
 

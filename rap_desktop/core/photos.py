@@ -184,7 +184,7 @@ def replace_regions(
     origins = list(origins) if origins is not None else [None] * len(proposals)
     with store._write():
         moving = [o for o in origins if o is not None]
-        kept = _decisions(store, moving)
+        kept = read_decisions(store, moving)
         store.conn.execute("DELETE FROM regions WHERE photo_id = ?", (photo,))
         moved: dict[int, int] = {}
         for ordinal, (p, vector, origin) in enumerate(zip(proposals, vectors, origins, strict=True), 1):
@@ -205,11 +205,11 @@ def replace_regions(
             )
             if origin is not None:
                 moved[origin] = int(cur.lastrowid)
-        _move_decisions(store, kept, moved)
+        move_decisions(store, kept, moved)
     return regions(store, photo, model)
 
 
-def _decisions(store: Store, region_ids: Sequence[int]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+def read_decisions(store: Store, region_ids: Sequence[int]) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """(manual matches, negatives' links, correction-log rows) of these regions, read before they go."""
     if not region_ids:
         return [], [], []
@@ -229,7 +229,7 @@ def _decisions(store: Store, region_ids: Sequence[int]) -> tuple[list[tuple], li
     return matches, links, log
 
 
-def _move_decisions(store: Store, kept: tuple[list[tuple], list[tuple], list[tuple]], moved: dict[int, int]) -> None:
+def move_decisions(store: Store, kept: tuple[list[tuple], list[tuple], list[tuple]], moved: dict[int, int]) -> None:
     matches, links, log = kept
     store.conn.executemany(
         "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?)",
