@@ -211,6 +211,9 @@ class MainWindow(QMainWindow):
         self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
         self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        # the toolbar says just Undo / Redo; the menu and the tooltip say what ("Undo Reassign r6 as <chelsea>")
+        self.undo_action.setIconText("Undo")
+        self.redo_action.setIconText("Redo")
         for action, tip in (
             (self.add_action, "Remember someone or something new from a photo"),
             (self.add_photo_action, "Add another photo of the selected concept"),
@@ -246,7 +249,7 @@ class MainWindow(QMainWindow):
         menu.addActions([self.library_dock.toggleViewAction(), self.retrieval_dock.toggleViewAction()])
         self.view_menu = menu
 
-        toolbar = self.addToolBar("Main")
+        toolbar = self.main_toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")  # saveState() needs a name
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)

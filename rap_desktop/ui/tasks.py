@@ -28,6 +28,8 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from rap_desktop.core.errors import RapError
 
+from . import gui_gc
+
 _log = logging.getLogger(__name__)
 
 GIL_SWITCH_S = 0.001  # how long a thread may hold the GIL while another one asks for it
@@ -119,6 +121,7 @@ class TaskRunner(QObject):
         self._pending: dict[int, _Callbacks] = {}
         self._closed = False
         self._finished.connect(self._deliver)
+        gui_gc.hold()  # cycles holding Qt objects must be freed here, never on a lane's thread
 
     @property
     def pending(self) -> int:
@@ -167,7 +170,10 @@ class TaskRunner(QObject):
 
         Queued io jobs (thumbnails) are dropped; queued store jobs still run: they are the user's edits.
         """
+        if self._closed:
+            return
         self._closed = True
         self._lanes["io"].clear()
         self.wait()
         self._pending.clear()
+        gui_gc.release()

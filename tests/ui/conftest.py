@@ -9,6 +9,20 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _freed_on_the_gui_thread(qapp) -> Iterator[None]:
+    """After each test (and after qtbot closed its widgets), delete what the test left on this
+    thread: a closed window left for a later collection could be freed by any thread that happens
+    to allocate, and a Qt object destroyed off its own thread crashes the process."""
+    yield
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
 @pytest.fixture(scope="session")
 def astronaut_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from PIL import Image
