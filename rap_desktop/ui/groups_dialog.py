@@ -57,6 +57,8 @@ class GroupsDialog(QDialog):
         self._listing = 0  # number of the listing on show: answers for an older one are dropped
         self._requested: set[int] = set()  # rows whose sample strip was asked for
         self._busy = False  # listing, or naming (the listing on show is stale until the next one)
+        self._naming = False  # a naming is on its way: it lists again itself when it is done
+        window.undo_stack.indexChanged.connect(self._stack_moved)
 
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.5, 0.99)
@@ -268,10 +270,18 @@ class GroupsDialog(QDialog):
         )
         # the listing is stale from here: no second naming from it until it is made again
         self._set_busy(True)
+        self._naming = True
         self.status.setText(f"Naming group {shown.group.id}…")
         self.w.undo_stack.push(command)  # runs its redo: store lane, then the album re-matches
 
+    def _stack_moved(self, _index: int) -> None:
+        """A correction, an edit or a removal in the window (or its undo) moves regions in or out
+        of the groups: list again while shown (the listing queues behind that work on the store lane)."""
+        if self.isVisible() and not self._naming and not self.w.runner.closed:  # not while the window closes
+            self.reload()
+
     def _listing_changed(self) -> None:
+        self._naming = False
         if self.isVisible():
             self.reload()
         else:

@@ -124,6 +124,10 @@ class TaskRunner(QObject):
         gui_gc.hold()  # cycles holding Qt objects must be freed here, never on a lane's thread
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def pending(self) -> int:
         return len(self._pending)
 

@@ -143,6 +143,28 @@ def test_groups_listed_named_undone_and_redone(qtbot, album_window: MainWindow, 
     assert _state(session, "gang")[:2] == (1, set(first.group.regions))
 
 
+def test_the_open_listing_follows_changes_made_in_the_window(qtbot, album_window: MainWindow, session) -> None:
+    win = album_window
+    dialog = _open(qtbot, win)
+    first = dialog.groups[0]
+    dialog.list.setCurrentRow(0)
+    dialog.name_selected()
+    dialog.name_dialog.name_edit.setText("gang")
+    dialog.name_dialog.accept()
+    qtbot.waitUntil(lambda: win.model.row_of("gang") >= 0 and not dialog.loading, timeout=WAIT)
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+    assert first.group.regions not in [s.group.regions for s in dialog.groups]
+
+    # <gang> removed from the library (not an undo of the naming): the open dialog lists again by itself
+    win.confirm = lambda title, text: True  # type: ignore[method-assign]
+    win.select_names(["gang"])
+    with qtbot.waitSignal(dialog.listed, timeout=WAIT):
+        win.remove_action.trigger()
+    qtbot.waitUntil(lambda: win.runner.pending == 0 and not dialog.loading, timeout=WAIT)
+    assert session.store().find_concept("gang") is None
+    assert first.group.regions in [s.group.regions for s in dialog.groups]  # offered again
+
+
 def test_a_name_taken_meanwhile_is_refused_and_nothing_changes(qtbot, album_window: MainWindow, session) -> None:
     win = album_window
     dialog = _open(qtbot, win)
