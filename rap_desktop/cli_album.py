@@ -182,7 +182,7 @@ def groups_name(args: argparse.Namespace, session: Session) -> dict:
     report = rematch.after_change(session)
     more = report.accepted if report else 0
     text = f"group {args.id} is {tag(named.concept)}" + (" (new)" if named.created else "")
-    text += f": {named.confirmed} regions confirmed"
+    text += f": {named.confirmed} regions confirmed (take it back with `rap-desktop match undo`)"
     return {
         "concept": named.concept,
         "created": named.created,

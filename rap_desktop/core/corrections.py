@@ -167,9 +167,7 @@ def undo(store: Store) -> Correction:
             raise RapError("nothing to undo")
         log_id, action, raw = row
         payload = json.loads(raw)
-        for part in (payload, payload.get("rejected")):
-            if not part:
-                continue
+        for part in photos.log_parts(payload):
             if part.get("exemplar"):
                 image = store.conn.execute("SELECT image FROM exemplars WHERE id = ?", (part["exemplar"],)).fetchone()
                 store.conn.execute("DELETE FROM exemplars WHERE id = ?", (part["exemplar"],))
@@ -178,7 +176,8 @@ def undo(store: Store) -> Correction:
                     pending.files.add(image[0])
             if part.get("negative"):
                 store.conn.execute("DELETE FROM negatives WHERE id = ?", (part["negative"],))
-            _restore_match(store, part["region"], part["concept"], part.get("previous"))
+            if "region" in part:  # a group naming's own part holds only its exemplar
+                _restore_match(store, part["region"], part["concept"], part.get("previous"))
         if payload.get("created"):
             store.conn.execute("DELETE FROM concepts WHERE id = ?", (payload["created"],))
         store.conn.execute("UPDATE corrections SET undone = 1 WHERE id = ?", (log_id,))

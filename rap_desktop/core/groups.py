@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 
 from . import album_store, names, photos
-from .corrections import _crop_png, _set_match
+from .corrections import _crop_png, _log, _previous, _set_match
 from .errors import ConflictError, NotFoundError, RapError
 from .store import NewExemplar, Store
 
@@ -132,7 +132,7 @@ def _regions(store: Store, ids: list[int]) -> list[tuple[photos.StoredRegion, st
 def name_group(store: Store, group_id: int, name: str, info: str = "", category: str | None = None) -> Named:
     """The group becomes `name` (a new concept, or more of an existing one) in one transaction:
     the founder's crop is registered as an exemplar (its stored embedding reused), every member
-    gets a confirmed match."""
+    gets a confirmed match, and one correction-log row says how to take it all back."""
     model, ids = stored_group(store, group_id)
     members = _regions(store, ids)
     if not members:
@@ -154,10 +154,16 @@ def name_group(store: Store, group_id: int, name: str, info: str = "", category:
             except sqlite3.IntegrityError:
                 raise ConflictError(f"a concept named {names.tag(shown)} was added meanwhile; try again") from None
             concept_id = int(cur.lastrowid)
-        store._insert_exemplar(
+        exemplar = store._insert_exemplar(
             concept_id, NewExemplar(crop, None, "confirmed", {model: founder.vector}), None, time.time()
         )
+        confirmed = []
         for region, _, _ in members:
+            confirmed.append(
+                {"region": region.id, "concept": concept_id, "previous": _previous(store, region.id, concept_id)}
+            )
             _set_match(store, region, concept_id, "confirmed", True)
+        created = concept_id if existing is None else None  # `match undo` takes it all back, as one correction
+        _log(store, "name_group", {"exemplar": exemplar.id, "created": created, "members": confirmed})
         store.conn.execute("DELETE FROM album_groups")  # the listing is stale now
     return Named(existing.name if existing else shown, existing is None, founder.id, len(members))

@@ -223,10 +223,18 @@ def read_decisions(store: Store, region_ids: Sequence[int]) -> tuple[list[tuple]
     links = store.conn.execute(f"SELECT id, region_id FROM negatives WHERE region_id IN ({marks})", ids).fetchall()
     log = store.conn.execute(
         f"SELECT id, payload FROM corrections WHERE json_extract(payload, '$.region') IN ({marks}) "
-        f"OR json_extract(payload, '$.rejected.region') IN ({marks})",
-        ids + ids,
+        f"OR json_extract(payload, '$.rejected.region') IN ({marks}) "
+        f"OR EXISTS (SELECT 1 FROM json_each(payload, '$.members') m "
+        f"WHERE json_extract(m.value, '$.region') IN ({marks}))",
+        ids + ids + ids,
     ).fetchall()
     return matches, links, log
+
+
+def log_parts(payload: dict) -> list[dict]:
+    """The pieces of a correction-log payload that each name a region or an exemplar: the
+    correction itself, the rejection a reassign made, the members a group naming confirmed."""
+    return [p for p in (payload, payload.get("rejected"), *payload.get("members", ())) if p]
 
 
 def move_decisions(store: Store, kept: tuple[list[tuple], list[tuple], list[tuple]], moved: dict[int, int]) -> None:
@@ -238,8 +246,8 @@ def move_decisions(store: Store, kept: tuple[list[tuple], list[tuple], list[tupl
     store.conn.executemany("UPDATE negatives SET region_id = ? WHERE id = ?", [(moved[r], n) for n, r in links])
     for log_id, raw in log:
         payload = json.loads(raw)
-        for part in (payload, payload.get("rejected")):
-            if part and part.get("region") in moved:
+        for part in log_parts(payload):
+            if part.get("region") in moved:
                 part["region"] = moved[part["region"]]
         store.conn.execute("UPDATE corrections SET payload = ? WHERE id = ?", (json.dumps(payload), log_id))
 

@@ -226,7 +226,7 @@ def test_a_version_1_store_gains_the_album_tables_in_place(home: Path, photos) -
         assert store.conn.execute("SELECT COUNT(*) FROM album_files").fetchone() == (0,)
 
 
-def test_groups_are_deterministic_and_naming_one_confirms_it_in_one_step(session: Session, album: Path) -> None:
+def test_groups_are_deterministic_and_naming_one_confirms_it_in_one_step(session: Session, album: Path, photos) -> None:
     from rap_desktop.core import groups
 
     _indexer(session).index([album])
@@ -259,3 +259,26 @@ def test_groups_are_deterministic_and_naming_one_confirms_it_in_one_step(session
         groups.name_group(store, first[0].id, "again")
     later = groups.find_groups(store, model, threshold=0.5, min_size=2)
     assert not set(first[0].regions) & {r for g in later for r in g.regions}
+
+    # one correction: `match undo` takes the whole naming back, and the group is offered again
+    assert corrections.undo(store).action == "name_group"
+    assert store.find_concept("gang") is None
+    assert _count(session, "SELECT COUNT(*) FROM matches WHERE status = 'confirmed'") == 0
+    again = groups.find_groups(store, model, threshold=0.5, min_size=2)
+    assert [g.regions for g in again] == [g.regions for g in first]
+
+    # named as an existing concept: the undo puts back each member's earlier match with it exactly
+    store.add_concept("bo", photos["chelsea"], "", "cat")
+    rematch.after_change(session)
+    bo = store.get_concept("bo").id
+    group = groups.find_groups(store, model, threshold=0.5, min_size=2)[0]
+    marks = ",".join("?" * len(group.regions))
+    rows = f"SELECT * FROM matches WHERE concept_id = {bo} AND region_id IN ({marks}) ORDER BY region_id"
+    before = store.conn.execute(rows, group.regions).fetchall()
+    assert before  # the members were candidates of <bo> already (below its threshold)
+    assert not groups.name_group(store, group.id, "bo").created
+    assert store.get_concept("bo").exemplar_count == 2
+    assert store.conn.execute(rows, group.regions).fetchall() != before
+    corrections.undo(store)
+    assert store.get_concept("bo").exemplar_count == 1
+    assert store.conn.execute(rows, group.regions).fetchall() == before

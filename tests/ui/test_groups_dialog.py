@@ -136,11 +136,14 @@ def test_groups_listed_named_undone_and_redone(qtbot, album_window: MainWindow, 
     assert _state(session, "gang") == (0, set(), 0)
     assert session.store().conn.execute("SELECT COUNT(*) FROM matches WHERE status = 'confirmed'").fetchone() == (0,)
     assert first.group.regions in [s.group.regions for s in dialog.groups]  # offered again
+    open_log = "SELECT action FROM corrections WHERE undone = 0"
+    assert session.store().conn.execute(open_log).fetchall() == []  # `match undo` has nothing left to take back
 
     win.redo_action.trigger()
     qtbot.waitUntil(lambda: win.model.row_of("gang") >= 0 and not dialog.loading, timeout=WAIT)
     qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
     assert _state(session, "gang")[:2] == (1, set(first.group.regions))
+    assert session.store().conn.execute(open_log).fetchall() == [("name_group",)]
 
 
 def test_the_open_listing_follows_changes_made_in_the_window(qtbot, album_window: MainWindow, session) -> None:
