@@ -86,3 +86,37 @@ def test_redetection_without_decisions_replaces_every_region(session: Session, p
     assert not {r.db_id for r in after.regions} & {r.db_id for r in first.regions}
     # nothing carried over: only fresh detections and the whole photo
     assert sum(r.source == "whole" for r in after.regions) <= 1
+
+
+def test_a_named_group_survives_redetection_and_its_undo_takes_it_back(session: Session, photos) -> None:
+    import json
+
+    from rap_desktop.core import group_naming
+
+    store, retriever = session.store(), session.retriever()
+    retriever.threshold = 0.999
+    path = photos["zidane"]
+    first = retriever.retrieve(load_image(path), path=str(path))
+    detected = [r for r in first.regions if r.source == "detector"]
+    a, b = min(  # two boxes apart: each carries to a region of its own
+        ((x, y) for i, x in enumerate(detected) for y in detected[i + 1 :]), key=lambda p: iou(p[0].box, p[1].box)
+    )
+    members = (a.db_id, b.db_id)
+    group_naming.name_regions(store, session.embedder.model_id, members, "gang", category="person")
+    store.add_concept("sofa", photos["coffee"], category="sofa")  # the photo is detected again
+    after = retriever.retrieve(load_image(path), path=str(path))
+    assert not {r.db_id for r in after.regions} & set(members)
+    live = {r.db_id for r in after.regions}
+    gang = store.get_concept("gang").id
+    carried = {
+        r
+        for (r,) in store.conn.execute(
+            "SELECT region_id FROM matches WHERE concept_id = ? AND status = 'confirmed'", (gang,)
+        )
+    }
+    assert len(carried) == 2 and carried <= live  # both carried to new regions
+    (payload,) = [json.loads(p) for (p,) in store.conn.execute("SELECT payload FROM corrections")]
+    assert {m["region"] for m in payload["members"]} <= live  # the log names the new rows
+    corrections.undo(store)
+    assert store.find_concept("gang") is None
+    assert store.conn.execute("SELECT COUNT(*) FROM matches WHERE status != 'auto'").fetchone()[0] == 0
