@@ -10,6 +10,7 @@ Stop sets the CancelToken: generation ends before its next step.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,11 +240,16 @@ class ChatWorker(QObject):
         if self._loaded is None:
             return
         generator, self._loaded = self._loaded.generator, None
-        self.runner.submit(
-            generator.unload,
-            lane="model",
-            on_done=lambda _r: self._set_state(NOT_LOADED, "Generator: not loaded"),
-        )
+
+        def dropped(_result: None) -> None:  # GUI thread: collect here, then free the GPU cache on the lane
+            gc.collect()
+            self.runner.submit(
+                generator.free_cache,
+                lane="model",
+                on_done=lambda _r: self._set_state(NOT_LOADED, "Generator: not loaded"),
+            )
+
+        self.runner.submit(generator.unload, False, lane="model", on_done=dropped)
 
     def forget_generator(self) -> None:
         """After the settings changed (a new weights folder): the next question loads afresh."""

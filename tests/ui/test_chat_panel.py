@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, QUrl
 
 from rap_desktop.core.assistant import Reply
 from rap_desktop.core.models.generator import Answer, GenerationOptions
-from rap_desktop.ui.chat_worker import READY, answer_box
+from rap_desktop.ui.chat_worker import NOT_LOADED, READY, answer_box
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.tasks import TaskRunner
 
@@ -82,6 +82,25 @@ def test_caption_streams_then_follow_up_keeps_the_conversation(qtbot, chat_windo
     assert second.conversation.turns[1][1] == reply.text
     assert second.prompt == reply.prompt and len(second.conversation.images) == len(reply.conversation.images)
     assert "What colour are her eyes?" in panel.transcript.toPlainText()
+
+
+def test_unload_frees_the_model_and_the_next_question_loads_it_again(qtbot, chat_window: MainWindow, photos) -> None:
+    import weakref
+
+    parts = chat_window.assistant
+    panel, worker = parts.panel, parts.worker
+    panel.set_photo(photos["chelsea"])
+    ask(qtbot, panel, panel.caption)
+    generator = worker._loaded.generator
+    model = weakref.ref(generator.model)
+    unload = next(a for a in chat_window.menuBar().actions() if a.text() == "&Assistant").menu().actions()[-1]
+    assert unload.text().startswith("&Unload")
+    unload.trigger()
+    qtbot.waitUntil(lambda: worker.state == NOT_LOADED, timeout=WAIT)
+    assert generator.model is None and model() is None  # freed, not just forgotten
+    assert parts.status_label.text() == "Generator: not loaded"
+    ask(qtbot, panel, panel.caption)
+    assert worker.state == READY and panel.turns[-1].reply.text
 
 
 def test_text_only_question_and_name_links(qtbot, chat_window: MainWindow) -> None:

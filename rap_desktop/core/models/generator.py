@@ -175,16 +175,23 @@ class RapGenerator:
         model.eval()
         self.model, self.processor, self.device, self.quantization = model, processor, device, quantization
 
-    def unload(self) -> None:
+    def unload(self, collect: bool = True) -> None:
+        """Drop the model. `collect=False` leaves the cycle collection to the caller, who must then
+        call `free_cache()` (a GUI collects on its own thread: Qt objects must not be freed on others)."""
         with self._lock:
             self.model = self.processor = None
+        if collect:
             import gc
 
             gc.collect()
-            if self.device and self.device.startswith("cuda"):
-                import torch
+            self.free_cache()
 
-                torch.cuda.empty_cache()
+    def free_cache(self) -> None:
+        """Hand the GPU memory the dropped model held back to the driver (after the collection)."""
+        if self.device and self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
 
     def encode(self, prompt: str, images: Sequence[Image.Image]) -> dict:
         """Model inputs tokenized as RAP was trained (LLaVA's `tokenizer_image_token`): the text
