@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -58,7 +58,12 @@ class GroupsDialog(QDialog):
         self._requested: set[int] = set()  # rows whose sample strip was asked for
         self._busy = False  # listing, or naming (the listing on show is stale until the next one)
         self._naming = False  # a naming is on its way: it lists again itself when it is done
-        window.undo_stack.indexChanged.connect(self._stack_moved)
+        # a change in the window (a correction, an edit, a removal, their undo, a new concept) moves
+        # regions in or out of the groups: list again while shown, once for a burst of changes
+        self._relist = QTimer(self, singleShot=True, interval=0)
+        self._relist.timeout.connect(self._changed_elsewhere)
+        window.undo_stack.indexChanged.connect(lambda _index: self._relist.start())
+        window.concepts_loaded.connect(self._relist.start)
 
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.5, 0.99)
@@ -274,9 +279,8 @@ class GroupsDialog(QDialog):
         self.status.setText(f"Naming group {shown.group.id}…")
         self.w.undo_stack.push(command)  # runs its redo: store lane, then the album re-matches
 
-    def _stack_moved(self, _index: int) -> None:
-        """A correction, an edit or a removal in the window (or its undo) moves regions in or out
-        of the groups: list again while shown (the listing queues behind that work on the store lane)."""
+    def _changed_elsewhere(self) -> None:
+        """The listing queues behind the change's own work on the store lane."""
         if self.isVisible() and not self._naming and not self.w.runner.closed:  # not while the window closes
             self.reload()
 

@@ -167,6 +167,11 @@ def test_the_open_listing_follows_changes_made_in_the_window(qtbot, album_window
     assert session.store().find_concept("gang") is None
     assert first.group.regions in [s.group.regions for s in dialog.groups]  # offered again
 
+    # a concept added elsewhere (the CLI here) shows in the library on refresh, and the dialog follows
+    session.store().add_concept("rex", session.store().image_path(session.store().exemplars("bo")[0].image))
+    with qtbot.waitSignal(dialog.listed, timeout=WAIT):
+        win.refresh()
+
 
 def test_a_name_taken_meanwhile_is_refused_and_nothing_changes(qtbot, album_window: MainWindow, session) -> None:
     win = album_window
