@@ -4,19 +4,23 @@ its negatives (from rejections) and its matches (confirmed, rejected, reassigned
 Restoring re-inserts the rows under their old ids. SQLite's AUTOINCREMENT never hands an id out
 twice, so the old ids are still free, and everything that names them (the correction log, an
 undo stack holding correction ids) is valid again: undoing a correction after remove -> undo works.
+A photo detected again meanwhile (removing a concept can change the detector's prompts) has new
+region rows: the user's decisions go to the region now overlapping the old box most (as on a
+re-detection), the log follows them.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import names
+from . import names, photos
 from .errors import ConflictError, RapError
 from .images import LoadedImage, load_image
+from .regions import iou
 from .store import Store
 
 
@@ -33,6 +37,7 @@ class RemovedConcept:
     exemplars: tuple[SavedExemplar, ...]
     negatives: tuple[tuple, ...]  # id, model, vector, region_id, created
     matches: tuple[tuple, ...]  # region_id, similarity, status, accepted
+    places: dict[int, tuple] = field(default_factory=dict)  # decided region id -> (photo_id, box)
 
     @property
     def id(self) -> int:
@@ -69,7 +74,17 @@ def _save(store: Store, name: str) -> RemovedConcept:
     matches = conn.execute(
         "SELECT region_id, similarity, status, accepted FROM matches WHERE concept_id = ?", (concept.id,)
     ).fetchall()
-    return RemovedConcept(tuple(row), tuple(exemplars), tuple(map(tuple, negatives)), tuple(map(tuple, matches)))
+    places = {
+        int(r[0]): (int(r[1]), tuple(r[2:]))
+        for r in conn.execute(
+            "SELECT id, photo_id, x1, y1, x2, y2 FROM regions WHERE id IN (SELECT region_id FROM matches "
+            "WHERE concept_id = ? AND status != 'auto' UNION SELECT region_id FROM negatives WHERE concept_id = ?)",
+            (concept.id, concept.id),
+        )
+    }
+    return RemovedConcept(
+        tuple(row), tuple(exemplars), tuple(map(tuple, negatives)), tuple(map(tuple, matches)), places
+    )
 
 
 def remove(store: Store, concept_names: Sequence[str]) -> list[RemovedConcept]:
@@ -118,16 +133,37 @@ def restore(store: Store, removed: Sequence[RemovedConcept]) -> list[str]:
                 for model, vector in ex.vectors.items():
                     store._insert_embedding(int(ex.row[0]), model, vector)
             regions = _existing_regions(conn, [n[3] for n in concept.negatives] + [m[0] for m in concept.matches])
+            moved = _relocate(conn, {r: p for r, p in concept.places.items() if r not in regions})
+            here = {**{r: r for r in regions}, **moved}
             for neg_id, model, vector, region_id, created in concept.negatives:
                 conn.execute(
                     "INSERT INTO negatives(id, concept_id, model, vector, region_id, created) VALUES (?,?,?,?,?,?)",
-                    (neg_id, concept.id, model, vector, region_id if region_id in regions else None, created),
+                    (neg_id, concept.id, model, vector, here.get(region_id), created),
                 )
+            rows: dict[int, tuple] = {}  # one row per region, the user's word first; a gone auto match stays gone
+            for r, s, st, a in sorted(concept.matches, key=lambda m: m[2] == "auto"):
+                if r in regions or (r in moved and st != "auto"):
+                    rows.setdefault(here[r], (here[r], concept.id, s, st, a))
             conn.executemany(
                 "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?)",
-                [(r, concept.id, s, st, a) for r, s, st, a in concept.matches if r in regions],
+                list(rows.values()),
             )
+            photos.move_decisions(store, ([], [], photos.read_decisions(store, list(moved))[2]), moved)
     return [c.name for c in removed]
+
+
+def _relocate(conn: sqlite3.Connection, gone: dict[int, tuple]) -> dict[int, int]:
+    """Old region id -> the region of the same photo now overlapping its box most (IoU >= CARRY_IOU)."""
+    moved: dict[int, int] = {}
+    for old, (photo_id, box) in gone.items():
+        best, best_iou = None, photos.CARRY_IOU
+        for region_id, *now in conn.execute("SELECT id, x1, y1, x2, y2 FROM regions WHERE photo_id = ?", (photo_id,)):
+            overlap = iou(box, tuple(now))
+            if overlap >= best_iou and (best is None or overlap > best_iou):
+                best, best_iou = region_id, overlap
+        if best is not None:
+            moved[old] = int(best)
+    return moved
 
 
 def _existing_regions(conn: sqlite3.Connection, ids: Sequence[int | None]) -> set[int]:

@@ -120,3 +120,35 @@ def test_a_named_group_survives_redetection_and_its_undo_takes_it_back(session: 
     corrections.undo(store)
     assert store.find_concept("gang") is None
     assert store.conn.execute("SELECT COUNT(*) FROM matches WHERE status != 'auto'").fetchone()[0] == 0
+
+
+def test_undo_of_a_removal_finds_the_users_regions_on_a_photo_detected_again(session: Session, photos) -> None:
+    from rap_desktop.core import removal
+
+    store, retriever = session.store(), session.retriever()
+    retriever.threshold = 0.999
+    store.add_concept("sofa", photos["coffee"], category="sofa")
+    store.add_concept("bo", photos["chelsea"], category="gnome")  # the only gnome: removing it changes the prompts
+    path = photos["zidane"]
+
+    def look() -> RetrievalResult:
+        return retriever.retrieve(load_image(path), path=str(path))
+
+    first = look()
+    drawn = retriever.add_box(load_image(path), (30.0, 40.0, 250.0, 300.0), "face")
+    corrections.reassign(store, first.photo, drawn.name, "bo")  # the drawn box is <bo>, confirmed
+    key = retriever.detector_key()[1]
+    saved = removal.remove(store, ["bo"])
+    assert retriever.detector_key()[1] != key
+    again = look()  # detected again: new region rows; the drawn box is kept (a new row too)
+    (kept,) = [r for r in again.regions if r.source == "user"]
+    assert kept.box == drawn.box and kept.db_id != drawn.id
+
+    removal.restore(store, saved)  # Ctrl+Z of the removal: the decision finds its region again
+    manual = "SELECT region_id, status FROM matches WHERE status != 'auto'"
+    assert store.conn.execute(manual).fetchall() == [(kept.db_id, "confirmed")]
+    (confirmed,) = _holding(look(), "bo", CONFIRMED)  # <gnome> is a prompt again: detected once more, carried
+    assert confirmed.box == drawn.box and confirmed.source == "user"
+    corrections.undo(store)  # and the log names that region: the confirmation is taken back there
+    assert not _holding(look(), "bo", CONFIRMED)
+    assert store.conn.execute("SELECT COUNT(*) FROM matches WHERE status != 'auto'").fetchone()[0] == 0
