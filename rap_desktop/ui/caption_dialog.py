@@ -201,9 +201,9 @@ class CaptionDialog(QDialog):
         run.start()
         self._update_buttons()
 
-    def cancel(self) -> None:
+    def cancel(self, because: str = "") -> None:
         if self.running and self.run is not None:
-            self.run.cancel()
+            self.run.cancel(because)
             self.rate.setText("Cancelling after the current step…")
             self.cancel_button.setEnabled(False)
 

@@ -48,6 +48,7 @@ class Result:
     cancelled: bool = False
     seconds: float = 0.0
     error: str | None = None  # the run could not start (no photos, no generator)
+    cancelled_because: str = ""  # said when the app, not the Cancel button, stopped the run
 
     def summary(self) -> str:
         if self.error:
@@ -58,7 +59,8 @@ class Result:
             text += f"; {len(self.sidecars)} XMP sidecars written"
         text += f" ({self.seconds:.1f} s)."
         if self.cancelled:
-            text += "\nCancelled: what was done is kept; start again to go on."
+            why = f" ({self.cancelled_because})" if self.cancelled_because else ""
+            text += f"\nCancelled{why}: what was done is kept; start again to go on."
         return text
 
 
@@ -117,7 +119,8 @@ class CaptionRun(QObject):
             on_error=self._stop_with,
         )
 
-    def cancel(self) -> None:
+    def cancel(self, because: str = "") -> None:
+        self.result.cancelled_because = because
         self.token.cancel()
 
     @property

@@ -100,6 +100,7 @@ class ChatWorker(QObject):
     failed = Signal(str)
     box_found = Signal(object)  # (x1, y1, x2, y2) in photo pixels, from an answer that gives a box
     busy_changed = Signal(bool)
+    unloading = Signal()  # the user asked for the memory back: other users of the generator stop
 
     def __init__(
         self, session: Session, runner: TaskRunner, options: GenerationOptions = CHAT_OPTIONS, parent=None
@@ -240,6 +241,7 @@ class ChatWorker(QObject):
         if self._loaded is None:
             return
         generator, self._loaded = self._loaded.generator, None
+        self.unloading.emit()  # before the unload is queued: an album caption run must not load it again
 
         def dropped(_result: None) -> None:  # GUI thread: collect here, then free the GPU cache on the lane
             gc.collect()

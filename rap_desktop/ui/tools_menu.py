@@ -33,6 +33,14 @@ class AlbumTools(QObject):
         self.caption_action.setToolTip("Personalised captions for an album folder, and XMP sidecars for other apps")
         self.caption_action.triggered.connect(lambda _checked=False: self.show_caption())
         window.installEventFilter(self)
+        assistant = getattr(window, "assistant", None)
+        if assistant is not None:
+            assistant.worker.unloading.connect(self._generator_unloading)
+
+    def _generator_unloading(self) -> None:
+        """Unload generator during a caption run: the run stops after its current photo."""
+        if self.caption_dialog is not None and self.caption_dialog.running:
+            self.caption_dialog.cancel("the generator was unloaded")
 
     def show_groups(self) -> GroupsDialog:
         self.groups_dialog = show_groups(self.w, self.groups_dialog)

@@ -24,6 +24,7 @@ from rap_desktop.devtools.synthetic_album import make_album
 from rap_desktop.ui.assistant_dock import SKIP_MODELS_PROMPT
 from rap_desktop.ui.caption_dialog import CaptionDialog
 from rap_desktop.ui.caption_ops import Result
+from rap_desktop.ui.chat_worker import NOT_LOADED
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.tasks import TaskRunner
 
@@ -205,3 +206,22 @@ def test_a_folder_without_indexed_photos_says_what_to_do(qtbot, album_window, tm
     dialog.set_folder(str(empty))
     result = _run(qtbot, dialog)
     assert result.error and "Index the folder first" in result.error and result.photos == 0
+
+
+def test_unload_generator_during_a_run_stops_it_and_frees_the_model(qtbot, album_window, indexed) -> None:
+    win, session = album_window
+    dialog = _dialog(qtbot, win, indexed[1][0].parents[2])
+    dialog.force.setChecked(True)  # every photo needs the model
+    worker = win.assistant.worker
+    counted: list[int] = []
+
+    def unload_after_one(progress) -> None:
+        counted.append(progress.done)
+        if progress.done == 1:
+            worker.unload()  # Assistant ▸ Unload generator, while the run goes on
+
+    result = _run(qtbot, dialog, lambda: dialog.run.progress.connect(unload_after_one))
+    assert result.cancelled and result.captioned < N
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+    assert worker.state == NOT_LOADED and session.generator().model is None  # not loaded again by the run
+    assert "Cancelled (the generator was unloaded)" in dialog.summary.toPlainText()
