@@ -35,15 +35,8 @@ def astronaut_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def window(qtbot, session, tmp_path: Path) -> Iterator:
-    from PySide6.QtCore import QSettings
+    from .windows import shown_window
 
-    from rap_desktop.ui.main_window import MainWindow
-    from rap_desktop.ui.tasks import TaskRunner
-
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)  # never the user's
-    win = MainWindow(session, TaskRunner(), settings)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.concepts_loaded, timeout=10_000):
-        win.show()
+    win = shown_window(qtbot, session, tmp_path / "ui.ini", timeout=10_000)
     yield win
     win.close()  # shuts the runner down before the session fixture closes the store

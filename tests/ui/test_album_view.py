@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -23,7 +23,8 @@ from rap_desktop.ui.album_ops import AlbumPhoto, Listing
 from rap_desktop.ui.album_view import AlbumPage
 from rap_desktop.ui.correction_commands import CorrectionCommand, RemoveConceptsCommand
 from rap_desktop.ui.main_window import MainWindow
-from rap_desktop.ui.tasks import TaskRunner
+
+from .windows import shown_window
 
 WAIT = 60_000
 N = 10  # photos in the test album
@@ -49,10 +50,7 @@ def strict_config(tiny_config: Path) -> Path:
 @pytest.fixture
 def win(qtbot, home: Path, strict_config: Path, tmp_path: Path) -> Iterator[MainWindow]:
     opened = Session.open(home, strict_config)
-    window = MainWindow(opened, TaskRunner(), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.concepts_loaded, timeout=WAIT):
-        window.show()
+    window = shown_window(qtbot, opened, tmp_path / "ui.ini", timeout=WAIT)
     window.test_session = opened  # type: ignore[attr-defined]
     yield window
     window.close()
@@ -154,10 +152,7 @@ def test_cancel_then_reindex_indexes_every_photo_once(qtbot, win: MainWindow, al
 
 def test_closing_mid_index_stops_cleanly_and_a_rerun_resumes(qtbot, home, strict_config, tmp_path, album) -> None:
     opened = Session.open(home, strict_config)
-    window = MainWindow(opened, TaskRunner(), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.concepts_loaded, timeout=WAIT):
-        window.show()
+    window = shown_window(qtbot, opened, tmp_path / "ui.ini", timeout=WAIT)
     page = window.album
     page.indexer.batch_size = 2
     with qtbot.waitSignal(page.indexer.progressed, timeout=WAIT, check_params_cb=lambda p: p.done > 0):
@@ -165,10 +160,7 @@ def test_closing_mid_index_stops_cleanly_and_a_rerun_resumes(qtbot, home, strict
     window.close()  # mid-run: the batch in flight lands, the run is closed, the lanes are waited for
     assert not [t.name for t in threading.enumerate() if t.name.startswith("album-read")]
     # closed while the run is still scanning (its answer is never delivered): closed all the same
-    again = MainWindow(opened, TaskRunner(), QSettings(str(tmp_path / "ui2.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(again)
-    with qtbot.waitSignal(again.concepts_loaded, timeout=WAIT):
-        again.show()
+    again = shown_window(qtbot, opened, tmp_path / "ui2.ini", timeout=WAIT)
     again.album.add_folders([str(album)])
     again.close()
     assert not again.album.indexer.running or again.album.indexer.closing

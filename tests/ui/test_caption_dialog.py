@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from PySide6.QtCore import QSettings
 
 from rap_desktop.core import rematch
 from rap_desktop.core.album import Indexer
@@ -26,9 +25,9 @@ from rap_desktop.ui.caption_dialog import CaptionDialog
 from rap_desktop.ui.caption_ops import Result
 from rap_desktop.ui.chat_worker import NOT_LOADED
 from rap_desktop.ui.main_window import MainWindow
-from rap_desktop.ui.tasks import TaskRunner
 
 from ..integration.test_xmp import needs_exiftool, read_back
+from .windows import shown_window
 
 WAIT = 120_000  # ms; the first caption converts and loads the tiny generator
 N = 6
@@ -51,12 +50,8 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, tiny_config: Path) -> tupl
 
 def _window(qtbot, home: Path, config: Path, tmp_path: Path) -> tuple[MainWindow, Session]:
     opened = Session.open(home, config)
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue(SKIP_MODELS_PROMPT, True)  # the models dialog opens only when a run needs it
-    win = MainWindow(opened, TaskRunner(), settings)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
-        win.show()
+    # the models dialog opens only when a run needs it
+    win = shown_window(qtbot, opened, tmp_path / "ui.ini", {SKIP_MODELS_PROMPT: True}, timeout=WAIT)
     return win, opened
 
 

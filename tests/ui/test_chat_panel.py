@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QUrl
+from PySide6.QtCore import QUrl
 
 from rap_desktop.core.assistant import Reply
 from rap_desktop.core.models.generator import Answer, GenerationOptions
 from rap_desktop.ui.chat_worker import NOT_LOADED, READY, answer_box
 from rap_desktop.ui.main_window import MainWindow
-from rap_desktop.ui.tasks import TaskRunner
+
+from .windows import shown_window
 
 WAIT = 60_000  # ms; the first answer converts and loads the tiny generator
 
@@ -23,11 +24,7 @@ def chat_window(qtbot, session, photos, tmp_path: Path) -> Iterator[MainWindow]:
     store = session.store()
     store.add_concept("chelsea", photos["chelsea"], "<chelsea> is our tabby cat with green eyes.", "cat")
     store.add_concept("eileen", photos["astronaut"], "<eileen> is an astronaut in an orange suit.", "person")
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(session, TaskRunner(), settings)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
-        win.show()
+    win = shown_window(qtbot, session, tmp_path / "ui.ini", timeout=WAIT)
     yield win
     win.close()
 

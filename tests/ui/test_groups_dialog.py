@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from rap_desktop.core import groups, rematch
 from rap_desktop.core.album import Indexer
@@ -18,7 +17,8 @@ from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import make_album
 from rap_desktop.ui.groups_dialog import EMPTY_TEXT, GroupsDialog
 from rap_desktop.ui.main_window import MainWindow
-from rap_desktop.ui.tasks import TaskRunner
+
+from .windows import shown_window
 
 WAIT = 30_000
 
@@ -44,13 +44,8 @@ def album_window(qtbot, indexed: Path, tiny_config: Path, tmp_path: Path) -> Ite
     """The window on a copy of the indexed album (loose grouping: with random tiny weights all
     crops look alike, so the similarity is set low)."""
     opened = Session.open(shutil.copytree(indexed, tmp_path / "home"), tiny_config)
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("groups/threshold", 0.5)
-    settings.setValue("groups/min_size", 2)
-    win = MainWindow(opened, TaskRunner(), settings)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
-        win.show()
+    values = {"groups/threshold": 0.5, "groups/min_size": 2}
+    win = shown_window(qtbot, opened, tmp_path / "ui.ini", values, timeout=WAIT)
     win.test_session = opened  # type: ignore[attr-defined]
     yield win
     win.close()

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from PySide6.QtCore import QSettings
 
 from rap_desktop.core.session import Session
 from rap_desktop.ui.chat_worker import MISSING, NOT_LOADED
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.models_dialog import ModelsDialog
 from rap_desktop.ui.tasks import TaskRunner
+
+from .windows import shown_window
 
 WAIT = 20_000
 
@@ -42,10 +43,7 @@ def broken_config(tiny_config: Path, folder: Path, **generator: object) -> Path:
 def offline_window(qtbot, tiny_config: Path, tmp_path: Path, request) -> Iterator[MainWindow]:
     extra = getattr(request, "param", {})
     session = Session.open(tmp_path / "home", broken_config(tiny_config, tmp_path, **extra))
-    win = MainWindow(session, TaskRunner(), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
-        win.show()
+    win = shown_window(qtbot, session, tmp_path / "ui.ini", timeout=WAIT)
     qtbot.waitUntil(lambda: win.assistant.models_dialog is not None, timeout=WAIT)  # opened by itself
     dialog = win.assistant.models_dialog
     qtbot.waitUntil(lambda: bool(dialog.rows), timeout=WAIT)

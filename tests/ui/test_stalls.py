@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
-
-from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.stall_probe import StallProbe
-from rap_desktop.ui.tasks import TaskRunner
+
+from .windows import shown_window
 
 WAIT = 60_000
 LIMIT_MS = 200.0
@@ -19,10 +17,7 @@ def test_no_event_loop_stall_during_retrieval_and_generation(qtbot, session, pho
     store = session.store()
     store.add_concept("chelsea", photos["chelsea"], "<chelsea> is our tabby cat.", "cat")
     store.add_concept("eileen", photos["astronaut"], "<eileen> is an astronaut.", "person")
-    win = MainWindow(session, TaskRunner(), QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
-        win.show()
+    win = shown_window(qtbot, session, tmp_path / "ui.ini", timeout=WAIT)
     panel = win.assistant.panel
     probe = StallProbe(interval_ms=5)
     probe.start()
