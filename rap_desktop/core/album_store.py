@@ -137,22 +137,9 @@ def _write_photo(store: Store, photo: NewPhoto, model: str, detector: str) -> in
     photo_id = _photo_row(store, photo)
     if store.conn.execute("SELECT 1 FROM regions WHERE photo_id = ? AND model = ?", (photo_id, model)).fetchone():
         return photo_id  # another process indexed it meanwhile: keep its rows, add none
-    origins = list(photo.origins) or [None] * len(photo.proposals)
-    kept = photo_rows.read_decisions(store, [o for o in origins if o is not None])  # read before the rows go
-    store.conn.execute("DELETE FROM regions WHERE photo_id = ?", (photo_id,))  # another model's regions
-    ids: dict[int, int] = {}
-    moved: dict[int, int] = {}
-    rows = zip(photo.proposals, photo.vectors, photo.decided, origins, strict=True)
-    for ordinal, (p, vector, result, origin) in enumerate(rows, 1):
-        cur = store.conn.execute(
-            "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, detector, model, vector) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (photo_id, ordinal, *p.box, p.label, p.score, p.source, detector, model, vector.tobytes()),
-        )
-        ids[result.db_id] = int(cur.lastrowid)
-        if origin is not None:
-            moved[origin] = int(cur.lastrowid)
-    photo_rows.move_decisions(store, kept, moved)
+    # another model's regions go; what the user drew or decided moves to the new rows
+    new_ids = photo_rows.write_regions(store, photo_id, photo.proposals, photo.vectors, model, detector, photo.origins)
+    ids = {result.db_id: new_id for result, new_id in zip(photo.decided, new_ids, strict=True)}
     # the indexer's own matches are automatic; a pair the user decided keeps its moved row and status
     # (as `retrieve` does) and only takes this model's similarity
     store.conn.executemany(

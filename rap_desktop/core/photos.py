@@ -181,32 +181,48 @@ def replace_regions(
     (from `carry_plan`) names per proposal an old region whose user decisions move to the new row:
     its confirmed / rejected / reassigned matches, its negatives' link, and the region ids in the
     correction log, so that undo still finds what it takes back."""
-    origins = list(origins) if origins is not None else [None] * len(proposals)
     with store._write():
-        moving = [o for o in origins if o is not None]
-        kept = read_decisions(store, moving)
-        store.conn.execute("DELETE FROM regions WHERE photo_id = ?", (photo,))
-        moved: dict[int, int] = {}
-        for ordinal, (p, vector, origin) in enumerate(zip(proposals, vectors, origins, strict=True), 1):
-            cur = store.conn.execute(
-                "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, detector, model, vector) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    photo,
-                    ordinal,
-                    *p.box,
-                    p.label,
-                    p.score,
-                    p.source,
-                    detector,
-                    model,
-                    np.asarray(vector, np.float32).tobytes(),
-                ),
-            )
-            if origin is not None:
-                moved[origin] = int(cur.lastrowid)
-        move_decisions(store, kept, moved)
+        write_regions(store, photo, proposals, vectors, model, detector, origins)
     return regions(store, photo, model)
+
+
+def write_regions(
+    store: Store,
+    photo: int,
+    proposals: Sequence[Proposal],
+    vectors: np.ndarray,
+    model: str,
+    detector: str | None,
+    origins: Sequence[int | None] | None = None,
+) -> list[int]:
+    """Inside a write: `replace_regions`' rows (the album indexer writes its batches with it too);
+    the new region ids, in proposal order."""
+    origins = list(origins) if origins else [None] * len(proposals)
+    kept = read_decisions(store, [o for o in origins if o is not None])  # read before the rows go
+    store.conn.execute("DELETE FROM regions WHERE photo_id = ?", (photo,))
+    ids: list[int] = []
+    moved: dict[int, int] = {}
+    for ordinal, (p, vector, origin) in enumerate(zip(proposals, vectors, origins, strict=True), 1):
+        cur = store.conn.execute(
+            "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, detector, model, vector) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                photo,
+                ordinal,
+                *p.box,
+                p.label,
+                p.score,
+                p.source,
+                detector,
+                model,
+                np.asarray(vector, np.float32).tobytes(),
+            ),
+        )
+        ids.append(int(cur.lastrowid))
+        if origin is not None:
+            moved[origin] = ids[-1]
+    move_decisions(store, kept, moved)
+    return ids
 
 
 def read_decisions(store: Store, region_ids: Sequence[int]) -> tuple[list[tuple], list[tuple], list[tuple]]:
