@@ -1,15 +1,13 @@
 """Naming an unknown group as it was shown, and taking that back: what an undoable "Name this
-group" (and its redo) needs on top of `groups.name_group`, which names a stored listing entry.
+group" (and its redo) needs on top of `groups.name_members`.
 
-`name_regions` records the shown regions as a listing entry of their own and names it, so a redo
-after an undo names exactly the same regions even though naming clears the listing. It always
-makes a new concept (a name in use is refused), so `unname` can remove it whole.
+`name_regions` names the shown regions themselves (not a listing entry), so a redo after an undo
+names exactly the same regions even though naming clears the listing. It always makes a new
+concept (a name in use is refused), so `unname` can remove it whole.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
 
 from . import album_store, groups, names
@@ -71,18 +69,7 @@ def name_regions(
     shown = names.clean_name(name)
     if store.find_concept(shown) is not None:
         raise ConflictError(f"a concept named {names.tag(shown)} already exists; choose another name")
-    with store._write():
-        row = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM album_groups").fetchone()
-        group_id = int(row[0])
-        store.conn.execute(
-            "INSERT INTO album_groups(id, model, regions, created) VALUES (?,?,?,?)",
-            (group_id, model, json.dumps(list(regions)), time.time()),
-        )
-    try:
-        return groups.name_group(store, group_id, shown, info, category)
-    finally:  # on success the listing is cleared anyway; on failure our entry must not linger
-        with store._write():
-            store.conn.execute("DELETE FROM album_groups WHERE id = ?", (group_id,))
+    return groups.name_members(store, model, list(regions), shown, info, category)
 
 
 def unname(store: Store, name: str, exemplars: int = 1) -> Concept:

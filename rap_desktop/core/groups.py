@@ -130,13 +130,27 @@ def _regions(store: Store, ids: list[int]) -> list[tuple[photos.StoredRegion, st
 
 
 def name_group(store: Store, group_id: int, name: str, info: str = "", category: str | None = None) -> Named:
-    """The group becomes `name` (a new concept, or more of an existing one) in one transaction:
-    the founder's crop is registered as an exemplar (its stored embedding reused), every member
-    gets a confirmed match, and one correction-log row says how to take it all back."""
+    """The stored listing entry `group_id` becomes `name` (see `name_members`)."""
     model, ids = stored_group(store, group_id)
+    return name_members(store, model, ids, name, info, category, what=f"group {group_id}")
+
+
+def name_members(
+    store: Store,
+    model: str,
+    ids: list[int],
+    name: str,
+    info: str = "",
+    category: str | None = None,
+    what: str = "the group",
+) -> Named:
+    """The regions `ids` (founder first) become `name` (a new concept, or more of an existing one)
+    in one transaction: the founder's crop is registered as an exemplar (its stored embedding
+    reused), every member gets a confirmed match, and one correction-log row says how to take it
+    all back. The stored listing is cleared: it is stale now."""
     members = _regions(store, ids)
     if not members:
-        raise RapError(f"group {group_id} no longer exists (its photos were re-indexed); list the groups again")
+        raise RapError(f"{what} no longer exists (its photos were re-indexed); list the groups again")
     founder, sha256, path = next(((r, s, p) for r, s, p in members if p), members[0])
     crop = _crop_png(store, path, founder, sha256)  # read before the write lock: no I/O while holding it
     shown = names.clean_name(name)
