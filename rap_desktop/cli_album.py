@@ -197,6 +197,9 @@ def caption_album(args: argparse.Namespace, session: Session) -> dict:
     if report.cancelled:
         raise RapError("indexing was cancelled; nothing captioned")
     options = GenerationOptions(max_new_tokens=args.max_new_tokens, temperature=args.temperature)
+    if args.batch is not None and args.batch < 1:
+        raise RapError("--batch must be at least 1")
+    batch = args.batch or session.generation_settings()[1]
     with _cancel_on_interrupt() as token:
         done = album_caption.caption_folder(
             session.store(),
@@ -208,6 +211,7 @@ def caption_album(args: argparse.Namespace, session: Session) -> dict:
             options=options,
             progress=_progress_printer("caption"),
             cancel=token,
+            batch_size=batch,
         )
     captions = dict(
         session.store().conn.execute("SELECT p.path, c.text FROM album_captions c JOIN photos p ON p.id = c.photo_id")
@@ -252,3 +256,8 @@ def register_more(sub, command) -> None:
     p.add_argument("--force", action="store_true", help="caption again photos that already have a caption")
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument(
+        "--batch",
+        type=int,
+        help="photos per generate call (default: [generation] caption_batch, else from free GPU memory; 4 on a CPU)",
+    )

@@ -13,13 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import album_store, xmp
+from . import xmp
 from .album import Progress
-from .assistant import Assistant, Prepared
+from .assistant import Assistant
 from .errors import RapError
-from .images import load_image
 from .models.generator import DEFAULT_OPTIONS, CancelToken, GenerationOptions
-from .prompting import Conversation, build_user_turn, caption_question
 from .retrieval import ChosenConcept
 from .store import Store
 
@@ -68,60 +66,117 @@ def caption_folder(
     options: GenerationOptions = DEFAULT_OPTIONS,
     progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
+    batch_size: int = 0,
 ) -> CaptionReport:
-    """Caption every indexed photo under `folder` (taken order). `assistant` may be a factory:
-    the generator is only loaded when some photo needs a caption."""
-    start = time.perf_counter()
-    ids = album_store.album_photo_ids(store, folder)
-    paths = album_store.photo_paths(store, ids)
-    done = dict(store.conn.execute("SELECT photo_id, text FROM album_captions").fetchall())
-    failed: list[tuple[str, str]] = []
-    sidecars: list[str] = []
-    captioned = skipped = 0
-    cancelled = False
-    for position, photo_id in enumerate(ids):
-        if cancel is not None and cancel.cancelled:
-            cancelled = True
-            break
-        path = paths.get(photo_id, "")
-        found = accepted(store, photo_id)
-        names = list(dict.fromkeys(c.name for c, _ in found))
+    """Caption every indexed photo under `folder` (taken order), `batch_size` photos per generate
+    call (0: as many as the free GPU memory holds; a few on a CPU). `assistant` may be a factory: the
+    generator is only loaded when some photo needs a caption. A cancel keeps every caption finished
+    before it; the photos of the batch being generated stay uncaptioned (a rerun goes on from there)."""
+    from . import caption_steps  # it builds on this module's accepted() and _save()
+
+    run = _Run(store, assistant, options, cancel, write_xmp, style, progress, batch_size)
+    run.caption(caption_steps.plan(store, folder), force)
+    return run.report()
+
+
+class _Run:
+    """One caption_folder run: photos prepared one by one, generated in batches, saved one by one."""
+
+    def __init__(self, store, assistant, options, cancel, write_xmp, style, progress, batch_size) -> None:
+        self.store, self.assistant, self.options, self.cancel = store, assistant, options, cancel
+        self.write_xmp, self.style, self.progress, self.batch_size = write_xmp, style, progress, batch_size
+        self.start = time.perf_counter()
+        self.total = self.finished = self.captioned = self.skipped = 0
+        self.failed: list[tuple[str, str]] = []
+        self.sidecars: list[str] = []
+        self.cancelled = False
+
+    @property
+    def stopped(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
+
+    def caption(self, items, force: bool) -> None:
+        from . import caption_steps
+
+        self.total = len(items)
+        pending: list = []
+        size = 1
+        for item in items:
+            if self.stopped:
+                break
+            try:
+                if (force or not item.captioned) and not isinstance(self.assistant, Assistant):
+                    self.assistant = self.assistant()  # the generator loads on the first photo that needs it
+                if isinstance(self.assistant, Assistant):
+                    size = caption_steps.batch_size(self.assistant, self.options, self.batch_size)
+                step = caption_steps.prepare(self.store, _or_none(self.assistant), item, force)
+            except RapError as exc:
+                self._done(item.path, str(exc))
+                continue
+            if step.prepared is None:
+                self.skipped += 1
+                self._finish(step, step.text or "")
+                continue
+            pending.append(step)
+            if len(pending) >= size:
+                self._generate(pending)
+                pending = []
+        if pending and not self.stopped:
+            self._generate(pending)
+        self.cancelled = self.stopped
+
+    def _generate(self, steps: list) -> None:
+        from . import caption_steps
+
         try:
-            loaded = load_image(path)
-            sha = store.conn.execute("SELECT sha256 FROM photos WHERE id = ?", (photo_id,)).fetchone()[0]
-            if loaded.sha256 != sha:
-                raise RapError("the file changed since it was indexed; run `rap-desktop index` again")
-            text = done.get(photo_id)
-            if text is None or force:
-                if not isinstance(assistant, Assistant):
-                    assistant = assistant()  # the generator loads on the first photo that needs it
-                limit = assistant.generator.concept_limit
-                best: dict[int, ChosenConcept] = {}
-                for concept, _ in found:  # best region per concept, in the order found
-                    best.setdefault(concept.concept_id, concept)
-                chosen = tuple(best.values())[:limit]
-                turn = build_user_turn(
-                    caption_question(), assistant._refs(chosen), query_image=loaded.image, limit=limit
-                )
-                prepared = Prepared(Conversation.start(assistant.template, turn), chosen, None)
-                reply = assistant.generate(prepared, options, cancel=cancel)
-                text = reply.text.strip()
-                _save(store, photo_id, text, reply.model, names)
-                captioned += 1
-            else:
-                skipped += 1
-            if write_xmp:
-                regions = [region for _, region in found]
-                sidecars.append(str(xmp.write_sidecar(path, loaded.size, text, names, regions, style)))
+            replies = caption_steps.generate_batch(self.assistant, steps, self.options, self.cancel)
         except RapError as exc:
-            failed.append((path, str(exc)))
-        except OSError as exc:
-            failed.append((path, f"cannot write: {exc.strerror or exc}"))
-        if progress is not None:
-            elapsed = time.perf_counter() - start
-            rate = (position + 1) / elapsed if elapsed > 0 else 0.0
-            eta = (len(ids) - position - 1) / rate if rate > 0 else None
-            progress(Progress(position + 1, len(ids), len(failed), rate, eta, path))
-    return CaptionReport(
-        len(ids), captioned, skipped, tuple(failed), tuple(sidecars), cancelled, time.perf_counter() - start
-    )
+            for step in steps:
+                self._done(step.item.path, str(exc))
+            return
+        for step, reply in zip(steps, replies, strict=True):
+            if reply.answer.cancelled:
+                return  # a partial caption is not kept
+            try:
+                text = caption_steps.save(self.store, step, reply)
+            except RapError as exc:
+                self._done(step.item.path, str(exc))
+                continue
+            self.captioned += 1
+            self._finish(step, text)
+
+    def _finish(self, step, text: str) -> None:
+        from . import caption_steps
+
+        error = None
+        if self.write_xmp:
+            try:
+                self.sidecars.append(caption_steps.write_sidecar(step, text, self.style))
+            except RapError as exc:
+                error = str(exc)
+        self._done(step.item.path, error)
+
+    def _done(self, path: str, error: str | None = None) -> None:
+        if error is not None:
+            self.failed.append((path, error))
+        self.finished += 1
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self.start
+            rate = self.finished / elapsed if elapsed > 0 else 0.0
+            eta = (self.total - self.finished) / rate if rate > 0 else None
+            self.progress(Progress(self.finished, self.total, len(self.failed), rate, eta, path))
+
+    def report(self) -> CaptionReport:
+        return CaptionReport(
+            self.total,
+            self.captioned,
+            self.skipped,
+            tuple(self.failed),
+            tuple(self.sidecars),
+            self.cancelled,
+            time.perf_counter() - self.start,
+        )
+
+
+def _or_none(assistant):
+    return assistant if isinstance(assistant, Assistant) else None

@@ -7,7 +7,7 @@ GUI can run them on different worker threads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -113,6 +113,22 @@ class Assistant:
             prepared.retrieval,
             self.generator.spec.name,
         )
+
+    def generate_batch(
+        self,
+        prepared: Sequence[Prepared],
+        options: GenerationOptions = DEFAULT_OPTIONS,
+        cancel: CancelToken | None = None,
+    ) -> list[Reply]:
+        """Generator side of several questions in one batch (album captions): greedy answers equal
+        `generate`'s one by one; nothing streamed."""
+        conversations = [p.conversation for p in prepared]
+        answers = self.generator.generate_batch([(c.prompt(), c.images) for c in conversations], options, cancel)
+        name = self.generator.spec.name
+        return [
+            Reply(answer, c.add_answer(answer.text), p.concepts, p.retrieval, name)
+            for answer, c, p in zip(answers, conversations, prepared, strict=True)
+        ]
 
     def ask(
         self,

@@ -1,6 +1,7 @@
-"""Album captioning one photo at a time, in steps a GUI runs on different threads: `plan` and
+"""Album captioning in steps a GUI runs on different threads: `plan` and
 `prepare` and `save` read or write the store, `generate` uses the generator only, `write_sidecar`
 touches files only. Between two steps nothing is held, so concept edits go on during a long run.
+Photos are prepared and saved one by one and generated several at a time (`generate_batch`).
 
 The same rules as `album_caption.caption_folder` (the CLI's one-call loop): concepts come from the
 stored matches, a photo whose file changed since indexing is refused, a stored caption is reused
@@ -87,6 +88,24 @@ def generate(
     if step.prepared is None:
         raise ValueError("this photo keeps its stored caption: nothing to generate")
     return assistant.generate(step.prepared, options, cancel=cancel)
+
+
+def generate_batch(
+    assistant: Assistant,
+    steps: list[Step],
+    options: GenerationOptions = DEFAULT_OPTIONS,
+    cancel: CancelToken | None = None,
+) -> list[Reply]:
+    """Generator side of several photos in one generate call; each reply as `generate` gives it alone
+    (greedy). A cancel marks every reply cancelled."""
+    if any(step.prepared is None for step in steps):
+        raise ValueError("a photo that keeps its stored caption has nothing to generate")
+    return assistant.generate_batch([step.prepared for step in steps], options, cancel)  # type: ignore[misc]
+
+
+def batch_size(assistant: Assistant, options: GenerationOptions = DEFAULT_OPTIONS, override: int = 0) -> int:
+    """Photos per generate call: `override` when > 0, else from the free GPU memory (a few on a CPU)."""
+    return assistant.generator.caption_batch_size(options.max_new_tokens, override)
 
 
 def save(store: Store, step: Step, reply: Reply) -> str:

@@ -74,8 +74,24 @@ class Session:
                 str(spec.options.get("template", "llava_v1")),
                 progress,
             )
-            self._generator = RapGenerator(spec, folder, self.settings.device, self.settings.quantization)
+            backend, _ = self.generation_settings()
+            self._generator = RapGenerator(spec, folder, self.settings.device, self.settings.quantization, backend)
         return self._generator
+
+    def generation_settings(self) -> tuple[str, int]:
+        """(decode backend, album caption batch; 0 = from free GPU memory) from [generation]."""
+        from .models.decoding import check_backend
+
+        table = self.settings.extra.get("generation", {})
+        where = f"settings file {self.settings.source}" if self.settings.source else "settings"
+        try:
+            backend = check_backend(str(table.get("decode_backend", "eager")))
+        except RapError as exc:
+            raise RapError(f"{where}: [generation] {exc}") from None
+        batch = table.get("caption_batch", 0)
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 0:
+            raise RapError(f"{where}: [generation] caption_batch must be a whole number >= 0 (0 = automatic)")
+        return backend, batch
 
     def assistant(self, progress=None) -> Assistant:
         generator = self.generator(progress)

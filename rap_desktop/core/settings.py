@@ -17,6 +17,9 @@ File (all keys optional):
     backend = "open_clip"
     path = "my-clip"             # relative paths are relative to this file
     options = { dim = 512 }
+    [generation]
+    decode_backend = "eager"     # eager | static | static-compile (models/decoding.py)
+    caption_batch = 0            # photos per generate call in album captions; 0 = from free GPU memory (4 on a CPU)
 
 Environment: RAP_DESKTOP_EMBEDDER, _DETECTOR, _GENERATOR, _DEVICE and _QUANTIZATION override the file.
 """

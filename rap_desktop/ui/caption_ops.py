@@ -1,11 +1,12 @@
-"""One album captioning run, photo by photo through the task runner's lanes:
+"""One album captioning run through the task runner's lanes:
 
     store lane: plan (once), then per photo `prepare` (file check, concepts, the prompt)
-    model lane: the generator loads on first need (progress shown), then `generate`
-    store lane: `save` the caption      io lane: `write_sidecar`
+    model lane: the generator loads on first need (progress shown), then `generate_batch` for
+                several prepared photos at once (as many as the GPU memory holds; a few on a CPU)
+    store lane: `save` each caption      io lane: `write_sidecar`
 
 No lane is held between two steps, so concept edits and corrections run during a long run.
-Cancel stops before the next step (a caption being generated stops at its next token and is not
+Cancel stops before the next step (a batch being generated stops at its next token and is not
 kept); every photo finished before stays captioned. Signals arrive on the GUI thread.
 """
 
@@ -35,6 +36,7 @@ class Job:
     style: str = "ext"  # "ext": photo.jpg.xmp, "stem": photo.xmp
     force: bool = False
     options: GenerationOptions = CAPTION_OPTIONS
+    batch: int = 0  # photos per generate call; 0: the settings' caption_batch, else from free GPU memory
 
 
 @dataclass
@@ -81,9 +83,13 @@ def indexed_folders(session: Session) -> list[Folder]:
     return out
 
 
-def assistant_for(session: Session) -> Assistant:
-    """Store lane, once the generator is loaded (model lane): the assistant around it."""
-    return session.assistant()
+def assistant_for(session: Session, job: Job | None = None) -> tuple[Assistant, int]:
+    """Store lane, once the generator is loaded (model lane): the assistant around it and the
+    photos per generate call."""
+    assistant = session.assistant()
+    options = job.options if job is not None else CAPTION_OPTIONS
+    override = job.batch if job is not None and job.batch > 0 else session.generation_settings()[1]
+    return assistant, caption_steps.batch_size(assistant, options, override)
 
 
 class CaptionRun(QObject):
@@ -101,7 +107,11 @@ class CaptionRun(QObject):
         self.result = Result(job.folder)
         self.running = False
         self._items: list[caption_steps.Item] = []
-        self._next = 0
+        self._next = 0  # the next photo to prepare
+        self._done = 0  # photos finished (captioned, kept, failed)
+        self._pending: list[caption_steps.Step] = []  # prepared, waiting for their batch
+        self._saving: list[tuple[caption_steps.Step, Reply]] = []  # generated, to be saved one by one
+        self._batch = 1
         self._assistant: Assistant | None = None
         self._start = 0.0
         self._photos_start = 0.0  # after the generator loaded: the rate is of photos, not of loading
@@ -135,7 +145,7 @@ class CaptionRun(QObject):
         if not self.running:
             return
         self.running = False
-        self.result.cancelled = self.token.cancelled and self._next < len(self._items)
+        self.result.cancelled = self.token.cancelled and self._done < len(self._items)
         self.result.seconds = time.perf_counter() - self._start
         self.finished.emit(self.result)
 
@@ -176,10 +186,12 @@ class CaptionRun(QObject):
 
     def _generator_ready(self, loaded: Loaded) -> None:
         self.loaded.emit(loaded)
-        self.runner.submit(assistant_for, self.session, on_done=self._have_assistant, on_error=self._stop_with)
+        self.runner.submit(
+            assistant_for, self.session, self.job, on_done=self._have_assistant, on_error=self._stop_with
+        )
 
-    def _have_assistant(self, assistant: Assistant) -> None:
-        self._assistant = assistant
+    def _have_assistant(self, ready: tuple[Assistant, int]) -> None:
+        self._assistant, self._batch = ready
         self._photos_start = time.perf_counter()
         self._step()
 
@@ -191,11 +203,19 @@ class CaptionRun(QObject):
             if not (item.captioned and not self.job.force and not self.job.write_xmp):
                 break
             self.result.skipped += 1  # nothing to read or write for it (a loop: thousands may be skipped)
+            self._next += 1
             self._count(item)
-        if self.token.cancelled or self._next >= len(self._items):
+        if self.token.cancelled:
             self._finish()
             return
+        if self._next >= len(self._items):
+            if self._pending:
+                self._generate()
+            else:
+                self._finish()
+            return
         item = self._items[self._next]
+        self._next += 1
         self.current.emit(item.path)
         self.runner.submit(
             _prepare,
@@ -215,21 +235,41 @@ class CaptionRun(QObject):
         if self.token.cancelled:
             self._finish()
             return
+        self._pending.append(step)
+        if len(self._pending) >= self._batch:
+            self._generate()
+        else:
+            self._step()
+
+    def _generate(self) -> None:
+        steps, self._pending = self._pending, []
         self.runner.submit(
-            caption_steps.generate,
+            caption_steps.generate_batch,
             self._assistant,
-            step,
+            steps,
             self.job.options,
             self.token,
             lane="model",
-            on_done=lambda reply: self._generated(step, reply),
-            on_error=lambda message: self._photo_failed(step.item, message),
+            on_done=lambda replies: self._generated(steps, replies),
+            on_error=lambda message: self._batch_failed(steps, message),
         )
 
-    def _generated(self, step: caption_steps.Step, reply: Reply) -> None:
-        if reply.answer.cancelled:
+    def _generated(self, steps: list[caption_steps.Step], replies: list[Reply]) -> None:
+        if any(reply.answer.cancelled for reply in replies):
             self._finish()  # a partial caption is not kept
             return
+        self._saving = list(zip(steps, replies, strict=True))
+        self._continue()
+
+    def _continue(self) -> None:
+        """After a photo: save the next caption of the batch, or go on to the next photo."""
+        if not self._saving:
+            self._step()
+            return
+        if self.token.cancelled:
+            self._finish()  # stops before the next step: what is saved stays
+            return
+        step, reply = self._saving.pop(0)
         self.runner.submit(
             _save,
             self.session,
@@ -238,6 +278,12 @@ class CaptionRun(QObject):
             on_done=lambda text: self._saved(step, text),
             on_error=lambda message: self._photo_failed(step.item, message),
         )
+
+    def _batch_failed(self, steps: list[caption_steps.Step], message: str) -> None:
+        for step in steps:
+            self.result.failed.append((step.item.path, message))
+            self._count(step.item)
+        self._continue()
 
     def _saved(self, step: caption_steps.Step, text: str) -> None:
         self.result.captioned += 1
@@ -267,11 +313,11 @@ class CaptionRun(QObject):
 
     def _photo_done(self, item: caption_steps.Item) -> None:
         self._count(item)
-        self._step()
+        self._continue()
 
     def _count(self, item: caption_steps.Item) -> None:
-        self._next += 1
-        done, total = self._next, len(self._items)
+        self._done += 1
+        done, total = self._done, len(self._items)
         elapsed = time.perf_counter() - (self._photos_start or self._start)
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else None

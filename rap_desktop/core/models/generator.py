@@ -9,6 +9,7 @@ original LLaVA layout the RAP checkpoints are published in).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,14 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import RapError
+from . import decoding
 from .device import resolve_device
 from .registry import ModelSpec
 
 QUANTIZATIONS = ("auto", "4bit", "8bit", "fp16", "bf16", "fp32")
 _BYTES_PER_PARAM = {"4bit": 0.56, "8bit": 1.06, "fp16": 2.0, "bf16": 2.0, "fp32": 4.0}  # incl. quant. scales
 _HEADROOM = 1.5e9  # activations, CUDA context, the vision tower's working memory
+_TEXT_TOKENS = 320  # a caption prompt's text around its images (system, concept names and infos, question)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class GenerationOptions:
     max_new_tokens: int = 256
     temperature: float = 0.0  # 0 = greedy: the same photo gives the same answer
     top_p: float = 0.9
+    min_new_tokens: int = 0  # benchmarks force a token count (the stop token is held back until then)
 
 
 DEFAULT_OPTIONS = GenerationOptions()
@@ -53,6 +57,7 @@ class Answer:
     text: str
     tokens: int
     cancelled: bool
+    first_token_s: float | None = None  # from the call to the first generated token (streamed answers)
 
 
 def choose_quantization(choice: str, device: str) -> str:
@@ -84,6 +89,7 @@ class _Streamer:
         self.skip = prompt_tokens  # generate() first pushes the prompt itself
         self.ids: list[int] = []
         self.text = ""
+        self.first_at: float | None = None  # when the first generated token arrived (perf_counter)
 
     def put(self, value) -> None:
         ids = value.reshape(-1).tolist()
@@ -91,6 +97,8 @@ class _Streamer:
             dropped = min(self.skip, len(ids))
             ids, self.skip = ids[dropped:], self.skip - dropped
         if ids:
+            if self.first_at is None:
+                self.first_at = time.perf_counter()
             self.ids += ids
             self._emit(final=False)
 
@@ -107,11 +115,19 @@ class _Streamer:
 
 
 class RapGenerator:
-    def __init__(self, spec: ModelSpec, folder: Path, device: str = "auto", quantization: str = "auto") -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        folder: Path,
+        device: str = "auto",
+        quantization: str = "auto",
+        decode_backend: str = "eager",
+    ) -> None:
         self.spec = spec
         self.folder = Path(folder)
         self._device_choice = device
         self._quantization_choice = quantization
+        self.decode = decoding.DecodeBackend(decode_backend)
         self._lock = threading.Lock()
         self.model = None
         self.processor = None
@@ -180,6 +196,7 @@ class RapGenerator:
         call `free_cache()` (a GUI collects on its own thread: Qt objects must not be freed on others)."""
         with self._lock:
             self.model = self.processor = None
+            self.decode.release()
         if collect:
             import gc
 
@@ -230,37 +247,94 @@ class RapGenerator:
     ) -> Answer:
         """`prompt` is the whole rendered conversation (prompting.py), its `<image>` tokens matching
         `images` one to one and in order."""
+        begin = time.perf_counter()
+        self.load()
+        inputs = self.encode(prompt, images)
+        prompt_tokens = int(inputs["input_ids"].shape[1])
+        streamer = _Streamer(self.processor.tokenizer, on_text, prompt_tokens)
+        output = self._run(inputs, options, cancel, streamer)
+        new_ids = output[0, prompt_tokens:]
+        text = self.processor.tokenizer.decode(new_ids, skip_special_tokens=True).strip()
+        first = streamer.first_at - begin if streamer.first_at is not None else None
+        return Answer(text, int(new_ids.shape[0]), bool(cancel and cancel.cancelled), first)
+
+    def generate_batch(
+        self,
+        prompts: Sequence[tuple[str, Sequence[Image.Image]]],
+        options: GenerationOptions = DEFAULT_OPTIONS,
+        cancel: CancelToken | None = None,
+    ) -> list[Answer]:
+        """Several (prompt, images) in one `generate` call, left-padded; with greedy decoding each
+        answer is the one `generate` gives for that prompt alone. Nothing is streamed; a cancel stops
+        every row at its next step (all answers then come back with `cancelled` set)."""
+        if not prompts:
+            return []
+        self.load()
+        tokenizer = self.processor.tokenizer
+        encoded = [self.encode(prompt, images) for prompt, images in prompts]
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        inputs = decoding.left_pad(encoded, int(pad))
+        width = int(inputs["input_ids"].shape[1])
+        output = self._run(inputs, options, cancel, None)
+        stops = decoding.stop_ids(self.model.generation_config.eos_token_id)  # type: ignore[union-attr]
+        cancelled = bool(cancel and cancel.cancelled)
+        answers = []
+        for row in output[:, width:].tolist():
+            ids = decoding.trim(row, stops)
+            answers.append(Answer(tokenizer.decode(ids, skip_special_tokens=True).strip(), len(ids), cancelled))
+        return answers
+
+    def _run(self, inputs: dict, options: GenerationOptions, cancel: CancelToken | None, streamer):
+        """One `generate` call over encoded (possibly batched) inputs: the output ids, prompts included."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
-        self.load()
-        processor = self.processor
-        inputs = self.encode(prompt, images)
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)  # type: ignore[union-attr]
-        prompt_tokens = int(inputs["input_ids"].shape[1])
-        streamer = _Streamer(processor.tokenizer, on_text, prompt_tokens)
 
         class _Cancelled(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs) -> bool:  # checked after every step
                 return bool(cancel and cancel.cancelled)
 
         sampling = options.temperature > 0
-        with torch.inference_mode():
-            output = self.model.generate(  # type: ignore[union-attr]
+        processor = self.processor
+        batch, width = (int(n) for n in inputs["input_ids"].shape)
+        with torch.inference_mode():  # the static cache is made and reset in here: inference tensors
+            decode = self.decode.generate_kwargs(self.model, batch, width + options.max_new_tokens)
+            return self.model.generate(  # type: ignore[union-attr]
                 **inputs,
                 max_new_tokens=options.max_new_tokens,
+                min_new_tokens=options.min_new_tokens or None,
                 do_sample=sampling,
                 temperature=options.temperature if sampling else None,
                 top_p=options.top_p if sampling else None,
                 streamer=streamer,
                 stopping_criteria=StoppingCriteriaList([_Cancelled()]),
                 pad_token_id=processor.tokenizer.pad_token_id or processor.tokenizer.eos_token_id,
+                **decode,
             )
-        new_ids = output[0, prompt_tokens:]
-        text = processor.tokenizer.decode(new_ids, skip_special_tokens=True).strip()
-        return Answer(text, int(new_ids.shape[0]), bool(cancel and cancel.cancelled))
+
+    def caption_batch_size(self, max_new_tokens: int, override: int = 0) -> int:
+        """Photos per generate call for album captions: `override` when > 0; on a GPU as many as the
+        free memory holds (each photo's prompt at its longest: every concept slot filled); on a CPU a
+        small fixed number."""
+        if override > 0:
+            return override
+        self.load()
+        if not str(self.device).startswith("cuda"):
+            return decoding.CPU_BATCH
+        import torch
+
+        text = self.model.config.get_text_config()  # type: ignore[union-attr]
+        vision = self.model.config.vision_config  # type: ignore[union-attr]
+        per_image = (vision.image_size // vision.patch_size) ** 2
+        tokens = (self.concept_limit + 1) * per_image + _TEXT_TOKENS + max_new_tokens
+        per_sample = tokens * decoding.kv_bytes_per_token(text) + (tokens - max_new_tokens) * (
+            decoding.activation_bytes_per_token(text)
+        )
+        free, _ = torch.cuda.mem_get_info(torch.device(self.device))
+        return decoding.batch_for_memory(free, per_sample)
 
 
 def _image_features(processor, size) -> int:
