@@ -135,8 +135,8 @@ class _Run:
                 self._done(step.item.path, str(exc))
             return
         for step, reply in zip(steps, replies, strict=True):
-            if reply.answer.cancelled:
-                return  # a partial caption is not kept
+            if reply.answer.cancelled or self.stopped:
+                return  # a partial caption is not kept; after a cancel nothing more is written
             try:
                 text = caption_steps.save(self.store, step, reply)
             except RapError as exc:
