@@ -10,7 +10,8 @@ checkpoint (the processor and tokenizer come from the tiny converted RAP model),
 - the greedy tokens and every step's logits against the first quantization's eager backend (the
   logits test that gates any backend or format other than the default);
 - album captions: photos one per `generate` call vs batched (`generate_batch`, the batch chosen from
-  the free GPU memory as the app does), captions/s, and whether both give the same captions;
+  the free GPU memory and photos with as many concepts grouped, as the app does), captions/s, and
+  whether both give the same captions;
 - peak VRAM (single stream, batched).
 
 Weights are random, so the text is noise; the timings and memory are those of the real shapes.
@@ -183,6 +184,19 @@ def caption_prompts(template: str, limit: int, count: int) -> list:
     return out
 
 
+def caption_batches(photos: list, size: int) -> list[list]:
+    """(index, prompt) groups as the album caption run forms them: photos with as many images together."""
+    from rap_desktop.core.models.decoding import Batcher
+
+    batcher, out = Batcher(size), []
+    for index, prompt in enumerate(photos):
+        if full := batcher.add((index, prompt), len(prompt[1])):
+            out.append(full)
+    while rest := batcher.rest():
+        out.append(rest)
+    return out
+
+
 def _forced_tokens_and_logits(generator, prompt: str, images, count: int):
     """Greedy tokens and every step's logits through this backend's generate arguments."""
     import torch
@@ -262,26 +276,28 @@ def measure(folder: Path, shape: str, device: str, quantization: str, backend: s
     row["tokens_vs_eager"], row["logit_diff_vs_eager"] = agreement(reference, mine)
 
     batch = generator.caption_batch_size(args.caption_tokens, args.batch)
-    photos = caption_prompts(template, generator.concept_limit, max(args.photos, batch) // batch * batch)
+    photos = caption_prompts(template, generator.concept_limit, max(args.photos, batch))
+    batches = caption_batches(photos, batch)
     captions = GenerationOptions(max_new_tokens=args.caption_tokens, min_new_tokens=args.caption_tokens)
-    generator.generate_batch(photos[:batch], captions)  # warm: the batch's shapes (and a compiled graph)
+    generator.generate_batch([p for _, p in batches[0]], captions)  # warm: the batch's shapes (a compiled graph)
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     one_by_one = photos[: min(len(photos), args.one_by_one)]
     alone, alone_s = _timed(lambda: [generator.generate(p, i, captions).text for p, i in one_by_one])
-    batched: list[str] = []
-    _, batched_s = _timed(
-        lambda: [
-            batched.extend(a.text for a in generator.generate_batch(photos[k : k + batch], captions))
-            for k in range(0, len(photos), batch)
-        ]
-    )
+    batched: dict[int, str] = {}
+
+    def run_batches() -> None:
+        for group in batches:
+            answers = generator.generate_batch([p for _, p in group], captions)
+            batched.update((k, a.text) for (k, _), a in zip(group, answers, strict=True))
+
+    _, batched_s = _timed(run_batches)
     row.update(
         batch=batch,
         caption_tokens=args.caption_tokens,
         one_by_one_photos_s=round(len(one_by_one) / alone_s, 3),
         batched_photos_s=round(len(photos) / batched_s, 3),
-        batched_equal=batched[: len(alone)] == alone,
+        batched_equal=[batched[k] for k in range(len(alone))] == alone,
         batch_peak_vram_gb=_vram(torch, cuda),
     )
     row["batched_over_one"] = round(row["batched_photos_s"] / row["one_by_one_photos_s"], 2)
@@ -333,7 +349,8 @@ def write_results(path: Path, rows: list[dict], command: str, where: str, args) 
             "those of the shapes, the text is noise. TTFT = from the call to the first generated token (cold: the\n"
             "first call after loading; warm: median of the next ones). Decode = (tokens - 1) / time after the first\n"
             "token, over a forced count (min_new_tokens = max_new_tokens). Captions: forced length, photo i carries\n"
-            "i % 3 concepts; batched = several photos per generate call (left-padded). Greedy tokens and logits are\n"
+            "i % 3 concepts; batched = several photos per generate call (left-padded, photos with as many concepts\n"
+            "together, as the app groups them). Greedy tokens and logits are\n"
             "compared with the eager backend of the first quantization listed (the logits test that gates any\n"
             "backend or format other than the default).\n"
         )

@@ -97,18 +97,16 @@ class _Run:
 
     def caption(self, items, force: bool) -> None:
         from . import caption_steps
+        from .models.decoding import Batcher
 
         self.total = len(items)
-        pending: list = []
-        size = 1
+        pending: Batcher | None = None
         for item in items:
             if self.stopped:
                 break
             try:
                 if (force or not item.captioned) and not isinstance(self.assistant, Assistant):
                     self.assistant = self.assistant()  # the generator loads on the first photo that needs it
-                if isinstance(self.assistant, Assistant):
-                    size = caption_steps.batch_size(self.assistant, self.options, self.batch_size)
                 step = caption_steps.prepare(self.store, _or_none(self.assistant), item, force)
             except RapError as exc:
                 self._done(item.path, str(exc))
@@ -117,12 +115,13 @@ class _Run:
                 self.skipped += 1
                 self._finish(step, step.text or "")
                 continue
-            pending.append(step)
-            if len(pending) >= size:
-                self._generate(pending)
-                pending = []
-        if pending and not self.stopped:
-            self._generate(pending)
+            if pending is None:  # a photo to generate: the assistant is loaded by now
+                pending = Batcher(caption_steps.batch_size(self.assistant, self.options, self.batch_size))
+            batch = pending.add(step, caption_steps.prompt_images(step))
+            if batch:
+                self._generate(batch)
+        while pending is not None and not self.stopped and (batch := pending.rest()):
+            self._generate(batch)
         self.cancelled = self.stopped
 
     def _generate(self, steps: list) -> None:

@@ -103,6 +103,12 @@ def generate_batch(
     return assistant.generate_batch([step.prepared for step in steps], options, cancel)  # type: ignore[misc]
 
 
+def prompt_images(step: Step) -> int:
+    """Images in the photo's caption prompt (the photo and its concepts): the batch key, since
+    prompts with as many images are about as long."""
+    return len(step.prepared.conversation.images) if step.prepared is not None else 0
+
+
 def batch_size(assistant: Assistant, options: GenerationOptions = DEFAULT_OPTIONS, override: int = 0) -> int:
     """Photos per generate call: `override` when > 0, else from the free GPU memory (a few on a CPU)."""
     return assistant.generator.caption_batch_size(options.max_new_tokens, override)

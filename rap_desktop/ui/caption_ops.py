@@ -2,7 +2,8 @@
 
     store lane: plan (once), then per photo `prepare` (file check, concepts, the prompt)
     model lane: the generator loads on first need (progress shown), then `generate_batch` for
-                several prepared photos at once (as many as the GPU memory holds; a few on a CPU)
+                several prepared photos at once (as many as the GPU memory holds; a few on a CPU),
+                photos with as many concepts together (prompts of about the same length)
     store lane: `save` each caption      io lane: `write_sidecar`
 
 No lane is held between two steps, so concept edits and corrections run during a long run.
@@ -20,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from rap_desktop.core import album_store, caption_steps
 from rap_desktop.core.album import Progress
 from rap_desktop.core.assistant import Assistant, Reply
+from rap_desktop.core.models.decoding import Batcher
 from rap_desktop.core.models.generator import CancelToken, GenerationOptions
 from rap_desktop.core.session import Session
 
@@ -109,9 +111,8 @@ class CaptionRun(QObject):
         self._items: list[caption_steps.Item] = []
         self._next = 0  # the next photo to prepare
         self._done = 0  # photos finished (captioned, kept, failed)
-        self._pending: list[caption_steps.Step] = []  # prepared, waiting for their batch
+        self._pending = Batcher(1)  # prepared photos waiting for their batch (by prompt size)
         self._saving: list[tuple[caption_steps.Step, Reply]] = []  # generated, to be saved one by one
-        self._batch = 1
         self._assistant: Assistant | None = None
         self._start = 0.0
         self._photos_start = 0.0  # after the generator loaded: the rate is of photos, not of loading
@@ -191,7 +192,8 @@ class CaptionRun(QObject):
         )
 
     def _have_assistant(self, ready: tuple[Assistant, int]) -> None:
-        self._assistant, self._batch = ready
+        self._assistant, batch = ready
+        self._pending = Batcher(batch)
         self._photos_start = time.perf_counter()
         self._step()
 
@@ -209,8 +211,9 @@ class CaptionRun(QObject):
             self._finish()
             return
         if self._next >= len(self._items):
-            if self._pending:
-                self._generate()
+            rest = self._pending.rest()  # the partly filled batches, one after another
+            if rest:
+                self._generate(rest)
             else:
                 self._finish()
             return
@@ -235,14 +238,13 @@ class CaptionRun(QObject):
         if self.token.cancelled:
             self._finish()
             return
-        self._pending.append(step)
-        if len(self._pending) >= self._batch:
-            self._generate()
+        batch = self._pending.add(step, caption_steps.prompt_images(step))
+        if batch:
+            self._generate(batch)
         else:
             self._step()
 
-    def _generate(self) -> None:
-        steps, self._pending = self._pending, []
+    def _generate(self, steps: list[caption_steps.Step]) -> None:
         self.runner.submit(
             caption_steps.generate_batch,
             self._assistant,

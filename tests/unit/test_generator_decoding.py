@@ -74,3 +74,11 @@ def test_generation_settings(home, tmp_path) -> None:
     config.write_text("[generation]\ncaption_batch = -1\n")
     with pytest.raises(RapError, match="caption_batch must be a whole number"):
         Session.open(home, config).generation_settings()
+
+
+def test_batches_group_prompts_of_the_same_size() -> None:
+    batcher = decoding.Batcher(2)
+    sizes = [1, 3, 1, 2, 3, 2, 1]  # images per prompt, photo by photo
+    full = [batch for i, size in enumerate(sizes) if (batch := batcher.add(i, size))]
+    assert full == [[0, 2], [1, 4], [3, 5]]  # each batch one prompt size, in taken order within it
+    assert len(batcher) == 1 and batcher.rest() == [6] and batcher.rest() is None

@@ -150,3 +150,32 @@ def _compile_despite_quantizer(model) -> None:
 
     model._valid_auto_compile_criteria = check
     model._rap_compile_check = True
+
+
+class Batcher:
+    """Gathers items into batches of `size`, one group per key: prompts with as many images (photos
+    with as many concepts) are about as long, so a batch of them wastes little compute on padding.
+    Items of a group keep their order; groups fill independently."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._groups: dict[int, list] = {}
+
+    def add(self, item, key: int) -> list | None:
+        """Adds `item`; returns its group as a batch once the group is full."""
+        group = self._groups.setdefault(key, [])
+        group.append(item)
+        if len(group) < self.size:
+            return None
+        return self._groups.pop(key)
+
+    def rest(self) -> list | None:
+        """At the end: the next partly filled group (oldest key first), or None when all are out."""
+        for key in list(self._groups):
+            group = self._groups.pop(key)
+            if group:
+                return group
+        return None
+
+    def __len__(self) -> int:
+        return sum(len(group) for group in self._groups.values())

@@ -276,13 +276,17 @@ class RapGenerator:
         inputs = decoding.left_pad(encoded, int(pad))
         width = int(inputs["input_ids"].shape[1])
         output = self._run(inputs, options, cancel, None)
-        stops = decoding.stop_ids(self.model.generation_config.eos_token_id)  # type: ignore[union-attr]
+        stops = self._stop_token_ids()
         cancelled = bool(cancel and cancel.cancelled)
         answers = []
         for row in output[:, width:].tolist():
             ids = decoding.trim(row, stops)
             answers.append(Answer(tokenizer.decode(ids, skip_special_tokens=True).strip(), len(ids), cancelled))
         return answers
+
+    def _stop_token_ids(self) -> set[int]:
+        """The tokens that end an answer (those `generate` stops on): a batch row is cut after its first."""
+        return decoding.stop_ids(self.model.generation_config.eos_token_id)  # type: ignore[union-attr]
 
     def _run(self, inputs: dict, options: GenerationOptions, cancel: CancelToken | None, streamer):
         """One `generate` call over encoded (possibly batched) inputs: the output ids, prompts included."""
