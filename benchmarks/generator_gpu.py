@@ -18,7 +18,7 @@ Weights are random, so the text is noise; the timings and memory are those of th
 
     .venv/bin/python benchmarks/generator_gpu.py                      # 13B, 4-bit, every backend, CUDA
     .venv/bin/python benchmarks/generator_gpu.py --quantization 4bit,fp16 --backends eager,static-compile
-    .venv/bin/python benchmarks/generator_gpu.py --dry-run --machine "2 cores, shared/contended"  # CPU, tiny
+    .venv/bin/python benchmarks/generator_gpu.py --dry-run --machine "shared/contended"  # CPU, tiny
 
 Prints one JSON line per run and appends a table to benchmarks/generator_gpu.results.md (machine named).
 """
@@ -390,7 +390,7 @@ def main() -> int:
     parser.add_argument("--one-by-one", type=int, default=8, help="photos captioned one per call")
     parser.add_argument("--batch", type=int, default=0, help="photos per batch (0: from free GPU memory; 4 on a CPU)")
     parser.add_argument("--dry-run", action="store_true", help="= --device cpu --shape tiny --quantization fp32")
-    parser.add_argument("--machine", default="", help='added to the machine line, e.g. "2 cores, shared/contended"')
+    parser.add_argument("--machine", default="", help='added to the machine line, e.g. "shared/contended"')
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--work", type=Path, help="keep the written checkpoint here (default: a temp folder)")
     args = parser.parse_args()
