@@ -276,7 +276,7 @@ def measure(folder: Path, shape: str, device: str, quantization: str, backend: s
     row["tokens_vs_eager"], row["logit_diff_vs_eager"] = agreement(reference, mine)
 
     batch = generator.caption_batch_size(args.caption_tokens, args.batch)
-    photos = caption_prompts(template, generator.concept_limit, max(args.photos, batch))
+    photos = caption_prompts(template, generator.concept_limit, args.photos or 3 * batch)  # 3 prompt sizes
     batches = caption_batches(photos, batch)
     captions = GenerationOptions(max_new_tokens=args.caption_tokens, min_new_tokens=args.caption_tokens)
     generator.generate_batch([p for _, p in batches[0]], captions)  # warm: the batch's shapes (a compiled graph)
@@ -386,7 +386,9 @@ def main() -> int:
     parser.add_argument("--new-tokens", type=int, default=64, help="forced new tokens per single-stream answer")
     parser.add_argument("--caption-tokens", type=int, default=48, help="forced new tokens per caption")
     parser.add_argument("--warm", type=int, default=3, help="warm single-stream runs (median reported)")
-    parser.add_argument("--photos", type=int, default=16, help="photos captioned in batches (rounded to the batch)")
+    parser.add_argument(
+        "--photos", type=int, default=0, help="photos captioned in batches (default: 3 batches, one per prompt size)"
+    )
     parser.add_argument("--one-by-one", type=int, default=8, help="photos captioned one per call")
     parser.add_argument("--batch", type=int, default=0, help="photos per batch (0: from free GPU memory; 4 on a CPU)")
     parser.add_argument("--dry-run", action="store_true", help="= --device cpu --shape tiny --quantization fp32")

@@ -82,7 +82,17 @@ def caption_folder(
 class _Run:
     """One caption_folder run: photos prepared one by one, generated in batches, saved one by one."""
 
-    def __init__(self, store, assistant, options, cancel, write_xmp, style, progress, batch_size) -> None:
+    def __init__(
+        self,
+        store: Store,
+        assistant: Assistant | Callable[[], Assistant],
+        options: GenerationOptions,
+        cancel: CancelToken | None,
+        write_xmp: bool,
+        style: str,
+        progress: Callable[[Progress], None] | None,
+        batch_size: int,
+    ) -> None:
         self.store, self.assistant, self.options, self.cancel = store, assistant, options, cancel
         self.write_xmp, self.style, self.progress, self.batch_size = write_xmp, style, progress, batch_size
         self.start = time.perf_counter()
@@ -95,7 +105,7 @@ class _Run:
     def stopped(self) -> bool:
         return self.cancel is not None and self.cancel.cancelled
 
-    def caption(self, items, force: bool) -> None:
+    def caption(self, items: list, force: bool) -> None:
         from . import caption_steps
         from .models.decoding import Batcher
 
@@ -177,5 +187,5 @@ class _Run:
         )
 
 
-def _or_none(assistant):
+def _or_none(assistant: Assistant | Callable[[], Assistant]) -> Assistant | None:
     return assistant if isinstance(assistant, Assistant) else None
