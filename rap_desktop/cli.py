@@ -1,6 +1,8 @@
 """`rap-desktop`: the command line. Every GUI action has a twin here (see docs in README).
 
 Exit status: 0 success, 2 bad usage or bad input (one-line reason on stderr), 1 internal failure.
+A command that could do only part of its work (a backup leaving damaged photos out, a check that
+found problems) prints what it did, then the reason on stderr, and exits 2.
 With --json, stdout carries exactly one JSON document; logs and progress go to stderr.
 """
 
@@ -187,10 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     session = None
     try:
         session = Session.open(getattr(args, "home", None), getattr(args, "config", None))
+        session.notice = lambda text: print(f"rap-desktop: warning: {text}", file=sys.stderr)
         result = args.handler(args, session)
+        # "error": the command did what it could (a usable backup, a check report) but not all of it
+        failure = result.pop("error", None) if isinstance(result, dict) else None
         if as_json and isinstance(result, dict):
             result.pop("text", None)
         _emit(result, as_json)
+        if failure:
+            print(f"rap-desktop: {failure}", file=sys.stderr)
+            return 2
         return 0
     except RapError as exc:
         print(f"rap-desktop: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import cli_album
-from .core import backup, corrections, rap_import
+from .core import backup, corrections, health, rap_import
 from .core.assistant import Reply
 from .core.errors import RapError
 from .core.images import load_image, sha256_bytes
@@ -83,11 +83,16 @@ def concept_remove(args: argparse.Namespace, session: Session) -> dict:
 def _imported(report: ImportReport, verb: str) -> dict:
     for result in report.added[:1]:  # one warning covers the batch (same embedder for all)
         _warn(result.warning)
+    for line in report.left_out:
+        _warn(line)
     names = [r.concept.name for r in report.added]
     text = f"{verb} {len(names)} concept(s): {', '.join(map(tag, names))}"
     if report.skipped:
         text += f"\nskipped (already present): {', '.join(map(tag, report.skipped))}"
-    return {"imported": names, "skipped": report.skipped, "text": text}
+    doc = {"imported": names, "skipped": report.skipped, "left_out": report.left_out, "text": text}
+    if report.left_out:
+        doc["error"] = f"{len(report.left_out)} damaged item(s) were not {verb} (listed above); the rest was"
+    return doc
 
 
 def import_rap(args: argparse.Namespace, session: Session) -> dict:
@@ -97,8 +102,16 @@ def import_rap(args: argparse.Namespace, session: Session) -> dict:
 
 
 def export(args: argparse.Namespace, session: Session) -> dict:
-    count = backup.export_zip(session.store(with_embedder=False), args.file)
-    return {"file": str(args.file), "concepts": count, "text": f"wrote {count} concept(s) to {args.file}"}
+    report = backup.export_zip(session.store(with_embedder=False), args.file)
+    for line in report.left_out:
+        _warn(line)
+    count = report.concepts
+    doc = {"file": str(args.file), "concepts": count, "left_out": report.left_out}
+    doc["text"] = f"wrote {count} concept(s) to {args.file}"
+    if report.left_out:  # the backup is still usable: everything sound is in it
+        left = len(report.left_out)
+        doc["error"] = f"{left} damaged item(s) left out of {args.file} (listed above); the rest is in it"
+    return doc
 
 
 def import_backup(args: argparse.Namespace, session: Session) -> dict:
@@ -266,8 +279,9 @@ def match_undo(args: argparse.Namespace, session: Session) -> dict:
 def check(args: argparse.Namespace, session: Session) -> dict:
     problems = session.store(with_embedder=False).check()
     if problems:
-        raise RapError("the data folder has problems: " + "; ".join(problems))
-    return {"ok": True, "text": f"{session.home}: ok"}
+        error = f"{session.home} has {len(problems)} problem(s) (listed above); {health.RESCUE}"
+        return {"ok": False, "problems": problems, "text": "\n".join(problems), "error": error}
+    return {"ok": True, "problems": [], "text": f"{session.home}: ok"}
 
 
 def models_list(args: argparse.Namespace, session: Session) -> dict:

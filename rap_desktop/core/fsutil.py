@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 TEMP_MARK = ".tmp-"
+TEMP_HEX = 12  # atomic_file's temp names: "<name>.tmp-" + 12 hex digits, nothing else
 
 
 def read_json(path: Path, max_bytes: int, what: str, error: type[Exception]) -> Any:
@@ -38,7 +40,7 @@ def fsync_dir(folder: Path) -> None:
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A handle to a temp file beside `path`; on success it is fsynced and renamed over `path`
     (then the folder is fsynced). On any exception the temp file goes and `path` is untouched."""
-    temp = path.with_name(f"{path.name}{TEMP_MARK}{secrets.token_hex(6)}")
+    temp = path.with_name(f"{path.name}{TEMP_MARK}{secrets.token_hex(TEMP_HEX // 2)}")
     try:
         with open(temp, "xb") as handle:
             yield handle
@@ -58,5 +60,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def is_temp(path: Path) -> bool:
-    return TEMP_MARK in path.name
+def temp_files(path: Path) -> list[Path]:
+    """The temp files atomic_file may have left beside `path` (a crash mid-write): exactly its names."""
+    pattern = re.compile(re.escape(path.name + TEMP_MARK) + f"[0-9a-f]{{{TEMP_HEX}}}")
+    with contextlib.suppress(OSError):
+        return [p for p in path.parent.glob(path.name + TEMP_MARK + "*") if pattern.fullmatch(p.name)]
+    return []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from pathlib import Path
 
 from .errors import RapError
 
@@ -133,19 +135,64 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def connect_read_only(path: str) -> tuple[sqlite3.Connection, str]:
+    """A reading connection to a store that cannot be written (read-only medium, full disk).
+
+    First `mode=ro` (SQLite still needs the -shm file, which it may be able to use); then
+    `immutable=1`, which needs nothing written at all but cannot see changes still in the -wal file.
+    Returns the connection and a note ("" or what could not be read)."""
+    uri = Path(path).resolve().as_uri()
+    last: sqlite3.Error | None = None
+    for query, note in (("mode=ro", ""), ("mode=ro&immutable=1", "changes not yet folded into the store file")):
+        try:
+            conn = sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            last = exc
+            continue
+        conn.execute("PRAGMA busy_timeout=60000")
+        wal = Path(f"{path}-wal")
+        pending_wal = note and wal.is_file() and wal.stat().st_size > 0
+        return conn, (f"{wal.name} holds {note} that cannot be read now" if pending_wal else "")
+    raise last or sqlite3.OperationalError("unable to open database file")
+
+
+_OBJECTS = re.compile(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)")
+
+
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The version the store says it has (None for a new store); refuses one from a newer app."""
+    row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+    version = None
+    if row:
+        found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        try:
+            version = int(found[0]) if found else None
+        except (TypeError, ValueError):
+            raise RapError(f"the store's schema version {found[0]!r} is not a number (damaged store)") from None
+    if version is not None and version > SCHEMA_VERSION:
+        raise RapError(
+            f"this data folder was written by a newer RAP Desktop (store schema {version}, "
+            f"we read {SCHEMA_VERSION}); update the app"
+        )
+    return version
+
+
+def _up_to_date(conn: sqlite3.Connection) -> bool:
+    # Reading only: a store that needs nothing is not written to (so it opens on a full disk).
+    if schema_version(conn) != SCHEMA_VERSION:
+        return False
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+    generation = conn.execute("SELECT 1 FROM meta WHERE key='generation'").fetchone()
+    return generation is not None and set(_OBJECTS.findall(SCHEMA)) <= have
+
+
 def migrate(conn: sqlite3.Connection) -> None:
+    if _up_to_date(conn):
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
-        version = None
-        if row:
-            found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(found[0]) if found else None
-        if version is not None and version > SCHEMA_VERSION:
-            raise RapError(
-                f"this data folder was written by a newer RAP Desktop (store schema {version}, "
-                f"we read {SCHEMA_VERSION}); update the app"
-            )
+        schema_version(conn)
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)

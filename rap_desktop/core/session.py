@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ class Session:
     _embedder: ClipEmbedder | None = None
     _detector: object | None = None
     _generator: RapGenerator | None = None
+    notice: Callable[[str], None] | None = None  # told once when the data folder opens read-only
 
     @classmethod
     def open(cls, home: str | Path | None = None, config: str | Path | None = None) -> Session:
@@ -110,6 +112,8 @@ class Session:
             except OSError as exc:
                 raise RapError(f"cannot create the data folder {self.home}: {exc.strerror}") from None
             self._store = Store(self.home, self.embedder if with_embedder else None)
+            if self._store.read_only and self.notice is not None:
+                self.notice(self._store.read_only)
         return self._store
 
     def close(self) -> None:

@@ -1,9 +1,14 @@
 """The concept store: SQLite (source of truth) + content-addressed images + FAISS caches.
 
-Crash safety, in order of every change: the image file is written (temp, fsync, rename) inside the
-write transaction, then the rows that name it, then COMMIT. A crash before COMMIT leaves at most an
-unnamed file, removed on the next open. Files are deleted only after the rows naming them are gone,
-in a write transaction of their own, so a second process never loses a file it just referenced.
+Crash safety, in order of every change: the image file's name goes to this store's journal (fsync),
+the file is written (temp, fsync, rename) inside the write transaction, then the rows that name it,
+then COMMIT. A crash before COMMIT leaves at most a journaled file no row names, removed on the next
+open. Files are deleted only after the rows naming them are gone, in a write transaction of their
+own, so a second process never loses a file it just referenced. Nothing under images/ that no
+journal lists is ever deleted: the store is not taken as proof that a file is the app's to remove.
+
+A data folder that cannot be written (read-only medium, full disk) opens read-only: reading,
+checking and exporting work; every change is refused with one plain message.
 
 Several processes may open one data folder: SQLite (WAL) serialises writers, and every process
 notices the others' changes through the store generation before it searches.
@@ -12,8 +17,11 @@ notices the others' changes through the store generation before it searches.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,15 +31,24 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from . import names
+from . import journal, names
 from .errors import ConflictError, ModelMissingError, NotFoundError, RapError
-from .fsutil import fsync_dir, is_temp, write_atomic
+from .fsutil import TEMP_HEX, TEMP_MARK, fsync_dir, temp_files, write_atomic
 from .images import LoadedImage, crop_box, load_image
 from .models.embedder import ImageEmbedder
-from .schema import connect, migrate
+from .schema import connect, connect_read_only, migrate, schema_version
 from .vector_index import VectorIndex
 
 Box = tuple[float, float, float, float]
+CONTENT_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,10}")  # "<sha256>.<ext>": the only names the store writes
+_INDEX_TEMP = re.compile(rf"[0-9a-f]{{24}}\.(?:faiss|json){re.escape(TEMP_MARK)}[0-9a-f]{{{TEMP_HEX}}}")
+# Errors that mean "cannot write here", not "damaged": the store then opens read-only.
+_CANNOT_WRITE = ("readonly", "read-only", "unable to open", "disk i/o error", "disk is full", "cannot open")
+CANNOT_OPEN = (
+    "nothing was changed and the photos under images/ are kept; put back store.sqlite3 from a copy, or try "
+    "sqlite3 store.sqlite3 .recover, or restore a backup into a new folder (rap-desktop --home NEW import BACKUP.zip)"
+)
+_CANNOT_WRITE_OS = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM)
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,7 @@ class AddResult:
 class ImportReport:
     added: list[AddResult]
     skipped: list[str]  # names left out because they already existed (skip_existing)
+    left_out: list[str] = field(default_factory=list)  # damaged parts of the source, one line each
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,19 @@ class _Pending:
     add: list[tuple[str, int, np.ndarray]] = field(default_factory=list)
     remove: list[int] = field(default_factory=list)
     files: set[str] = field(default_factory=set)  # images that may have lost their last row
+    created: set[str] = field(default_factory=set)  # image files written for this transaction
+
+
+class StoreDamageError(RapError):
+    """A row of the store that cannot be right (a file name that is not one the store makes)."""
+
+
+def content_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class Store:
@@ -112,18 +143,88 @@ class Store:
         self.embedder = embedder
         self.images_dir = self.home / "images"
         self.index_dir = self.home / "cache" / "index"
-        for folder in (self.images_dir, self.index_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        try:
-            self.conn = connect(str(self.home / "store.sqlite3"))
-            migrate(self.conn)
-        except sqlite3.DatabaseError as exc:
-            raise RapError(f"the store in {self.home} cannot be opened: {exc}") from None
+        self.read_only = ""  # why this store could only be opened for reading; "" when it is writable
+        self._journal = journal.Journal(self.home / journal.FOLDER)
+        if not _has_content(self.home / "store.sqlite3"):
+            self._refuse_lost_store(new=True)
+        self.conn = self._open()
         self.db = sqlite_utils.Database(self.conn)
         self._indexes: dict[str, VectorIndex] = {}
         self._dirty: set[str] = set()
         self._pending: _Pending | None = None
-        self.clean_orphans()
+        try:
+            with contextlib.suppress(sqlite3.DatabaseError):  # a damaged store: remove nothing, refuse nothing
+                if not self.read_only:
+                    self.clean_orphans()
+                self._refuse_lost_store(new=False)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _open(self) -> sqlite3.Connection:
+        path = str(self.home / "store.sqlite3")
+        conn = None
+        try:
+            for folder in (self.images_dir, self.index_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            conn = connect(path)
+            migrate(conn)
+            return conn
+        except (OSError, sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            if conn is not None:
+                conn.close()
+            reason = _cannot_write(exc)
+            if reason is None:
+                said = "SQLite's message is unreadable" if isinstance(exc, UnicodeDecodeError) else exc
+                raise RapError(f"the store in {self.home} cannot be opened ({said}); {CANNOT_OPEN}") from None
+        try:  # writing is impossible here: read what there is
+            conn, note = connect_read_only(path)
+            schema_version(conn)
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            raise RapError(f"the store in {self.home} cannot be opened, not even for reading: {exc}") from None
+        self.read_only = f"the data folder {self.home} cannot be written ({reason}); opened read-only"
+        self.read_only += f"; {note}" if note else ""
+        return conn
+
+    def _refuse_lost_store(self, new: bool) -> None:
+        """Content-named photos beside a new or empty store mean the store was lost, not the photos:
+        never start afresh over them (that would also make them look like the app's leftovers)."""
+        if not new:
+            with self._read_lock():
+                if self.conn.execute("SELECT 1 FROM exemplars LIMIT 1").fetchone():
+                    return
+                found = self._content_files() - journal.listed(self.home / journal.FOLDER)
+        else:
+            found = self._content_files()
+        if found:
+            state = "is missing or empty" if new else "names no photo"
+            raise RapError(
+                f"{self.home}: store.sqlite3 {state} but images/ holds {len(found)} photo file(s) it once named; "
+                "nothing was changed. Put back store.sqlite3 from a copy, or restore a backup into a new folder "
+                "(rap-desktop --home NEW_FOLDER import BACKUP.zip), or move images/ away to start afresh"
+            )
+
+    def _content_files(self) -> set[str]:
+        """Names under images/ that look like the store's own ("<sha256>.<ext>" in its two-letter folder)."""
+        found: set[str] = set()
+        with contextlib.suppress(OSError):
+            for folder in self.images_dir.iterdir():
+                if len(folder.name) == 2 and folder.is_dir():
+                    found.update(p.name for p in folder.iterdir() if _is_content_name(p.name, folder.name))
+        return found
+
+    @contextlib.contextmanager
+    def _read_lock(self) -> Iterator[None]:
+        """The write lock when writable (no writer is half-way), else a plain read snapshot."""
+        if self.read_only:
+            self.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
+        else:
+            with self._write_quiet():
+                yield
 
     # --- transactions --------------------------------------------------------------------------
 
@@ -131,6 +232,8 @@ class Store:
     def _write(self) -> Iterator[_Pending]:
         if self._pending is not None:
             raise RuntimeError("nested write transaction")
+        if self.read_only:
+            raise RapError(f"the data folder {self.home} is open read-only (see the warning); nothing was changed")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -142,11 +245,15 @@ class Store:
             changed = bool(pending.add or pending.remove)  # the generation versions the vectors only
             if changed:
                 self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(before + 1),))
+            self._journal.record(sorted(pending.files))  # a crash after COMMIT still removes them
             self.conn.execute("COMMIT")
         except BaseException as exc:
             self._pending = None
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error, OSError):
+                self._delete_unreferenced(pending.created)  # written for nothing: no row names them
+            self._journal.clear()
             if isinstance(exc, (OSError, sqlite3.OperationalError)):
                 # disk full, quota, read-only medium: nothing was committed, say so plainly
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -159,6 +266,7 @@ class Store:
             self._apply(pending, before)
         if pending.files:
             self._delete_unreferenced(pending.files)
+        self._journal.clear()
 
     def _apply(self, pending: _Pending, before: int) -> None:
         # An index that was current before our transaction is current after it plus our edits;
@@ -184,12 +292,31 @@ class Store:
     # --- files ---------------------------------------------------------------------------------
 
     def image_path(self, image: str) -> Path:
+        """Where a stored photo lives. A name the store never makes (a damaged or edited row, e.g.
+        '../../x.txt') is refused: no path read from the store leads outside its images folder."""
+        if not isinstance(image, str) or not CONTENT_NAME.fullmatch(image):
+            raise StoreDamageError(
+                f"the store names the photo file {image!r}, which is not a file of its images folder; "
+                "refused (see rap-desktop check)"
+            )
         return self.images_dir / image[:2] / image
 
+    def _removable(self, image: str) -> Path | None:
+        """The path of an app-made image file that may be deleted, or None (not ours, or it leads elsewhere)."""
+        try:
+            path = self.image_path(image)
+            inside = path.parent.resolve().is_relative_to(self.images_dir.resolve())
+        except (StoreDamageError, OSError):
+            return None
+        return path if inside else None
+
     def _store_file(self, loaded: LoadedImage) -> str:
+        assert self._pending is not None
         name = f"{loaded.sha256}.{loaded.extension}"
         path = self.image_path(name)
         if not (path.is_file() and path.stat().st_size == len(loaded.data)):
+            self._journal.record([name])  # journaled before it exists: a crash cannot orphan it unnoticed
+            self._pending.created.add(name)
             write_atomic(path, loaded.data)
         return name
 
@@ -197,11 +324,15 @@ class Store:
         return {row[0] for row in self.conn.execute("SELECT image FROM exemplars")}
 
     def _delete_unreferenced(self, candidates: set[str]) -> None:
+        if not candidates:
+            return
         with self._write_quiet():
             referenced = self._referenced()
             for name in candidates - referenced:
-                with contextlib.suppress(FileNotFoundError):
-                    self.image_path(name).unlink()
+                path = self._removable(name)
+                if path is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
 
     @contextlib.contextmanager
     def _write_quiet(self) -> Iterator[None]:
@@ -213,20 +344,33 @@ class Store:
             self.conn.execute("COMMIT")
 
     def clean_orphans(self) -> list[Path]:
-        """Remove temp files and images no row names (left by a crash before COMMIT)."""
-        removed = []
-        with self._write_quiet():
-            referenced = self._referenced()
-            for path in self.images_dir.rglob("*"):
-                if path.is_file() and (is_temp(path) or path.name not in referenced):
-                    path.unlink(missing_ok=True)
-                    removed.append(path)
+        """Remove what a writer that died left behind: the files its journal lists that no row names
+        (and whose content still matches their name), with their temp files. Nothing else."""
+        removed: list[Path] = []
+        with journal.abandoned(self.home / journal.FOLDER) as found:
+            if found:
+                with self._write_quiet():
+                    referenced = self._referenced()
+                    for name in {n for _, listed in found for n in listed} - referenced:
+                        removed += self._remove_leftover(name)
         for path in self.index_dir.iterdir():
-            if is_temp(path):
+            if _INDEX_TEMP.fullmatch(path.name):
                 path.unlink(missing_ok=True)
         if removed:
             fsync_dir(self.images_dir)
         return removed
+
+    def _remove_leftover(self, name: str) -> list[Path]:
+        path = self._removable(name)
+        if path is None:
+            return []
+        gone = temp_files(path)
+        with contextlib.suppress(OSError):
+            if path.is_file() and content_sha256(path) == name.split(".", 1)[0]:
+                gone.append(path)
+        for item in gone:
+            item.unlink(missing_ok=True)
+        return gone
 
     # --- concepts ------------------------------------------------------------------------------
 
@@ -531,27 +675,16 @@ class Store:
     # --- health --------------------------------------------------------------------------------
 
     def check(self) -> list[str]:
-        """Problems found, empty when the store is healthy (integrity, files, index vs rows)."""
-        problems = []
-        result = self.conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if result != "ok":
-            problems.append(f"SQLite integrity check: {result}")
-        fk = self.conn.execute("PRAGMA foreign_key_check").fetchall()
-        if fk:
-            problems.append(f"{len(fk)} rows point to missing rows")
-        for (image,) in self.conn.execute("SELECT DISTINCT image FROM exemplars").fetchall():
-            if not self.image_path(image).is_file():
-                problems.append(f"image file {image} is missing")
-        models = [r[0] for r in self.conn.execute("SELECT DISTINCT model FROM embeddings")]
-        for model in models:
-            index = self.index(model)
-            stored = {r[0] for r in self.conn.execute("SELECT exemplar_id FROM embeddings WHERE model=?", (model,))}
-            if set(index.ids().tolist()) != stored:
-                problems.append(f"search index for {model} does not match the stored embeddings")
-        return problems
+        """Problems found, empty when the data folder is healthy (see health.check)."""
+        from . import health
+
+        return health.check(self)
 
     def flush(self) -> None:
         """Persist changed FAISS caches (a crash before this only costs a rebuild)."""
+        if self.read_only:
+            self._dirty.clear()
+            return
         for model in sorted(self._dirty):
             index = self._indexes.get(model)
             if index is not None:
@@ -562,6 +695,7 @@ class Store:
         with contextlib.suppress(Exception):
             self.flush()
         self.conn.close()
+        self._journal.close()
 
     def __enter__(self) -> Store:
         return self
@@ -574,3 +708,23 @@ def _retag(info: str, old: str, new: str) -> str:
     import re
 
     return re.sub(re.escape(names.tag(old)), names.tag(new).replace("\\", r"\\"), info, flags=re.IGNORECASE)
+
+
+def _cannot_write(exc: BaseException) -> str | None:
+    """Why the data folder cannot be written, when that is what `exc` says; None for anything else."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) if exc.errno in _CANNOT_WRITE_OS else None
+    if isinstance(exc, sqlite3.OperationalError) and any(m in str(exc).lower() for m in _CANNOT_WRITE):
+        return f"the disk is read-only or full; SQLite says: {exc}"  # SQLite's words read like damage
+    return None
+
+
+def _is_content_name(name: str, folder: str) -> bool:
+    return bool(CONTENT_NAME.fullmatch(name)) and name[:2] == folder
+
+
+def _has_content(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False

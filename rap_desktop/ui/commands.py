@@ -238,6 +238,8 @@ class Commands:
         message = f"Imported {len(report.added)} concept" + ("" if len(report.added) == 1 else "s")
         if report.skipped:
             message += f"; kept the existing {', '.join(tag(n) for n in report.skipped)}"
+        if report.left_out:  # a damaged backup: the sound part is in, the rest is named
+            message += f"; left out (damaged): {'; '.join(report.left_out)}"
         self._added(report.added, message + ".")
 
     def export_backup(self) -> None:
@@ -247,8 +249,11 @@ class Commands:
             target = Path(path) if path.lower().endswith(".zip") else Path(path + ".zip")
             self._remember_folder(target)
 
-            def done(count: int) -> None:
-                self.w.notify(f"Exported {count} concept{'' if count == 1 else 's'} to {target}.")
+            def done(report) -> None:
+                count = report.concepts
+                message = f"Exported {count} concept{'' if count == 1 else 's'} to {target}"
+                left = f"; left out (damaged): {'; '.join(report.left_out)}" if report.left_out else ""
+                self.w.notify(message + left + ".", warning=bool(report.left_out))
 
             self._store(ops.export_backup, target, done=done, refresh=False)
 

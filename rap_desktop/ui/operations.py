@@ -16,7 +16,7 @@ from rap_desktop.core.backup import export_zip, import_zip
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.rap_import import import_rap
 from rap_desktop.core.session import Session
-from rap_desktop.core.store import AddResult, Concept, Exemplar, ImportReport, Store
+from rap_desktop.core.store import CONTENT_NAME, AddResult, Concept, Exemplar, ImportReport, Store
 
 T = TypeVar("T")
 
@@ -49,7 +49,8 @@ def with_store(session: Session, fn: Callable[..., T], *args: Any) -> T:
 def list_entries(store: Store) -> list[ConceptEntry]:
     covers: dict[int, str] = {}
     for exemplar in store.exemplars():  # ordered by id: the first one registered is the cover
-        covers.setdefault(exemplar.concept_id, exemplar.image)
+        if CONTENT_NAME.fullmatch(exemplar.image):  # a damaged row gives no cover (check names it)
+            covers.setdefault(exemplar.concept_id, exemplar.image)
     entries = []
     for concept in store.list_concepts():
         cover = covers.get(concept.id)
@@ -61,6 +62,8 @@ def warm_up(store: Store) -> tuple[str, bool]:
     """At start: embed what is missing and bring the search index up to date (loaded from its cache,
     or rebuilt when missing, stale or damaged), so the first question does not wait for it.
     Returns a status message and whether it is a warning."""
+    if store.read_only:  # say it once, plainly: looking and exporting work, changes are refused
+        return f"The {store.read_only}: you can look, search and export, but not change anything.", True
     if store.embedder is None:
         return "", False
     try:

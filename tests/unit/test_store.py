@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -144,18 +147,52 @@ def test_index_cache_is_reused_and_rebuilt_when_stale_or_corrupt(
         session.close()
 
 
-def test_orphans_from_a_crash_are_removed_on_open(store: Store, home: Path, photos: dict[str, Path]) -> None:
+CRASH = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    import rap_desktop.torch_compat
+    from rap_desktop.core.fsutil import TEMP_MARK
+    from rap_desktop.core.images import load_image
+    from rap_desktop.core.store import Store
+
+    store = Store(Path(sys.argv[1]))
+    with store._write():
+        name = store._store_file(load_image(Path(sys.argv[2])))
+        path = store.image_path(name)
+        # a second write of the transaction, cut short mid-write: the temp file atomic_file leaves
+        path.with_name(name.replace("0", "1", 1) + TEMP_MARK + "0123456789ab").write_bytes(b"half")
+        store._journal.record([name.replace("0", "1", 1)])
+        print(name, flush=True)
+        os._exit(0)  # the process dies before COMMIT: no row names the file
+    """
+)
+
+
+def test_a_crash_leaves_nothing_behind_and_nothing_else_is_removed(store: Store, home: Path, photos) -> None:
     kept = store.add_concept("cat", photos["chelsea"]).exemplar
-    orphan = store.images_dir / "ab" / ("ab" * 32 + ".png")
-    orphan.parent.mkdir(exist_ok=True)
-    orphan.write_bytes(b"left by a crash before COMMIT")
-    temp = store.images_dir / "cd" / "x.png.tmp-123"
-    temp.parent.mkdir(exist_ok=True)
-    temp.write_bytes(b"half written")
-    reopened = Store(home, store.embedder)
-    assert not orphan.exists() and not temp.exists()
-    assert store.image_path(kept.image).exists()
-    reopened.close()
+    # files the app did not make, some shaped like its own: none may ever be removed
+    users = {
+        store.images_dir / "mine" / "holiday.jpg": b"a user's photo",
+        store.images_dir / "notes.txt": b"notes",
+        store.images_dir / "ab" / ("ab" * 32 + ".png"): b"named like ours, not ours",
+        store.images_dir / "cd" / ("cd" * 32 + ".png.tmp-0123456789ab"): b"a temp name, not ours",
+    }
+    for path, data in users.items():
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+    out = subprocess.run(
+        [sys.executable, "-c", CRASH, str(home), str(photos["coffee"])], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    crashed = store.image_path(out.stdout.strip())
+    temp = crashed.with_name(crashed.name.replace("0", "1", 1) + ".tmp-0123456789ab")
+    assert crashed.is_file() and temp.is_file()  # what the crash left
+    Store(home, store.embedder).close()  # the next open cleans up after the dead writer
+    assert not crashed.exists() and not temp.exists()
+    assert store.image_path(kept.image).is_file()
+    assert {p: p.read_bytes() for p in users} == users
+    assert list((home / "pending").iterdir()) == [store._journal.path]  # the dead writer's journal is gone
 
 
 def test_missing_model_stores_and_embeds_later(home: Path, tiny_config: Path, photos: dict[str, Path]) -> None:

@@ -1,0 +1,150 @@
+"""`check`: everything that can be wrong with a data folder, said per table and row, never a crash.
+
+A damaged database (malformed pages, text that is not UTF-8, a vector blob of the wrong length),
+photo files that are missing or whose content no longer matches their name, rows naming files
+outside the images folder, a search index out of step: each is one line of the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+
+from .errors import RapError
+from .store import CONTENT_NAME, Store, content_sha256
+
+RESCUE = (
+    "rescue what is readable: rap-desktop export rescue.zip, then rap-desktop --home NEW_FOLDER import rescue.zip"
+)
+
+
+def check(store: Store) -> list[str]:
+    """Problems found, empty when the data folder is healthy."""
+    problems = _guarded("the SQLite integrity check", lambda: _integrity(store))
+    problems += _guarded("reading the tables", lambda: _unreadable(store))
+    problems += _guarded("reading the photo rows", lambda: _files(store))
+    vectors = _guarded("reading the embeddings", lambda: _vectors(store))
+    problems += vectors
+    if not vectors:  # the index is built from the vectors: only comparable when they are sound
+        problems += _guarded("comparing the search index", lambda: _index(store))
+    return problems
+
+
+def _guarded(what: str, step) -> list[str]:
+    try:
+        return list(step())
+    except (sqlite3.Error, RapError, ValueError, RuntimeError, OSError) as exc:
+        return [f"{what} failed: {exc}"]
+
+
+def _integrity(store: Store) -> Iterator[str]:
+    rows = [r[0] for r in store.conn.execute("PRAGMA integrity_check(20)").fetchall()]
+    if rows != ["ok"]:
+        yield f"SQLite integrity check: {'; '.join(rows)}"
+    fk = store.conn.execute("PRAGMA foreign_key_check").fetchall()
+    if fk:
+        tables = sorted({str(r[0]) for r in fk})
+        yield f"{len(fk)} row(s) of {', '.join(tables)} point to missing rows"
+
+
+def _tables(store: Store) -> list[str]:
+    return [r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+
+
+@contextlib.contextmanager
+def _raw_text(store: Store) -> Iterator[None]:
+    # text as bytes: a row whose text is not UTF-8 is reported, not a crash half-way through a table
+    before = store.conn.text_factory
+    store.conn.text_factory = bytes
+    try:
+        yield
+    finally:
+        store.conn.text_factory = before
+
+
+def _unreadable(store: Store) -> Iterator[str]:
+    """Tables that cannot be read to the end, and rows whose text is not UTF-8."""
+    tables = [t for t in _tables(store) if not t.startswith("sqlite_")]
+    with _raw_text(store):
+        for table in tables:
+            info = store.conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+            text = [i for i, r in enumerate(info) if _decoded(r[2]).upper() == "TEXT"]
+            last = None
+            try:
+                for row in store.conn.execute(f'SELECT rowid, * FROM "{table}"'):
+                    last = row[0]
+                    for i in text:
+                        if not _utf8(row[i + 1]):
+                            yield f"{table} row {row[0]}: {_decoded(info[i][1])} is not valid UTF-8"
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+                where = f"after row {last}" if last is not None else "from its first row"
+                yield f"table {table} cannot be read {where}: {exc}"
+
+
+def _decoded(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _utf8(value: object) -> bool:
+    if not isinstance(value, bytes):
+        return True
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _files(store: Store) -> Iterator[str]:
+    """Each photo row: a name the store makes, the file there, its content matching its name."""
+    with _raw_text(store):
+        rows = store.conn.execute(
+            "SELECT e.id, e.image, c.name FROM exemplars e LEFT JOIN concepts c ON c.id = e.concept_id ORDER BY e.id"
+        ).fetchall()
+    for exemplar_id, raw, concept in rows:
+        image = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        owner = f"<{concept.decode('utf-8', 'replace')}>" if isinstance(concept, bytes) else "no concept"
+        where = f"photo {exemplar_id} of {owner}"
+        if not isinstance(image, str) or not CONTENT_NAME.fullmatch(image):
+            yield f"exemplars row {exemplar_id} ({where}) names {image!r}, not a file of the images folder"
+            continue
+        path = store.image_path(image)
+        if not path.is_file():
+            yield f"{where}: image file {image} is missing"
+        elif content_sha256(path) != image.split(".", 1)[0]:
+            yield f"{where}: image file {image} is damaged (its content no longer matches its name)"
+
+
+def _vectors(store: Store) -> Iterator[str]:
+    """Every stored vector has the length its row says, and one width per model."""
+    with _raw_text(store):
+        rows = store.conn.execute(
+            "SELECT exemplar_id, model, dim, length(vector) FROM embeddings ORDER BY exemplar_id"
+        ).fetchall()
+    widths: dict[object, set] = {}
+    for exemplar_id, model, dim, length in rows:
+        shown = model.decode("utf-8", "replace") if isinstance(model, bytes) else model
+        if not isinstance(dim, int) or dim <= 0 or length != 4 * dim:
+            yield f"embeddings row of photo {exemplar_id} ({shown}): {length} bytes for width {dim!r}"
+        else:
+            widths.setdefault(shown, set()).add(dim)
+    for model, dims in widths.items():
+        if len(dims) > 1:
+            yield f"embeddings of {model} have mixed widths {sorted(dims)}"
+    for table in ("regions", "negatives"):
+        with _raw_text(store):
+            found = store.conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE vector IS NOT NULL AND length(vector) % 4 != 0"
+            ).fetchone()[0]
+        if found:
+            yield f"{found} {table} row(s) hold a vector of a broken length"
+
+
+def _index(store: Store) -> Iterator[str]:
+    models = [r[0] for r in store.conn.execute("SELECT DISTINCT model FROM embeddings")]
+    for model in models:
+        index = store.index(model)
+        stored = {r[0] for r in store.conn.execute("SELECT exemplar_id FROM embeddings WHERE model=?", (model,))}
+        if set(index.ids().tolist()) != stored:
+            yield f"search index for {model} does not match the stored embeddings"
