@@ -29,13 +29,24 @@ def cli(home: Path, tiny_config: Path, capsys):
     return run
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory, tiny_config: Path, photos: dict[str, Path]) -> Path:
+    """A data folder with three concepts (one with two photos), made once and copied per test."""
+    home = tmp_path_factory.mktemp("template") / "home"
+    for args in (
+        ["concept", "add", "bo", str(photos["chelsea"]), "--category", "cat"],
+        ["concept", "add", "mug", str(photos["coffee"])],
+        ["concept", "add-image", "mug", str(photos["rocket"])],
+        ["concept", "add", "astro", str(photos["astronaut"])],
+    ):
+        assert main(["--home", str(home), "--config", str(tiny_config), *args]) == 0
+    return home
+
+
 @pytest.fixture
-def filled(cli, home: Path, photos: dict[str, Path]) -> Path:
-    """A data folder with three concepts (one with two photos)."""
-    assert cli("concept", "add", "bo", str(photos["chelsea"]), "--category", "cat")[0] == 0
-    assert cli("concept", "add", "mug", str(photos["coffee"]))[0] == 0
-    assert cli("concept", "add-image", "mug", str(photos["rocket"]))[0] == 0
-    assert cli("concept", "add", "astro", str(photos["astronaut"]))[0] == 0
+def filled(home: Path, template: Path) -> Path:
+    shutil.rmtree(home)
+    shutil.copytree(template, home)
     return home
 
 

@@ -287,6 +287,41 @@ def test_app_exits_2_when_the_data_folder_cannot_be_opened(qapp, tmp_path: Path,
     assert len(shown) == 1 and str(not_a_folder) in shown[0]
 
 
+def _close_if_it_opens(shown: list[str]) -> None:
+    """Closes the window if its library loads after all (so a failing test ends instead of hanging)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def tick() -> None:
+        if shown:
+            return
+        loaded = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w._loaded_once]
+        if loaded:
+            loaded[0].close()
+        else:
+            QTimer.singleShot(50, tick)
+
+    QTimer.singleShot(50, tick)
+
+
+def test_app_shows_a_lost_store_and_keeps_the_photos(qapp, tmp_path: Path, tiny_config: Path, monkeypatch) -> None:
+    from rap_desktop.ui import app
+
+    home = tmp_path / "home"
+    photo = home / "images" / "ab" / ("ab" * 32 + ".png")  # a photo the lost store once named
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"a photo")
+    (home / "store.sqlite3").write_bytes(b"")  # truncated
+    monkeypatch.setenv("RAP_DESKTOP_CONFIG", str(tiny_config))
+    monkeypatch.setenv("RAP_DESKTOP_HOME", str(home))
+    shown: list[str] = []
+    monkeypatch.setattr(app, "_fatal", shown.append)
+    _close_if_it_opens(shown)
+    assert app.run([]) == 2
+    assert len(shown) == 1 and "store.sqlite3 is missing or empty" in shown[0] and "1 photo file" in shown[0]
+    assert photo.read_bytes() == b"a photo"
+
+
 def test_store_is_only_used_on_one_worker_thread(qtbot, window: MainWindow, astronaut_png: Path, monkeypatch) -> None:
     import threading
 
