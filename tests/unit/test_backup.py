@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rap_desktop.core.backup import export_zip, import_zip
+from rap_desktop.core.backup import ExportReport, export_zip, import_zip
 from rap_desktop.core.errors import ArchiveError, ConflictError, RapError
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import Store
@@ -31,7 +31,7 @@ def _snapshot(store: Store) -> tuple:
 def test_round_trip_loses_nothing(store: Store, tmp_path: Path, tiny_config: Path, photos) -> None:
     _fill(store, photos)
     archive = tmp_path / "backup.zip"
-    assert export_zip(store, archive) == 2
+    assert export_zip(store, archive) == ExportReport(2, [])
     before = _snapshot(store)
 
     restored_session = Session.open(tmp_path / "restored", tiny_config)
@@ -77,9 +77,7 @@ def _edit_manifest(edit):
         (lambda n, d: b"{" if n == "manifest.json" else d, "not valid JSON"),
         (_edit_manifest(lambda m: m.update(format="something-else")), "not a RAP Desktop backup"),
         (_edit_manifest(lambda m: m.update(version=99)), "newer"),
-        (_edit_manifest(lambda m: m["concepts"][0]["exemplars"][0].update(embeddings={"x": "!!"})), "base64"),
         (_edit_manifest(lambda m: m["concepts"][0].update(name="../evil")), "slash"),
-        (_edit_manifest(lambda m: m["concepts"][0]["exemplars"][0].update(image="../../x.png")), "missing image"),
     ],
 )
 def test_damaged_backups_are_refused_whole(store: Store, tmp_path: Path, photos, change, reason: str) -> None:
@@ -102,3 +100,23 @@ def test_checksum_mismatch_is_reported(store: Store, tmp_path: Path, photos) -> 
     _rewrite(good, bad, lambda n, d: other if n.startswith("images/") else d)
     with pytest.raises(ArchiveError, match="checksum"):
         import_zip(Store(tmp_path / "fresh", store.embedder), bad)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (_edit_manifest(lambda m: m["concepts"][0]["exemplars"][0].update(embeddings={"x": "!!"})), "base64"),
+        (_edit_manifest(lambda m: m["concepts"][0]["exemplars"][0].update(image="../../x.png")), "missing image"),
+    ],
+)
+def test_a_damaged_photo_entry_is_left_out_and_the_rest_restored(store: Store, tmp_path: Path, photos, change, reason):
+    _fill(store, photos)  # Bo has two photos, rocket one
+    good, bad = tmp_path / "good.zip", tmp_path / "bad.zip"
+    export_zip(store, good)
+    _rewrite(good, bad, change)
+    fresh = Store(tmp_path / "fresh", store.embedder)
+    report = import_zip(fresh, bad)
+    assert len(report.left_out) == 1 and reason in report.left_out[0]
+    assert sorted((c.name, c.exemplar_count) for c in fresh.list_concepts()) == [("Bo", 1), ("rocket", 1)]
+    assert fresh.check() == []
+    fresh.close()
