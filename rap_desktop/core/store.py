@@ -190,7 +190,9 @@ class Store:
         """Content-named photos beside a new or empty store mean the store was lost, not the photos:
         never start afresh over them (that would also make them look like the app's leftovers)."""
         if not new:
-            with self._read_lock():
+            if self.conn.execute("SELECT 1 FROM exemplars LIMIT 1").fetchone():
+                return  # the usual case, decided without waiting for a writer
+            with self._read_lock():  # no writer half-way: its files are named by rows or by its journal
                 if self.conn.execute("SELECT 1 FROM exemplars LIMIT 1").fetchone():
                     return
                 found = self._content_files() - journal.listed(self.home / journal.FOLDER)
