@@ -132,10 +132,12 @@ _ASSISTANT_SYSTEM = "A chat between a curious {0} and an artificial intelligence
 )
 TEMPLATES: Mapping[str, ChatTemplate] = MappingProxyType(
     {
-        # What the reference runs RAP-LLaVA with at inference (conv_llava_v1).
-        "llava_v1": _two("llava_v1", _ASSISTANT_SYSTEM.format("human")),
-        # What its training script selected (`--version v1` = conv_vicuna_v1): same layout, "user" wording.
+        # RAP-LLaVA as trained: its scripts pass `--version v1`, which LLaVA's conversation.py maps to
+        # conv_vicuna_v1 ("curious user ... user's questions"). The default for RAP-LLaVA.
         "vicuna_v1": _two("vicuna_v1", _ASSISTANT_SYSTEM.format("user")),
+        # LLaVA's conv_llava_v1 ("curious human"): same layout, other wording. RAP was not trained with
+        # it (the reference's CLI picks it by model name at inference); kept for models that were.
+        "llava_v1": _two("llava_v1", _ASSISTANT_SYSTEM.format("human")),
         # RAP-Phi3 (conv_phi3_instruct, LLaVA's MPT style with <|end|> as the separator).
         "phi3_instruct": ChatTemplate(
             name="phi3_instruct",

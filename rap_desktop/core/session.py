@@ -73,7 +73,7 @@ class Session:
                 source,
                 spec.name,
                 lambda: convert.resolve_vision_tower(tower, spec.name),
-                str(spec.options.get("template", "llava_v1")),
+                str(spec.options.get("template", "vicuna_v1")),
                 progress,
             )
             backend, _ = self.generation_settings()
@@ -99,7 +99,7 @@ class Session:
         generator = self.generator(progress)
         retriever = self.retriever()
         retriever.limit = generator.concept_limit  # the generator was trained with this many at most
-        return Assistant(self.store(), retriever, generator, str(generator.spec.options.get("template", "llava_v1")))
+        return Assistant(self.store(), retriever, generator, str(generator.spec.options.get("template", "vicuna_v1")))
 
     def retriever(self) -> Retriever:
         threshold, limit = self.retrieval_settings()

@@ -142,7 +142,7 @@ def write_all(root: Path) -> Path:
                     "files": ["config.json", "tokenizer_config.json"],
                     # options are not resolved against this file's folder: the tower path is absolute
                     "options": {
-                        "template": "llava_v1",
+                        "template": "vicuna_v1",
                         "concept_limit": 2,
                         "vision_tower": str(rap.vision_tower.resolve()),
                         "image_aspect": "pad",

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LLAVA_V1 = "llava_v1"
+VICUNA_V1 = "vicuna_v1"  # RAP-LLaVA's trained template; the same LLaMA flavour as llava_v1
 PHI3_INSTRUCT = "phi3_instruct"
-TEMPLATES = (LLAVA_V1, PHI3_INSTRUCT)
+TEMPLATES = (LLAVA_V1, PHI3_INSTRUCT)  # one per text-model flavour
 
 VISION_TOWER_REPO = "openai/clip-vit-large-patch14-336"
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -77,7 +78,7 @@ def write_tiny_rap(
     LLaVA saves). `embed_tower` also stores the tower's weights inside the checkpoint, under
     `model.vision_tower.vision_tower.*`, as LLaVA's merge script does once the tower is loaded.
     """
-    if template not in TEMPLATES:
+    if template not in (*TEMPLATES, VICUNA_V1):
         raise ValueError(f"unknown template {template!r}; expected one of {TEMPLATES}")
     if weights not in ("safetensors", "bin"):
         raise ValueError(f"weights must be 'safetensors' or 'bin', got {weights!r}")

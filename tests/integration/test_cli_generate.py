@@ -72,7 +72,7 @@ def test_models_convert_by_hand(cli, tiny_config: Path, tmp_path: Path) -> None:
     out = tmp_path / "converted"
     code, stdout, err = cli("models", "convert", str(checkpoint), str(out), "--vision-tower", str(tower), "--json")
     assert code == 0, err
-    assert json.loads(stdout)["template"] == "llava_v1"
+    assert json.loads(stdout)["template"] == "vicuna_v1"
     assert (out / "config.json").is_file() and list(out.glob("*.safetensors"))
     assert not list(out.rglob("*.bin"))
     code, _, err = cli("models", "convert", str(out), str(tmp_path / "again"))

@@ -170,7 +170,7 @@ def test_detect_layout(tiny):
     assert convert.detect_layout(dst) == convert.TRANSFORMERS
     with pytest.raises(RapError):
         convert.detect_layout(written.vision_tower)  # a CLIP model is neither
-    assert convert.guess_template(written.checkpoint) == "llava_v1"
+    assert convert.guess_template(written.checkpoint) == "vicuna_v1"
     assert convert.guess_template(tiny["phi3_instruct"][0].checkpoint) == "phi3_instruct"
 
 
@@ -355,7 +355,7 @@ def test_original_key_mapping():
 def test_registry_generators():
     registry = Registry()
     llava, phi3 = registry.get("rap-llava-13b"), registry.get("rap-phi3-mini")
-    for spec, template, limit in ((llava, "llava_v1", 2), (phi3, "phi3_instruct", 3)):
+    for spec, template, limit in ((llava, "vicuna_v1", 2), (phi3, "phi3_instruct", 3)):
         assert spec.kind == GENERATOR and spec.backend == "rap-llava"
         assert spec.options["template"] == template and spec.options["concept_limit"] == limit
         assert spec.options["vision_tower"] == "openai/clip-vit-large-patch14-336"

@@ -135,6 +135,39 @@ def test_vicuna_v1_is_the_training_wording_in_the_same_layout() -> None:
     )
 
 
+# LLaVA's conversation.py, conv_vicuna_v1 (what `--version v1` selects): the values and the
+# SeparatorStyle.TWO rule of get_prompt(), written out here rather than taken from our templates.
+VICUNA_V1_SYSTEM = (
+    "A chat between a curious user and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the user's questions."
+)
+
+
+def _conv_vicuna_v1_get_prompt(messages: list[tuple[str, str | None]]) -> str:
+    seps = [" ", "</s>"]  # sep, sep2
+    ret = VICUNA_V1_SYSTEM + seps[0]
+    for i, (role, message) in enumerate(messages):
+        ret += f"{role}: {message}{seps[i % 2]}" if message else f"{role}:"
+    return ret
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3])
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_rap_llava_default_template_is_conv_vicuna_v1(count: int, turns: int) -> None:
+    from rap_desktop.core.models.registry import Registry
+
+    trained = Registry().get("rap-llava-13b").options["template"]
+    first = build_user_turn(QUESTION, [BO, MAM, CUP][:count], query_image="q.png", limit=3)
+    conversation = Conversation.start(trained, first)
+    messages: list[tuple[str, str | None]] = [("USER", WITH_IMAGE[count])]
+    for n in range(1, turns):
+        answer, question = f"Answer {n}.", f"Question {n}?"
+        conversation = conversation.add_answer(answer).ask(question)
+        messages += [("ASSISTANT", answer), ("USER", question)]
+    expected = _conv_vicuna_v1_get_prompt([*messages, ("ASSISTANT", None)])
+    assert conversation.prompt().encode() == expected.encode()
+
+
 def test_conversation_order_is_enforced() -> None:
     conv = Conversation.start("llava_v1", build_user_turn("Hi", [], query_image="q", limit=2))
     assert conv.waiting

@@ -141,8 +141,8 @@ def detect_layout(folder: Path) -> str:
 
 def guess_template(folder: Path) -> str:
     """The conversation template the reference uses for this text model (for `models convert`
-    without a registry entry): Phi-3 -> phi3_instruct, otherwise llava_v1."""
-    return "phi3_instruct" if _text_type(read_config(folder)) == "phi3" else "llava_v1"
+    without a registry entry): Phi-3 -> phi3_instruct, otherwise vicuna_v1 (LLaVA-1.5's `--version v1`)."""
+    return "phi3_instruct" if _text_type(read_config(folder)) == "phi3" else "vicuna_v1"
 
 
 def _text_type(config: dict[str, Any]) -> str:

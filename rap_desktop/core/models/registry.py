@@ -145,7 +145,7 @@ _GENERATORS: tuple[ModelSpec, ...] = (
         "Hoar012/RAP-LLaVA-13b",
         26000,
         "RAP-LLaVA 13B (from LLaVA-1.5-13B), the RAP paper's main model; ~9 GB of GPU memory in 4-bit",
-        template="llava_v1",
+        template="vicuna_v1",  # `--version v1` in RAP's training = conv_vicuna_v1
         concept_limit=2,  # concepts per prompt it was trained with
         base="llava-v1.5-13b",
         params_b=13.4,  # text model + CLIP tower + projector, for the memory check
