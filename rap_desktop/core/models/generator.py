@@ -25,6 +25,17 @@ QUANTIZATIONS = ("auto", "4bit", "8bit", "fp16", "bf16", "fp32")
 _BYTES_PER_PARAM = {"4bit": 0.56, "8bit": 1.06, "fp16": 2.0, "bf16": 2.0, "fp32": 4.0}  # incl. quant. scales
 _HEADROOM = 1.5e9  # activations, CUDA context, the vision tower's working memory
 _TEXT_TOKENS = 320  # a caption prompt's text around its images (system, concept names and infos, question)
+# Quantize the language model only: RAP runs its CLIP tower (and LLaVA its projector) unquantized, and
+# lm_head stays fp16 as in every bitsandbytes LLM load. Module names of LlavaForConditionalGeneration in
+# transformers 5.x (model.*) and 4.4x (vision_tower, multi_modal_projector, language_model.lm_head);
+# bitsandbytes matches a name from the start of the module path or as its suffix.
+KEEP_UNQUANTIZED = (
+    "model.vision_tower",
+    "model.multi_modal_projector",
+    "vision_tower",
+    "multi_modal_projector",
+    "lm_head",
+)
 
 
 @dataclass(frozen=True)
@@ -170,9 +181,10 @@ class RapGenerator:
                     bnb_4bit_quant_type="nf4",
                     bnb_4bit_use_double_quant=True,
                     bnb_4bit_compute_dtype=torch.float16 if device.startswith("cuda") else torch.float32,
+                    llm_int8_skip_modules=list(KEEP_UNQUANTIZED),
                 )
                 if quantization == "4bit"
-                else BitsAndBytesConfig(load_in_8bit=True)
+                else BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(KEEP_UNQUANTIZED))
             )
             kwargs["device_map"] = {"": device}
         else:
