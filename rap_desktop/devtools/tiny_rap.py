@@ -3,8 +3,9 @@
 The published RAP checkpoints (Hoar012/RAP-LLaVA-13b, Hoar012/RAP-Phi3-mini) are saved by LLaVA's
 own code: a `LlavaLlamaForCausalLM` / `LlavaPhiForCausalLM` config carrying the `mm_*` fields, the
 language model's weights under their plain causal-LM names plus `model.mm_projector.{0,2}`, weight
-shards with an index, and the base model's tokenizer files. The vision tower
-(`openai/clip-vit-large-patch14-336`, a full `CLIPModel` checkpoint) is a separate download.
+shards with an index, and the base model's tokenizer files. The vision tower's configs come from
+`openai/clip-vit-large-patch14-336` (a full `CLIPModel` checkpoint); its weights are in the checkpoint
+too once LLaVA saved it with the tower loaded.
 
 Everything here has the same key names, config fields (and value types) and file names, shrunk:
 64-d language model, 2 layers; 32-d CLIP tower, 3 layers, at the real 336 px / 14 px patches (576
@@ -69,14 +70,16 @@ def write_tiny_rap(
     *,
     seed: int = 0,
     weights: str = "safetensors",
-    embed_tower: bool = False,
+    embed_tower: bool | None = None,
 ) -> TinyRap:
     """Write `folder/checkpoint` (original LLaVA layout) and `folder/vision_tower` (CLIP).
 
     `template` picks the flavour: "llava_v1" = RAP-LLaVA (LLaMA text model), "phi3_instruct" =
     RAP-Phi3 (Phi-3 text model). `weights` "bin" writes `pytorch_model-*.bin` shards instead (older
     LLaVA saves). `embed_tower` also stores the tower's weights inside the checkpoint, under
-    `model.vision_tower.vision_tower.*`, as LLaVA's merge script does once the tower is loaded.
+    `model.vision_tower.vision_tower.*`, as LLaVA's save does once the tower is loaded; the default
+    follows the published checkpoints' shapes here: embedded for RAP-Phi3, separate for RAP-LLaVA (so
+    both paths stay covered).
     """
     if template not in (*TEMPLATES, VICUNA_V1):
         raise ValueError(f"unknown template {template!r}; expected one of {TEMPLATES}")
@@ -88,6 +91,8 @@ def write_tiny_rap(
     checkpoint = folder / "checkpoint"
     checkpoint.mkdir(parents=True, exist_ok=True)
     phi3 = template == PHI3_INSTRUCT
+    if embed_tower is None:
+        embed_tower = phi3
     vocab_size = _write_tokenizer(checkpoint, phi3)
     config = _phi3_config(vocab_size) if phi3 else _llama_config(vocab_size)
     (checkpoint / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -355,9 +360,9 @@ def _save_shards(folder: Path, state: dict, weights: str) -> None:
 
 def _write_tokenizer(folder: Path, phi3: bool) -> int:
     """A LLaMA-style sentencepiece BPE (byte fallback, "▁" word marker, ids 0-2 <unk> <s> </s>)
-    trained on a fixed word list; returns the number of tokens. Files as the base models ship them:
-    RAP-LLaVA (Vicuna) only `tokenizer.model`; RAP-Phi3 (Phi-3) also `tokenizer.json` with its added
-    tokens."""
+    trained on a fixed word list; returns the number of tokens. Files as the RAP checkpoints ship them:
+    `tokenizer.model`, `tokenizer_config.json` and `special_tokens_map.json`, no `tokenizer.json`;
+    RAP-Phi3 also `added_tokens.json` with Phi-3's added tokens."""
     (folder / "tokenizer.model").write_bytes(_sentencepiece_model())
     eos = "<|endoftext|>" if phi3 else "</s>"
     pad = "<|endoftext|>" if phi3 else "<unk>"
@@ -385,9 +390,8 @@ def _write_tokenizer(folder: Path, phi3: bool) -> int:
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     (folder / "special_tokens_map.json").write_text(json.dumps(special_map, indent=2), encoding="utf-8")
     if phi3:
-        from transformers import AutoTokenizer
-
-        AutoTokenizer.from_pretrained(folder).backend_tokenizer.save(str(folder / "tokenizer.json"))
+        ids = {token: base + i for i, token in enumerate(added)}
+        (folder / "added_tokens.json").write_text(json.dumps(ids, indent=2), encoding="utf-8")
     return base + len(added)
 
 

@@ -74,7 +74,7 @@ def _original_text_model(folder: Path, tensors: dict[str, torch.Tensor]):
     }
     phi3 = config["architectures"] == ["LlavaPhiForCausalLM"]
     model = (Phi3ForCausalLM(Phi3Config(**fields)) if phi3 else LlamaForCausalLM(LlamaConfig(**fields))).eval()
-    text = {k: v for k, v in tensors.items() if not k.startswith("model.mm_projector.")}
+    text = {k: v for k, v in tensors.items() if not k.startswith(("model.mm_projector.", "model.vision_tower."))}
     model.load_state_dict(text, strict=True)
     return model, config
 

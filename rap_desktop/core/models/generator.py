@@ -284,8 +284,7 @@ class RapGenerator:
         self.load()
         tokenizer = self.processor.tokenizer
         encoded = [self.encode(prompt, images) for prompt, images in prompts]
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        inputs = decoding.left_pad(encoded, int(pad))
+        inputs = decoding.left_pad(encoded, int(pad_token_id(tokenizer)))
         width = int(inputs["input_ids"].shape[1])
         output = self._run(inputs, options, cancel, None)
         stops = self._stop_token_ids()
@@ -297,8 +296,19 @@ class RapGenerator:
         return answers
 
     def _stop_token_ids(self) -> set[int]:
-        """The tokens that end an answer (those `generate` stops on): a batch row is cut after its first."""
-        return decoding.stop_ids(self.model.generation_config.eos_token_id)  # type: ignore[union-attr]
+        """The tokens that end an answer (those `generate` stops on): a batch row is cut after its first.
+        The checkpoint's end token(s) and the chat template's stop token (Phi-3's `<|end|>`, which its
+        generation_config does not name)."""
+        from ..prompting import template
+
+        tokenizer = self.processor.tokenizer
+        configured = self.model.generation_config.eos_token_id  # type: ignore[union-attr]
+        ids = decoding.stop_ids(configured) | {tokenizer.eos_token_id}
+        name = self.spec.options.get("template")
+        stop = template(str(name)).stop if name else ""
+        if stop and stop in tokenizer.get_vocab():  # one token; a multi-token stop text is cut off afterwards
+            ids.add(tokenizer.convert_tokens_to_ids(stop))
+        return {int(i) for i in ids if i is not None}
 
     def _run(self, inputs: dict, options: GenerationOptions, cancel: CancelToken | None, streamer):
         """One `generate` call over encoded (possibly batched) inputs: the output ids, prompts included."""
@@ -327,7 +337,8 @@ class RapGenerator:
                 top_p=options.top_p if sampling else None,
                 streamer=streamer,
                 stopping_criteria=StoppingCriteriaList([_Cancelled()]),
-                pad_token_id=processor.tokenizer.pad_token_id or processor.tokenizer.eos_token_id,
+                eos_token_id=sorted(self._stop_token_ids()),
+                pad_token_id=pad_token_id(processor.tokenizer),
                 **decode,
             )
 
@@ -351,6 +362,11 @@ class RapGenerator:
         )
         free, _ = torch.cuda.mem_get_info(torch.device(self.device))
         return decoding.batch_for_memory(free, per_sample)
+
+
+def pad_token_id(tokenizer) -> int:
+    """The tokenizer's pad id; its end token only when it has none (LLaMA's pad id is 0, a valid id)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
 def _image_features(processor, size) -> int:
