@@ -404,6 +404,42 @@ def convert_checkpoint(
     if is_converted(dst):
         report("already converted", 1.0)
         return dst
+    with conversion_lock(dst, report):
+        if is_converted(dst):  # another process finished it while this one waited
+            report("already converted", 1.0)
+            return dst
+        return _convert_locked(src, dst, vision_tower, template, report, max_shard_bytes)
+
+
+def lock_path(dst: Path) -> Path:
+    """The (empty, hidden) lock file beside `dst`; it stays: unlinking a lock file races."""
+    return dst.with_name(f".{dst.name}.lock")
+
+
+@contextlib.contextmanager
+def conversion_lock(dst: Path, report: Progress) -> Iterator[None]:
+    """One conversion into `dst` at a time, across processes (a second app instance or a CLI run):
+    without it both write the whole copy (26 GB for 13B) and the later one fails at its rename. The
+    waiting side reports progress once a second, so it can still be cancelled."""
+    from filelock import FileLock, Timeout
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path(dst)))
+    while True:
+        try:
+            lock.acquire(timeout=1)
+            break
+        except Timeout:
+            report(f"waiting for another process converting into {dst}", 0.0)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _convert_locked(
+    src: Path, dst: Path, vision_tower: Path, template: str, report: Progress, max_shard_bytes: int
+) -> Path:
     if dst.exists():
         raise RapError(f"{dst} already exists and is not a finished conversion; remove it or choose another folder")
     original = read_config(src)
