@@ -15,6 +15,7 @@ EXIT_USER_ERROR = 2  # the CLI's status for a RapError, too
 def run(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from .app_icon import app_icon
     from .main_window import APPLICATION, ORGANISATION, MainWindow
     from .tasks import TaskRunner
 
@@ -22,6 +23,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
     app.setOrganizationName(ORGANISATION)
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("rap-desktop")  # resources/rap-desktop.desktop: the launcher shows this window
     try:
         # settings only: the store opens on the store lane, its failure arrives as fatal_error
         session = Session.open()  # RAP_DESKTOP_HOME / RAP_DESKTOP_CONFIG are read there

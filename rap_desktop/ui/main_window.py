@@ -35,6 +35,7 @@ from rap_desktop.core.store import Concept
 from . import operations as ops
 from . import photo_ops
 from .album_view import install_album
+from .app_icon import app_icon
 from .assistant_dock import install_assistant
 from .commands import Commands
 from .concept_model import ConceptFilterModel, ConceptListModel, ConceptRole
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self._error_box: QMessageBox | None = None
 
         self.setWindowTitle(APPLICATION)
+        self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build_library()
         self.photos = PhotoController(self)

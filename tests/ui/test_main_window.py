@@ -39,6 +39,8 @@ def register(qtbot, win: MainWindow, photo: Path, name: str, info: str = "", cat
 def test_window_shows_empty_store(window: MainWindow, session) -> None:
     assert window.isVisible()
     assert window.windowTitle() == "RAP Desktop"
+    icon = window.windowIcon()  # resources/rap-desktop.svg (+ .png)
+    assert not icon.isNull() and not icon.pixmap(64, 64).toImage().isNull()
     assert window.model.rowCount() == 0
     assert window.left_stack.currentWidget() is window.empty_hint
     assert window.count_label.text() == "0 concepts"

@@ -1,7 +1,8 @@
 """Finding model weights: a configured local path first, then the download cache.
 
 Hub models (open_clip) live in the Hugging Face hub cache; single-file models with a plain URL
-(ultralytics' GitHub release assets) in our own weights folder (`weights_cache_dir`). Nothing here
+(ultralytics' GitHub release assets) in our own weights folder (`weights_cache_dir`), or in
+ultralytics' own weights folder when ultralytics downloaded them before. Nothing here
 downloads unless `fetch` is called (`rap-desktop models fetch NAME`). A missing model is reported
 with the model's name, every place looked at, and the command that gets it.
 """
@@ -9,7 +10,9 @@ with the model's name, every place looked at, and the command that gets it.
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -104,6 +107,40 @@ def _look_download_cache(spec: ModelSpec, cache_dir: Path) -> tuple[Path | None,
     return None, f"weights cache {cache_dir} ({file.name} not downloaded)"
 
 
+def ultralytics_settings_file() -> Path:
+    """ultralytics' settings.json, found as ultralytics finds it (utils.get_user_config_dir) without
+    importing ultralytics: that costs seconds, imports torch and writes the file."""
+    chosen = os.environ.get("YOLO_CONFIG_DIR")
+    if chosen:
+        folder = Path(chosen).expanduser()
+    elif sys.platform.startswith("win"):
+        folder = Path.home() / "AppData" / "Roaming"
+    elif sys.platform == "darwin":
+        folder = Path.home() / "Library" / "Application Support"
+    else:
+        folder = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return folder / "Ultralytics" / "settings.json"
+
+
+def ultralytics_weights_dir() -> Path | None:
+    """Where ultralytics keeps the weights it downloaded (its settings' weights_dir), if it has one."""
+    try:
+        found = json.loads(ultralytics_settings_file().read_text(encoding="utf-8")).get("weights_dir")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(found).expanduser() if isinstance(found, str) and found else None
+
+
+def _look_ultralytics(spec: ModelSpec) -> tuple[Path | None, str]:
+    folder = ultralytics_weights_dir()
+    if folder is None:
+        return None, ""
+    file = folder / _file_name(spec)
+    if file.is_file():
+        return file, ""
+    return None, f"ultralytics' weights folder {folder} ({file.name} not there)"
+
+
 def resolve(spec: ModelSpec, cache_dir: Path | None = None) -> Resolution:
     """Look for the weights; `cache_dir` overrides the hub cache (hub models) or the weights
     folder (URL models)."""
@@ -123,6 +160,11 @@ def resolve(spec: ModelSpec, cache_dir: Path | None = None) -> Resolution:
         if found:
             return Resolution(spec, found, (*looked, str(found)))
         looked.append(why)
+        if spec.backend.startswith("ultralytics"):  # a file ultralytics itself downloaded earlier
+            found, why = _look_ultralytics(spec)
+            if found:
+                return Resolution(spec, found, (*looked, str(found)))
+            looked += [why] if why else []
     return Resolution(spec, None, tuple(looked))
 
 
