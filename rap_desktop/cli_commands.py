@@ -328,7 +328,8 @@ def models_fetch(args: argparse.Namespace, session: Session) -> dict:
     tower = spec.options.get("vision_tower")
     if tower and not Path(str(tower)).is_dir():  # a generator also needs the CLIP tower it was trained with
         print(f"fetching its vision tower {tower}", file=sys.stderr)
-        fetched[str(tower)] = str(weights.fetch(convert.vision_tower_spec(str(tower), spec.name), tqdm_class=tqdm))
+        tower_spec = convert.vision_tower_spec(str(tower), spec.name, configs_only=convert.tower_embedded(path))
+        fetched[str(tower)] = str(weights.fetch(tower_spec, tqdm_class=tqdm))
     return {"name": spec.name, "path": str(path), "fetched": fetched, "text": f"{spec.name}: {path}"}
 
 

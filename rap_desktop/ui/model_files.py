@@ -104,12 +104,13 @@ def progress_class(name: str, report: Progress, cancel: CancelToken) -> type[tqd
 
 def fetch(spec: ModelSpec, report: Progress, cancel: CancelToken) -> Path:
     """Download one model (a generator also gets its vision tower, as `models fetch` does)."""
-    from rap_desktop.core.models.convert import vision_tower_spec
+    from rap_desktop.core.models.convert import tower_embedded, vision_tower_spec
 
     path = weights.fetch(spec, tqdm_class=progress_class(spec.name, report, cancel))
     tower = str(spec.options.get("vision_tower", "")) if spec.kind == "generator" else ""
     if tower and not Path(tower).is_dir() and not cancel.cancelled:
-        tower_spec = vision_tower_spec(tower, spec.name)
+        # only its configs when the checkpoint holds the tower's weights (1.7 GB less)
+        tower_spec = vision_tower_spec(tower, spec.name, configs_only=tower_embedded(path))
         weights.fetch(tower_spec, tqdm_class=progress_class(tower_spec.name, report, cancel))
     if cancel.cancelled:
         raise DownloadCancelled(spec.name)

@@ -29,9 +29,25 @@ def _image_features(generator: RapGenerator, pixels: torch.Tensor) -> torch.Tens
         return model.multi_modal_projector(hidden[-2][:, 1:])
 
 
-@pytest.mark.parametrize("quantization", ["4bit", "8bit"])
-def test_only_the_language_model_is_quantized(session, photos, quantization) -> None:
-    base = session.generator()
+def _in_place(root) -> RapGenerator:
+    """The tiny RAP-LLaVA with its tower inside the checkpoint, prepared in place (no weights copied;
+    the vocabulary grows by <image> after the quantized load)."""
+    from rap_desktop.core.models import convert
+    from rap_desktop.core.models.registry import GENERATOR, ModelSpec
+    from rap_desktop.devtools.tiny_rap import write_tiny_rap
+
+    written = write_tiny_rap(root, "vicuna_v1", embed_tower=True)
+    folder = convert.ensure_transformers_layout(
+        written.checkpoint, "tiny", written.vision_tower, "vicuna_v1", cache_root=root / "cache"
+    )
+    return RapGenerator(ModelSpec("tiny", GENERATOR, "rap-llava", options={"template": "vicuna_v1"}), folder)
+
+
+@pytest.mark.parametrize(
+    ("quantization", "source"), [("4bit", "converted copy"), ("8bit", "converted copy"), ("4bit", "in place")]
+)
+def test_only_the_language_model_is_quantized(session, photos, tmp_path, quantization, source) -> None:
+    base = session.generator() if source == "converted copy" else _in_place(tmp_path)
     quantized = RapGenerator(base.spec, base.folder, "cpu", quantization)
     try:
         quantized.load()

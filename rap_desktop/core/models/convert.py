@@ -49,11 +49,13 @@ from .convert_weights import (  # the weights half of the conversion
     plan_items,
     write_weights,
 )
+from .disk import check_free_space, free_bytes
+from .llava_loading import COPY, IN_PLACE, MARKER, can_load_in_place, read_marker
 from .registry import GENERATOR, ModelSpec
+from .weights import WEIGHTS_DIR_ENV
 
 ORIGINAL, TRANSFORMERS = "original", "transformers"
 IMAGE_TOKEN = "<image>"
-MARKER = "rap_conversion.json"  # written last: its presence means the folder is complete
 CONVERTER_VERSION = 1
 DEFAULT_SHARD_BYTES = 4 << 30
 _VOCAB_MULTIPLE = 64  # new vocabulary rows are padded to a multiple of 64 (as transformers' own script)
@@ -392,13 +394,17 @@ def convert_checkpoint(
     progress: Progress | None = None,
     *,
     max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+    in_place: bool = False,
+    free_space: Callable[[Path], int] = free_bytes,
 ) -> Path:
     """Convert an original-LLaVA-layout checkpoint in `src` into transformers' layout in `dst`
     (atomically: `dst` appears complete or not at all). `vision_tower` is the CLIP folder (HF
     CLIPModel or CLIPVisionModel layout); its weights are used unless `src` embeds the tower. A `dst`
     that already holds a finished conversion is returned as it is. `progress(message, fraction)` is
     called from this thread with fractions rising to 1.0; raising from it cancels the conversion,
-    leaving nothing behind."""
+    leaving nothing behind. `in_place`: when the source allows it (safetensors, tower embedded), write
+    no weights: `dst` then loads them from `src` (llava_loading.load_llava). A copy is first checked
+    against the free space (`free_space(folder)` in bytes)."""
     src, dst, vision_tower = Path(src), Path(dst), Path(vision_tower)
     report = progress or (lambda _message, _fraction: None)
     if is_converted(dst):
@@ -408,7 +414,7 @@ def convert_checkpoint(
         if is_converted(dst):  # another process finished it while this one waited
             report("already converted", 1.0)
             return dst
-        return _convert_locked(src, dst, vision_tower, template, report, max_shard_bytes)
+        return _convert_locked(src, dst, vision_tower, template, report, max_shard_bytes, in_place, free_space)
 
 
 def lock_path(dst: Path) -> Path:
@@ -438,7 +444,14 @@ def conversion_lock(dst: Path, report: Progress) -> Iterator[None]:
 
 
 def _convert_locked(
-    src: Path, dst: Path, vision_tower: Path, template: str, report: Progress, max_shard_bytes: int
+    src: Path,
+    dst: Path,
+    vision_tower: Path,
+    template: str,
+    report: Progress,
+    max_shard_bytes: int,
+    in_place: bool,
+    free_space: Callable[[Path], int],
 ) -> Path:
     if dst.exists():
         raise RapError(f"{dst} already exists and is not a finished conversion; remove it or choose another folder")
@@ -464,19 +477,28 @@ def _convert_locked(
         if not any(k.startswith("model.vision_tower.") for k in weights.where):
             tower = WeightFiles(vision_tower)  # not embedded: the separate CLIP download
         items = plan_items(weights, tower, vocab_rows, Targets.from_keys(set(expected)))
-        check_plan(items, expected)
+        check_plan(items, expected)  # also for in place: the same names, read by key_mapping
+        mode = IN_PLACE if in_place and can_load_in_place(src, tower is None) else COPY
+        if mode == COPY:
+            how = f"set {WEIGHTS_DIR_ENV} to a folder on a bigger disk (converted copies are kept there)"
+            check_free_space(dst.parent, _planned_bytes(items, dtype), f"converting {src.name}", how, free_space)
         with _atomic_folder(dst) as out:
-            write_weights(items, out, dtype, max_shard_bytes, report)
+            if mode == COPY:
+                write_weights(items, out, dtype, max_shard_bytes, report)
+            else:
+                config.text_config.vocab_size = int(original["vocab_size"])  # the source's rows; grown on load
             report("writing config, tokenizer and processor", 0.92)
             _write_extras(
                 src, out, config, tokenizer, _image_processor(original, vision_tower, vision_config), template
             )
             marker = {
                 "converter": CONVERTER_VERSION,
+                "mode": mode,
                 "source": str(src),
                 "fingerprint": _fingerprint(src),
                 "vision_tower": str(vision_tower),
                 "template": template,
+                **({"weights": str(src), "vocab_rows": vocab_rows} if mode == IN_PLACE else {}),
             }
             (out / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
     finally:
@@ -485,6 +507,14 @@ def _convert_locked(
             tower.close()
     report("converted", 1.0)
     return dst
+
+
+def _planned_bytes(items, dtype) -> int:
+    import math
+
+    import torch
+
+    return sum(math.prod(i.shape) for i in items) * torch.empty((), dtype=dtype).element_size()
 
 
 # --- first use: resolve, convert once, reuse ----------------------------------------------------
@@ -510,32 +540,67 @@ def ensure_transformers_layout(
     progress: Progress | None = None,
     cache_root: Path | None = None,
 ) -> Path:
-    """The folder to load: `src` itself when it is already in transformers' layout, else its cached
-    converted copy (converted now if missing). `vision_tower` may be a callable, so the tower is
-    only resolved (or reported missing) when a conversion is actually needed."""
+    """The folder to load: `src` itself when it is already in transformers' layout, else its prepared
+    folder (made now if missing): in place (config, tokenizer, processor; the weights read from `src`)
+    when the source allows it, a converted copy otherwise. A folder prepared for an earlier version of
+    `src` is removed. `vision_tower` may be a callable, so the tower is only resolved (or reported
+    missing) when a conversion is actually needed."""
     src = Path(src)
     if detect_layout(src) == TRANSFORMERS:
         return check_transformers_folder(src)
     dst = converted_path(src, name, cache_root)
-    if is_converted(dst):
-        return dst
-    tower = vision_tower() if callable(vision_tower) else vision_tower
-    return convert_checkpoint(src, dst, tower, template, progress)
+    if not is_converted(dst):
+        tower = vision_tower() if callable(vision_tower) else vision_tower
+        convert_checkpoint(src, dst, tower, template, progress, in_place=True)
+    remove_stale_conversions(dst)
+    return dst
 
 
-def vision_tower_spec(repo: str, for_model: str = "") -> ModelSpec:
+def remove_stale_conversions(current: Path) -> list[Path]:
+    """Remove the other prepared folders of the same source and model name (made by this app: they
+    carry its marker) whose source fingerprint is no longer the source's."""
+    mine = read_marker(current)
+    removed = []
+    name = current.name.rsplit("-", 1)[0]
+    for other in current.parent.glob(f"{name}-*"):
+        if other == current or not other.is_dir() or TEMP_MARK in other.name:
+            continue
+        marker = read_marker(other)
+        same_source = marker.get("source") == mine.get("source")
+        if marker and same_source and marker.get("fingerprint") != mine.get("fingerprint"):
+            with conversion_lock(other, lambda _message, _fraction: None):  # not while it is being made
+                shutil.rmtree(other, ignore_errors=True)
+            removed.append(other)
+    return removed
+
+
+def vision_tower_spec(repo: str, for_model: str = "", configs_only: bool = False) -> ModelSpec:
     """A transient spec for the CLIP tower a generator needs (not a registry entry: the registry has
-    no vision kind). Weight file names vary between repos, so only the configs are required here."""
+    no vision kind). Weight file names vary between repos, so only the configs are required here;
+    `configs_only` downloads nothing else (the checkpoint holds the tower's weights)."""
     owner = f" (needed by {for_model})" if for_model else ""
+    patterns = ("*.json",) if configs_only else ("*.json", "*.safetensors", "pytorch_model*.bin")
     return ModelSpec(
         name=f"{repo} vision tower{owner}",
         kind=GENERATOR,
         backend="clip-vision",
         hub_repo=repo,
         files=("config.json", "preprocessor_config.json"),
-        size_mb=1710,
-        options={"download_patterns": ("*.json", "*.safetensors", "pytorch_model*.bin")},
+        size_mb=1 if configs_only else 1710,
+        options={"download_patterns": patterns},
     )
+
+
+def tower_embedded(checkpoint: Path) -> bool:
+    """Whether an original-layout checkpoint holds its vision tower's weights (both RAP ones do)."""
+    try:
+        weights = WeightFiles(Path(checkpoint))
+    except ModelMissingError:
+        return False
+    try:
+        return any(k.startswith("model.vision_tower.") for k in weights.where)
+    finally:
+        weights.close()
 
 
 def resolve_vision_tower(ref: str, for_model: str = "", cache_dir: Path | None = None) -> Path:

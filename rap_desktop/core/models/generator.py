@@ -164,7 +164,9 @@ class RapGenerator:
 
     def _load(self) -> None:
         import torch
-        from transformers import AutoProcessor, LlavaForConditionalGeneration
+        from transformers import AutoProcessor
+
+        from .llava_loading import load_llava
 
         device = resolve_device(self._device_choice)
         quantization = choose_quantization(self._quantization_choice, device)
@@ -195,7 +197,7 @@ class RapGenerator:
         try:
             # the PIL backend reproduces LLaVA's pad-then-bicubic preprocessing exactly
             processor = AutoProcessor.from_pretrained(self.folder, trust_remote_code=False, backend="pil")
-            model = LlavaForConditionalGeneration.from_pretrained(self.folder, **kwargs)
+            model = load_llava(self.folder, kwargs)  # a converted copy, or the download read in place
         except (OSError, ValueError) as exc:
             raise RapError(f"generator {self.spec.name!r} in {self.folder} could not be loaded: {exc}") from None
         if "device_map" not in kwargs:

@@ -23,6 +23,7 @@ import platformdirs
 
 from ..errors import ModelMissingError, RapError
 from ..fsutil import atomic_file
+from .disk import check_free_space, folder_bytes
 from .registry import ModelSpec
 
 WEIGHTS_DIR_ENV = "RAP_DESKTOP_WEIGHTS_DIR"
@@ -207,27 +208,59 @@ def fetch(
     spec: ModelSpec,
     cache_dir: Path | None = None,
     tqdm_class: Callable | None = None,
+    list_files: Callable[[str], list[str]] | None = None,
 ) -> Path:
-    """Download the model's files into its cache (progress through a tqdm class)."""
+    """Download the model's files into its cache (progress through a tqdm class), after checking
+    there is room for them. `list_files(repo)` lists a hub repo's files (default: ask the hub)."""
     if spec.download_url:
         folder = cache_dir or weights_cache_dir()
+        how = f'set {WEIGHTS_DIR_ENV} to a folder on a bigger disk, or point [models.paths] "{spec.name}" at a copy'
+        check_free_space(folder, spec.size_mb * 1e6, f"downloading {spec.name}", how)
         _download(spec, spec.download_url, folder / _file_name(spec), tqdm_class)
         return require(spec, folder)
     if not spec.hub_repo:
         raise RapError(f"model {spec.name!r} has no download source; it is a local model")
     from huggingface_hub import snapshot_download
 
+    hub = cache_dir or hub_cache_dir()
+    have = folder_bytes(hub / ("models--" + spec.hub_repo.replace("/", "--")))  # an interrupted download's part
+    how = f'set HF_HOME to a folder on a bigger disk, or point [models.paths] "{spec.name}" at a copy'
+    check_free_space(hub, spec.size_mb * 1e6 - have, f"downloading {spec.name}", how)
     try:
         folder = snapshot_download(
             spec.hub_repo,
-            # generators' weight shards vary in name and format: they list download patterns
-            allow_patterns=list(spec.options.get("download_patterns") or spec.files) or None,
-            cache_dir=cache_dir or hub_cache_dir(),
+            allow_patterns=download_patterns(spec, list_files or _list_repo_files),
+            cache_dir=hub,
             tqdm_class=tqdm_class,
         )
     except Exception as exc:  # network, auth, disk: all end the same way for the user
         raise RapError(f"could not download {spec.name!r} from {spec.hub_repo}: {exc}") from None
     return require(spec, cache_dir) if spec.files else Path(folder)
+
+
+_WEIGHT_PATTERNS = (".safetensors", ".bin")
+
+
+def download_patterns(spec: ModelSpec, list_files: Callable[[str], list[str]]) -> list[str] | None:
+    """What to download from a hub repo: the spec's patterns, with its weights narrowed to one format
+    once the repo's file list is known (safetensors when it has them; never both)."""
+    from .convert import select_download_patterns
+
+    patterns = list(spec.options.get("download_patterns") or spec.files) or None
+    if not patterns or not any(p.endswith(_WEIGHT_PATTERNS) for p in patterns):
+        return patterns
+    try:
+        files = list_files(str(spec.hub_repo))
+    except Exception:  # offline or refused: snapshot_download says so in a moment
+        return patterns
+    chosen = [p for p in select_download_patterns(files) if p.endswith(_WEIGHT_PATTERNS)]
+    return [p for p in patterns if not p.endswith(_WEIGHT_PATTERNS)] + chosen
+
+
+def _list_repo_files(repo: str) -> list[str]:
+    from huggingface_hub import list_repo_files
+
+    return list_repo_files(repo)
 
 
 def _download(spec: ModelSpec, url: str, dest: Path, tqdm_class: Callable | None) -> None:
