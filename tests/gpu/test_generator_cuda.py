@@ -20,12 +20,14 @@ def test_tiny_rap_generates_on_the_gpu(session, photos, quantization) -> None:
     generator = RapGenerator(base.spec, base.folder, "cuda", quantization)
     generator.load()
     assert generator.device.startswith("cuda") and generator.quantization == quantization
-    if quantization == "4bit":
+    if quantization in ("4bit", "8bit"):
         import bitsandbytes as bnb
 
-        assert any(isinstance(m, bnb.nn.Linear4bit) for m in generator.model.modules())
+        kind = bnb.nn.Linear4bit if quantization == "4bit" else bnb.nn.Linear8bitLt
+        quantized = [name for name, m in generator.model.named_modules() if isinstance(m, kind)]
+        assert quantized and all(name.startswith("model.language_model.") for name in quantized)
     turn = build_user_turn(caption_question(), [], query_image=load_image(photos["chelsea"]).image, limit=2)
-    conversation = Conversation.start("llava_v1", turn)
+    conversation = Conversation.start("vicuna_v1", turn)
     pieces: list[str] = []
     answer = generator.generate(
         conversation.prompt(), conversation.images, GenerationOptions(max_new_tokens=6), pieces.append
