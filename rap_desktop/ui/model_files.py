@@ -62,7 +62,8 @@ def needed_models(settings: Settings) -> list[ModelRow]:
     generator = rows[-1]
     tower = str(generator.spec.options.get("vision_tower", ""))
     if not generator.found.present and tower and not Path(tower).is_dir():
-        spec = vision_tower_spec(tower, generator.spec.name)
+        configs_only = bool(generator.spec.options.get("tower_in_checkpoint"))
+        spec = vision_tower_spec(tower, generator.spec.name, configs_only=configs_only)
         rows.append(ModelRow("vision tower", spec, weights.resolve(spec), destination(spec)))
     return rows
 

@@ -110,11 +110,11 @@ _DETECTORS: tuple[ModelSpec, ...] = (
     ),
 )
 
-# RAP generators. Both are published in the ORIGINAL LLaVA repository layout (convert.py turns them
-# into transformers' LlavaForConditionalGeneration once, cached) and need the CLIP tower below, a
-# separate download. `files` are the names every such repo has (weights.resolve checks exact names);
-# the weight shards' names and format (.safetensors or .bin) vary, so fetching must use
-# `download_patterns` (narrowed by convert.select_download_patterns once the repo's list is known).
+# RAP generators. Both are published in the ORIGINAL LLaVA repository layout (convert.py prepares them
+# for transformers' LlavaForConditionalGeneration once, cached) with the CLIP tower's weights inside;
+# the tower's repo below supplies its configs. `files` are the names every such repo has (weights.resolve
+# checks exact names); the weight shards' names and format (.safetensors or .bin) vary, so fetching uses
+# `download_patterns` (narrowed to one format by weights.download_patterns once the repo's list is known).
 _RAP_VISION_TOWER = "openai/clip-vit-large-patch14-336"
 _RAP_FILES = ("config.json", "tokenizer_config.json")
 _RAP_DOWNLOAD = ("*.json", "tokenizer.model", "*.safetensors", "pytorch_model*.bin")
@@ -123,6 +123,7 @@ _RAP_DOWNLOAD = ("*.json", "tokenizer.model", "*.safetensors", "pytorch_model*.b
 def _rap(name: str, repo: str, size_mb: int, description: str, **options: Any) -> ModelSpec:
     common = {
         "vision_tower": _RAP_VISION_TOWER,  # hub repo (or a local folder) of the CLIP tower it was trained with
+        "tower_in_checkpoint": True,  # both published checkpoints hold the tower's weights: fetch its configs only
         "image_aspect": "pad",  # LLaVA-1.5: pad to square with the CLIP mean colour, then resize
         "layout": "original",  # LLaVA's own repository layout: converted on first use
         "download_patterns": _RAP_DOWNLOAD,
