@@ -91,6 +91,22 @@ def test_a_stale_prepared_folder_is_removed(tmp_path):
     assert unrelated.is_dir()
 
 
+def test_an_updated_hub_snapshot_replaces_the_old_ones_folder(tmp_path):
+    """The hub cache keeps each revision in snapshots/<commit>: an update is another folder."""
+    repo = tmp_path / "hub" / "models--Hoar012--RAP-Phi3-mini" / "snapshots"
+    old = write_tiny_rap(tmp_path / "old", "phi3_instruct").checkpoint
+    shutil.copytree(old, repo / ("a" * 40))
+    new = repo / ("b" * 40)
+    shutil.copytree(old, new)
+    config = json.loads((new / "config.json").read_text())
+    (new / "config.json").write_text(json.dumps({**config, "rms_norm_eps": 1e-6}))
+    tower = tmp_path / "old" / "vision_tower"
+    cache = tmp_path / "cache"
+    first = convert.ensure_transformers_layout(repo / ("a" * 40), "rap-phi3-mini", tower, "phi3_instruct", None, cache)
+    second = convert.ensure_transformers_layout(new, "rap-phi3-mini", tower, "phi3_instruct", None, cache)
+    assert convert.is_converted(second) and not first.exists()
+
+
 def test_a_copy_that_does_not_fit_is_refused_before_writing(tmp_path):
     written = write_tiny_rap(tmp_path / "tiny", "vicuna_v1")
     dst = tmp_path / "out" / "converted"

@@ -558,7 +558,8 @@ def ensure_transformers_layout(
 
 def remove_stale_conversions(current: Path) -> list[Path]:
     """Remove the other prepared folders of the same source and model name (made by this app: they
-    carry its marker) whose source fingerprint is no longer the source's."""
+    carry its marker) whose source fingerprint is no longer the source's (for a hub download: any
+    snapshot of the same repo)."""
     mine = read_marker(current)
     removed = []
     name = current.name.rsplit("-", 1)[0]
@@ -566,12 +567,20 @@ def remove_stale_conversions(current: Path) -> list[Path]:
         if other == current or not other.is_dir() or TEMP_MARK in other.name:
             continue
         marker = read_marker(other)
-        same_source = marker.get("source") == mine.get("source")
+        same_source = _source_home(marker.get("source")) == _source_home(mine.get("source"))
         if marker and same_source and marker.get("fingerprint") != mine.get("fingerprint"):
             with conversion_lock(other, lambda _message, _fraction: None):  # not while it is being made
                 shutil.rmtree(other, ignore_errors=True)
             removed.append(other)
     return removed
+
+
+def _source_home(source: str | None) -> str | None:
+    """A hub download's repo folder (an update is a new snapshots/<commit> folder), else the folder."""
+    if not source:
+        return None
+    path = Path(source)
+    return str(path.parent.parent) if path.parent.name == "snapshots" else str(path)
 
 
 def vision_tower_spec(repo: str, for_model: str = "", configs_only: bool = False) -> ModelSpec:
