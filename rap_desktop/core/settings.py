@@ -12,6 +12,8 @@ File (all keys optional):
     [models.paths]               # point a registry entry at a local folder
     "clip-vit-l-14-336" = "/data/models/clip-l-336"
     "yolo-world-v2-x" = "/data/models/yolov8x-worldv2.pt"   # single-file models: the file itself
+    [models.templates]           # the chat template a generator's prompts use (prompting.TEMPLATES)
+    "rap-llava-13b" = "llava_v1" # default: the one it was trained with (vicuna_v1)
     [models.custom.my-clip]      # add an entry (fields of ModelSpec)
     kind = "embedder"
     backend = "open_clip"
@@ -29,7 +31,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -87,6 +89,19 @@ def _custom_spec(path: Path, name: str, table: Mapping[str, Any]) -> ModelSpec:
     return spec
 
 
+def _set_templates(path: Path | None, registry: Registry, table: Mapping[str, Any]) -> None:
+    from .prompting import TEMPLATES
+
+    for name, chosen in table.items():
+        if name not in registry or registry.get(name).kind != GENERATOR:
+            raise _fail(path, f"[models.templates] names {name!r}, which is not a generator")  # type: ignore[arg-type]
+        if chosen not in TEMPLATES:
+            known = ", ".join(sorted(TEMPLATES))
+            raise _fail(path, f"[models.templates] {name!r}: unknown template {chosen!r} (known: {known})")  # type: ignore[arg-type]
+        spec = registry.get(name)
+        registry.add(replace(spec, options=MappingProxyType({**spec.options, "template": chosen})))
+
+
 def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) -> Settings:
     """Read `path` (missing file = defaults), then apply environment overrides."""
     data: dict[str, Any] = {}
@@ -110,6 +125,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) ->
         if name not in registry:
             raise _fail(path, f"[models.paths] names unknown model {name!r}")  # type: ignore[arg-type]
         registry.set_path(name, str((path.parent / folder).resolve()))  # type: ignore[union-attr]
+    _set_templates(path, registry, models.get("templates", {}))
     values = {key: str(models.get(key, "auto")) for key in _ENV}
     for key, var in _ENV.items():
         if environ.get(var):

@@ -27,6 +27,14 @@ def test_file_and_environment(tmp_path: Path) -> None:
     assert overridden.embedder == "clip-vit-l-14-336"
 
 
+def test_the_trained_template_is_the_default_and_another_is_selectable(tmp_path: Path) -> None:
+    assert load_settings(None, environ={}).registry().get("rap-llava-13b").options["template"] == "vicuna_v1"
+    path = tmp_path / "c.toml"
+    path.write_text('[models.templates]\n"rap-llava-13b" = "llava_v1"\n')
+    spec = load_settings(path, environ={}).registry().get("rap-llava-13b")
+    assert spec.options["template"] == "llava_v1" and spec.options["concept_limit"] == 2
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
@@ -35,6 +43,8 @@ def test_file_and_environment(tmp_path: Path) -> None:
         ('[models.paths]\n"nope" = "x"\n', "unknown model"),
         ("schema = 99\n", "newer"),
         ('[models.custom.x]\nkind = "embedder"\nbackend = "open_clip"\ncolour = 3\n', "colour"),
+        ('[models.templates]\n"rap-llava-13b" = "nope"\n', "unknown template"),
+        ('[models.templates]\n"clip-vit-b-32" = "llava_v1"\n', "not a generator"),
     ],
 )
 def test_bad_settings_files_name_the_file_and_problem(tmp_path: Path, text: str, reason: str) -> None:
