@@ -2,9 +2,13 @@
 
 The RAP checkpoints are published as LLaVA's own code saves them: a causal LM (`LlavaLlamaForCausalLM`
 or `LlavaPhiForCausalLM`) whose config carries `mm_*` fields, the projector as `model.mm_projector.{0,2}`
-(Linear, GELU, Linear) and no vision tower (CLIP ViT-L/14-336 is loaded separately at run time). The
-converted folder holds everything transformers needs: config (LlavaConfig), safetensors shards,
-tokenizer with an `<image>` token, the image processor (LLaVA-1.5's pad-to-square) and a chat template.
+(Linear, GELU, Linear) and the CLIP ViT-L/14-336 tower's weights under `model.vision_tower.vision_tower.*`
+(older saves leave them out: the tower's own repo then supplies them). The prepared folder holds what
+transformers needs: config (LlavaConfig), tokenizer with an `<image>` token, the image processor
+(LLaVA-1.5's pad-to-square), a chat template, and either safetensors shards (a copy) or nothing more:
+on first use a safetensors checkpoint holding its tower is read in place (llava_loading.py), renamed
+by the same mapping while loading. Conversions into one folder are serialised by a file lock; a copy is
+checked against the free disk space first.
 
 Key mapping (the installed transformers' names, read off a meta-device model before anything is
 written; with transformers 5.x):
