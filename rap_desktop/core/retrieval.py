@@ -214,10 +214,22 @@ def rank(store: Store, vectors: np.ndarray, neighbours: int, model: str | None =
     """Per query vector: one row per concept (its best exemplar), best first, at most `neighbours`.
 
     One batched FAISS search for all vectors (the album re-matches 10^5 regions through here)."""
+    return rank_with_floor(store, vectors, neighbours, model)[0]
+
+
+def rank_with_floor(
+    store: Store, vectors: np.ndarray, neighbours: int, model: str | None = None
+) -> tuple[list[Ranked], np.ndarray]:
+    """`rank`, plus per query the similarity of the last exemplar hit the ranking looked at (the
+    `neighbours * 4`-th), or -inf while fewer exemplars exist: an exemplar less similar than that
+    cannot change the query's ranking (the album's incremental re-match relies on it)."""
     index = store.index(model)
+    floor = np.full(len(vectors), -np.inf, np.float32)
     if index.count == 0 or len(vectors) == 0:
-        return [[] for _ in range(len(vectors))]
+        return [[] for _ in range(len(vectors))], floor
     sims, ids = index.search(np.atleast_2d(vectors), neighbours * 4)
+    if sims.shape[1] == neighbours * 4:
+        floor = np.where(ids[:, -1] >= 0, sims[:, -1], -np.inf).astype(np.float32)
     wanted = sorted({int(i) for i in np.unique(ids) if i >= 0})
     owner: dict[int, tuple[int, str]] = {}
     for start in range(0, len(wanted), 900):  # SQLite's bound-parameter limit
@@ -248,7 +260,7 @@ def rank(store: Store, vectors: np.ndarray, neighbours: int, model: str | None =
     for r, eid, sim in zip(rows.tolist(), ids[rows, cols].tolist(), sims[rows, cols].tolist(), strict=True):
         cid, name = owner[eid]
         ranked[r].append((cid, eid, name, sim))
-    return ranked
+    return ranked, floor
 
 
 class Negatives:
@@ -267,6 +279,18 @@ class Negatives:
         return None if found is None else float((found @ vector).max())
 
 
+def verdict(status: str | None, negative: float | None, similarity: float, threshold: float) -> str:
+    """What one (region, concept) pair is worth on its own: the user's word, then a rejected
+    example at least as close, then the threshold."""
+    if status == "confirmed":
+        return CONFIRMED
+    if status in ("rejected", "reassigned"):
+        return REJECTED
+    if negative is not None and negative + TIE >= similarity:
+        return SUPPRESSED
+    return BELOW if similarity < threshold else ACCEPTED
+
+
 def decide(
     stored: Sequence[photos.StoredRegion],
     ranked: Sequence[Ranked],
@@ -280,19 +304,11 @@ def decide(
     verdicts: dict[tuple[int, int], tuple[str, float | None]] = {}
     for region, rows in zip(stored, ranked, strict=True):
         for concept_id, _, _, similarity in rows:
-            status = manual.get((region.id, concept_id))
             negative = negatives.similarity(concept_id, region.vector)
-            if status == "confirmed":
-                verdict = CONFIRMED
-            elif status in ("rejected", "reassigned"):
-                verdict = REJECTED
-            elif negative is not None and negative + TIE >= similarity:
-                verdict = SUPPRESSED
-            elif similarity < threshold:
-                verdict = BELOW
-            else:
-                verdict = ACCEPTED
-            verdicts[(region.id, concept_id)] = (verdict, negative)
+            verdicts[(region.id, concept_id)] = (
+                verdict(manual.get((region.id, concept_id)), negative, similarity, threshold),
+                negative,
+            )
     # second pass: one concept per region, one region per concept, best similarity first
     eligible = sorted(
         (
