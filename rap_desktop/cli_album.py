@@ -116,12 +116,13 @@ def search(args: argparse.Namespace, session: Session) -> dict:
 
 
 def rematch_cmd(args: argparse.Namespace, session: Session) -> dict:
-    report = rematch.after_change(session)
+    report = rematch.after_change(session, full=args.full)
     if report is None:
         return {"regions": 0, "text": "nothing indexed yet: run `rap-desktop index FOLDER` first"}
-    doc = {k: getattr(report, k) for k in ("regions", "photos", "accepted", "changed")}
-    text = f"re-matched {report.regions} regions of {report.photos} photos in {report.seconds:.2f} s: "
-    return {**doc, "seconds": round(report.seconds, 3), "text": text + f"{report.changed} decisions changed"}
+    doc = {k: getattr(report, k) for k in ("regions", "photos", "accepted", "changed", "full", "redecided")}
+    text = f"re-matched {report.regions} regions of {report.photos} photos in {report.seconds:.2f} s "
+    text += "(all decided again)" if report.full else f"({report.redecided} decided again)"
+    return {**doc, "seconds": round(report.seconds, 3), "text": text + f": {report.changed} decisions changed"}
 
 
 def after_change(session: Session) -> None:
@@ -141,7 +142,10 @@ def register(sub, command) -> None:
     p.add_argument("--concept", help="photos where this concept is recognised (confirmed first)")
     p.add_argument("--text", help='a description, e.g. "a dog on a sofa"')
     p.add_argument("--limit", type=int, default=20)
-    command(sub, "rematch", rematch_cmd, "re-match stored regions against the concepts (no model run)")
+    p = command(sub, "rematch", rematch_cmd, "re-match stored regions against the concepts (no model run)")
+    p.add_argument(
+        "--full", action="store_true", help="decide every region again, not only what changed since the last re-match"
+    )
     register_more(sub, command)
 
 

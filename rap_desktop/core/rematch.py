@@ -129,7 +129,7 @@ def update(
     regions, photos = _align(record.regions, matrix)
     photos = np.union1d(photos, _changed_photos(store, matrix, record.inputs, inputs, threshold))
     in_photos = np.isin(matrix.photo_ids, photos)
-    candidates = _candidates(matrix, regions.floor, record.inputs, inputs, neighbours) & ~in_photos
+    candidates = _candidates(matrix, _bound(regions), record.inputs, inputs, neighbours) & ~in_photos
     if np.count_nonzero(candidates | in_photos) > full_share * len(matrix.rows):
         return rematch(store, model, threshold, neighbours)
     clock["plan"] = time.perf_counter() - tick
@@ -310,15 +310,26 @@ def _changed_photos(store: Store, matrix, old: Inputs, new: Inputs, threshold: f
     return np.unique(np.concatenate(photos))
 
 
-def _candidates(matrix, floor: np.ndarray, old: Inputs, new: Inputs, neighbours: int) -> np.ndarray:
-    """Regions whose ranking an added, removed or changed exemplar can alter: it is at least as
-    similar as the last hit their ranking looked at (every region while fewer exemplars exist)."""
+def _bound(regions: Regions) -> np.ndarray:
+    """Per region, the similarity below which an exemplar added or removed cannot change its ranking.
+
+    With all `neighbours` concepts ranked: the last one's (an exemplar below it comes after the first
+    hit of every ranked concept, so it adds no concept, raises none, and pushes out only hits below
+    it). With fewer: the last exemplar hit the ranking looked at (its floor; -inf while fewer
+    exemplars exist than it looks at), since any hit of another concept above it would be ranked."""
+    full = regions.concepts[:, -1] >= 0
+    return np.where(full, regions.sims[:, -1], regions.floor).astype(np.float32)
+
+
+def _candidates(matrix, bound: np.ndarray, old: Inputs, new: Inputs, neighbours: int) -> np.ndarray:
+    """Regions whose ranking an added, removed or changed exemplar can alter (`_bound`; every region
+    while fewer exemplars exist than a ranking looks at)."""
     moved = old.exemplars.changed(new.exemplars)
     if not len(moved):
         return np.zeros(len(matrix.rows), bool)
     if min(len(old.exemplars.ids), len(new.exemplars.ids)) < neighbours * 4:
         return np.ones(len(matrix.rows), bool)
-    return _reaches(matrix.vectors, moved, floor)
+    return _reaches(matrix.vectors, moved, bound)
 
 
 def _reaches(vectors: np.ndarray, queries: np.ndarray, bound: np.ndarray) -> np.ndarray:

@@ -76,6 +76,8 @@ CREATE TABLE IF NOT EXISTS matches (
     PRIMARY KEY (region_id, concept_id)
 );
 CREATE INDEX IF NOT EXISTS matches_concept ON matches(concept_id);
+-- the user's decisions alone (a few among 10^5-10^6 rows): every re-match reads them
+CREATE INDEX IF NOT EXISTS matches_decided ON matches(region_id, concept_id, status) WHERE status != 'auto';
 CREATE TABLE IF NOT EXISTS negatives (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     concept_id INTEGER NOT NULL REFERENCES concepts(id) ON DELETE CASCADE,

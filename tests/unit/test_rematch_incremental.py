@@ -98,8 +98,8 @@ class Album:
         return load_image(_png(100_000 + self.codes), name=f"exemplar {self.codes}")
 
     def _region(self) -> tuple[str, str, photos.StoredRegion]:
-        region_id, photo_id, ordinal = self.store.conn.execute(
-            "SELECT id, photo_id, ordinal FROM regions WHERE model = ? ORDER BY id LIMIT 1 OFFSET ?",
+        photo_id, ordinal = self.store.conn.execute(
+            "SELECT photo_id, ordinal FROM regions WHERE model = ? ORDER BY id LIMIT 1 OFFSET ?",
             (MODEL, self.pick.randrange(self._count("SELECT COUNT(*) FROM regions"))),
         ).fetchone()
         sha = self.store.conn.execute("SELECT sha256 FROM photos WHERE id = ?", (photo_id,)).fetchone()[0]
