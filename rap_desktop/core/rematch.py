@@ -62,6 +62,7 @@ class RematchReport:
     written: int = 0  # match rows inserted, updated or deleted
     full: bool = True  # every region re-decided (False: only what the change could affect)
     redecided: int = 0  # regions whose rows were decided again
+    searched: int = 0  # regions ranked again (FAISS search)
 
 
 def rematch(store: Store, model: str, threshold: float, neighbours: int = 5) -> RematchReport:
@@ -84,6 +85,7 @@ def rematch(store: Store, model: str, threshold: float, neighbours: int = 5) -> 
     rows = _decide_photos(matrix, np.split(order, bounds), ranked, threshold, inputs, held)
     clock["decide"] = time.perf_counter() - tick
     tick = time.perf_counter()
+    rematch_state.forget(store, model)  # rows and record change together: a crash between means a full pass
     changed, written = _save(store, model, rows)
     clock["write"] = time.perf_counter() - tick
     concepts, sims = _arrays(ranked, neighbours)
@@ -100,6 +102,7 @@ def rematch(store: Store, model: str, threshold: float, neighbours: int = 5) -> 
         clock,
         written,
         True,
+        len(matrix.rows),
         len(matrix.rows),
     )
 
@@ -153,6 +156,7 @@ def update(
     clock["decide"] = time.perf_counter() - tick
     tick = time.perf_counter()
     touched = sorted({r[0] for r in rows} | set(matrix.ids[positions].tolist()))
+    rematch_state.forget(store, model)  # rows and record change together: a crash between means a full pass
     changed, written = _save(store, model, rows, touched)
     clock["write"] = time.perf_counter() - tick
     tick = time.perf_counter()
@@ -168,6 +172,7 @@ def update(
         written,
         False,
         len(touched),
+        work.searched,
     )
 
 
@@ -181,10 +186,12 @@ class _Work:
         self.old_concepts, self.old_sims = regions.concepts, regions.sims
         self.held = regions.held.copy()
         self.ranked: dict[int, Ranked] = {}
+        self.searched = 0
 
     def search(self, positions: np.ndarray) -> None:
         if not len(positions):
             return
+        self.searched += len(positions)
         ranked, floor = rank_with_floor(self.store, self.matrix.vectors[positions], self.neighbours, self.model)
         self.floor[positions] = floor
         self.concepts[positions], self.sims[positions] = _arrays(ranked, self.neighbours)
@@ -230,10 +237,12 @@ def _region_rows(work: _Work, positions: np.ndarray, threshold: float, manual, n
     same = (work.concepts[positions] == work.old_concepts[positions]).all(1) & (
         np.abs(work.sims[positions] - work.old_sims[positions]) <= SAME
     ).all(1)
-    rows: list[tuple] = []
+    changed = positions[~same]
+    plain = _plain(work, changed, threshold, manual)
+    rows = _plain_rows(work, changed[plain])
     photos: list[int] = []
     matrix = work.matrix
-    for i in positions[~same].tolist():
+    for i in changed[~plain].tolist():
         region_id, vector = int(matrix.ids[i]), matrix.vectors[i]
         old = [(int(c), float(s)) for c, s in zip(work.old_concepts[i], work.old_sims[i], strict=True) if c >= 0]
         new = [(cid, sim) for cid, _, _, sim in work.ranked[i]]
@@ -250,6 +259,25 @@ def _region_rows(work: _Work, positions: np.ndarray, threshold: float, manual, n
             decision = TAKEN if worth in ELIGIBLE and not kept else worth  # a slot it does not hold: auto
             rows.append((region_id, cid, sim, match_status(Candidate(name, cid, eid, sim, decision)), int(kept)))
     return rows, np.unique(np.array(photos, np.int64))
+
+
+def _plain(work: _Work, positions: np.ndarray, threshold: float, manual) -> np.ndarray:
+    """Regions with nothing that can take a slot, before or after: no decision of the user's, no held
+    concept, every ranked similarity below the threshold (below it, suppressed or not, a pair is
+    stored as automatic and not accepted). Most regions a change reaches are such."""
+    decided = np.array(sorted({r for r, _ in manual}), np.int64)
+    below = np.where(work.concepts[positions] >= 0, work.sims[positions], -np.inf).max(1, initial=-np.inf) < threshold
+    was = np.where(work.old_concepts[positions] >= 0, work.old_sims[positions], -np.inf).max(1, initial=-np.inf)
+    return below & (was < threshold) & (work.held[positions] < 0) & ~np.isin(work.matrix.ids[positions], decided)
+
+
+def _plain_rows(work: _Work, positions: np.ndarray) -> list[tuple]:
+    """`_plain` regions' rows: each ranked concept, automatic, not accepted."""
+    at, slot = np.nonzero(work.concepts[positions] >= 0)
+    ids = work.matrix.ids[positions][at].tolist()
+    concepts = work.concepts[positions][at, slot].tolist()
+    sims = work.sims[positions][at, slot].tolist()
+    return [(r, c, s, "auto", 0) for r, c, s in zip(ids, concepts, sims, strict=True)]
 
 
 def _eligible(region_id: int, vector, pairs, threshold: float, manual, negatives) -> list[tuple[int, str, float]]:

@@ -5,8 +5,9 @@ ids) and, per region, what the decision saw: its ranked concepts, the similarity
 hit its ranking looked at (the floor), and the concept it holds. The next re-match compares the
 store's inputs with these (`Inputs.read` and `changes`), whoever changed them: the GUI, the CLI in
 another process, an undo, a removal brought back. Kept in memory and in `<cache>/album`; a missing,
-damaged or foreign file only means a full re-match. Written after the match rows committed, so a
-crash leaves an older record, and an older record only means re-deciding more.
+damaged or foreign file only means a full re-match. The rows must be the ones the record describes
+(an older record could miss a change made and taken back since), so a re-match drops the record
+before it writes rows and records anew after they committed: a crash in between means a full pass.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fsutil import fsync_dir
 from .store import Store
 
 VERSION = 1
@@ -125,8 +127,10 @@ def _file(store: Store, model: str) -> Path:
 def forget(store: Store, model: str) -> None:
     """Drop the record (memory and disk): the next re-match is a full one."""
     _MEMORY.pop((str(store.home), model), None)
-    with contextlib.suppress(OSError):
-        _file(store, model).unlink()
+    path = _file(store, model)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+        fsync_dir(path.parent)  # gone for good before the rows change, power cut or not
 
 
 def load(store: Store, model: str) -> Record | None:
@@ -159,8 +163,8 @@ def _unpack(header: dict, stored) -> Record:
 
 
 def save(store: Store, record: Record) -> None:
-    """Write the record (after the rows it describes committed). No fsync: it is a cache, and an
-    older or unreadable file only costs a larger re-match."""
+    """Write the record (after the rows it describes committed). No fsync: after a power cut a lost
+    or torn file only costs a full re-match (the previous one was removed before the rows changed)."""
     header = {
         "version": VERSION,
         "model": record.model,

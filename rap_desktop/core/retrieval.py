@@ -350,7 +350,6 @@ def match_status(candidate: Candidate) -> str:
     return {CONFIRMED: "confirmed", REJECTED: "rejected"}.get(candidate.decision, "auto")
 
 
-
 def result_dict(result: RetrievalResult) -> dict:
     """The `retrieve --json` document (CLI.md)."""
     return {

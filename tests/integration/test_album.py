@@ -282,3 +282,42 @@ def test_groups_are_deterministic_and_naming_one_confirms_it_in_one_step(session
     corrections.undo(store)
     assert store.get_concept("bo").exemplar_count == 1
     assert store.conn.execute(rows, group.regions).fetchall() == before
+
+
+def test_incremental_rematch_equals_the_full_pass_with_the_real_models(session: Session, album: Path) -> None:
+    """Concept changes, corrections, undo and an undone removal through the real tiny models: after
+    each, `after_change` (only what the change can affect) leaves the rows a full pass writes."""
+    from rap_desktop.core import removal
+    from tests.unit.test_rematch_incremental import differences, full_on_copy, matches
+
+    _indexer(session).index([album])
+    store, model = session.store(), session.embedder.model_id
+    threshold, _ = session.retrieval_settings()
+    files = sorted(album.rglob("*.jpg"))
+    store.add_concept("bo", files[2], "", "cat")
+    assert rematch.after_change(session).full  # nothing recorded yet
+    sha = sha256_bytes(files[2].read_bytes())
+    steps = [
+        lambda: store.add_concept("mia", files[5], "", "dog"),
+        lambda: store.add_exemplar("bo", files[7]),
+        lambda: corrections.confirm(store, sha, "r2", "mia"),
+        lambda: corrections.reject(store, sha, "r1", "bo"),
+        lambda: corrections.reassign(store, sha256_bytes(files[5].read_bytes()), "r1", "zed"),
+        lambda: corrections.undo(store),
+        lambda: store.edit_concept("mia", rename="mimi", info="a dog"),
+        lambda: saved.append(removal.remove(store, ["bo"])),
+        lambda: removal.restore(store, saved.pop()),
+        lambda: corrections.undo(store),
+        lambda: store.remove_concept("mimi"),
+    ]
+    saved: list = []
+    seen = set()
+    for n, step in enumerate(steps):
+        step()
+        # as after_change, but never the shortcut to a full pass a store this small would take
+        report = rematch.update(store, model, threshold, full_share=1.0)
+        assert not report.full
+        found = differences(matches(store), full_on_copy(store, album.parent / f"full-{n}", 5, model, threshold))
+        assert not found, f"after step {n}: {found[:5]}"
+        seen |= {accepted for _, _, accepted in matches(store).values()}
+    assert seen == {0, 1}  # decisions both ways were made and kept in step

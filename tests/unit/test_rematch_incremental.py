@@ -235,14 +235,16 @@ def matches(store: Store) -> dict[tuple[int, int], tuple[float, str, int]]:
     return {(r, c): (s, st, a) for r, c, s, st, a in rows}
 
 
-def full_on_copy(store: Store, where: Path, neighbours: int) -> dict[tuple[int, int], tuple[float, str, int]]:
+def full_on_copy(
+    store: Store, where: Path, neighbours: int = 5, model: str = MODEL, threshold: float = THRESHOLD
+) -> dict[tuple[int, int], tuple[float, str, int]]:
     """The full pass's rows for the store as it is now, computed on a copy of it."""
     where.mkdir()
     with sqlite3.connect(where / "store.sqlite3") as target:
         store.conn.backup(target)
     copy = Store(where)
     try:
-        rematch.rematch(copy, MODEL, THRESHOLD, neighbours)
+        rematch.rematch(copy, model, threshold, neighbours)
         return matches(copy)
     finally:
         copy.close()
