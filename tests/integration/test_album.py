@@ -284,6 +284,7 @@ def test_groups_are_deterministic_and_naming_one_confirms_it_in_one_step(session
     assert store.conn.execute(rows, group.regions).fetchall() == before
 
 
+@pytest.mark.slow
 def test_incremental_rematch_equals_the_full_pass_with_the_real_models(session: Session, album: Path) -> None:
     """Concept changes, corrections, undo and an undone removal through the real tiny models: after
     each, `after_change` (only what the change can affect) leaves the rows a full pass writes."""

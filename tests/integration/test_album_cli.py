@@ -57,6 +57,11 @@ def test_index_search_groups_and_captions_with_sidecars(cli, tmp_path: Path, hom
     assert named["created"] and named["confirmed"] == first["size"]
     code, found, _ = cli("search", "--concept", "gang", "--json")
     assert sum(p["confirmed"] for p in found["photos"]) == first["photos"]
+    code, again, _ = cli("rematch", "--json")  # nothing changed since the naming's re-match
+    assert code == 0 and not again["full"] and again["redecided"] == 0
+    code, full, _ = cli("rematch", "--full", "--json")
+    assert code == 0 and full["full"] and full["redecided"] == full["regions"] == again["regions"]
+    assert full["accepted"] == again["accepted"]
 
     before = [sha256_bytes(p.read_bytes()) for p in files]
     code, doc, err = cli("caption-album", str(album), "--write-xmp", "--max-new-tokens", "3", "--json")

@@ -52,7 +52,7 @@ class Album:
     """A store with photos (real files) whose regions lie around cluster centres, some of which are
     concepts; the changes a person makes, picked at random."""
 
-    def __init__(self, home: Path, seed: int, photos_n: int = 120) -> None:
+    def __init__(self, home: Path, seed: int, photos_n: int = 100) -> None:
         self.rng = np.random.default_rng(seed)
         self.pick = random.Random(seed)
         self.embedder = Vectors()
@@ -260,13 +260,14 @@ def differences(got: dict, want: dict) -> list[str]:
     return sorted(out)
 
 
-@pytest.mark.parametrize(("seed", "neighbours"), [(1, 3), (2, 3), (3, 2), (4, 5)])
+@pytest.mark.slow
+@pytest.mark.parametrize(("seed", "neighbours"), [(1, 3), (2, 2), (3, 5)])
 def test_incremental_rows_equal_the_full_pass_after_random_changes(tmp_path: Path, seed: int, neighbours) -> None:
     album = Album(tmp_path, seed)
     first = rematch.update(album.store, MODEL, THRESHOLD, neighbours)
     assert first.full  # nothing recorded yet
     done = []
-    for step in range(40):
+    for step in range(30):
         done.append(album.change())
         # never the full pass's shortcut: the incremental path decides every change, however large
         report = rematch.update(album.store, MODEL, THRESHOLD, neighbours, full_share=1.0)
