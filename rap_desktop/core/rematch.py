@@ -142,7 +142,7 @@ def update(
     clock["search"] = time.perf_counter() - tick
     tick = time.perf_counter()
     negatives = Negatives(inputs.negatives.concepts, inputs.negatives.vectors)
-    rows, more = _region_rows(work, np.flatnonzero(candidates), threshold, inputs.manual, negatives)
+    rows, more, changed = _region_rows(work, np.flatnonzero(candidates), threshold, inputs.manual, negatives)
     if len(more):  # regions whose eligible pairs changed: their whole photos, searched first
         photos = np.union1d(photos, more)
         extra = np.isin(matrix.photo_ids, more)
@@ -155,7 +155,8 @@ def update(
     rows += _decide_photos(matrix, groups, work.ranked, threshold, inputs, work.held)
     clock["decide"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    touched = sorted({r[0] for r in rows} | set(matrix.ids[positions].tolist()))
+    changed = changed[~in_photos[changed]]
+    touched = sorted(set(matrix.ids[changed].tolist()) | set(matrix.ids[positions].tolist()))
     rematch_state.forget(store, model)  # rows and record change together: a crash between means a full pass
     changed, written = _save(store, model, rows, touched)
     clock["write"] = time.perf_counter() - tick
@@ -229,11 +230,14 @@ def _decide_photos(matrix, groups, ranked, threshold: float, inputs: Inputs, hel
     return rows
 
 
-def _region_rows(work: _Work, positions: np.ndarray, threshold: float, manual, negatives) -> tuple[list, np.ndarray]:
+def _region_rows(
+    work: _Work, positions: np.ndarray, threshold: float, manual, negatives
+) -> tuple[list, np.ndarray, np.ndarray]:
     """Rows of regions searched again whose ranking changed but whose eligible pairs did not (they
-    keep their slot); and the photos of those whose eligible pairs changed (decided whole)."""
+    keep their slot); the photos of those whose eligible pairs changed (decided whole); and the
+    positions of all whose ranking changed (their rows are replaced, even by none)."""
     if not len(positions):
-        return [], np.zeros(0, np.int64)
+        return [], np.zeros(0, np.int64), positions
     same = (work.concepts[positions] == work.old_concepts[positions]).all(1) & (
         np.abs(work.sims[positions] - work.old_sims[positions]) <= SAME
     ).all(1)
@@ -258,7 +262,7 @@ def _region_rows(work: _Work, positions: np.ndarray, threshold: float, manual, n
             kept = worth in ELIGIBLE and cid == work.held[i]
             decision = TAKEN if worth in ELIGIBLE and not kept else worth  # a slot it does not hold: auto
             rows.append((region_id, cid, sim, match_status(Candidate(name, cid, eid, sim, decision)), int(kept)))
-    return rows, np.unique(np.array(photos, np.int64))
+    return rows, np.unique(np.array(photos, np.int64)), changed
 
 
 def _plain(work: _Work, positions: np.ndarray, threshold: float, manual) -> np.ndarray:

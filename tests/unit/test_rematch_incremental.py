@@ -288,6 +288,19 @@ def test_an_edit_that_changes_no_input_re_decides_nothing(tmp_path: Path) -> Non
     album.store.close()
 
 
+def test_rows_go_when_the_last_exemplar_goes(tmp_path: Path) -> None:
+    """Concepts left without photos rank for no region: every region's rows go, none are written."""
+    album = Album(tmp_path, 9)
+    rematch.update(album.store, MODEL, THRESHOLD)
+    assert matches(album.store)
+    for exemplar in album.store.exemplars():
+        album.store.remove_exemplar(exemplar.id)
+        report = rematch.update(album.store, MODEL, THRESHOLD, full_share=1.0)
+        assert not report.full
+    assert matches(album.store) == {}
+    album.store.close()
+
+
 def test_a_lost_or_foreign_record_means_a_full_pass(tmp_path: Path) -> None:
     album = Album(tmp_path, 8)
     rematch.update(album.store, MODEL, THRESHOLD)
