@@ -130,7 +130,7 @@ def update(
     clock["load"] = time.perf_counter() - tick
     tick = time.perf_counter()
     regions, photos = _align(record.regions, matrix)
-    photos = np.union1d(photos, _changed_photos(store, matrix, record.inputs, inputs, threshold))
+    photos = np.union1d(photos, _changed_photos(store, matrix, regions, record.inputs, inputs, threshold))
     in_photos = np.isin(matrix.photo_ids, photos)
     candidates = _candidates(matrix, _bound(regions), record.inputs, inputs, neighbours) & ~in_photos
     if np.count_nonzero(candidates | in_photos) > full_share * len(matrix.rows):
@@ -315,9 +315,9 @@ def _align(old: Regions, matrix) -> tuple[Regions, np.ndarray]:
     return aligned, photos
 
 
-def _changed_photos(store: Store, matrix, old: Inputs, new: Inputs, threshold: float) -> np.ndarray:
-    """Photos to decide whole: a decision of the user's changed, a negative added or removed near one
-    of their regions, or a concept came back with match rows (a removal undone)."""
+def _changed_photos(store: Store, matrix, ranked: Regions, old: Inputs, new: Inputs, threshold: float) -> np.ndarray:
+    """Photos to decide whole: a decision of the user's changed, a negative added or removed can
+    change a verdict in one of their regions, or a concept came back with match rows (a removal undone)."""
     regions = {
         r
         for key in old.manual.keys() | new.manual.keys()
@@ -335,11 +335,23 @@ def _changed_photos(store: Store, matrix, old: Inputs, new: Inputs, threshold: f
     at = np.clip(np.searchsorted(matrix.ids, ids), 0, len(matrix.ids) - 1)
     photos = [matrix.photo_ids[at[matrix.ids[at] == ids]]]
     moved = old.negatives.changed(new.negatives)
-    if len(moved):
-        # a negative decides only a pair at or above the threshold it is as close as (TIE)
-        near = _reaches(matrix.vectors, moved, np.full(len(matrix.rows), threshold - TIE, np.float32))
-        photos.append(matrix.photo_ids[near])
+    if len(moved.ids):
+        photos.append(matrix.photo_ids[_suppressible(matrix, ranked, moved, threshold)])
     return np.unique(np.concatenate(photos))
+
+
+def _suppressible(matrix, ranked: Regions, negatives: rematch_state.Vectors, threshold: float) -> np.ndarray:
+    """Regions where a negative added or removed can change a verdict: it ranks the negative's concept
+    at or above the threshold, and the negative is as close (TIE) or closer. Checked against the
+    recorded ranking: a pair that enters a ranking now is judged with today's negatives anyway."""
+    out = np.zeros(len(matrix.rows), bool)
+    for start in range(0, len(negatives.ids), 64):
+        sims = matrix.vectors @ np.ascontiguousarray(negatives.vectors[start : start + 64].T, np.float32)
+        for j, concept in enumerate(negatives.concepts[start : start + 64].tolist()):
+            near = np.flatnonzero(sims[:, j] + TIE >= threshold - MARGIN)  # below it no pair can be accepted
+            pairs = (ranked.concepts[near] == concept) & (ranked.sims[near] >= threshold - MARGIN)
+            out[near[(pairs & (sims[near, j, None] + TIE >= ranked.sims[near] - MARGIN)).any(1)]] = True
+    return out
 
 
 def _bound(regions: Regions) -> np.ndarray:
@@ -356,7 +368,7 @@ def _bound(regions: Regions) -> np.ndarray:
 def _candidates(matrix, bound: np.ndarray, old: Inputs, new: Inputs, neighbours: int) -> np.ndarray:
     """Regions whose ranking an added, removed or changed exemplar can alter (`_bound`; every region
     while fewer exemplars exist than a ranking looks at)."""
-    moved = old.exemplars.changed(new.exemplars)
+    moved = old.exemplars.changed(new.exemplars).vectors
     if not len(moved):
         return np.zeros(len(matrix.rows), bool)
     if min(len(old.exemplars.ids), len(new.exemplars.ids)) < neighbours * 4:

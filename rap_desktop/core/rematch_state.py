@@ -44,14 +44,18 @@ class Vectors:
         vectors = np.stack([np.frombuffer(r[2], np.float32) for r in rows])
         return cls(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64), vectors)
 
-    def changed(self, other: Vectors) -> np.ndarray:
-        """The vectors of rows in one and not (identically) in the other: added, removed or altered."""
+    def changed(self, other: Vectors) -> Vectors:
+        """The rows in one and not (identically) in the other: added, removed or altered."""
         mine = _keys(self)
         theirs = _keys(other)
-        parts = [self.vectors[[i for k, i in mine.items() if k not in theirs]]]
-        parts.append(other.vectors[[i for k, i in theirs.items() if k not in mine]])
-        parts = [p for p in parts if len(p)]
-        return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+        gone = [i for k, i in mine.items() if k not in theirs]
+        came = [i for k, i in theirs.items() if k not in mine]
+        parts = [(rows, at) for rows, at in ((self, gone), (other, came)) if at]
+        if not parts:
+            return Vectors(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+        return Vectors(
+            *(np.concatenate([getattr(rows, k)[at] for rows, at in parts]) for k in ("ids", "concepts", "vectors"))
+        )
 
 
 def _keys(rows: Vectors) -> dict[tuple[int, int, bytes], int]:
