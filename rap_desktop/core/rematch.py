@@ -7,15 +7,17 @@ same decision function as retrieval (threshold, negatives, one slot per concept)
 decisions (confirmed, rejected, reassigned) are inputs, never overwritten. `update` gives the same
 rows by re-deciding only what changed since the last pass (`rematch_state` records its inputs):
 
-- an exemplar added, removed or changed can only alter the ranking of a region whose ranking looked
-  at a hit at least that similar (its floor): those regions are searched again (a reverse search of
-  the changed vectors against the region matrix finds them);
+- an exemplar added, removed or changed can only alter the ranking of a region if it is at least as
+  similar as the region's last ranked concept (or, with fewer ranked, the last exemplar hit its
+  ranking looked at): a reverse search of the changed vectors against the region matrix finds those
+  regions, and they are searched again;
 - a region whose ranking changed only among pairs that cannot take a slot (below the threshold,
-  suppressed, rejected) keeps its slot, so only its own rows change; one whose eligible pairs changed,
-  or near a negative added or removed, or with a decision of the user's changed, or new, or gone,
-  or holding rows of a concept that came back, is re-decided with its whole photo (slots compete);
+  suppressed, rejected) keeps its slot, so only its own rows change; one whose eligible pairs
+  changed, or that ranks a concept at or above the threshold no closer than a negative of it added
+  or removed, or with a decision of the user's changed, or new, or gone, or holding rows of a
+  concept that came back, is re-decided with its whole photo (slots compete within a photo);
 - the full pass stays for a new threshold, a new model, an approximate (IVF) concept index, a lost
-  record, and as the check (`rap-desktop rematch --full`).
+  record, a change that reaches much of the album, and as the check (`rap-desktop rematch --full`).
 """
 
 from __future__ import annotations
