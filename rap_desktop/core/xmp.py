@@ -4,7 +4,10 @@ Lightroom read. The photo itself is never rewritten.
 
 An existing sidecar is merged, never clobbered: other tools' properties stay; its keywords are kept
 and ours added; its regions are kept except those carrying one of our names (ours replace them); our
-caption replaces dc:description. A sidecar we cannot parse is left untouched and reported.
+caption replaces dc:description. Names are compared case-insensitively, and every property is read in
+each form RDF allows (element, parseType="Resource", attribute shorthand, nested rdf:Description), so
+a rerun never adds a region or keyword twice. A sidecar we cannot parse, or one declaring a DTD
+(entities are never expanded), is left untouched and reported.
 Our boxes are in the photo as displayed (EXIF orientation applied); MWG areas are not. The MWG
 Guidelines for Handling Image Metadata 2.0 (2010), section 5.9 "Image Region Metadata", say region
 metadata applies to the stored image, and that a reader applying the Exif Orientation must rotate the
@@ -16,6 +19,8 @@ PiGallery2 region fixes) read regions the same way.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -127,19 +132,33 @@ def _resource(parent: ET.Element, name: str) -> ET.Element:
     return _sub(parent, name, **{"rdf:parseType": "Resource"})
 
 
-def _description(root: ET.Element) -> ET.Element:
+def _rdf(root: ET.Element) -> ET.Element:
     rdf = root if root.tag == _q("rdf:RDF") else root.find(_q("rdf:RDF"))
-    if rdf is None:
-        rdf = _sub(root, "rdf:RDF")
+    return rdf if rdf is not None else _sub(root, "rdf:RDF")
+
+
+def _description(rdf: ET.Element) -> ET.Element:
     found = rdf.find(_q("rdf:Description"))
     return found if found is not None else _sub(rdf, "rdf:Description", **{"rdf:about": ""})
+
+
+def _drop_empty(rdf: ET.Element, keep: ET.Element) -> None:
+    """Descriptions that held only properties we replaced (exiftool writes one per namespace) go."""
+    for description in rdf.findall(_q("rdf:Description")):
+        if description is not keep and not len(description) and set(description.attrib) <= {_q("rdf:about")}:
+            rdf.remove(description)
 
 
 def _existing(path: Path) -> ET.Element | None:
     if not path.exists():
         return None
     try:
-        root = ET.parse(path).getroot()
+        data = path.read_bytes()
+        # XMP never needs a DTD: refusing one means no entity is ever expanded (defusedxml's rule)
+        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+            raise ET.ParseError("it declares a DTD or entities, which XMP does not use")
+        _keep_prefixes(data)
+        root = ET.fromstring(data)
     except (ET.ParseError, OSError) as exc:
         raise RapError(f"{path} exists but cannot be read as XMP ({exc}); left untouched") from None
     if root.tag not in (_q("x:xmpmeta"), _q("rdf:RDF")):
@@ -147,28 +166,78 @@ def _existing(path: Path) -> ET.Element | None:
     return root
 
 
+def _keep_prefixes(data: bytes) -> None:
+    """Write other tools' namespaces with their own prefixes (crs:, digiKam:, lr:), not ns0:. ElementTree
+    keeps one process-wide table; a prefix or URI it already knows keeps its first meaning."""
+    known = set(ET._namespace_map) | set(ET._namespace_map.values())  # noqa: SLF001 (no public reader)
+    with contextlib.suppress(ET.ParseError):
+        for _, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
+            if prefix and uri not in known and prefix not in known:
+                with contextlib.suppress(ValueError):  # ns0-style prefixes are refused
+                    ET.register_namespace(prefix, uri)
+                known |= {prefix, uri}
+
+
 def _take(descriptions: list[ET.Element], name: str) -> list[ET.Element]:
-    """Remove property `name` from every description; returns what was removed."""
+    """Remove property `name` from every description, in element and in attribute (shorthand)
+    form; returns the elements removed. RDF allows either, and two of them are one property twice."""
     removed = []
+    key = _q(name)
     for description in descriptions:
-        for element in description.findall(_q(name)):
+        description.attrib.pop(key, None)
+        for element in description.findall(key):
             description.remove(element)
             removed.append(element)
     return removed
 
 
+def _field(node: ET.Element, name: str) -> str | ET.Element | None:
+    """A field of an RDF struct however it was written: an attribute of the node (shorthand), a
+    child element (rdf:parseType="Resource"), or either on an rdf:Description inside the node (the
+    compact form digiKam / Exiv2, Lightroom and `exiftool -api Compact=Shorthand` write)."""
+    key = _q(name)
+    for holder in (node, *node.findall(_q("rdf:Description"))):
+        if key in holder.attrib:
+            return holder.attrib[key]
+        found = holder.find(key)
+        if found is not None:
+            return found
+    return None
+
+
+def _text(value: str | ET.Element | None) -> str:
+    if isinstance(value, ET.Element):
+        value = value.text or _field(value, "rdf:value")  # a qualified value holds it in rdf:value
+        return _text(value) if isinstance(value, ET.Element) else (value or "").strip()
+    return (value or "").strip()
+
+
 def _old_keywords(elements: list[ET.Element]) -> list[str]:
-    return [li.text or "" for e in elements for li in e.iter(_q("rdf:li")) if li.text]
+    return [li.text.strip() for e in elements for li in e.iter(_q("rdf:li")) if li.text and li.text.strip()]
+
+
+def _region_items(regions: ET.Element) -> list[ET.Element]:
+    listing = _field(regions, "mwg-rs:RegionList")
+    if not isinstance(listing, ET.Element):
+        return []
+    return [li for bag in listing.iter(_q("rdf:Bag")) for li in bag.findall(_q("rdf:li"))]
 
 
 def _old_regions(elements: list[ET.Element], ours: set[str]) -> list[ET.Element]:
-    kept = []
-    for regions in elements:
-        for li in regions.iterfind(f"{_q('mwg-rs:RegionList')}/{_q('rdf:Bag')}/{_q('rdf:li')}"):
-            name = li.findtext(_q("mwg-rs:Name")) or li.get(_q("mwg-rs:Name")) or ""
-            if name.casefold() not in ours:
-                kept.append(li)
-    return kept
+    """Their regions, minus those carrying one of our names (compared case-insensitively)."""
+    return [
+        li
+        for regions in elements
+        for li in _region_items(regions)
+        if _text(_field(li, "mwg-rs:Name")).casefold() not in ours
+    ]
+
+
+def _merge_keywords(old: list[str], names: Sequence[str]) -> list[str]:
+    """Their keywords in their order, one of ours taking the place of the same word in any case,
+    then the rest of ours; none of ours twice."""
+    ours = {n.casefold(): n for n in names}
+    return list(dict.fromkeys([*(ours.get(word.casefold(), word) for word in old), *names]))
 
 
 def write_sidecar(
@@ -185,11 +254,13 @@ def write_sidecar(
     root = _existing(path)
     if root is None:
         root = ET.Element(_q("x:xmpmeta"))
-    description = _description(root)
-    descriptions = list(root.iter(_q("rdf:Description")))
+    rdf = _rdf(root)
+    description = _description(rdf)
+    descriptions = rdf.findall(_q("rdf:Description"))  # the photo's own properties, not nested structs
     old_caption = _take(descriptions, "dc:description")
-    keywords = list(dict.fromkeys([*_old_keywords(_take(descriptions, "dc:subject")), *names]))
+    keywords = _merge_keywords(_old_keywords(_take(descriptions, "dc:subject")), names)
     kept_regions = _old_regions(_take(descriptions, "mwg-rs:Regions"), {n.casefold() for n in names})
+    _take(descriptions, "xmp:CreatorTool")
     description.set(_q("xmp:CreatorTool"), "rap-desktop")
 
     if caption is not None:
@@ -220,6 +291,7 @@ def write_sidecar(
             for key, value in zip(("x", "y", "w", "h"), region.area(width, height, turn), strict=True):
                 _sub(area, f"stArea:{key}", f"{min(max(value, 0.0), 1.0):.6f}")
             _sub(area, "stArea:unit", "normalized")
+    _drop_empty(rdf, description)
     ET.indent(root, space=" ")
     data = b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     data += ET.tostring(root, encoding="utf-8", xml_declaration=False) + b'\n<?xpacket end="w"?>\n'
