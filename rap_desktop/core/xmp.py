@@ -169,7 +169,7 @@ def _existing(path: Path) -> ET.Element | None:
 def _keep_prefixes(data: bytes) -> None:
     """Write other tools' namespaces with their own prefixes (crs:, digiKam:, lr:), not ns0:. ElementTree
     keeps one process-wide table; a prefix or URI it already knows keeps its first meaning."""
-    known = set(ET._namespace_map) | set(ET._namespace_map.values())  # noqa: SLF001 (no public reader)
+    known = set(ET._namespace_map) | set(ET._namespace_map.values())  # no public reader
     with contextlib.suppress(ET.ParseError):
         for _, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
             if prefix and uri not in known and prefix not in known:
