@@ -19,8 +19,12 @@ def read_json(path: Path, max_bytes: int, what: str, error: type[Exception]) -> 
     """A JSON file given by a user: bounded in size, and one plain error for every way it is bad."""
     if path.stat().st_size > max_bytes:
         raise error(f"{path} is too large to be {what}")
+    with path.open("rb") as handle:  # the size a file declares can be smaller than its data (/proc, growing)
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise error(f"{path} is too large to be {what}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{path} is not valid JSON ({exc})") from None
 
