@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         if failure:
             print(f"rap-desktop: {failure}", file=sys.stderr)
             return 2
-        return 0
+        # a run Ctrl-C cancelled between batches reports what it did, and still exits as interrupted
+        return 130 if isinstance(result, dict) and result.get("interrupted") else 0
     except RapError as exc:
         print(f"rap-desktop: {exc}", file=sys.stderr)
         return 2

@@ -84,8 +84,9 @@ def index(args: argparse.Namespace, session: Session) -> dict:
         f"{100 * report.outside_models:.0f}% of the time outside model calls",
     ]
     lines += [f"  cannot read {p}: {r}" for p, r in report.failed]
-    if report.cancelled:
+    if report.cancelled:  # only Ctrl-C cancels here: the run is incomplete, so the exit status says so
         lines.append("cancelled: run the same command again to go on where it stopped")
+        doc["interrupted"] = True
     return {**doc, "text": "\n".join(lines)}
 
 

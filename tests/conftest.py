@@ -42,7 +42,9 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tiny random-weight models in the real formats, and the config.toml that selects them."""
     from rap_desktop.devtools.tiny_models import write_all
 
-    return write_all(tmp_path_factory.mktemp("tiny-models"))
+    # devtools/mutants.py runs the tests dozens of times: it writes the models once and names them here
+    reused = Path(os.environ.get("RAP_DESKTOP_TEST_TINY_MODELS") or "/nonexistent") / "config.toml"
+    return reused if reused.is_file() else write_all(tmp_path_factory.mktemp("tiny-models"))
 
 
 @pytest.fixture(scope="session")

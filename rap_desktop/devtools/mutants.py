@@ -6,7 +6,8 @@
 
 The source tree is never edited: the repository is copied to a temporary folder once, each mutant
 is written into the copy, the module's test files run there (the copy first on PYTHONPATH), and the
-copy's file is put back before the next one. "killed" = a test failed; "survived" = every test
+copy's file is put back before the next one. The tiny test models are written once and reused by
+every run (RAP_DESKTOP_TEST_TINY_MODELS, read by tests/conftest.py). "killed" = a test failed; "survived" = every test
 passed with the bug in place, so the rule it breaks is not tested (or the mutant changes nothing:
 say why when reporting it). A mutant whose text is no longer in the module is reported as "stale":
 the code moved on, update the mutant. Exit status: 0 when every applicable mutant was killed.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -362,7 +364,11 @@ def _copy(target: Path) -> None:
 
 def _pytest(copy: Path, tests: list[str], timeout: float) -> tuple[bool, str]:
     """(passed, last line of pytest's output), run in the copy with the copy's code first."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(copy), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(copy), os.environ.get("PYTHONPATH")])),
+        "RAP_DESKTOP_TEST_TINY_MODELS": str(copy.parent / "tiny-models"),
+    }
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
     try:
         done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
@@ -386,6 +392,9 @@ def run(mutants: list[Mutant], timeout: float) -> dict[str, list[str]]:
         _copy(copy)
         if not _uses_copy(copy):
             raise SystemExit("the copy's rap_desktop is not the one imported; nothing would be tested")
+        from rap_desktop.devtools.tiny_models import write_all
+
+        write_all(copy.parent / "tiny-models")
         broken = set()
         for module in dict.fromkeys(m.module for m in mutants):  # the tests must pass unmutated
             ok, last = _pytest(copy, TESTS[module], timeout)
@@ -430,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen:
         print("no mutant matches", file=sys.stderr)
         return 2
+    # a plain `kill` stops the test run under way too, and the temporary copy is removed
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     results = run(chosen, args.timeout)
     print()
     for verdict, names in results.items():
