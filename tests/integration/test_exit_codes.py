@@ -71,7 +71,8 @@ def test_ctrl_c_during_index_exits_130_and_the_same_command_goes_on(
 ) -> None:
     album = _album(tmp_path / "album", photos["astronaut"], 16)
     command = [EXE, "index", str(album), "--batch", "1", "--json"]
-    proc = subprocess.Popen(command, env=_env(home, tiny_config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = _env(home, tiny_config)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     before = _wait_for(proc.stderr, "rap-desktop: index ")  # the run is under way: its first progress line
     proc.send_signal(signal.SIGINT)
