@@ -298,3 +298,13 @@ def test_mentions_first_then_regions_up_to_the_limit(world, question, limit: int
     w.photo("p", {"cy": 0.8}, {"ada": 0.95}, {"bo": 0.9})
     result = w.via_retrieve("p", question)
     assert [(c.name, c.reason) for c in result.concepts] == chosen
+
+
+@pytest.mark.parametrize(("top_k", "count"), [(1, 1), (2, 2), (4, 2)])
+def test_a_callers_top_k_never_exceeds_the_concept_limit(world, top_k: int, count: int) -> None:
+    w = world()
+    w.concepts("ada", "bo", "cy")
+    w.photo("p", {"cy": 0.8}, {"ada": 0.95}, {"bo": 0.9})
+    _, path = w.photos["p"]
+    result = w.retriever.retrieve(load_image(path), "<cy> and <dot>?", top_k=top_k, path=path)
+    assert [c.name for c in result.concepts] == ["cy", "ada", "bo"][:count]  # the generator's limit is 2

@@ -211,6 +211,20 @@ def test_hand_written_tool_shapes_merge_into_one_region_per_person(tmp_path: Pat
     kept = {k: v for k, v in before.items() if k not in ("RegionInfo", "Subject", "CreatorTool", "Description")}
     kept = {k: v for k, v in kept.items() if not k.startswith(("File", "Directory", "Source", "ExifTool"))}
     assert kept and {k: doc.get(k) for k in kept} == kept  # all their other properties, as exiftool reads them
+    rdf = ET.parse(path).getroot().find(f"{{{NS['rdf']}}}RDF")
+    about = {f"{{{NS['rdf']}}}about"}
+    descriptions = rdf.findall(f"{{{NS['rdf']}}}Description")
+    assert all(len(d) or set(d.attrib) - about for d in descriptions)  # none left empty by the merge
+
+
+@needs_exiftool
+def test_a_write_without_caption_keeps_the_caption_there(tmp_path: Path) -> None:
+    photo = tmp_path / "dsc.jpg"
+    path = _exiftool_sidecar(sidecar_path(photo), "-api", "Compact=Shorthand")
+    write_sidecar(photo, (100, 100), "their words", ["bo"], [_bo()])
+    write_sidecar(photo, (100, 100), None, ["bo"], [_bo()])  # e.g. a rerun that only tags
+    doc = read_back(path)
+    assert doc["Description"] == "their words" and _names(doc) == ["Alice", "bo"]
 
 
 def test_a_sidecar_declaring_entities_is_left_untouched(tmp_path: Path) -> None:
