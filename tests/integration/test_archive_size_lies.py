@@ -168,3 +168,17 @@ def test_json_whose_file_declares_fewer_bytes_than_it_holds(run, tmp_path: Path,
     (folder / "database.json").unlink()
     os.symlink(environ, folder / "database.json")
     _refused_and_nothing_stored(run, tmp_path / "home", ("import-rap", str(folder)), "database.json")
+
+
+def test_stored_member_whose_two_sizes_disagree_is_refused_on_open(tmp_path: Path) -> None:
+    """Refused before anything is read, even a member nobody would read (the manifest does not name it)."""
+    path = tmp_path / "two-sizes.zip"
+    write_zip_atomic(path, [("photo.png", b"\x89PNG not really, stored as it is" * 4)])  # .png: stored
+    raw = bytearray(path.read_bytes())
+    local, central = raw.index(LOCAL_SIG), raw.index(CENTRAL_SIG)
+    compressed = struct.unpack_from("<I", raw, local + 18)[0]
+    for offset in (local + 18, central + 20):  # the compressed size only: now 10 bytes more than the data
+        struct.pack_into("<I", raw, offset, compressed + 10)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ArchiveError, match=re.escape("'photo.png' is stored but its sizes disagree")):
+        SafeZipReader(path)
