@@ -93,8 +93,9 @@ MUTANTS = (
         "negative + TIE >= similarity",
         "negative + TIE > similarity",
         "a region exactly TIE closer to the concept than to its negative is accepted",
-        "similarities are float32 values and TIE is 1e-4 added in float64: their sum (a 53-bit value with "
-        "1e-4's low bits) never equals a float32 similarity, so >= and > never differ",
+        "similarities are float32 values and TIE is 1e-4 added in float64: the sum keeps 1e-4's low bits, so "
+        "it is not a float32 value (none of 67M float32 negatives across 8 exponent ranges gave one) and "
+        ">= and > decide alike",
     ),
     Mutant(
         "retrieval-confirmed-first",
