@@ -117,10 +117,20 @@ def _refused_and_nothing_stored(run, home: Path, args: tuple[str, ...], *problem
     ids=lambda v: str(v),
 )
 def test_backup_member_lying_about_its_size(run, backup: Path, tmp_path: Path, member, grow, forge_crc, problems):
-    name = "manifest.json" if member == "manifest.json" else _image_member(backup)
-    patch_member(backup, name, grow, forge_crc)
-    line = _refused_and_nothing_stored(run, tmp_path / "restored", ("import", str(backup)), *problems)
-    assert backup.name in line
+    if member == "manifest.json":
+        patch_member(backup, "manifest.json", grow, forge_crc)
+        line = _refused_and_nothing_stored(run, tmp_path / "restored", ("import", str(backup)), *problems)
+        assert backup.name in line
+        return
+    # a lying photo is left out with its reason; the sound concept is restored (exit 2: not all of it)
+    patch_member(backup, _image_member(backup), grow, forge_crc)
+    home = tmp_path / "restored"
+    code, _, err = run(home, "import", str(backup))
+    assert code == 2, err
+    left_out = [line for line in err.splitlines() if "left out" in line and backup.name in line]
+    assert len(left_out) == 1 and any(p in left_out[0] for p in problems), err
+    code, out, _ = run(home, "concept", "list", "--json")
+    assert code == 0 and len(json.loads(out)["concepts"]) == 1
 
 
 @pytest.mark.parametrize("grow", [7, -7], ids=["declared-larger", "declared-smaller"])
