@@ -10,7 +10,7 @@ from . import cli_album
 from .core import backup, corrections, health, rap_import
 from .core.assistant import Reply
 from .core.errors import RapError
-from .core.images import load_image, sha256_bytes
+from .core.images import load_working, sha256_bytes
 from .core.models import convert, weights
 from .core.models.detector import detector_spec
 from .core.models.embedder import embedder_spec
@@ -121,7 +121,7 @@ def import_backup(args: argparse.Namespace, session: Session) -> dict:
 
 
 def retrieve(args: argparse.Namespace, session: Session) -> dict:
-    loaded = load_image(args.image)
+    loaded = load_working(args.image)
     result = session.retriever().retrieve(
         loaded, args.question, args.top_k, path=str(args.image.resolve()), refresh=args.refresh
     )
@@ -181,7 +181,7 @@ def caption(args: argparse.Namespace, session: Session) -> dict:
     stream = _stream(args)
     assistant = _assistant(session)
     reply = assistant.caption(
-        load_image(args.image), options=_options(args), on_text=stream, path=str(args.image.resolve())
+        load_working(args.image), options=_options(args), on_text=stream, path=str(args.image.resolve())
     )
     if stream:
         print()
@@ -198,7 +198,7 @@ def ask(args: argparse.Namespace, session: Session) -> dict:
         if args.image is None:
             raise RapError("give a photo and a question, or --text-only QUESTION")
         reply = _assistant(session).ask(
-            load_image(args.image), args.question, _options(args), stream, path=str(args.image.resolve())
+            load_working(args.image), args.question, _options(args), stream, path=str(args.image.resolve())
         )
     if stream:
         print()
@@ -209,7 +209,7 @@ def recognise(args: argparse.Namespace, session: Session) -> dict:
     """"Is <NAME> in this image?" answered by the model, parsed to yes / no (null when unclear)."""
     session.store().get_concept(args.name)  # a wrong name is bad input, said before any model loads
     found, reply = _assistant(session).recognise(
-        load_image(args.image), args.name, options=_options(args), path=str(args.image.resolve())
+        load_working(args.image), args.name, options=_options(args), path=str(args.image.resolve())
     )
     word = {True: "yes", False: "no", None: "unclear"}[found]
     return {**_reply(reply, False), "present": found, "text": f"{word}  ({reply.text!r})"}
@@ -219,7 +219,7 @@ def ground(args: argparse.Namespace, session: Session) -> dict:
     """"Give <NAME>'s bounding box": the model's [x1, y1, x2, y2] mapped to pixels (null if none)."""
     session.store().get_concept(args.name)
     box, reply = _assistant(session).ground(
-        load_image(args.image), args.name, options=_options(args), path=str(args.image.resolve())
+        load_working(args.image), args.name, options=_options(args), path=str(args.image.resolve())
     )
     shown = ",".join(f"{v:.0f}" for v in box) if box else "no box in the answer"
     return {**_reply(reply, False), "box": list(box) if box else None, "text": f"{shown}  ({reply.text!r})"}
@@ -227,7 +227,7 @@ def ground(args: argparse.Namespace, session: Session) -> dict:
 
 def chat(args: argparse.Namespace, session: Session) -> dict:
     assistant = _assistant(session)
-    photo = load_image(args.image)
+    photo = load_working(args.image)
     reply = None
     turns = []
     while True:

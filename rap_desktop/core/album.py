@@ -26,11 +26,20 @@ from pathlib import Path
 from . import album_store
 from .album_store import NewPhoto, SeenFile
 from .errors import ImageError, NotFoundError
-from .images import MAX_FILE_BYTES, LoadedImage, _identify, _read_file, crop_box, load_image, sha256_bytes
+from .images import (
+    MAX_FILE_BYTES,
+    LoadedImage,
+    _identify,
+    _read_file,
+    crop_original,
+    load_working,
+    sha256_bytes,
+    working_box,
+)
 from .models.generator import CancelToken
 from .photos import StoredRegion, carry_plan
 from .regions import propose
-from .retrieval import Negatives, Retriever, decide, rank
+from .retrieval import Negatives, Retriever, decide, detect_original, rank
 from .thumbcache import ThumbCache
 
 __all__ = ["CancelToken", "IndexReport", "IndexRun", "Indexer", "Progress", "scan"]
@@ -121,6 +130,21 @@ def exif_taken(data: bytes) -> float | None:
         return None
 
 
+def _embed_batch(embedder, fresh: Sequence[_Read], proposals, clock: dict[str, float]):
+    """Every crop of the batch in one encoder call (an encoder that cuts crops itself, `embed_boxes`,
+    gets each working image once with its boxes: tensor ops, on the GPU there)."""
+    if hasattr(embedder, "embed_boxes"):
+        pairs = [
+            (item.loaded.image, [working_box(item.loaded, p.box) for p in ps])  # type: ignore[union-attr]
+            for item, ps in zip(fresh, proposals, strict=True)
+        ]
+        return embedder.embed_boxes(pairs)
+    start = time.perf_counter()
+    crops = [crop_original(item.loaded, p.box) for item, ps in zip(fresh, proposals) for p in ps]  # type: ignore[arg-type]  # noqa: B905
+    clock["crop"] += time.perf_counter() - start
+    return embedder.embed_images(crops)
+
+
 class Indexer:
     def __init__(
         self, retriever: Retriever, thumbs: ThumbCache | None = None, batch_size: int = 8, workers: int = 2
@@ -143,7 +167,7 @@ class Indexer:
             sha = sha256_bytes(data)
             if sha in known and (self.thumbs is None or self.thumbs.has(sha)):
                 return _Read(SeenFile(path, size, mtime_ns, sha))  # a move, rename or duplicate
-            loaded = load_image(data, name=label)
+            loaded = load_working(data, name=label)  # at the size the models need: 1/2 of a 12-MP JPEG
             if self.thumbs is not None:
                 self.thumbs.ensure(sha, loaded.image)
             return _Read(SeenFile(path, size, mtime_ns, sha), loaded, exif_taken(data))
@@ -171,9 +195,9 @@ class Indexer:
             found = detector.detect_many(images, classes)
         else:
             found = [detector.detect(image, classes) for image in images]
-        proposals = [
-            propose([(d.box, d.label, d.score) for d in boxes], *image.size)
-            for image, boxes in zip(images, found, strict=True)
+        proposals = [  # boxes from the working images, stored in the photos' own pixels
+            propose(detect_original(boxes, item.loaded), *item.loaded.size)  # type: ignore[union-attr]
+            for item, boxes in zip(fresh, found, strict=True)
         ]
         origins: list[list[int | None]] = []
         for i, before in enumerate(earlier):  # indexed before under another model: drawn and decided regions carry on
@@ -184,10 +208,7 @@ class Indexer:
                 origins.append(carried)
         clock["detect"] += time.perf_counter() - start
         start = time.perf_counter()
-        crops = [crop_box(item.loaded.image, p.box) for item, ps in zip(fresh, proposals) for p in ps]  # type: ignore[union-attr]  # noqa: B905
-        clock["crop"] += time.perf_counter() - start
-        start = time.perf_counter()
-        vectors = embedder.embed_images(crops)  # every crop of the batch in one call
+        vectors = _embed_batch(embedder, fresh, proposals, clock)
         clock["embed"] += time.perf_counter() - start
         return proposals, origins, vectors
 

@@ -7,12 +7,15 @@ GUI can run them on different worker threads.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
 
-from .images import LoadedImage, crop_box, load_image
+from .images import LoadedImage, crop_original, fit_within, load_working
 from .mentions import mentioned
 from .models.generator import DEFAULT_OPTIONS, Answer, CancelToken, GenerationOptions, RapGenerator
 from .prompting import (
@@ -60,6 +63,54 @@ class Prepared:
         return self.conversation.first.text
 
 
+# Longest side of an image handed to the generator: twice LLaVA's 336-px vision input (its own
+# processor does the last resize; given a 12-MP photo it would pad and resize all of it on the CPU).
+PROMPT_SIDE = 672
+_CONCEPT_IMAGES = 64  # concepts' prompt images kept (a few hundred KB each)
+_cache_lock = threading.Lock()
+_concept_images: OrderedDict[tuple, Image.Image] = OrderedDict()
+_last_photo: list[tuple[tuple, LoadedImage]] = []
+
+
+def prompt_image(image: Image.Image) -> Image.Image:
+    """What the generator is given for a photo: at most PROMPT_SIDE on its longest side."""
+    return fit_within(image, PROMPT_SIDE)
+
+
+def question_photo(path: str | os.PathLike[str]) -> LoadedImage:
+    """The photo a question is about, decoded at working size; asked again about the same unchanged
+    file (the photo on screen), the same decode is reused instead of reading the file again."""
+    info = os.stat(path)
+    key = (os.path.realpath(path), info.st_size, info.st_mtime_ns)
+    with _cache_lock:
+        if _last_photo and _last_photo[0][0] == key:
+            return _last_photo[0][1]
+    loaded = load_working(path)
+    with _cache_lock:
+        _last_photo[:] = [(key, loaded)]
+    return loaded
+
+
+def concept_image(store: Store, name: str) -> Image.Image:
+    """The concept's first registered photo (cropped to its box): what RAP shows the model, prepared
+    once per exemplar (stored images are named by their content hash, so (file, box) names the
+    pixels: a changed exemplar is another key) from a reduced decode."""
+    exemplar = store.exemplars(name)[0]
+    key = (str(store.home), exemplar.id, exemplar.image, tuple(exemplar.box) if exemplar.box else None)
+    with _cache_lock:
+        cached = _concept_images.get(key)
+        if cached is not None:
+            _concept_images.move_to_end(key)
+            return cached
+    loaded = load_working(store.image_path(exemplar.image))
+    image = prompt_image(crop_original(loaded, exemplar.box, min_side=PROMPT_SIDE // 2))
+    with _cache_lock:
+        _concept_images[key] = image
+        while len(_concept_images) > _CONCEPT_IMAGES:
+            _concept_images.popitem(last=False)
+    return image
+
+
 class Assistant:
     def __init__(self, store: Store, retriever: Retriever, generator: RapGenerator, template: str) -> None:
         self.store = store
@@ -69,8 +120,7 @@ class Assistant:
 
     def _concept_image(self, name: str) -> Image.Image:
         """The concept's first registered photo (cropped to its box): what RAP shows the model."""
-        exemplar = self.store.exemplars(name)[0]
-        return crop_box(load_image(self.store.image_path(exemplar.image)).image, exemplar.box)
+        return concept_image(self.store, name)
 
     def _refs(self, chosen: tuple[ChosenConcept, ...]) -> list[ConceptRef]:
         infos = {c.id: c.info for c in self.store.list_concepts()}
@@ -80,7 +130,8 @@ class Assistant:
         """Store side of `ask`: retrieval, then the exact RAP user turn with the concepts' images."""
         limit = self.generator.concept_limit
         retrieval = self.retriever.retrieve(photo, question, top_k=limit, path=path)
-        turn = build_user_turn(question, self._refs(retrieval.concepts), query_image=photo.image, limit=limit)
+        refs = self._refs(retrieval.concepts)
+        turn = build_user_turn(question, refs, query_image=prompt_image(photo.image), limit=limit)
         return Prepared(Conversation.start(self.template, turn), retrieval.concepts, retrieval)
 
     def prepare_text_only(self, question: str) -> Prepared:

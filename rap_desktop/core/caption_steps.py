@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from . import album_store, xmp
 from .album_caption import _save, accepted
-from .assistant import Assistant, Prepared, Reply
+from .assistant import Assistant, Prepared, Reply, prompt_image
 from .errors import RapError
-from .images import load_image
+from .images import load_working
 from .models.generator import DEFAULT_OPTIONS, CancelToken, GenerationOptions
 from .prompting import Conversation, build_user_turn, caption_question
 from .retrieval import ChosenConcept
@@ -60,7 +60,7 @@ def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) 
     found = accepted(store, item.photo_id)
     names = tuple(dict.fromkeys(c.name for c, _ in found))
     regions = tuple(region for _, region in found)
-    loaded = load_image(item.path)
+    loaded = load_working(item.path)
     row = store.conn.execute("SELECT sha256 FROM photos WHERE id = ?", (item.photo_id,)).fetchone()
     if row is None:
         raise RapError("the photo was removed from the album meanwhile")
@@ -76,7 +76,9 @@ def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) 
     for concept, _ in found:  # best region per concept, in the order found
         best.setdefault(concept.concept_id, concept)
     chosen = tuple(best.values())[:limit]
-    turn = build_user_turn(caption_question(), assistant._refs(chosen), query_image=loaded.image, limit=limit)
+    turn = build_user_turn(
+        caption_question(), assistant._refs(chosen), query_image=prompt_image(loaded.image), limit=limit
+    )
     prepared = Prepared(Conversation.start(assistant.template, turn), chosen, None)
     return Step(item, loaded.size, names, regions, None, prepared)
 

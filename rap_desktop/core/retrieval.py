@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import photos
-from .images import LoadedImage, crop_box
+from .images import LoadedImage, crop_box, working_box
 from .mentions import mentioned
 from .models.embedder import ImageEmbedder
 from .regions import Proposal, propose
@@ -131,21 +131,21 @@ class Retriever:
         detections = []
         start = time.perf_counter()
         if self.detector is not None:
-            detections = [(d.box, d.label, d.score) for d in self.detector.detect(loaded.image, classes)]
+            detections = detect_original(self.detector.detect(loaded.image, classes), loaded)
         # detected again (new prompts, another encoder, refresh): what the user drew or decided carries on
         old = photos.all_regions(self.store, photo)
         decided = photos.decided(self.store, [r.id for r in old])
         proposals, origins = photos.carry_plan(old, decided, propose(detections, width, height))
         self._timings["detect"] = time.perf_counter() - start
         start = time.perf_counter()
-        vectors = self.embedder.embed_images([crop_box(loaded.image, p.box) for p in proposals])  # one batch
+        vectors = embed_regions(self.embedder, loaded, [p.box for p in proposals])  # one batch
         self._timings["embed"] = time.perf_counter() - start
         return photos.replace_regions(self.store, photo, proposals, vectors, model, detector_key, origins)
 
     def add_box(self, loaded: LoadedImage, box, label: str = "") -> photos.StoredRegion:
         """Store a region the user drew; it is matched on the next `retrieve`."""
         photo = photos.photo_id(self.store, loaded.sha256, None, loaded.size)
-        vector = self.embedder.embed_images([crop_box(loaded.image, box)])[0]
+        vector = embed_regions(self.embedder, loaded, [box])[0]
         proposal = Proposal(tuple(float(v) for v in box), label or "user", 1.0, "user")
         return photos.add_region(self.store, photo, proposal, vector, self.embedder.model_id)
 
@@ -205,6 +205,23 @@ class Retriever:
                     ChosenConcept(candidate.concept, candidate.concept_id, "region", region.id, candidate.similarity)
                 )
         return tuple(chosen[:limit])
+
+
+def detect_original(found, loaded: LoadedImage) -> list[tuple[tuple[float, float, float, float], str, float]]:
+    """Detections on `loaded.image` (maybe a reduced decode) as (box, label, score), the boxes in the
+    original photo's pixels: what is stored and shown."""
+    s = loaded.scale
+    return [((d.box[0] * s, d.box[1] * s, d.box[2] * s, d.box[3] * s), d.label, d.score) for d in found]
+
+
+def embed_regions(embedder: ImageEmbedder, loaded: LoadedImage, boxes) -> np.ndarray:
+    """Crop embeddings of `boxes` (original photo pixels), cut from the working image, in one batch;
+    an encoder that prepares crops itself (`embed_boxes`: tensor ops, on the GPU there) gets the image
+    and the boxes."""
+    inner = [working_box(loaded, box) if loaded.scale != 1.0 else tuple(box) for box in boxes]
+    if hasattr(embedder, "embed_boxes"):
+        return embedder.embed_boxes([(loaded.image, inner)])
+    return embedder.embed_images([crop_box(loaded.image, box) for box in inner])  # type: ignore[arg-type]
 
 
 Ranked = list[tuple[int, int, str, float]]  # (concept id, best exemplar id, name, similarity), best first

@@ -89,6 +89,55 @@ def make_album(folder: Path, count: int, seed: int = 0, max_side: int = 512) -> 
     return written
 
 
+def large_photo(source: Image.Image, size: tuple[int, int], seed: int, quality: int = 92) -> Image.Image:
+    """A phone-sized photo with a phone photo's entropy: `source` cropped and scaled up to `size`,
+    plus fine texture and sensor-like noise (a plain upscale would compress to a fraction of the
+    3-5 MB a real 12-MP JPEG has, and decode faster than a real one)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    src_w, src_h = source.size
+    aspect = width / height
+    crop_w = min(src_w, round(src_h * aspect))
+    crop_h = min(src_h, round(crop_w / aspect))
+    x = int(rng.integers(0, src_w - crop_w + 1))
+    y = int(rng.integers(0, src_h - crop_h + 1))
+    base = source.crop((x, y, x + crop_w, y + crop_h)).resize(size, Image.Resampling.BICUBIC)
+    # texture at two scales (a few pixels and tens of pixels) and per-pixel noise
+    fine = rng.normal(0.0, 5.0, (height // 4 + 1, width // 4 + 1, 1)).astype(np.float32)
+    fine = np.repeat(np.repeat(fine, 4, axis=0), 4, axis=1)[:height, :width]
+    noise = rng.normal(0.0, 6.0, (height, width, 3)).astype(np.float32)
+    pixels = np.asarray(base, dtype=np.float32) + fine + noise
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+
+def make_large_album(
+    folder: Path, count: int, size: tuple[int, int] = (4000, 3000), seed: int = 0, quality: int = 92
+) -> list[Path]:
+    """`count` JPEGs of `size` (12 MP by default, 3-5 MB each) made from the package photos; files
+    already there are kept, so a cache folder is written once."""
+    sources = []
+    for path in source_photos():
+        with Image.open(path) as im:
+            sources.append(ImageOps.exif_transpose(im).convert("RGB"))
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i in range(count):
+        path = folder / f"large_{seed}_{size[0]}x{size[1]}_{i:04d}.jpg"
+        if not path.is_file():
+            image = large_photo(sources[i % len(sources)], size, seed * 100_003 + i)
+            exif = Image.Exif()
+            stamp = datetime(2020, 1 + i % 12, 1 + i % 28, 12, 0, 0).strftime("%Y:%m:%d %H:%M:%S")
+            exif[306] = stamp
+            exif.get_ifd(0x8769)[36867] = stamp
+            partial = path.with_name(path.name + ".part")
+            image.save(partial, format="JPEG", quality=quality, exif=exif)
+            partial.replace(path)  # a run killed while writing leaves no broken photo in the cache
+        written.append(path)
+    return written
+
+
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 

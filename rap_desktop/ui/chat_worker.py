@@ -17,8 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from rap_desktop.core.assistant import Assistant, Prepared, Reply
-from rap_desktop.core.images import load_image
+from rap_desktop.core.assistant import Assistant, Prepared, Reply, question_photo
 from rap_desktop.core.models import weights
 from rap_desktop.core.models.generator import CancelToken, GenerationOptions, RapGenerator, generator_spec
 from rap_desktop.core.prompting import parse_box
@@ -69,7 +68,7 @@ def prepare(session: Session, request: Request) -> tuple[Assistant, Prepared]:
         return assistant, assistant.prepare_follow_up(request.follow, request.question)
     if request.photo is None:
         return assistant, assistant.prepare_text_only(request.question)
-    photo = load_image(request.photo)
+    photo = question_photo(request.photo)
     return assistant, assistant.prepare(photo, request.question, path=str(request.photo.resolve()))
 
 

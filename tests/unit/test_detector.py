@@ -86,6 +86,7 @@ def test_lower_confidence_finds_more(world_spec: ModelSpec, encoder: ClipEmbedde
 
 def test_image_goes_in_as_bgr_like_ultralytics_reads_pil(detector: YoloDetector, photos: dict[str, Path]) -> None:
     image = Image.open(photos["zidane"])
+    image = image.resize((detector.image_size, detector.image_size * image.height // image.width))  # fits the frame
     ours = detector.detect(image, CLASSES)
     # ultralytics' own PIL route (it converts to BGR itself) must see the very same pixels
     options = {"conf": detector.confidence, "imgsz": detector.image_size, "max_det": detector.max_detections}

@@ -99,6 +99,27 @@ def _bgr(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
 
 
+def _fit(image: Image.Image, side: int) -> tuple[Image.Image, tuple[float, float]]:
+    """`image` reduced to the detector's frame (long side `side`) with an antialiasing filter, and
+    the factors back to its own pixels. Given a 12-MP photo, ultralytics would first copy all of it
+    into a BGR array, then shrink that with a plain bilinear resize (aliasing: a reduced decode and a
+    full one would then detect differently)."""
+    width, height = image.size
+    if max(width, height) <= side:
+        return image, (1.0, 1.0)
+    ratio = side / max(width, height)
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    small = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return small, (width / size[0], height / size[1])
+
+
+def _scaled(found: list[Detection], factors: tuple[float, float]) -> list[Detection]:
+    if factors == (1.0, 1.0):
+        return found
+    sx, sy = factors
+    return [Detection((d.box[0] * sx, d.box[1] * sy, d.box[2] * sx, d.box[3] * sy), d.label, d.score) for d in found]
+
+
 class YoloDetector:
     """An ultralytics checkpoint (.pt); YOLO-World models get their class prompts from `text_encoder`."""
 
@@ -215,8 +236,9 @@ class YoloDetector:
         with self._lock:
             if not self._prompted(classes):
                 return []
-            results = self._predict([_bgr(image)])
-        return _detections(results[0])
+            small, factors = _fit(image, self.image_size)
+            results = self._predict([_bgr(small)])
+        return _scaled(_detections(results[0]), factors)
 
     def detect_many(self, images: Sequence[Image.Image], classes: Sequence[str]) -> list[list[Detection]]:
         """`detect` for each image, in as few model calls as the images allow.
@@ -231,7 +253,8 @@ class YoloDetector:
         with self._lock:
             if not self._prompted(classes):
                 return [[] for _ in images]
-            framed = self._letterbox([_bgr(image) for image in images])
+            fitted = [_fit(image, self.image_size) for image in images]
+            framed = self._letterbox([_bgr(small) for small, _ in fitted])
             groups: dict[tuple[int, ...], list[int]] = {}
             for i, (boxed, _) in enumerate(framed):
                 groups.setdefault(boxed.shape, []).append(i)
@@ -241,7 +264,7 @@ class YoloDetector:
                     chunk = members[start : start + self.max_batch]
                     results = self._predict([framed[i][0] for i in chunk])
                     for i, result in zip(chunk, results, strict=True):
-                        found[i] = _detections(result, framed[i])
+                        found[i] = _scaled(_detections(result, framed[i]), fitted[i][1])
         return found
 
     def _prompted(self, classes: Sequence[str]) -> bool:
