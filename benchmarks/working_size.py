@@ -255,7 +255,10 @@ def render(args, codes: dict[str, Path], rows) -> str:
     lines += ["", "Per round (raw):", ""]
     for (name, what), found in rows.items():
         for r in found:
-            lines.append(f"- {name} {what}: " + json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "timings"} for k, v in r.items()}))
+            lines.append(
+                f"- {name} {what}: "
+                + json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "timings"} for k, v in r.items()})
+            )
     return "\n".join(lines) + "\n"
 
 
