@@ -4,6 +4,11 @@ share of indexing time spent outside model calls, re-match time for 10^5 stored 
 search latency (by concept, by text) over 10^5 regions. CPU, random weights in real shapes.
 
     .venv/bin/python benchmarks/album.py [--photos 2000] [--compare 200] [--mid 60] [--regions 100000]
+    .venv/bin/python benchmarks/album.py --large 100 [--device cuda] [--size 4000x3000] [--batch 8]
+
+`--large N`: only indexing N 12-MP photos (texture + noise, 3-5 MB JPEGs, made once and cached under
+~/.cache/rap-desktop-bench) with the tiny models and the device's shapes (`--device cuda`: the
+reference CLIP ViT-L-14-336 + YOLO-World v2 x on the GPU).
 """
 
 from __future__ import annotations
@@ -291,6 +296,64 @@ def text_embed_ms(config: Path) -> float:
     return value
 
 
+PROFILE_FOR = {"cpu": "cpu", "cuda": "gpu"}  # --device -> models: ViT-B-32 + YOLO-World v2 s / ViT-L-14-336 + v2 x
+
+
+def large_run(args) -> None:
+    """Indexing 12-MP photos (texture + noise, 3-5 MB JPEGs, cached) with the tiny models and the
+    device's own shapes (CPU: ViT-B-32 + YOLO-World v2 s; CUDA: the reference ViT-L-14-336 + v2 x)."""
+    import tomllib
+
+    import tomli_w
+    import torch
+
+    from rap_desktop.devtools.synthetic_album import make_large_album
+
+    width, height = (int(v) for v in args.size.split("x"))
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rap-desktop-bench"
+    start = time.perf_counter()
+    folder = Path(_TMP) / "large"
+    folder.mkdir()
+    for path in make_large_album(cache / f"album-{width}x{height}", args.large, (width, height)):
+        (folder / path.name).symlink_to(path)
+    made = time.perf_counter() - start
+    bench = _retrieval_bench()
+    configs = {"tiny": bench.write_profile(Path(_TMP) / "models-tiny", "tiny")}
+    shape = PROFILE_FOR[args.device]
+    if not args.tiny_only:
+        configs[shape] = bench.write_profile(Path(_TMP) / f"models-{shape}", shape)
+    workers = args.workers or max(2, (os.cpu_count() or 2) // 2)
+    rows = {}
+    for name, config in configs.items():
+        settings = tomllib.loads(config.read_text())
+        settings["models"]["device"] = args.device
+        config.write_bytes(tomli_w.dumps(settings).encode())
+        rows[name] = index_run(config, folder, f"large-{name}", args.batch, workers)
+        print(name, rows[name], flush=True)
+    sizes = [p.stat().st_size for p in folder.iterdir()]
+    device = torch.cuda.get_device_name(0) if args.device == "cuda" else f"CPU ({os.cpu_count()} cores)"
+    lines = [
+        f"# Album benchmark: {width}x{height} photos on {args.device}",
+        "",
+        f"Machine: {platform.platform()}, {device}, torch {torch.__version__}. Script: `benchmarks/album.py "
+        f"--large {args.large} --size {args.size} --device {args.device} --batch {args.batch}`; {workers} readers.",
+        f"Album: {args.large} JPEGs ({min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB), ready in {made:.0f} s.",
+        "",
+        "| models | photos | photos/s | outside model calls | detect ms/photo | embed ms/photo | write ms/photo |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | {r['photos']} | {r['photos_per_s']:.2f} | {100 * r['outside']:.1f}% | {r['detect']:.0f} "
+            f"| {r['embed']:.0f} | {r['write']:.2f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
 def main() -> None:
     import torch
 
@@ -300,7 +363,17 @@ def main() -> None:
     parser.add_argument("--mid", type=int, default=60, help="photos for the mid-size shape (both ways)")
     parser.add_argument("--regions", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=HERE / "album.results.md")
+    parser.add_argument("--large", type=int, help="only index this many 12-MP photos (tiny + the device's shapes)")
+    parser.add_argument("--size", default="4000x3000", help="their size (--large)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cuda: the reference shapes")
+    parser.add_argument("--batch", type=int, default=8, help="photos per batch (--large)")
+    parser.add_argument("--workers", type=int, default=0, help="readers (--large; 0: half the cores, at least 2)")
+    parser.add_argument("--tiny-only", action="store_true", help="--large with the tiny models only")
     args = parser.parse_args()
+    if args.large:
+        if args.out == HERE / "album.results.md":
+            args.out = None
+        return large_run(args)
 
     start = time.perf_counter()
     album = Path(_TMP) / "album"

@@ -222,7 +222,8 @@ def _med(values) -> float:
 def render(args, codes: dict[str, Path], rows) -> str:
     import torch
 
-    cpu = next((x.split(":", 1)[1].strip() for x in open("/proc/cpuinfo") if x.startswith("model name")), "?")
+    info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
+    cpu = next((x.split(":", 1)[1].strip() for x in info if x.startswith("model name")), "?")
     lines = [
         "# 12-MP photos vs 1 MP: working-resolution decode",
         "",

@@ -68,7 +68,7 @@ def _report_dict(report: album.IndexReport) -> dict:
     }
 
 
-def run_index(session: Session, folders, batch: int = 8, workers: int = 2, quiet: bool = False):
+def run_index(session: Session, folders, batch: int = 8, workers: int | None = None, quiet: bool = False):
     indexer = album.Indexer(session.retriever(), for_home(session.home), batch_size=batch, workers=workers)
     with _cancel_on_interrupt() as token:
         return indexer.index(folders, None if quiet else _progress_printer("index"), token)
@@ -138,7 +138,9 @@ def register(sub, command) -> None:
     p = command(sub, "index", index, "add folders to the album and index new or changed photos (resumable)")
     p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     p.add_argument("--batch", type=int, default=8, help="photos per model batch and per commit (default 8)")
-    p.add_argument("--workers", type=int, default=2, help="threads reading and decoding ahead (0: none)")
+    p.add_argument(
+        "--workers", type=int, help="threads reading and decoding ahead (0: none; default: half the cores, at least 2)"
+    )
     p = command(sub, "search", search, "album photos by concept, by text, or both")
     p.add_argument("--concept", help="photos where this concept is recognised (confirmed first)")
     p.add_argument("--text", help='a description, e.g. "a dog on a sofa"')

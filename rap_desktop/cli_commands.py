@@ -206,7 +206,7 @@ def ask(args: argparse.Namespace, session: Session) -> dict:
 
 
 def recognise(args: argparse.Namespace, session: Session) -> dict:
-    """"Is <NAME> in this image?" answered by the model, parsed to yes / no (null when unclear)."""
+    """ "Is <NAME> in this image?" answered by the model, parsed to yes / no (null when unclear)."""
     session.store().get_concept(args.name)  # a wrong name is bad input, said before any model loads
     found, reply = _assistant(session).recognise(
         load_working(args.image), args.name, options=_options(args), path=str(args.image.resolve())
@@ -216,7 +216,7 @@ def recognise(args: argparse.Namespace, session: Session) -> dict:
 
 
 def ground(args: argparse.Namespace, session: Session) -> dict:
-    """"Give <NAME>'s bounding box": the model's [x1, y1, x2, y2] mapped to pixels (null if none)."""
+    """ "Give <NAME>'s bounding box": the model's [x1, y1, x2, y2] mapped to pixels (null if none)."""
     session.store().get_concept(args.name)
     box, reply = _assistant(session).ground(
         load_working(args.image), args.name, options=_options(args), path=str(args.image.resolve())

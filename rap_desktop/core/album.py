@@ -145,15 +145,25 @@ def _embed_batch(embedder, fresh: Sequence[_Read], proposals, clock: dict[str, f
     return embedder.embed_images(crops)
 
 
+def default_readers() -> int:
+    """Reader threads: half the cores (the models' own threads take the rest), at least 2, at most 8.
+    A 12-MP JPEG still costs ~100 ms of entropy decoding at any scale, so a GPU fed by fewer would wait."""
+    return max(2, min(8, (os.cpu_count() or 2) // 2))
+
+
 class Indexer:
     def __init__(
-        self, retriever: Retriever, thumbs: ThumbCache | None = None, batch_size: int = 8, workers: int = 2
+        self,
+        retriever: Retriever,
+        thumbs: ThumbCache | None = None,
+        batch_size: int = 8,
+        workers: int | None = None,
     ) -> None:
         self.retriever = retriever
         self.store = retriever.store
         self.thumbs = thumbs
         self.batch_size = max(1, batch_size)
-        self.workers = max(0, workers)
+        self.workers = default_readers() if workers is None else max(0, workers)
 
     # --- reading (worker threads) --------------------------------------------------------------
 

@@ -330,9 +330,7 @@ def working_box(loaded: LoadedImage, box: tuple[float, float, float, float]) -> 
     return tuple(float(v) / loaded.scale for v in box)
 
 
-def crop_original(
-    loaded: LoadedImage, box: tuple[float, float, float, float] | None, min_side: int = 0
-) -> Image.Image:
+def crop_original(loaded: LoadedImage, box: tuple[float, float, float, float] | None, min_side: int = 0) -> Image.Image:
     """The region `box` (original photo pixels; None = the whole photo) cut from the working image.
     With `min_side`, a region the working image holds in fewer pixels than that on its short side is
     cut from a finer decode of the same bytes instead (made once per photo and factor), so it is not
