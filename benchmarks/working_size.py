@@ -208,7 +208,8 @@ def main() -> None:
             for name in order:
                 result = measure(codes[name], what, args)
                 rows.setdefault((name, what), []).append(result)
-                print(f"round {round_ + 1} {name} {what}: {json.dumps(result)[:300]}", flush=True)
+                brief = {k: {kk: vv for kk, vv in v.items() if kk != "timings"} for k, v in result.items()}
+                print(f"round {round_ + 1} {name} {what}: {json.dumps(brief)}", flush=True)
     text = render(args, codes, rows)
     print(text)
     if args.out:
