@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -160,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Control characters, bidi overrides, line separators and lone surrogates (file names that are not
+# UTF-8): printed raw they would recolour or reorder the terminal, or split a one-line message.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_LINE = re.compile(_UNSAFE.pattern[:-1] + "\t\n]")
+
+
+def terminal_text(text: str, one_line: bool = False) -> str:
+    """`text` safe to print on a terminal: what could act on it is shown escaped (\\x1b, \\u202e, \\n)."""
+    pattern = _UNSAFE_LINE if one_line else _UNSAFE
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _emit(result: object, as_json: bool) -> None:
     if result is None:
         return
@@ -168,7 +181,7 @@ def _emit(result: object, as_json: bool) -> None:
     else:
         text = result.get("text") if isinstance(result, dict) else str(result)
         if text:
-            sys.stdout.write(text.rstrip("\n") + "\n")
+            sys.stdout.write(terminal_text(text.rstrip("\n")) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,15 +215,19 @@ def main(argv: list[str] | None = None) -> int:
         # a run Ctrl-C cancelled between batches reports what it did, and still exits as interrupted
         return 130 if isinstance(result, dict) and result.get("interrupted") else 0
     except RapError as exc:
-        print(f"rap-desktop: {exc}", file=sys.stderr)
+        print(f"rap-desktop: {terminal_text(str(exc), one_line=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rap-desktop: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, UnicodeEncodeError) and "surrogates" in str(exc):
+            # a file name or argument that is not UTF-8 reached a place that keeps text (SQLite)
+            print("rap-desktop: a file name or argument is not valid UTF-8; rename it and try again", file=sys.stderr)
+            return 2
         if getattr(args, "debug", False) or os.environ.get("RAP_DESKTOP_DEBUG"):
             traceback.print_exc()
-        print(f"rap-desktop: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"rap-desktop: internal error: {type(exc).__name__}: {terminal_text(str(exc), True)}", file=sys.stderr)
         return 1
     finally:
         if session is not None:

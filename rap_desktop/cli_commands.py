@@ -10,6 +10,7 @@ from . import cli_album
 from .core import backup, corrections, health, rap_import
 from .core.assistant import Reply
 from .core.errors import RapError
+from .core.fsutil import is_text
 from .core.images import load_working, sha256_bytes
 from .core.models import convert, weights
 from .core.models.detector import detector_spec
@@ -24,6 +25,12 @@ from .core.store import AddResult, Concept, ImportReport
 def _warn(text: str) -> None:
     if text:
         print(f"rap-desktop: warning: {text}", file=sys.stderr)
+
+
+def _path(image: Path) -> str | None:
+    """The photo's path to remember with it, when it can be stored as text (not UTF-8: none)."""
+    path = str(image.resolve())
+    return path if is_text(path) else None
 
 
 def concept_dict(c: Concept) -> dict:
@@ -85,6 +92,8 @@ def _imported(report: ImportReport, verb: str) -> dict:
         _warn(result.warning)
     for line in report.left_out:
         _warn(line)
+    for note in report.notes:
+        _warn(note)
     names = [r.concept.name for r in report.added]
     text = f"{verb} {len(names)} concept(s): {', '.join(map(tag, names))}"
     if report.skipped:
@@ -123,7 +132,7 @@ def import_backup(args: argparse.Namespace, session: Session) -> dict:
 def retrieve(args: argparse.Namespace, session: Session) -> dict:
     loaded = load_working(args.image)
     result = session.retriever().retrieve(
-        loaded, args.question, args.top_k, path=str(args.image.resolve()), refresh=args.refresh
+        loaded, args.question, args.top_k, path=_path(args.image), refresh=args.refresh
     )
     doc = result_dict(result)
     lines = [f"photo {result.photo[:12]}  threshold {result.threshold:.2f} ({result.model})"]
@@ -181,7 +190,7 @@ def caption(args: argparse.Namespace, session: Session) -> dict:
     stream = _stream(args)
     assistant = _assistant(session)
     reply = assistant.caption(
-        load_working(args.image), options=_options(args), on_text=stream, path=str(args.image.resolve())
+        load_working(args.image), options=_options(args), on_text=stream, path=_path(args.image)
     )
     if stream:
         print()
@@ -198,7 +207,7 @@ def ask(args: argparse.Namespace, session: Session) -> dict:
         if args.image is None:
             raise RapError("give a photo and a question, or --text-only QUESTION")
         reply = _assistant(session).ask(
-            load_working(args.image), args.question, _options(args), stream, path=str(args.image.resolve())
+            load_working(args.image), args.question, _options(args), stream, path=_path(args.image)
         )
     if stream:
         print()
@@ -209,7 +218,7 @@ def recognise(args: argparse.Namespace, session: Session) -> dict:
     """ "Is <NAME> in this image?" answered by the model, parsed to yes / no (null when unclear)."""
     session.store().get_concept(args.name)  # a wrong name is bad input, said before any model loads
     found, reply = _assistant(session).recognise(
-        load_working(args.image), args.name, options=_options(args), path=str(args.image.resolve())
+        load_working(args.image), args.name, options=_options(args), path=_path(args.image)
     )
     word = {True: "yes", False: "no", None: "unclear"}[found]
     return {**_reply(reply, False), "present": found, "text": f"{word}  ({reply.text!r})"}
@@ -219,7 +228,7 @@ def ground(args: argparse.Namespace, session: Session) -> dict:
     """ "Give <NAME>'s bounding box": the model's [x1, y1, x2, y2] mapped to pixels (null if none)."""
     session.store().get_concept(args.name)
     box, reply = _assistant(session).ground(
-        load_working(args.image), args.name, options=_options(args), path=str(args.image.resolve())
+        load_working(args.image), args.name, options=_options(args), path=_path(args.image)
     )
     shown = ",".join(f"{v:.0f}" for v in box) if box else "no box in the answer"
     return {**_reply(reply, False), "box": list(box) if box else None, "text": f"{shown}  ({reply.text!r})"}
@@ -237,7 +246,7 @@ def chat(args: argparse.Namespace, session: Session) -> dict:
             break
         stream = _stream(args)
         if reply is None:
-            reply = assistant.ask(photo, line.strip(), _options(args), stream, path=str(args.image.resolve()))
+            reply = assistant.ask(photo, line.strip(), _options(args), stream, path=_path(args.image))
         else:
             reply = assistant.follow_up(reply, line.strip(), options=_options(args), on_text=stream)
         if stream:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from . import album_store
 from .album_store import NewPhoto, SeenFile
-from .errors import ImageError, NotFoundError
+from .errors import ImageError, NotFoundError, RapError
+from .fsutil import is_text, text_path
 from .images import (
     MAX_FILE_BYTES,
     LoadedImage,
@@ -44,6 +45,7 @@ from .thumbcache import ThumbCache
 
 __all__ = ["CancelToken", "IndexReport", "IndexRun", "Indexer", "Progress", "scan"]
 
+NOT_UTF8 = "its file name is not valid UTF-8 (rename the file to index it)"
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
 )
@@ -111,7 +113,10 @@ def scan(folder: Path) -> list[tuple[str, int, int]]:
             try:
                 info = os.stat(path)
             except OSError:
-                continue  # vanished between listing and stat
+                try:  # a broken link is listed (reading it says why); a file that vanished is not
+                    info = os.lstat(path)
+                except OSError:
+                    continue
             found.append((path, info.st_size, info.st_mtime_ns))
     return sorted(found)
 
@@ -170,6 +175,8 @@ class Indexer:
     def _read(self, entry: tuple[str, int, int], known: dict[str, int]) -> _Read:
         path, size, mtime_ns = entry
         label = os.path.basename(path)
+        if not is_text(path):  # the album keeps paths as text: a name that is not UTF-8 cannot be stored
+            return _Read(SeenFile(text_path(path), size, mtime_ns, error=NOT_UTF8))
         try:
             data = _read_file(path, label, MAX_FILE_BYTES)
             if not data:
@@ -303,6 +310,8 @@ class IndexRun:
             root = Path(folder).expanduser().resolve()
             if not root.is_dir():
                 raise NotFoundError(f"no such folder: {folder}")
+            if not is_text(str(root)):
+                raise RapError(f"the folder name {text_path(str(root))} is not valid UTF-8; rename it to index it")
             roots.append(str(root))
         self.roots = tuple(roots)
         todo: list[tuple[str, int, int]] = []
@@ -316,10 +325,10 @@ class IndexRun:
             own = str(store.home.resolve()) + os.sep  # never index our own images and thumbnails
             found = [entry for entry in scan(Path(root)) if not entry[0].startswith(own)]
             self.files += len(found)
-            on_disk = {path for path, _, _ in found}
+            on_disk = {text_path(path) for path, _, _ in found}
             self.removed += album_store.forget_files(store, [p for p in rows if p not in on_disk])
             for entry in found:
-                row = rows.get(entry[0])
+                row = rows.get(text_path(entry[0]))
                 same = row is not None and (row.size, row.mtime_ns) == entry[1:]
                 if same and (row.status == album_store.FAILED or row.photo_id in indexed_ids):  # type: ignore[union-attr]
                     self.unchanged += 1

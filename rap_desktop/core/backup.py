@@ -16,15 +16,17 @@ import base64
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
+from . import backup_manifest as check
 from .errors import ArchiveError, ImageError, RapError
-from .images import load_image
+from .fsutil import parse_json
+from .images import LoadedImage, load_image, sha256_bytes
 from .safe_zip import SafeZipReader, write_zip_atomic
 from .store import ImportReport, NewConcept, NewExemplar, Store, content_sha256
 
@@ -179,81 +181,141 @@ def export_zip(store: Store, target: Path) -> ExportReport:
     return ExportReport(len(manifest["concepts"]), left_out)
 
 
-def _decode_vector(text: str, where: str) -> np.ndarray:
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (ValueError, TypeError):
-        raise ArchiveError(f"{where}: embedding is not valid base64") from None
-    if not raw or len(raw) % 4:
-        raise ArchiveError(f"{where}: embedding has a broken length")
-    vector = np.frombuffer(raw, np.float32).copy()
-    if not np.all(np.isfinite(vector)):
-        raise ArchiveError(f"{where}: embedding holds non-finite numbers")
-    return vector
+@dataclass
+class _Entry:
+    """One exemplar of the manifest, its fields checked, its image not read yet."""
+
+    concept: str
+    member: object  # checked when its image is read: a missing one leaves that photo out
+    box: tuple[float, float, float, float] | None
+    source: str
+    created: float | None
+    vectors: dict[str, np.ndarray]
 
 
-def _exemplar(reader: SafeZipReader, archive: Path, entry: dict) -> NewExemplar:
-    member = entry.get("image")
+def _manifest(reader: SafeZipReader, archive: Path) -> dict:
+    if "manifest.json" not in reader.names():
+        raise ArchiveError(f"{archive.name}: not a RAP Desktop backup (no manifest.json)")
+    raw = reader.read("manifest.json")
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ArchiveError(f"{archive.name}: manifest is too large")
+    manifest = parse_json(raw, f"{archive.name}: manifest.json", ArchiveError)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArchiveError(f"{archive.name}: not a RAP Desktop backup")
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
+        shown = version if isinstance(version, int) else type(version).__name__
+        raise ArchiveError(f"{archive.name}: written by a newer RAP Desktop (format {shown})")
+    return manifest
+
+
+def _entries(archive: Path, concept: dict, name: str) -> list[_Entry]:
+    where = f"{archive.name}: concept {name!r}"
+    out = []
+    for raw in check.items(concept.get("exemplars"), where, "exemplars"):
+        raw = check.entry(raw, f"{where}: an exemplar")
+        member = raw.get("image")
+        here = f"{where}, {check.shown(member)}"
+        vectors = {
+            str(model): check.decode_vector(encoded, f"{here}: {model}")
+            for model, encoded in check.embeddings(raw.get("embeddings"), here).items()
+        }
+        source = raw.get("source") if raw.get("source") in ("registered", "confirmed", "imported") else "imported"
+        created = check.optional_number(raw.get("created"), here, "created")
+        out.append(_Entry(name, member, check.box(raw.get("box"), here), str(source), created, vectors))
+    return out
+
+
+def _trusted(entries: list[_Entry], known: Mapping[str, int], dropped: list[check.Dropped]) -> None:
+    """Drop each vector that cannot be an embedding of its model (it is computed again from the image)."""
+    found: dict[str, list[int]] = {}
+    for item in entries:
+        for model, vector in item.vectors.items():
+            found.setdefault(model, []).append(len(vector))
+    widths = check.widths(found, known)
+    for item in entries:
+        for model, vector in list(item.vectors.items()):
+            reason = check.doubt(vector, widths.get(model))
+            if reason:
+                del item.vectors[model]
+                dropped.append(check.Dropped(item.concept, model, reason))
+
+
+def _image(reader: SafeZipReader, archive: Path, member: object, decoded: dict[str, LoadedImage]) -> LoadedImage:
+    """Each image is decoded once, however many exemplars name it (one photo can be 100s of MB decoded)."""
     if not isinstance(member, str) or not member.startswith("images/") or member not in reader.names():
-        raise ArchiveError(f"{archive.name}: manifest names a missing image {member!r}")
-    loaded = load_image(reader.read(member), name=f"{archive.name}:{member}")
-    if member.rsplit("/", 1)[1].split(".", 1)[0] != loaded.sha256:
+        raise ArchiveError(f"{archive.name}: manifest names a missing image {check.shown(member)}")
+    data = reader.read(member)
+    sha = sha256_bytes(data)
+    if member.rsplit("/", 1)[1].split(".", 1)[0] != sha:
         raise ArchiveError(f"{archive.name}: {member} does not match its checksum (damaged archive)")
-    box = entry.get("box")
-    vectors = {
-        str(m): _decode_vector(v, f"{archive.name}:{member}") for m, v in (entry.get("embeddings") or {}).items()
-    }
-    source = entry.get("source") if entry.get("source") in ("registered", "confirmed", "imported") else "imported"
-    return NewExemplar(loaded, tuple(float(v) for v in box) if box else None, source, vectors, entry.get("created"))
+    if sha not in decoded:
+        decoded[sha] = load_image(data, name=f"{archive.name}:{member}")
+    return decoded[sha]
 
 
-def read_backup(archive: Path, left_out: list[str] | None = None) -> list[NewConcept]:
-    """The sound concepts of a backup. A photo that is missing, damaged or does not match its
-    checksum is left out (reported in `left_out`), and so is a concept left with no photo; an
-    archive with nothing sound at all is refused."""
+def read_backup(
+    archive: Path,
+    left_out: list[str] | None = None,
+    widths: Mapping[str, int] | None = None,
+    dropped: list[check.Dropped] | None = None,
+) -> list[NewConcept]:
+    """The sound concepts of a backup, every field of the manifest checked (one of the wrong type
+    refuses the archive). A photo that is missing, damaged or does not match its checksum is left out
+    (reported in `left_out`), and so is a concept left with no photo; an archive with nothing sound at
+    all is refused. `widths`: the vector width each model is known to give; embeddings that do not fit
+    (or are not unit length, or not finite) are dropped and listed in `dropped`, so the store computes
+    them again from the image."""
     left_out = [] if left_out is None else left_out
+    dropped = [] if dropped is None else dropped
     with SafeZipReader(archive) as reader:
-        if "manifest.json" not in reader.names():
-            raise ArchiveError(f"{archive.name}: not a RAP Desktop backup (no manifest.json)")
-        raw = reader.read("manifest.json")
-        if len(raw) > MAX_MANIFEST_BYTES:
-            raise ArchiveError(f"{archive.name}: manifest is too large")
-        try:
-            manifest = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ArchiveError(f"{archive.name}: manifest.json is not valid JSON ({exc})") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ArchiveError(f"{archive.name}: not a RAP Desktop backup")
-        if not isinstance(manifest.get("version"), int) or manifest["version"] > VERSION:
-            raise ArchiveError(f"{archive.name}: written by a newer RAP Desktop (format {manifest.get('version')})")
-        concepts = []
-        for entry in manifest.get("concepts") or []:
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                raise ArchiveError(f"{archive.name}: manifest has a malformed concept entry")
-            exemplars = []
-            for item in entry.get("exemplars") or []:
-                try:
-                    exemplars.append(_exemplar(reader, archive, item))
-                except (ArchiveError, ImageError) as exc:
-                    left_out.append(f"a photo of {entry['name']!r} left out: {exc}")
-            if not exemplars:
-                left_out.append(f"concept {entry['name']!r} left out: no photo of it could be restored")
-                continue
-            concepts.append(
-                NewConcept(
-                    entry["name"],
-                    str(entry.get("info") or ""),
-                    str(entry.get("category") or ""),
-                    tuple(exemplars),
-                    entry.get("created"),
-                )
+        manifest = _manifest(reader, archive)
+        parsed = []
+        for raw in check.items(manifest.get("concepts"), archive.name, "concepts"):
+            concept = check.entry(raw, f"{archive.name}: a concept")
+            name = concept.get("name")
+            if not isinstance(name, str):
+                raise ArchiveError(f"{archive.name}: manifest has a concept whose name is not text")
+            where = f"{archive.name}: concept {name!r}"
+            fields = (
+                check.text(concept.get("info"), where, "info"),
+                check.text(concept.get("category"), where, "category"),
+                check.optional_number(concept.get("created"), where, "created"),
             )
+            parsed.append((name, fields, _entries(archive, concept, name)))
+        _trusted([e for _, _, entries in parsed for e in entries], widths or {}, dropped)
+        decoded: dict[str, LoadedImage] = {}
+        concepts = []
+        for name, (info, category, created), entries in parsed:
+            exemplars = []
+            for e in entries:
+                try:
+                    image = _image(reader, archive, e.member, decoded)
+                except (ArchiveError, ImageError) as exc:
+                    left_out.append(f"a photo of {name!r} left out: {exc}")
+                    continue
+                exemplars.append(NewExemplar(image, e.box, e.source, e.vectors, e.created))
+            if not exemplars:
+                left_out.append(f"concept {name!r} left out: no photo of it could be restored")
+                continue
+            concepts.append(NewConcept(name, info, category, tuple(exemplars), created))
     if not concepts and left_out:
         raise ArchiveError(f"nothing in {archive.name} could be restored: {left_out[0]}")
     return concepts
 
 
+def _known_widths(store: Store) -> dict[str, int]:
+    """model -> vector width, from the store's own vectors, else from the current model's settings."""
+    known = dict(store.conn.execute("SELECT model, MIN(dim) FROM embeddings GROUP BY model").fetchall())
+    embedder = store.embedder
+    spec_dim = getattr(getattr(embedder, "spec", None), "options", {}).get("dim") if embedder else None
+    if embedder is not None and isinstance(spec_dim, int) and embedder.model_id not in known:
+        known[embedder.model_id] = spec_dim
+    return known
+
+
 def import_zip(store: Store, archive: Path, skip_existing: bool = False) -> ImportReport:
     left_out: list[str] = []
-    report = store.import_concepts(read_backup(archive, left_out), skip_existing)
-    return dataclasses.replace(report, left_out=left_out)
+    dropped: list[check.Dropped] = []
+    report = store.import_concepts(read_backup(archive, left_out, _known_widths(store), dropped), skip_existing)
+    return dataclasses.replace(report, left_out=left_out, notes=[d.note() for d in dropped])

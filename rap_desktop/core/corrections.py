@@ -141,10 +141,11 @@ def reassign(
         created = None
         if target is None:
             now = time.time()
+            store.refuse_lookalike(shown)
             try:
                 cur = store.conn.execute(
                     "INSERT INTO concepts(name, name_key, info, category, created, updated) VALUES (?,?,?,?,?,?)",
-                    (shown, shown.casefold(), info.strip(), (category or region.label).strip(), now, now),
+                    (shown, shown.casefold(), info.strip(), names.clean_category(category or region.label), now, now),
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"a concept named {names.tag(shown)} already exists") from None

@@ -17,16 +17,41 @@ TEMP_HEX = 12  # atomic_file's temp names: "<name>.tmp-" + 12 hex digits, nothin
 
 def read_json(path: Path, max_bytes: int, what: str, error: type[Exception]) -> Any:
     """A JSON file given by a user: bounded in size, and one plain error for every way it is bad."""
-    if path.stat().st_size > max_bytes:
+    if path.stat().st_size > max_bytes:  # an OSError is the caller's to word
         raise error(f"{path} is too large to be {what}")
     with path.open("rb") as handle:  # the size a file declares can be smaller than its data (/proc, growing)
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise error(f"{path} is too large to be {what}")
+    return parse_json(data, str(path), error)
+
+
+def parse_json(data: bytes, where: str, error: type[Exception]) -> Any:
+    """JSON from a file a user gave; every way it can be bad is `error` with one plain line. Bytes in:
+    UTF-8 with or without a BOM (as some editors write it)."""
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data)
+    except RecursionError:
+        raise error(f"{where} is nested too deeply to be read") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise error(f"{path} is not valid JSON ({exc})") from None
+        raise error(f"{where} is not valid JSON ({exc})") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise error(f"{where} holds a value that cannot be read ({exc})") from None
+
+
+def text_path(path: str) -> str:
+    """`path` as text that SQLite and messages can hold: the bytes of a file name that are not UTF-8
+    (which Python carries as lone surrogates) become \\xNN escapes."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
+def is_text(path: str) -> bool:
+    """True when `path` can be stored and shown as it is (valid UTF-8)."""
+    return text_path(path) == path
 
 
 def fsync_dir(folder: Path) -> None:

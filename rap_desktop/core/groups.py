@@ -160,10 +160,11 @@ def name_members(
             concept_id = existing.id
         else:
             now = time.time()
+            store.refuse_lookalike(shown)
             try:
                 cur = store.conn.execute(
                     "INSERT INTO concepts(name, name_key, info, category, created, updated) VALUES (?,?,?,?,?,?)",
-                    (shown, shown.casefold(), info.strip(), (category or founder.label).strip(), now, now),
+                    (shown, shown.casefold(), info.strip(), names.clean_category(category or founder.label), now, now),
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"a concept named {names.tag(shown)} was added meanwhile; try again") from None

@@ -11,8 +11,10 @@ import hashlib
 import io
 import math
 import os
+import re
 import stat
 import struct
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -33,6 +35,37 @@ _MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF", 
 _MAGIC |= {b"MM\x00*": "TIFF", b"%PDF": "PDF", b"PK\x03\x04": "ZIP", b"PK\x05\x06": "ZIP"}
 _NOT_IMAGES = {"PDF": "a PDF document, not an image", "ZIP": "a zip archive, not an image"}
 _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError)
+
+
+# Pillow's warnings, process-wide: its bomb warning is an error (a frame or page over the limit is
+# refused, not printed); its other warnings (odd EXIF, palette transparency) are noise on a photo
+# that loaded fine. The first entry wins, so the error comes first.
+_FILTERS = (
+    ("error", None, Image.DecompressionBombWarning, None, 0),
+    ("ignore", None, Warning, re.compile(r"PIL(\.|$)"), 0),  # as warnings.filterwarnings(module=...) writes it
+)
+_policy_lock = threading.Lock()
+
+
+def _pillow_policy() -> None:
+    """Set once at import, never per call: warnings filters are global, and the catch_warnings each
+    decode used to enter raced between reader threads (a filter leaked, a 108-MP photo failed).
+    Pillow's own pixel limit becomes ours, so crops of any photo we accepted never trip it."""
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    _ensure_filters()
+
+
+def _ensure_filters() -> None:
+    # Checked on each load (cheap): a caller's catch_warnings block restores the list it saved,
+    # which may predate ours (pytest does this around collection).
+    if all(item in warnings.filters for item in _FILTERS):
+        return
+    with _policy_lock:
+        for action, _, category, module, _ in reversed(_FILTERS):
+            warnings.filterwarnings(action, category=category, module=module.pattern if module else "")
+
+
+_pillow_policy()
 
 
 @dataclass(frozen=True)
@@ -101,7 +134,8 @@ def _read_file(path: str, label: str, max_bytes: int) -> bytes:
                 raise _fail(label, not_regular)
             data = handle.read(max_bytes + 1)  # +1: a file that grew since stat() is still caught
     except (FileNotFoundError, NotADirectoryError):
-        raise _fail(label, "file not found") from None
+        missing = "a broken link (what it points to is not found)" if os.path.islink(path) else "file not found"
+        raise _fail(label, missing) from None
     except PermissionError:
         raise _fail(label, "permission denied (cannot read the file)") from None
     except OSError as exc:
@@ -239,38 +273,34 @@ class _Reduce:
 
 
 def _decode(data: bytes, label: str, max_pixels: int, reduce: _Reduce | None = None) -> tuple[Image.Image, str]:
-    with warnings.catch_warnings():
-        # Pillow's size warning (a frame, tile or MPO page over its own limit) refuses the file.
-        # Only this one narrow filter: catch_warnings is not thread-safe, and should two loads race,
-        # what may be left behind must be harmless (never a blanket "ignore").
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with _identify(data, label) as image:
-            width, height = image.size
-            if width <= 0 or height <= 0:
-                raise _fail(label, f"image has no pixels ({width}x{height})")
-            if width * height > max_pixels:  # from the header: nothing allocated yet
-                raise _fail(label, f"too many pixels ({width}x{height}; the limit is {max_pixels:,} pixels)")
-            if reduce is not None:
-                reduce.before_load(image)
-            try:
-                image.load()  # first frame only for animations; LOAD_TRUNCATED_IMAGES stays False
-            except _BOMB:
-                raise
-            except Exception as exc:
-                raise _fail(label, f"truncated or corrupt image data ({_one_line(exc, 100)})") from None
-            if image.size[0] * image.size[1] > max_pixels:  # a frame bigger than the header said
-                raise _fail(label, f"too many pixels ({image.size[0]}x{image.size[1]})")
-            try:
-                oriented = ImageOps.exif_transpose(image)
-            except Exception:  # a broken EXIF block must not cost a good photo: keep it unrotated
-                oriented = image
-            try:
-                rgb = to_rgb(oriented)
-            except Exception as exc:
-                raise _fail(label, f"unsupported colour mode {image.mode} ({_one_line(exc, 100)})") from None
-            if reduce is not None:
-                rgb = reduce.after_load(image, oriented, rgb)
-            return (image.copy() if rgb is image else rgb), image.format or "unknown"  # closing drops pixels
+    # Pillow's size warning (a frame, tile or MPO page over the limit) is an error: see _pillow_policy.
+    with _identify(data, label) as image:
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise _fail(label, f"image has no pixels ({width}x{height})")
+        if width * height > max_pixels:  # from the header: nothing allocated yet
+            raise _fail(label, f"too many pixels ({width}x{height}; the limit is {max_pixels:,} pixels)")
+        if reduce is not None:
+            reduce.before_load(image)
+        try:
+            image.load()  # first frame only for animations; LOAD_TRUNCATED_IMAGES stays False
+        except _BOMB:
+            raise
+        except Exception as exc:
+            raise _fail(label, f"truncated or corrupt image data ({_one_line(exc, 100)})") from None
+        if image.size[0] * image.size[1] > max_pixels:  # a frame bigger than the header said
+            raise _fail(label, f"too many pixels ({image.size[0]}x{image.size[1]})")
+        try:
+            oriented = ImageOps.exif_transpose(image)
+        except Exception:  # a broken EXIF block must not cost a good photo: keep it unrotated
+            oriented = image
+        try:
+            rgb = to_rgb(oriented)
+        except Exception as exc:
+            raise _fail(label, f"unsupported colour mode {image.mode} ({_one_line(exc, 100)})") from None
+        if reduce is not None:
+            rgb = reduce.after_load(image, oriented, rgb)
+        return (image.copy() if rgb is image else rgb), image.format or "unknown"  # closing drops pixels
 
 
 def load_image(
@@ -282,6 +312,7 @@ def load_image(
     _reduce: _Reduce | None = None,
 ) -> LoadedImage:
     """Read, check and decode one photo. Any problem raises ImageError naming the file and the reason."""
+    _ensure_filters()
     if isinstance(source, bytes | bytearray | memoryview):
         data, label = bytes(source), name or "image"
         if len(data) > max_bytes:
@@ -378,6 +409,8 @@ def crop_box(image: Image.Image, box: tuple[float, float, float, float] | None) 
     right, bottom = min(width, math.ceil(x2)), min(height, math.ceil(y2))
     if right <= left or bottom <= top:
         raise ImageError(f"box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) has no area inside the {width}x{height} image")
+    if (left, top, right, bottom) == (0, 0, width, height):
+        return image  # the whole photo: no copy (and no second pass through Pillow's size check)
     return image.crop((left, top, right, bottom))
 
 

@@ -10,12 +10,13 @@ the database folder's own (old) name; we look for each path inside the folder, n
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path, PurePosixPath
 
 from . import names
 from .errors import RapError
 from .fsutil import read_json
-from .images import load_image
+from .images import MAX_FILE_BYTES, LoadedImage, load_image
 from .store import ImportReport, NewConcept, NewExemplar, Store
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -40,6 +41,33 @@ def _locate(folder: Path, raw: str) -> Path:
     raise RapError(f"database.json: image {raw!r} not found in {folder}")
 
 
+def _text(value: object, path: Path, key: str, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RapError(f"{path}: entry {key!r}: {field} must be text, not {type(value).__name__}")
+    return value
+
+
+def _file_sha256(path: Path) -> str:
+    """The file's content hash, read in chunks (nothing kept)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _load(path: Path, decoded: dict[str, LoadedImage]) -> LoadedImage:
+    """Each distinct file (by content) is decoded once: links and copies of one photo share it."""
+    try:
+        sha = _file_sha256(path) if path.stat().st_size <= MAX_FILE_BYTES else None
+    except OSError:
+        sha = None  # load_image says why it cannot be read
+    if sha is None or sha not in decoded:
+        loaded = load_image(path)
+        decoded[loaded.sha256] = loaded
+        return loaded
+    return decoded[sha]
+
+
 def read_database(folder: Path) -> list[NewConcept]:
     """Parse and validate the whole folder (names, images) before anything is stored."""
     path = folder / "database.json"
@@ -55,19 +83,24 @@ def read_database(folder: Path) -> list[NewConcept]:
     if not isinstance(path_to_concept, dict):
         raise RapError(f"{path}: 'path_to_concept' must be an object")
     for image, owner in path_to_concept.items():
-        extra.setdefault(names.name_key(str(owner)), []).append(image)
+        if not isinstance(owner, str):
+            raise RapError(f"{path}: 'path_to_concept' entry {image!r} must name a concept, not {type(owner).__name__}")
+        extra.setdefault(names.name_key(owner), []).append(image)
     concepts = []
+    decoded: dict[str, LoadedImage] = {}
     for key, entry in data["concept_dict"].items():
         if not isinstance(entry, dict):
             raise RapError(f"{path}: entry {key!r} is not an object")
-        name = names.clean_name(str(entry.get("name") or key))
+        name = names.clean_name(_text(entry.get("name"), path, key, "name") or key)
         main = entry.get("image")
         images = ([main] if main else []) + extra.get(name.casefold(), [])
-        unique = list(dict.fromkeys(str(_locate(folder, p)) for p in images))
+        unique = list(dict.fromkeys(_locate(folder, p) for p in images))
         if not unique:
             raise RapError(f"{path}: concept {names.tag(name)} has no image")
-        exemplars = tuple(NewExemplar(load_image(p), source="imported") for p in unique)
-        concepts.append(NewConcept(name, str(entry.get("info") or ""), str(entry.get("category") or ""), exemplars))
+        loaded = {id(x): x for x in (_load(p, decoded) for p in unique)}  # one exemplar per distinct photo
+        exemplars = tuple(NewExemplar(image, source="imported") for image in loaded.values())
+        info = _text(entry.get("info"), path, key, "info")
+        concepts.append(NewConcept(name, info, _text(entry.get("category"), path, key, "category"), exemplars))
     return concepts
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,11 @@ class Session:
 
     @classmethod
     def open(cls, home: str | Path | None = None, config: str | Path | None = None) -> Session:
-        return cls(data_home(home), load_settings(config_file(config)))
+        path = config_file(config)
+        # a settings file the user named (flag or environment) must exist; only the default may be absent
+        if (config or os.environ.get("RAP_DESKTOP_CONFIG")) and not path.exists():
+            raise RapError(f"settings file {path} does not exist")
+        return cls(data_home(home), load_settings(path))
 
     @property
     def embedder(self) -> ClipEmbedder:
@@ -111,7 +116,11 @@ class Session:
                 self.home.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise RapError(f"cannot create the data folder {self.home}: {exc.strerror}") from None
-            self._store = Store(self.home, self.embedder if with_embedder else None)
+            try:
+                self._store = Store(self.home, self.embedder if with_embedder else None)
+            except OSError as exc:  # e.g. images/ or cache/index is a file, not a folder
+                where = f" ({exc.filename})" if exc.filename else ""
+                raise RapError(f"cannot open the data folder {self.home}: {exc.strerror or exc}{where}") from None
             if self._store.read_only and self.notice is not None:
                 self.notice(self._store.read_only)
         return self._store

@@ -95,6 +95,7 @@ class ImportReport:
     added: list[AddResult]
     skipped: list[str]  # names left out because they already existed (skip_existing)
     left_out: list[str] = field(default_factory=list)  # damaged parts of the source, one line each
+    notes: list[str] = field(default_factory=list)  # what the import repaired (e.g. embeddings computed again)
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,12 @@ class Store:
             self._dirty.add(model)
 
     def generation(self) -> int:
-        return int(self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):  # no row, or a value edited by hand
+            shown = repr(row[0])[:40] if row else "missing"
+            raise RapError(f"the store in {self.home} is damaged: its generation is {shown}, not a number") from None
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -446,7 +452,8 @@ class Store:
         With skip_existing, concepts whose name is taken are left out (and not in the result).
         """
         shown = [names.clean_name(c.name) for c in concepts]
-        keys = [n.casefold() for n in shown]
+        categories = [names.clean_category(c.category) for c in concepts]
+        keys = [names.lookalike_key(n) for n in shown]
         if len(set(keys)) != len(keys):
             twice = sorted({n for n, k in zip(shown, keys, strict=True) if keys.count(k) > 1})
             raise ConflictError(f"the same name is given twice: {', '.join(map(names.tag, twice))}")
@@ -458,28 +465,39 @@ class Store:
         now = time.time()
         with self._write():
             position = 0
-            for concept, name in zip(concepts, shown, strict=True):
+            for concept, name, category in zip(concepts, shown, categories, strict=True):
                 exists = self.conn.execute("SELECT 1 FROM concepts WHERE name_key=?", (name.casefold(),)).fetchone()
                 chunk = vectors[position : position + len(concept.exemplars)]
                 position += len(concept.exemplars)
-                if exists and skip_existing:
+                if (exists or self.lookalike(name)) and skip_existing:
                     continue
                 if exists:
                     raise ConflictError(f"a concept named {names.tag(name)} already exists")
+                self.refuse_lookalike(name)
                 created = concept.created or now
                 cur = self.conn.execute(
                     "INSERT INTO concepts(name, name_key, info, category, created, updated) VALUES (?,?,?,?,?,?)",
-                    (name, name.casefold(), concept.info.strip(), concept.category.strip(), created, now),
+                    (name, name.casefold(), concept.info.strip(), category, created, now),
                 )
                 made = [
                     self._insert_exemplar(cur.lastrowid, item, vector, now)
                     for item, vector in zip(concept.exemplars, chunk, strict=True)
                 ]
                 row = Concept(
-                    cur.lastrowid, name, concept.info.strip(), concept.category.strip(), created, now, len(made)
+                    cur.lastrowid, name, concept.info.strip(), category, created, now, len(made)
                 )
                 results.append(AddResult(row, made[0], all(v is not None for v in chunk), warning))
         return results
+
+    def lookalike(self, name: str, own_id: int | None = None) -> str | None:
+        """An existing concept's name that `name` would be mistaken for (full-width `ｂｏ` for `bo`)."""
+        rows = self.conn.execute("SELECT name FROM concepts WHERE id IS NOT ?", (own_id,))
+        return names.lookalike(name, [r[0] for r in rows])
+
+    def refuse_lookalike(self, name: str, own_id: int | None = None) -> None:
+        other = self.lookalike(name, own_id)
+        if other is not None:
+            raise ConflictError(f"concept name {names.tag(name)} looks the same as the existing {names.tag(other)}")
 
     def import_concepts(self, concepts: Sequence[NewConcept], skip_existing: bool = False) -> ImportReport:
         added = self.add_many(concepts, skip_existing=skip_existing)
@@ -536,6 +554,9 @@ class Store:
         with self._write():
             row = self._concept_row(name)
             new_name = names.clean_name(rename) if rename is not None else row["name"]
+            new_category = names.clean_category(category) if category is not None else row["category"]
+            if rename is not None:
+                self.refuse_lookalike(new_name, row["id"])
             new_info = info.strip() if info is not None else row["info"]
             if rename is not None and new_name != row["name"]:
                 # the reference's info texts name the concept as <name>; keep them in step
@@ -547,7 +568,7 @@ class Store:
                         new_name,
                         new_name.casefold(),
                         new_info,
-                        category.strip() if category is not None else row["category"],
+                        new_category,
                         time.time(),
                         row["id"],
                     ),

@@ -249,15 +249,16 @@ def test_heic_round_trip(
     assert close_to(loaded.image.getpixel(red_corner), RED, 60)
 
 
-def test_pillow_size_warning_refuses_for_this_call_only(
+def test_pillow_size_warning_refuses_and_filters_stay_put(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marked_photo: Image.Image
 ) -> None:
     # A TIFF checks its strip size against Pillow's own limit while loading: that warning refuses.
+    load_image(encode(marked_photo.resize((4, 3)), "PNG"))  # the process-wide policy is in place
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)  # 120x80 = 9600: a warning, not an error
     filters = list(warnings.filters)
     with pytest.raises(ImageError, match=r"^big\.tiff: too many pixels"):
         load_image(write(tmp_path / "big.tiff", encode(marked_photo, "TIFF")))
-    assert list(warnings.filters) == filters
+    assert list(warnings.filters) == filters  # loading never edits the global filters once set
     assert load_image(encode(marked_photo.resize((40, 30)), "TIFF")).size == (40, 30)
 
 
@@ -283,6 +284,7 @@ def test_display_name_replaces_the_file_name(tmp_path: Path) -> None:
 
 
 def test_pillow_global_state_is_left_alone(tmp_path: Path, marked_photo: Image.Image) -> None:
+    load_image(encode(marked_photo, "PNG"))  # the process-wide policy (set once) is in place
     before = (Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES, list(warnings.filters))
     load_image(encode(marked_photo, "PNG"))
     with pytest.raises(ImageError):
