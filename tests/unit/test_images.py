@@ -503,3 +503,61 @@ def test_bad_files_give_one_clear_image_error(tmp_path: Path, case: str) -> None
     assert len(reason) > 5
     assert any(word in reason for word in keywords), message
     assert caught.value.__cause__ is None  # no Pillow traceback chained to what people see
+
+
+# --- one pixel limit, everywhere, on every thread (issue 13, item 2) -----------------------------
+
+
+def test_threaded_loads_leave_crops_of_a_108_mp_photo_working() -> None:
+    # Reader threads used to enter catch_warnings per decode; racing, they left Pillow's bomb
+    # warning turned into an error, and the crop of a 12000x9000 phone photo then failed the run.
+    import threading
+
+    data = encode(Image.new("RGB", (400, 400), (1, 2, 3)), "PNG")
+    threads = [threading.Thread(target=lambda: [load_image(data) for _ in range(150)]) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    photo = Image.new("L", (12000, 9000))  # 108 MP, a 1-byte mode to keep the test light
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no warning on stderr either
+        assert crop_box(photo, (1, 0, 12000, 9000)).size == (11999, 9000)
+        assert crop_box(photo, None) is photo
+
+
+def test_sizes_around_the_limits_follow_one_rule() -> None:
+    # Random sizes near our limit and near Pillow's own thresholds (89.5 MP warns, 179 MP fails by
+    # default): a header is refused exactly when it is over our limit, and whatever we accept can be
+    # cropped without tripping Pillow (the check crop runs is the one called here).
+    rng = np.random.default_rng(13)
+    pillow_default = 1024 * 1024 * 1024 // 4 // 3
+    for target in (pillow_default, 2 * pillow_default, MAX_PIXELS):
+        for _ in range(8):
+            pixels = int(target * rng.uniform(0.97, 1.03))
+            width = int(rng.integers(2_000, 40_000))
+            height = max(1, pixels // width + int(rng.integers(-2, 3)))
+            with pytest.raises(ImageError) as caught:
+                load_image(png_header_only(width, height))  # no pixel data: refused one way or the other
+            over = width * height > MAX_PIXELS
+            assert ("too many pixels" in str(caught.value)) == over, (width, height, str(caught.value))
+            if not over:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    Image._decompression_bomb_check((width, height))
+
+
+def test_crop_of_a_196_mp_photo_under_the_limit() -> None:
+    photo = Image.new("L", (14000, 14000))  # 196 MP: accepted by the loader (limit 200 MP)
+    assert 14000 * 14000 <= MAX_PIXELS
+    assert crop_box(photo, (10, 10, 13990, 13990)).size == (13980, 13980)  # 195 MP: Pillow refused it
+
+
+def test_pillow_warnings_on_a_photo_that_loads_stay_quiet() -> None:
+    # A truncated EXIF block: Pillow warns "Corrupt EXIF data" while reading the orientation, yet the
+    # photo is fine. Nothing may reach stderr on success (the filters are not touched by the test).
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12"
+    data = encode(Image.new("RGB", (10, 10), (9, 9, 9)), "JPEG", exif=exif)
+    with warnings.catch_warnings(record=True) as seen:
+        assert load_image(data).size == (10, 10)
+    assert [str(w.message) for w in seen] == []
