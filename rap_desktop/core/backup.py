@@ -191,6 +191,7 @@ class _Entry:
     source: str
     created: float | None
     vectors: dict[str, np.ndarray]
+    problem: str | None = None  # why this photo is left out (its image is then not read)
 
 
 def _manifest(reader: SafeZipReader, archive: Path) -> dict:
@@ -216,13 +217,17 @@ def _entries(archive: Path, concept: dict, name: str) -> list[_Entry]:
         raw = check.entry(raw, f"{where}: an exemplar")
         member = raw.get("image")
         here = f"{where}, {check.shown(member)}"
-        vectors = {
-            str(model): check.decode_vector(encoded, f"{here}: {model}")
-            for model, encoded in check.embeddings(raw.get("embeddings"), here).items()
-        }
+        problem = None
+        try:  # a broken vector leaves this photo out, as a damaged image does
+            vectors = {
+                str(model): check.decode_vector(encoded, f"{here}: {model}")
+                for model, encoded in check.embeddings(raw.get("embeddings"), here).items()
+            }
+        except ArchiveError as exc:
+            vectors, problem = {}, str(exc)
         source = raw.get("source") if raw.get("source") in ("registered", "confirmed", "imported") else "imported"
         created = check.optional_number(raw.get("created"), here, "created")
-        out.append(_Entry(name, member, check.box(raw.get("box"), here), str(source), created, vectors))
+        out.append(_Entry(name, member, check.box(raw.get("box"), here), str(source), created, vectors, problem))
     return out
 
 
@@ -290,6 +295,8 @@ def read_backup(
             exemplars = []
             for e in entries:
                 try:
+                    if e.problem:
+                        raise ArchiveError(e.problem)
                     image = _image(reader, archive, e.member, decoded)
                 except (ArchiveError, ImageError) as exc:
                     left_out.append(f"a photo of {name!r} left out: {exc}")

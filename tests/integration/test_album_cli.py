@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rap_desktop.cli import main
+from rap_desktop.core import album as album_mod
 from rap_desktop.core.images import sha256_bytes
 from rap_desktop.core.xmp import clean_text
 from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
@@ -164,3 +165,93 @@ def test_sigkill_mid_index_then_rerun_loses_and_duplicates_nothing(tmp_path: Pat
         assert count == top
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+# --- one photo never stops a run (issue 13, items 2 and 10) -----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def big_photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Written once per session, cheaply (flat colour): a 108-MP phone-size JPEG. (Crops of a 196-MP
+    photo, which Pillow's default limit refused, are tested on the crop itself in test_images.)"""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("big-photos")
+    out = {"jpeg": folder / "phone.jpg"}
+    Image.new("RGB", (12000, 9000), (120, 60, 30)).save(out["jpeg"], quality=80)
+    return out
+
+
+@pytest.mark.slow
+def test_big_photos_index_with_reader_threads(
+    cli, tmp_path: Path, big_photos: dict[str, Path], photos
+) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    for path in big_photos.values():
+        os.symlink(path, album / path.name)  # links to the session's files: nothing copied
+    bad_name = os.fsencode(album) + b"/caf\xe9.png"  # a Latin-1 file name: not UTF-8
+    with open(bad_name, "wb") as handle:
+        handle.write(photos["coffee"].read_bytes())
+    code, doc, err = cli("index", str(album), "--json")  # default reader threads
+    assert code == 0, err
+    assert doc["indexed"] == 1 and [f["reason"] for f in doc["failed"]] == [album_mod.NOT_UTF8]
+    assert "Warning" not in err and "warn" not in err.lower()
+    code, doc, err = cli("index", str(album), "--json")
+    assert code == 0 and doc["unchanged"] == 2 and len(doc["failed"]) == 1, err
+
+
+def test_file_names_of_random_bytes_are_indexed_or_listed(cli, tmp_path: Path) -> None:
+    # Random file-name bytes (seeded): a name that is UTF-8 is indexed, any other is listed with its
+    # reason; a rerun finds all of them unchanged; the text output keeps one line per file.
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(13)
+    album = tmp_path / "album"
+    album.mkdir()
+    expected_bad = 0
+    made = set()
+    while len(made) < 8:
+        if len(made) % 2:  # any bytes but '/' and NUL
+            raw = bytes(rng.choice([*range(1, 47), *range(48, 256)]) for _ in range(rng.randint(1, 12)))
+        else:  # text: newlines, ESC, bidi overrides, accents, CJK (UTF-8, valid)
+            chars = [chr(rng.choice([10, 27, 0x202E, 0xE9, 0x4E2D, rng.randrange(32, 127)])) for _ in range(6)]
+            raw = "".join(chars).replace("/", "_").encode("utf-8")
+        name = b"n" + raw + b".png"
+        if name in made:
+            continue
+        made.add(name)
+        colour = (len(made) * 30, rng.randrange(256), 90)
+        Image.new("RGB", (24 + len(made), 24), colour).save(os.fsencode(album) + b"/" + name, "PNG")
+        try:
+            name.decode("utf-8")
+        except UnicodeDecodeError:
+            expected_bad += 1
+    assert 0 < expected_bad < 8  # the seed gives both kinds
+    code, doc, err = cli("index", str(album), "--json")
+    assert code == 0, err
+    assert doc["indexed"] + doc["recorded"] == 8 - expected_bad
+    assert [f["reason"] for f in doc["failed"]] == [album_mod.NOT_UTF8] * expected_bad
+    code, text, err = cli("index", str(album))
+    assert code == 0, err
+    assert "8 unchanged" in text and len(text.strip().splitlines()) == 2 + expected_bad  # escaped: one line each
+
+
+def test_broken_link_in_an_album_is_listed(cli, tmp_path: Path, photos) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    (album / "ok.png").write_bytes(photos["coffee"].read_bytes())
+    os.symlink(tmp_path / "gone.jpg", album / "link.jpg")
+    code, doc, err = cli("index", str(album), "--json")
+    assert code == 0, err
+    assert [(Path(f["path"]).name, "broken link" in f["reason"]) for f in doc["failed"]] == [("link.jpg", True)]
+
+
+def test_retrieve_a_photo_whose_name_is_not_utf8(cli, tmp_path: Path, photos) -> None:
+    bad_name = os.fsencode(tmp_path) + b"/caf\xe9.png"
+    with open(bad_name, "wb") as handle:
+        handle.write(photos["coffee"].read_bytes())
+    code, _, err = cli("retrieve", os.fsdecode(bad_name))
+    assert code == 0, err
