@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -103,3 +104,35 @@ def test_broken_image_names_the_file(store: Store, tmp_path: Path, photos: dict[
 def test_not_a_database(store: Store, tmp_path: Path) -> None:
     with pytest.raises(RapError, match=r"no database\.json"):
         import_rap(store, tmp_path)
+
+
+# --- hostile database.json (issue 13, items 8 and 10) -----------------------------------------------
+
+
+def test_database_json_with_a_bom_is_read(store: Store, tmp_path: Path, photos: dict[str, Path]) -> None:
+    folder = make_reference_db(tmp_path / "db", photos)
+    path = folder / "database.json"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Windows Notepad saves it
+    assert sorted(r.concept.name for r in import_rap(store, folder).added) == ["astro", "bo", "cat-cup"]
+
+
+def test_random_database_shapes_exit_0_or_2(tmp_path: Path, tiny_config: Path, photos, capsys) -> None:
+    from .test_backup import _cli, mutate_json
+
+    folder = make_reference_db(tmp_path / "db", photos)
+    for name in ("bo-2.png", "astro.png"):  # fewer photos: each run embeds what it imports
+        (folder / name).unlink()
+    data = json.loads((folder / "database.json").read_text())
+    del data["concept_dict"]["<astro>"]
+    data["path_to_concept"] = {"example_database/bo.png": "<bo>"}
+    rng = random.Random(13)
+    codes = []
+    for i in range(30):
+        (folder / "database.json").write_bytes(mutate_json(data, rng))
+        code, err = _cli(tmp_path / f"h{i}", tiny_config, capsys, "import-rap", str(folder))
+        assert code in (0, 2), ((folder / "database.json").read_text()[:300], err)
+        assert "internal error" not in err and "Traceback" not in err
+        if code == 2:
+            assert len(err.strip().splitlines()) == 1, err
+        codes.append(code)
+    assert 2 in codes and 0 in codes
