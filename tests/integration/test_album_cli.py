@@ -255,3 +255,27 @@ def test_retrieve_a_photo_whose_name_is_not_utf8(cli, tmp_path: Path, photos) ->
         handle.write(photos["coffee"].read_bytes())
     code, _, err = cli("retrieve", os.fsdecode(bad_name))
     assert code == 0, err
+
+
+def test_terminal_output_is_escaped_and_errors_stay_on_one_line(cli, tmp_path: Path, photos) -> None:
+    hostile = "\x1b[31mred\x1b[0m \u202eevil\u202c\x07 line\nbreak"
+    assert cli("concept", "add", "bo", str(photos["coffee"]), "--info", hostile)[0] == 0
+    code, out, _ = cli("concept", "list")
+    assert code == 0 and "\\x1b[31mred" in out and "\\u202e" in out and "\\x07" in out
+    assert not any(c in out for c in "\x1b\u202e\u202c\x07")
+    code, doc, _ = cli("concept", "list", "--json")
+    assert doc["concepts"][0]["info"] == hostile  # data stays as typed
+    folder = tmp_path / "two\nlines"
+    code, _, err = cli("index", str(folder))
+    assert code == 2 and "two\\nlines" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_settings_file_that_does_not_exist_is_refused(home: Path, tmp_path: Path, capsys) -> None:
+    code = main(["--home", str(home), "--config", str(tmp_path / "typo.toml"), "concept", "list"])
+    err = capsys.readouterr().err
+    assert code == 2 and "typo.toml" in err and "does not exist" in err
+    os.environ["XDG_CONFIG_HOME"], before = str(tmp_path / "empty"), os.environ["XDG_CONFIG_HOME"]
+    try:  # the default settings file may be absent: defaults apply
+        assert main(["--home", str(home), "concept", "list"]) == 0
+    finally:
+        os.environ["XDG_CONFIG_HOME"] = before
