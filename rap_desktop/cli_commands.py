@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import cli_album
+from .cli import terminal_text
 from .core import backup, corrections, health, rap_import
 from .core.assistant import Reply
 from .core.errors import RapError
@@ -24,7 +25,7 @@ from .core.store import AddResult, Concept, ImportReport
 
 def _warn(text: str) -> None:
     if text:
-        print(f"rap-desktop: warning: {text}", file=sys.stderr)
+        print(f"rap-desktop: warning: {terminal_text(text, one_line=True)}", file=sys.stderr)
 
 
 def _path(image: Path) -> str | None:
