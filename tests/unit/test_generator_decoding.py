@@ -67,7 +67,8 @@ def test_generation_settings(home, tmp_path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[generation]\ndecode_backend = "static"\ncaption_batch = 6\n')
     assert Session.open(home, config).generation_settings() == ("static", 6)
-    assert Session.open(home, tmp_path / "none.toml").generation_settings() == ("eager", 0)
+    (tmp_path / "empty.toml").write_text("")  # (a settings file named but missing is refused)
+    assert Session.open(home, tmp_path / "empty.toml").generation_settings() == ("eager", 0)
     config.write_text('[generation]\ndecode_backend = "fast"\n')
     with pytest.raises(RapError, match=r"config.toml: \[generation\] unknown decode backend 'fast'"):
         Session.open(home, config).generation_settings()
