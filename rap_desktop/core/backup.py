@@ -216,7 +216,7 @@ def _entries(archive: Path, concept: dict, name: str) -> list[_Entry]:
     for raw in check.items(concept.get("exemplars"), where, "exemplars"):
         raw = check.entry(raw, f"{where}: an exemplar")
         member = raw.get("image")
-        here = f"{where}, {check.shown(member)}"
+        here = f"{where}, {member if isinstance(member, str) else check.shown(member)}"
         problem = None
         try:  # a broken vector leaves this photo out, as a damaged image does
             vectors = {
