@@ -19,22 +19,11 @@ def read_json(path: Path, max_bytes: int, what: str, error: type[Exception]) -> 
     """A JSON file given by a user: bounded in size, and one plain error for every way it is bad."""
     if path.stat().st_size > max_bytes:  # an OSError is the caller's to word
         raise error(f"{path} is too large to be {what}")
-    if path.stat().st_size > max_bytes:  # an OSError is the caller's to word
-        raise error(f"{path} is too large to be {what}")
     with path.open("rb") as handle:  # the size a file declares can be smaller than its data (/proc, growing)
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise error(f"{path} is too large to be {what}")
     return parse_json(data, str(path), error)
-
-
-def parse_json(data: bytes, where: str, error: type[Exception]) -> Any:
-    """JSON from a file a user gave; every way it can be bad is `error` with one plain line. Bytes in:
-    UTF-8 with or without a BOM (as some editors write it)."""
-    try:
-        return json.loads(data)
-    except RecursionError:
-        raise error(f"{where} is nested too deeply to be read") from None
 
 
 def parse_json(data: bytes, where: str, error: type[Exception]) -> Any:
