@@ -16,11 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+from store_worker import photo  # the script's own folder is on sys.path
+
 import rap_desktop.torch_compat  # noqa: F401
 from rap_desktop.core.errors import NotFoundError
 from rap_desktop.core.images import load_image
 from rap_desktop.core.session import Session
-from tests.integration.store_worker import photo
 
 
 def _barrier(folder: Path, me: str) -> None:
