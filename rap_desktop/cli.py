@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import re
+import sqlite3
 import sys
 import traceback
 from collections.abc import Callable
@@ -184,6 +185,15 @@ def _emit(result: object, as_json: bool) -> None:
             sys.stdout.write(terminal_text(text.rstrip("\n")) + "\n")
 
 
+_RESCUE = "see where with: rap-desktop check; save what is readable with: rap-desktop export rescue.zip"
+# what SQLite says when the file's content, not our SQL, is wrong
+_DAMAGE = ("malformed", "could not decode to utf-8", "file is not a database", "disk image")
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    return any(word in str(exc).lower() for word in _DAMAGE)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
@@ -221,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         print("rap-desktop: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, sqlite3.DatabaseError) and _damaged(exc):
+            print(f"rap-desktop: the data folder's database is damaged ({exc}); {_RESCUE}", file=sys.stderr)
+            return 2
         if isinstance(exc, UnicodeEncodeError) and "surrogates" in str(exc):
             # a file name or argument that is not UTF-8 reached a place that keeps text (SQLite)
             print("rap-desktop: a file name or argument is not valid UTF-8; rename it and try again", file=sys.stderr)
