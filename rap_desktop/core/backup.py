@@ -26,9 +26,9 @@ from .. import __version__
 from . import backup_manifest as check
 from .errors import ArchiveError, ImageError, RapError
 from .fsutil import parse_json
-from .images import LoadedImage, load_image, sha256_bytes
+from .images import LoadedImage, load_image, sha256_bytes, sha256_file
 from .safe_zip import SafeZipReader, write_zip_atomic
-from .store import ImportReport, NewConcept, NewExemplar, Store, content_sha256
+from .store import ImportReport, NewConcept, NewExemplar, Store
 
 FORMAT = "rap-desktop-backup"
 VERSION = 1
@@ -89,7 +89,7 @@ def _sound_file(store: Store, image: object, where: str, left_out: list[str]) ->
     """The photo's file is one of the store's, present, and its content still matches its name."""
     try:
         path = store.image_path(image)  # type: ignore[arg-type]
-        if content_sha256(path) == str(image).split(".", 1)[0]:
+        if sha256_file(path) == str(image).split(".", 1)[0]:
             return True
         left_out.append(f"{where}: image file {image} is damaged (content does not match its name); left out")
     except RapError as exc:

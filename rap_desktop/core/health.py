@@ -12,7 +12,8 @@ import sqlite3
 from collections.abc import Iterator
 
 from .errors import RapError
-from .store import CONTENT_NAME, Store, content_sha256
+from .images import sha256_file
+from .store import CONTENT_NAME, Store
 
 RESCUE = (
     "rescue what is readable: rap-desktop export rescue.zip, then rap-desktop --home NEW_FOLDER import rescue.zip"
@@ -112,7 +113,7 @@ def _files(store: Store) -> Iterator[str]:
         path = store.image_path(image)
         if not path.is_file():
             yield f"{where}: image file {image} is missing"
-        elif content_sha256(path) != image.split(".", 1)[0]:
+        elif sha256_file(path) != image.split(".", 1)[0]:
             yield f"{where}: image file {image} is damaged (its content no longer matches its name)"
 
 

@@ -10,13 +10,12 @@ the database folder's own (old) name; we look for each path inside the folder, n
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path, PurePosixPath
 
 from . import names
 from .errors import RapError
 from .fsutil import read_json
-from .images import MAX_FILE_BYTES, LoadedImage, load_image
+from .images import MAX_FILE_BYTES, LoadedImage, load_image, sha256_file
 from .store import ImportReport, NewConcept, NewExemplar, Store
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -49,16 +48,10 @@ def _text(value: object, path: Path, key: str, field: str) -> str:
     return value
 
 
-def _file_sha256(path: Path) -> str:
-    """The file's content hash, read in chunks (nothing kept)."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def _load(path: Path, decoded: dict[str, LoadedImage]) -> LoadedImage:
     """Each distinct file (by content) is decoded once: links and copies of one photo share it."""
     try:
-        sha = _file_sha256(path) if path.stat().st_size <= MAX_FILE_BYTES else None
+        sha = sha256_file(path) if path.stat().st_size <= MAX_FILE_BYTES else None
     except OSError:
         sha = None  # load_image says why it cannot be read
     if sha is None or sha not in decoded:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import re
@@ -34,7 +33,7 @@ import sqlite_utils
 from . import journal, names
 from .errors import ConflictError, ModelMissingError, NotFoundError, RapError
 from .fsutil import TEMP_HEX, TEMP_MARK, fsync_dir, temp_files, write_atomic
-from .images import LoadedImage, crop_box, load_image
+from .images import LoadedImage, crop_box, load_image, sha256_file
 from .models.embedder import ImageEmbedder
 from .schema import connect, connect_read_only, migrate, schema_version
 from .vector_index import VectorIndex
@@ -128,14 +127,6 @@ class _Pending:
 
 class StoreDamageError(RapError):
     """A row of the store that cannot be right (a file name that is not one the store makes)."""
-
-
-def content_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Store:
@@ -374,7 +365,7 @@ class Store:
             return []
         gone = temp_files(path)
         with contextlib.suppress(OSError):
-            if path.is_file() and content_sha256(path) == name.split(".", 1)[0]:
+            if path.is_file() and sha256_file(path) == name.split(".", 1)[0]:
                 gone.append(path)
         for item in gone:
             item.unlink(missing_ok=True)
