@@ -13,18 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RapError
+from .convert_weights import Targets
 
 MARKER = "rap_conversion.json"  # written last by convert.py: its presence means the folder is complete
 COPY, IN_PLACE = "copy", "in-place"
 
-# Original LLaVA names -> transformers 5.x LlavaForConditionalGeneration names; applied in turn, so
-# the language-model rule (last) no longer sees the projector or the tower. No "*": transformers reads
-# it as a glob. Keys with no counterpart (rotary inv_freq, image_newline) are left out as unexpected.
+# Original LLaVA names -> transformers 5.x names (the copying converter's Targets), as the regular
+# expressions from_pretrained's key_mapping takes; applied in turn, so the language-model rule (last)
+# no longer sees the projector or the tower. No "*": transformers reads it as a glob. Keys with no
+# counterpart (rotary inv_freq, image_newline) are left out as unexpected.
+_TO = Targets()
 KEY_MAPPING = {
-    r"^model\.mm_projector\.0\.": "model.multi_modal_projector.linear_1.",
-    r"^model\.mm_projector\.2\.": "model.multi_modal_projector.linear_2.",
-    r"^model\.vision_tower\.vision_tower\.vision_model\.": "model.vision_tower.",
-    r"^model\.(embed_tokens|layers|norm)\.": r"model.language_model.\1.",
+    r"^model\.mm_projector\.0\.": _TO.projector + "linear_1.",
+    r"^model\.mm_projector\.2\.": _TO.projector + "linear_2.",
+    r"^model\.vision_tower\.vision_tower\.vision_model\.": _TO.vision,
+    r"^model\.(embed_tokens|layers|norm)\.": _TO.language_model + r"\1.",
 }
 
 
