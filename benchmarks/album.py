@@ -154,7 +154,7 @@ def fill_regions(store: Store, n: int, dim: int, concepts: int, rng: np.random.G
     photos = n // 8
     labels = rng.integers(0, concepts * 2, n)  # half the clusters are no concept: unknown people
     vectors = around(labels, 0.6)
-    with store._write():
+    with store.transaction():
         store.conn.executemany(
             "INSERT INTO photos(sha256, path, width, height, added) VALUES (?,?,?,?,?)",
             [(f"{i:064x}", f"/album/{i}.jpg", 640, 480, 0.0) for i in range(photos)],

@@ -21,7 +21,7 @@ from rap_desktop.core.store import Store
 def fill(store: Store, n: int, dim: int, rng: np.random.Generator) -> None:
     vectors = clustered(n, dim, rng)
     now = time.time()
-    with store._write():  # bulk rows straight into SQLite: we time reading them back, not adding
+    with store.transaction():  # bulk rows straight into SQLite: we time reading them back, not adding
         store.conn.execute(
             "INSERT INTO concepts(id, name, name_key, created, updated) VALUES (1, 'c', 'c', ?, ?)", (now, now)
         )

@@ -74,7 +74,7 @@ class Changes:
         data = _png(1000 + photo_id)
         path = _TMP / f"photo-{photo_id}.png"
         path.write_bytes(data)
-        with self.store._write():
+        with self.store.transaction():
             self.store.conn.execute(
                 "UPDATE photos SET sha256 = ?, path = ? WHERE id = ?", (sha256_bytes(data), str(path), photo_id)
             )

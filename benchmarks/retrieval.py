@@ -153,7 +153,7 @@ def fill(store: Store, n: int, dim: int, rng: np.random.Generator, chunk: int = 
     """n clustered unit vectors (like index_kind.clustered), bulk-inserted in one transaction."""
     centres = rng.normal(size=(max(n // 50, 1), dim)).astype(np.float32)
     now = time.time()
-    with store._write():
+    with store.transaction():
         store.conn.executemany(
             "INSERT INTO concepts(id, name, name_key, created, updated) VALUES (?, ?, ?, ?, ?)",
             [(c + 1, f"c{c}", f"c{c}", now, now) for c in range(max(n // 100, 1))],

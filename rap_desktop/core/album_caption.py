@@ -48,7 +48,7 @@ def accepted(store: Store, photo_id: int) -> list[tuple[ChosenConcept, xmp.Regio
 
 
 def _save(store: Store, photo_id: int, text: str, model: str, names: list[str]) -> None:
-    with store._write():
+    with store.transaction():
         store.conn.execute(
             "INSERT OR REPLACE INTO album_captions(photo_id, text, model, concepts, created) VALUES (?,?,?,?,?)",
             (photo_id, text, model, json.dumps(names), time.time()),

@@ -69,7 +69,7 @@ class Earlier:
 
 
 def add_folder(store: Store, path: str) -> None:
-    with store._write():
+    with store.transaction():
         store.conn.execute("INSERT OR IGNORE INTO album_folders(path, added) VALUES (?, ?)", (path, time.time()))
 
 
@@ -95,7 +95,7 @@ def forget_files(store: Store, paths: Iterable[str]) -> int:
     """Drop the rows of files that are gone from disk (their photos, regions and matches stay)."""
     paths = list(paths)
     if paths:
-        with store._write():
+        with store.transaction():
             store.conn.executemany("DELETE FROM album_files WHERE path = ?", [(p,) for p in paths])
     return len(paths)
 
@@ -163,7 +163,7 @@ def write_batch(
     `known` (sha256 -> photo id) is updated once the transaction has committed."""
     now = time.time()
     added: dict[str, int] = {}
-    with store._write():
+    with store.transaction():
         for photo in photos:
             added[photo.sha256] = _write_photo(store, photo, model, detector)
         rows = []

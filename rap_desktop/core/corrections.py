@@ -98,7 +98,7 @@ def _confirm_rows(store: Store, region: photos.StoredRegion, concept_id: int, cr
 
 
 def _confirm(store: Store, region: photos.StoredRegion, concept_id: int, crop) -> Correction:
-    with store._write():
+    with store.transaction():
         log_id = _log(store, "confirm", _confirm_rows(store, region, concept_id, crop))
     name = store.concept_names([concept_id])[concept_id]
     return Correction(log_id, "confirm", f"{region.name} is {names.tag(name)}")
@@ -122,7 +122,7 @@ def reject(store: Store, photo_ref: str, region_name: str, concept: str | None =
     concept_id = store.get_concept(concept).id if concept else _accepted_concept(store, region.id)
     if concept_id is None:
         raise RapError(f"{region.name} has no accepted concept to reject")
-    with store._write():
+    with store.transaction():
         log_id = _log(store, "reject", _reject_rows(store, region, concept_id, "rejected"))
     name = store.concept_names([concept_id])[concept_id]
     return Correction(log_id, "reject", f"{region.name} is not {names.tag(name)}")
@@ -137,7 +137,7 @@ def reassign(
     old = _accepted_concept(store, region.id)
     target = store.find_concept(concept)
     shown = names.clean_name(concept)
-    with store._write():  # one transaction: a crash never leaves half a reassignment
+    with store.transaction():  # one transaction: a crash never leaves half a reassignment
         created = None
         if target is None:
             now = time.time()
@@ -160,7 +160,7 @@ def reassign(
 
 def undo(store: Store) -> Correction:
     """Take back the newest correction not yet undone, exactly."""
-    with store._write() as pending:
+    with store.transaction() as pending:
         row = store.conn.execute(
             "SELECT id, action, payload FROM corrections WHERE undone = 0 ORDER BY id DESC LIMIT 1"
         ).fetchone()

@@ -81,7 +81,7 @@ def unname(store: Store, name: str, exemplars: int = 1) -> Concept:
             f"{names.tag(concept.name)} has photos added since it was named; remove it from the library instead"
         )
     removed = store.remove_concept(concept.name)
-    with store._write():  # the naming is taken back: `match undo` must not take it back again
+    with store.transaction():  # the naming is taken back: `match undo` must not take it back again
         store.conn.execute(
             "UPDATE corrections SET undone = 1 WHERE action = 'name_group' AND undone = 0 "
             "AND json_extract(payload, '$.created') = ?",

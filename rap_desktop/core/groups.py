@@ -99,7 +99,7 @@ def find_groups(
         Group(n, tuple(int(ids[m]) for m in members), len({int(photo_ids[m]) for m in members}), cohesion)
         for n, (members, cohesion) in enumerate(found, 1)
     ]
-    with store._write():
+    with store.transaction():
         store.conn.execute("DELETE FROM album_groups")
         store.conn.executemany(
             "INSERT INTO album_groups(id, model, regions, created) VALUES (?,?,?,?)",
@@ -155,7 +155,7 @@ def name_members(
     crop = _crop_png(store, path, founder, sha256)  # read before the write lock: no I/O while holding it
     shown = names.clean_name(name)
     existing = store.find_concept(shown)
-    with store._write():
+    with store.transaction():
         if existing is not None:
             concept_id = existing.id
         else:

@@ -49,7 +49,7 @@ class StoredMatch:
 
 def photo_id(store: Store, sha256: str, path: str | None, size: tuple[int, int]) -> int:
     """The photo's row id, adding it (or refreshing its path) as needed."""
-    with store._write():
+    with store.transaction():
         row = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (sha256,)).fetchone()
         if row:
             if path:
@@ -181,7 +181,7 @@ def replace_regions(
     (from `carry_plan`) names per proposal an old region whose user decisions move to the new row:
     its confirmed / rejected / reassigned matches, its negatives' link, and the region ids in the
     correction log, so that undo still finds what it takes back."""
-    with store._write():
+    with store.transaction():
         write_regions(store, photo, proposals, vectors, model, detector, origins)
     return regions(store, photo, model)
 
@@ -270,7 +270,7 @@ def move_decisions(store: Store, kept: tuple[list[tuple], list[tuple], list[tupl
 
 def add_region(store: Store, photo: int, proposal: Proposal, vector: np.ndarray, model: str) -> StoredRegion:
     """A region the user drew (a box the detector missed)."""
-    with store._write():
+    with store.transaction():
         ordinal = store.conn.execute(
             "SELECT COALESCE(MAX(ordinal), 0) + 1 FROM regions WHERE photo_id = ?", (photo,)
         ).fetchone()[0]
@@ -306,7 +306,7 @@ def manual_statuses(store: Store, region_ids: Sequence[int]) -> dict[tuple[int, 
 def save_matches(store: Store, rows: Sequence[StoredMatch]) -> None:
     """Replace the automatic matches of these regions; the user's decisions stay."""
     region_ids = sorted({m.region_id for m in rows})
-    with store._write():
+    with store.transaction():
         for rid in region_ids:
             store.conn.execute("DELETE FROM matches WHERE region_id = ? AND status = 'auto'", (rid,))
         for m in rows:

@@ -427,7 +427,7 @@ def _save(store: Store, model: str, rows: list[tuple], regions: Sequence[int] | 
     """Bring the matches of `regions` (default: all of the model's) in line with `rows` in one
     transaction, writing only what differs (after a single edit most decisions are unchanged).
     Returns (accepted pairs that changed, rows written)."""
-    with store._write():
+    with store.transaction():
         existing = {(r, c): (sim, status, accepted) for r, c, sim, status, accepted in _existing(store, model, regions)}
         wanted = {(r[0], r[1]) for r in rows}
         stale = [key for key, (_, status, _) in existing.items() if status == "auto" and key not in wanted]

@@ -91,7 +91,7 @@ def remove(store: Store, concept_names: Sequence[str]) -> list[RemovedConcept]:
     """Remove the concepts in one transaction; returns all that `restore` needs. Everything is read
     (and each photo file checked) before anything is deleted."""
     saved = [_save(store, name) for name in dict.fromkeys(concept_names)]
-    with store._write() as pending:
+    with store.transaction() as pending:
         for concept in saved:
             if not store.conn.execute("SELECT 1 FROM concepts WHERE id = ?", (concept.id,)).fetchone():
                 raise RapError(f"concept {names.tag(concept.name)} was removed meanwhile")
@@ -107,7 +107,7 @@ def restore(store: Store, removed: Sequence[RemovedConcept]) -> list[str]:
 
     Negatives and matches whose region has gone meanwhile (its photo forgotten) stay gone; a name
     taken meanwhile by a new concept is a ConflictError and nothing changes."""
-    with store._write():
+    with store.transaction():
         conn = store.conn
         for concept in removed:
             taken = conn.execute(

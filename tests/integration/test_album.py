@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import tomli_w
 
-from rap_desktop.core import album_search, corrections, rematch, schema
+from rap_desktop.core import album_search, corrections, rematch
 from rap_desktop.core.album import Indexer, Progress
 from rap_desktop.core.errors import NotFoundError
 from rap_desktop.core.images import sha256_bytes
 from rap_desktop.core.session import Session
-from rap_desktop.core.store import Store
+from rap_desktop.core.store import Store, schema
 from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
 

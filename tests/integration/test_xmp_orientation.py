@@ -101,7 +101,7 @@ def test_indexed_rotated_photos_get_their_regions_in_the_sidecar(session, photos
         assert small.source == "detector"
         boxes[tag] = small.box
         corrections.confirm(store, sha, small.name, "bo")
-        with store._write():  # a caption already stored: caption-album only writes the sidecar
+        with store.transaction():  # a caption already stored: caption-album only writes the sidecar
             store.conn.execute(
                 "INSERT INTO album_captions(photo_id, text, model, concepts, created) "
                 "VALUES (?, 'a bus', 'm', '[]', 0)",

@@ -69,7 +69,7 @@ class Album:
             path = folder / f"{i}.png"
             path.write_bytes(data)
             rows.append((sha256_bytes(data), str(path)))
-        with self.store._write():
+        with self.store.transaction():
             self.store.conn.executemany(
                 "INSERT INTO photos(sha256, path, width, height, added) VALUES (?,?,8,8,0)", rows
             )

@@ -157,7 +157,7 @@ CRASH = textwrap.dedent(
     from rap_desktop.core.store import Store
 
     store = Store(Path(sys.argv[1]))
-    with store._write():
+    with store.transaction():
         name = store._store_file(load_image(Path(sys.argv[2])))
         path = store.image_path(name)
         # a second write of the transaction, cut short mid-write: the temp file atomic_file leaves

@@ -30,13 +30,13 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from . import journal, names
-from .errors import ConflictError, ModelMissingError, NotFoundError, RapError
-from .fsutil import TEMP_HEX, TEMP_MARK, fsync_dir, temp_files, write_atomic
-from .images import LoadedImage, crop_box, load_image, sha256_file
-from .models.embedder import ImageEmbedder
+from .. import journal, names
+from ..errors import ConflictError, ModelMissingError, NotFoundError, RapError
+from ..fsutil import TEMP_HEX, TEMP_MARK, fsync_dir, temp_files, write_atomic
+from ..images import LoadedImage, crop_box, load_image, sha256_file
+from ..models.embedder import ImageEmbedder
+from ..vector_index import VectorIndex
 from .schema import connect, connect_read_only, migrate, schema_version
-from .vector_index import VectorIndex
 
 Box = tuple[float, float, float, float]
 CONTENT_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,10}")  # "<sha256>.<ext>": the only names the store writes
@@ -223,7 +223,9 @@ class Store:
     # --- transactions --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[_Pending]:
+    def transaction(self) -> Iterator[_Pending]:
+        """One write transaction (BEGIN IMMEDIATE .. COMMIT) with its files journaled and its index edits
+        applied once committed; any error rolls everything back and says nothing was changed."""
         if self._pending is not None:
             raise RuntimeError("nested write transaction")
         if self.read_only:
@@ -454,7 +456,7 @@ class Store:
         vectors, warning = self._embed(flat)
         results: list[AddResult] = []
         now = time.time()
-        with self._write():
+        with self.transaction():
             position = 0
             for concept, name, category in zip(concepts, shown, categories, strict=True):
                 exists = self.conn.execute("SELECT 1 FROM concepts WHERE name_key=?", (name.casefold(),)).fetchone()
@@ -474,9 +476,7 @@ class Store:
                     self._insert_exemplar(cur.lastrowid, item, vector, now)
                     for item, vector in zip(concept.exemplars, chunk, strict=True)
                 ]
-                row = Concept(
-                    cur.lastrowid, name, concept.info.strip(), category, created, now, len(made)
-                )
+                row = Concept(cur.lastrowid, name, concept.info.strip(), category, created, now, len(made))
                 results.append(AddResult(row, made[0], all(v is not None for v in chunk), warning))
         return results
 
@@ -507,7 +507,7 @@ class Store:
         item = NewExemplar(loaded, box, source)
         crop_box(loaded.image, box)
         (vector,), warning = self._embed([item])
-        with self._write():
+        with self.transaction():
             if not self.conn.execute("SELECT 1 FROM concepts WHERE id = ?", (concept.id,)).fetchone():
                 raise NotFoundError(f"concept {names.tag(concept.name)} was removed meanwhile")
             exemplar = self._insert_exemplar(concept.id, item, vector, time.time())
@@ -542,7 +542,7 @@ class Store:
     def edit_concept(
         self, name: str, rename: str | None = None, info: str | None = None, category: str | None = None
     ) -> Concept:
-        with self._write():
+        with self.transaction():
             row = self._concept_row(name)
             new_name = names.clean_name(rename) if rename is not None else row["name"]
             new_category = names.clean_category(category) if category is not None else row["category"]
@@ -569,7 +569,7 @@ class Store:
         return self.get_concept(new_name)
 
     def remove_concept(self, name: str) -> Concept:
-        with self._write() as pending:
+        with self.transaction() as pending:
             concept = self.get_concept(name)
             rows = self.conn.execute("SELECT id, image FROM exemplars WHERE concept_id = ?", (concept.id,))
             for exemplar_id, image in rows.fetchall():
@@ -579,7 +579,7 @@ class Store:
         return concept
 
     def remove_exemplar(self, exemplar_id: int) -> None:
-        with self._write() as pending:
+        with self.transaction() as pending:
             row = self.conn.execute("SELECT image FROM exemplars WHERE id = ?", (exemplar_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no exemplar {exemplar_id}")
@@ -621,7 +621,7 @@ class Store:
         for done, (exemplar_id, image, box) in enumerate(todo, 1):
             loaded = load_image(self.image_path(image))
             vector = self.embedder.embed_images([crop_box(loaded.image, tuple(json.loads(box)) if box else None)])[0]
-            with self._write():
+            with self.transaction():
                 if self.conn.execute("SELECT 1 FROM exemplars WHERE id = ?", (exemplar_id,)).fetchone():
                     self._insert_embedding(exemplar_id, model, vector)
             if progress:
@@ -690,7 +690,7 @@ class Store:
 
     def check(self) -> list[str]:
         """Problems found, empty when the data folder is healthy (see health.check)."""
-        from . import health
+        from .. import health
 
         return health.check(self)
 
