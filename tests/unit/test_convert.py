@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from rap_desktop.core.errors import RapError
-from rap_desktop.core.models import convert
+from rap_desktop.core.models import convert, weights
 from rap_desktop.core.models.registry import GENERATOR, Registry
 from rap_desktop.core.prompting import IMAGE_TOKEN, Conversation, build_user_turn
 from rap_desktop.devtools.tiny_rap import CLIP_MEAN, CLIP_STD, TEMPLATES, write_tiny_rap
@@ -368,8 +368,8 @@ def test_registry_generators():
 
 def test_download_patterns_prefer_safetensors():
     both = ["config.json", "model-00001-of-00002.safetensors", "pytorch_model-00001-of-00002.bin"]
-    assert "pytorch_model*.bin" not in convert.select_download_patterns(both)
-    assert "pytorch_model*.bin" in convert.select_download_patterns(["config.json", "pytorch_model.bin"])
+    assert "pytorch_model*.bin" not in weights.select_download_patterns(both)
+    assert "pytorch_model*.bin" in weights.select_download_patterns(["config.json", "pytorch_model.bin"])
 
 
 def test_vision_tower_resolves_a_local_folder_or_reports_the_hub_repo(tiny, tmp_path):

@@ -630,12 +630,3 @@ def resolve_vision_tower(ref: str, for_model: str = "", cache_dir: Path | None =
             f"{'; '.join(resolution.looked)}; `rap-desktop models fetch {for_model or ref}` downloads it"
         )
     return resolution.path
-
-
-def select_download_patterns(repo_files: list[str]) -> list[str]:
-    """allow_patterns for downloading an original checkpoint given its repo file list: configs and
-    tokenizer files, and safetensors weights if the repo has any, else the .bin shards."""
-    patterns = ["*.json", "tokenizer.model", "*.jinja"]
-    if any(f.endswith(".safetensors") for f in repo_files):
-        return [*patterns, "*.safetensors"]
-    return [*patterns, "pytorch_model*.bin"]

@@ -241,11 +241,18 @@ def fetch(
 _WEIGHT_PATTERNS = (".safetensors", ".bin")
 
 
+def select_download_patterns(repo_files: list[str]) -> list[str]:
+    """allow_patterns for downloading an original checkpoint given its repo file list: configs and
+    tokenizer files, and safetensors weights if the repo has any, else the .bin shards."""
+    patterns = ["*.json", "tokenizer.model", "*.jinja"]
+    if any(f.endswith(".safetensors") for f in repo_files):
+        return [*patterns, "*.safetensors"]
+    return [*patterns, "pytorch_model*.bin"]
+
+
 def download_patterns(spec: ModelSpec, list_files: Callable[[str], list[str]]) -> list[str] | None:
     """What to download from a hub repo: the spec's patterns, with its weights narrowed to one format
     once the repo's file list is known (safetensors when it has them; never both)."""
-    from .convert import select_download_patterns
-
     patterns = list(spec.options.get("download_patterns") or spec.files) or None
     if not patterns or not any(p.endswith(_WEIGHT_PATTERNS) for p in patterns):
         return patterns
