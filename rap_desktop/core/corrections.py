@@ -11,16 +11,16 @@ Each writes one correction-log row whose payload says exactly what to take back 
 from __future__ import annotations
 
 import io
-import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import names, photos
-from .errors import ConflictError, NotFoundError, RapError
+from .errors import NotFoundError, RapError
 from .images import crop_box, load_image
 from .store import NewExemplar, Store
+from .store import concept_rows as concepts_table
+from .store import corrections as log_table
 
 
 @dataclass(frozen=True)
@@ -42,37 +42,6 @@ def _crop_png(store: Store, photo_path: str | None, region: photos.StoredRegion,
     return load_image(buffer.getvalue(), name=f"{Path(photo_path).name} {region.name}")
 
 
-def _accepted_concept(store: Store, region_id: int) -> int | None:
-    row = store.conn.execute(
-        "SELECT concept_id FROM matches WHERE region_id = ? AND accepted = 1 ORDER BY status = 'confirmed' DESC",
-        (region_id,),
-    ).fetchone()
-    return int(row[0]) if row else None
-
-
-def _previous(store: Store, region_id: int, concept_id: int) -> dict | None:
-    row = store.conn.execute(
-        "SELECT similarity, status, accepted FROM matches WHERE region_id = ? AND concept_id = ?",
-        (region_id, concept_id),
-    ).fetchone()
-    return {"similarity": row[0], "status": row[1], "accepted": row[2]} if row else None
-
-
-def _set_match(store: Store, region: photos.StoredRegion, concept_id: int, status: str, accepted: bool) -> None:
-    store.conn.execute(
-        "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?, ?, 0, ?, ?) "
-        "ON CONFLICT(region_id, concept_id) DO UPDATE SET status = excluded.status, accepted = excluded.accepted",
-        (region.id, concept_id, status, int(accepted)),
-    )
-
-
-def _log(store: Store, action: str, payload: dict) -> int:
-    cur = store.conn.execute(
-        "INSERT INTO corrections(at, action, payload) VALUES (?, ?, ?)", (time.time(), action, json.dumps(payload))
-    )
-    return int(cur.lastrowid)
-
-
 def _locate(store: Store, photo_ref: str, region_name: str):
     photo_id, sha256, path = photos.find_photo(store, photo_ref)
     return photo_id, sha256, path, photos.region(store, photo_id, region_name)
@@ -80,7 +49,7 @@ def _locate(store: Store, photo_ref: str, region_name: str):
 
 def confirm(store: Store, photo_ref: str, region_name: str, concept: str | None = None) -> Correction:
     _, sha256, path, region = _locate(store, photo_ref, region_name)
-    concept_id = store.get_concept(concept).id if concept else _accepted_concept(store, region.id)
+    concept_id = store.get_concept(concept).id if concept else log_table.accepted_concept(store, region.id)
     if concept_id is None:
         raise RapError(f"{region.name} has no accepted concept to confirm; name one (reassign)")
     return _confirm(store, region, concept_id, _crop_png(store, path, region, sha256))
@@ -89,17 +58,17 @@ def confirm(store: Store, photo_ref: str, region_name: str, concept: str | None 
 def _confirm_rows(store: Store, region: photos.StoredRegion, concept_id: int, crop) -> dict:
     """Inside a write: the new exemplar + match status; returns the undo payload."""
     vectors = {store.embedder.model_id: region.vector} if store.embedder else {}
-    if not store.conn.execute("SELECT 1 FROM concepts WHERE id = ?", (concept_id,)).fetchone():
+    if not concepts_table.concept_exists(store, concept_id):
         raise NotFoundError("that concept was removed meanwhile")
-    previous = _previous(store, region.id, concept_id)
-    exemplar = store._insert_exemplar(concept_id, NewExemplar(crop, None, "confirmed", vectors), None, time.time())
-    _set_match(store, region, concept_id, "confirmed", True)
+    previous = log_table.match_state(store, region.id, concept_id)
+    exemplar = store.insert_exemplar(concept_id, NewExemplar(crop, None, "confirmed", vectors), None, time.time())
+    log_table.set_match_status(store, region.id, concept_id, "confirmed", True)
     return {"region": region.id, "concept": concept_id, "exemplar": exemplar.id, "previous": previous}
 
 
 def _confirm(store: Store, region: photos.StoredRegion, concept_id: int, crop) -> Correction:
     with store.transaction():
-        log_id = _log(store, "confirm", _confirm_rows(store, region, concept_id, crop))
+        log_id = log_table.log(store, "confirm", _confirm_rows(store, region, concept_id, crop))
     name = store.concept_names([concept_id])[concept_id]
     return Correction(log_id, "confirm", f"{region.name} is {names.tag(name)}")
 
@@ -108,22 +77,19 @@ def _reject_rows(store: Store, region: photos.StoredRegion, concept_id: int, sta
     """Inside a write: the negative + match status; returns the undo payload."""
     if store.embedder is None:
         raise RapError("no image embedder configured")
-    previous = _previous(store, region.id, concept_id)
-    cur = store.conn.execute(
-        "INSERT INTO negatives(concept_id, model, vector, region_id, created) VALUES (?, ?, ?, ?, ?)",
-        (concept_id, store.embedder.model_id, region.vector.tobytes(), region.id, time.time()),
-    )
-    _set_match(store, region, concept_id, status, False)
-    return {"region": region.id, "concept": concept_id, "negative": int(cur.lastrowid), "previous": previous}
+    previous = log_table.match_state(store, region.id, concept_id)
+    negative = log_table.add_negative(store, concept_id, store.embedder.model_id, region.vector, region.id)
+    log_table.set_match_status(store, region.id, concept_id, status, False)
+    return {"region": region.id, "concept": concept_id, "negative": negative, "previous": previous}
 
 
 def reject(store: Store, photo_ref: str, region_name: str, concept: str | None = None) -> Correction:
     _, _, _, region = _locate(store, photo_ref, region_name)
-    concept_id = store.get_concept(concept).id if concept else _accepted_concept(store, region.id)
+    concept_id = store.get_concept(concept).id if concept else log_table.accepted_concept(store, region.id)
     if concept_id is None:
         raise RapError(f"{region.name} has no accepted concept to reject")
     with store.transaction():
-        log_id = _log(store, "reject", _reject_rows(store, region, concept_id, "rejected"))
+        log_id = log_table.log(store, "reject", _reject_rows(store, region, concept_id, "rejected"))
     name = store.concept_names([concept_id])[concept_id]
     return Correction(log_id, "reject", f"{region.name} is not {names.tag(name)}")
 
@@ -134,7 +100,7 @@ def reassign(
     """The region shows `concept` (created from the region when no such concept exists)."""
     _, sha256, path, region = _locate(store, photo_ref, region_name)
     crop = _crop_png(store, path, region, sha256)
-    old = _accepted_concept(store, region.id)
+    old = log_table.accepted_concept(store, region.id)
     target = store.find_concept(concept)
     shown = names.clean_name(concept)
     with store.transaction():  # one transaction: a crash never leaves half a reassignment
@@ -142,54 +108,31 @@ def reassign(
         if target is None:
             now = time.time()
             store.refuse_lookalike(shown)
-            try:
-                cur = store.conn.execute(
-                    "INSERT INTO concepts(name, name_key, info, category, created, updated) VALUES (?,?,?,?,?,?)",
-                    (shown, shown.casefold(), info.strip(), names.clean_category(category or region.label), now, now),
-                )
-            except sqlite3.IntegrityError:
-                raise ConflictError(f"a concept named {names.tag(shown)} already exists") from None
-            created = int(cur.lastrowid)
+            kind = names.clean_category(category or region.label)
+            created = concepts_table.insert_concept(store, shown, info.strip(), kind, now, now)
         target_id = created if created is not None else target.id
         rejected = _reject_rows(store, region, old, "reassigned") if old not in (None, target_id) else None
         payload = _confirm_rows(store, region, target_id, crop)
-        log_id = _log(store, "reassign", {**payload, "rejected": rejected, "created": created})
+        log_id = log_table.log(store, "reassign", {**payload, "rejected": rejected, "created": created})
     name = target.name if target else shown
     return Correction(log_id, "reassign", f"{region.name} is {names.tag(name)}" + (" (new)" if created else ""))
 
 
 def undo(store: Store) -> Correction:
     """Take back the newest correction not yet undone, exactly."""
-    with store.transaction() as pending:
-        row = store.conn.execute(
-            "SELECT id, action, payload FROM corrections WHERE undone = 0 ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
+    with store.transaction():
+        newest = log_table.newest_open(store)
+        if newest is None:
             raise RapError("nothing to undo")
-        log_id, action, raw = row
-        payload = json.loads(raw)
+        log_id, action, payload = newest
         for part in photos.log_parts(payload):
             if part.get("exemplar"):
-                image = store.conn.execute("SELECT image FROM exemplars WHERE id = ?", (part["exemplar"],)).fetchone()
-                store.conn.execute("DELETE FROM exemplars WHERE id = ?", (part["exemplar"],))
-                pending.remove.append(part["exemplar"])
-                if image:
-                    pending.files.add(image[0])
+                concepts_table.delete_exemplar(store, part["exemplar"])
             if part.get("negative"):
-                store.conn.execute("DELETE FROM negatives WHERE id = ?", (part["negative"],))
+                log_table.delete_negative(store, part["negative"])
             if "region" in part:  # a group naming's own part holds only its exemplar
-                _restore_match(store, part["region"], part["concept"], part.get("previous"))
+                log_table.restore_match(store, part["region"], part["concept"], part.get("previous"))
         if payload.get("created"):
-            store.conn.execute("DELETE FROM concepts WHERE id = ?", (payload["created"],))
-        store.conn.execute("UPDATE corrections SET undone = 1 WHERE id = ?", (log_id,))
+            concepts_table.delete_concept(store, payload["created"])
+        log_table.mark_undone(store, log_id)
     return Correction(log_id, action, f"undid {action}")
-
-
-def _restore_match(store: Store, region_id: int, concept_id: int, previous: dict | None) -> None:
-    if previous is None:
-        store.conn.execute("DELETE FROM matches WHERE region_id = ? AND concept_id = ?", (region_id, concept_id))
-    else:
-        store.conn.execute(
-            "UPDATE matches SET similarity = ?, status = ?, accepted = ? WHERE region_id = ? AND concept_id = ?",
-            (previous["similarity"], previous["status"], previous["accepted"], region_id, concept_id),
-        )

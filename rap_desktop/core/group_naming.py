@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from . import album_store, groups, names
 from .errors import ConflictError, RapError
 from .store import Concept, Store
+from .store import corrections as log_table
+from .store import groups as groups_table
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,7 @@ class Shown:
 def describe(store: Store, model: str, found: list[groups.Group], per_group: int = 6) -> list[Shown]:
     """Up to `per_group` regions of each group (from different photos first) with their photo paths."""
     wanted = {rid for g in found for rid in g.regions}
-    rows: dict[int, tuple] = {}
-    ids = sorted(wanted)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for row in store.conn.execute(
-            f"SELECT id, photo_id, x1, y1, x2, y2, label FROM regions WHERE id IN ({marks})", chunk
-        ):
-            rows[row[0]] = row
+    rows = groups_table.region_boxes(store, sorted(wanted))
     paths = album_store.photo_paths(store, sorted({r[1] for r in rows.values()}))
     out = []
     for group in found:
@@ -82,9 +76,5 @@ def unname(store: Store, name: str, exemplars: int = 1) -> Concept:
         )
     removed = store.remove_concept(concept.name)
     with store.transaction():  # the naming is taken back: `match undo` must not take it back again
-        store.conn.execute(
-            "UPDATE corrections SET undone = 1 WHERE action = 'name_group' AND undone = 0 "
-            "AND json_extract(payload, '$.created') = ?",
-            (concept.id,),
-        )
+        log_table.mark_naming_undone(store, concept.id)
     return removed

@@ -11,8 +11,6 @@ The last listing is stored (album_groups), so `groups name ID` names exactly wha
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -20,9 +18,12 @@ import faiss
 import numpy as np
 
 from . import album_store, names, photos
-from .corrections import _crop_png, _log, _previous, _set_match
+from .corrections import _crop_png
 from .errors import ConflictError, NotFoundError, RapError
 from .store import NewExemplar, Store
+from .store import concept_rows as concepts_table
+from .store import corrections as log_table
+from .store import groups as groups_table
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,7 @@ class Named:
 
 def _unmatched(store: Store, model: str, include_whole: bool, limit: int):
     # a region the user confirmed is known even where it is not accepted (one slot per concept and photo)
-    whole = "" if include_whole else "AND r.source != 'whole'"
-    rows = store.conn.execute(
-        "SELECT r.id, r.photo_id, r.vector FROM regions r WHERE r.model = ? AND r.vector IS NOT NULL "
-        f"{whole} AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.region_id = r.id "
-        "AND (m.accepted = 1 OR m.status = 'confirmed')) "
-        "ORDER BY r.id DESC LIMIT ?",
-        (model, limit),
-    ).fetchall()
+    rows = groups_table.unmatched_regions(store, model, include_whole, limit)
     rows.reverse()  # oldest first: stable ids for tie-breaking
     ids = np.array([r[0] for r in rows], np.int64)
     photo_ids = np.array([r[1] for r in rows], np.int64)
@@ -100,30 +94,21 @@ def find_groups(
         for n, (members, cohesion) in enumerate(found, 1)
     ]
     with store.transaction():
-        store.conn.execute("DELETE FROM album_groups")
-        store.conn.executemany(
-            "INSERT INTO album_groups(id, model, regions, created) VALUES (?,?,?,?)",
-            [(g.id, model, json.dumps(g.regions), time.time()) for g in groups],
-        )
+        groups_table.replace_listing(store, model, [g.regions for g in groups])
     return groups
 
 
 def stored_group(store: Store, group_id: int) -> tuple[str, list[int]]:
-    row = store.conn.execute("SELECT model, regions FROM album_groups WHERE id = ?", (group_id,)).fetchone()
-    if row is None:
+    found = groups_table.listed_group(store, group_id)
+    if found is None:
         raise NotFoundError(f"no group {group_id}; list them again with `rap-desktop groups list`")
-    return row[0], json.loads(row[1])
+    return found
 
 
 def _regions(store: Store, ids: list[int]) -> list[tuple[photos.StoredRegion, str, str | None]]:
     """(region, photo sha256, photo path) of the regions that still exist, in the order given."""
     out = {}
-    marks = ",".join("?" * len(ids))
-    for row in store.conn.execute(
-        "SELECT r.id, r.photo_id, r.ordinal, r.x1, r.y1, r.x2, r.y2, r.label, r.score, r.source, r.vector, p.sha256 "
-        f"FROM regions r JOIN photos p ON p.id = r.photo_id WHERE r.id IN ({marks})",
-        ids,
-    ):
+    for row in groups_table.regions_with_photo(store, ids):
         out[row[0]] = (photos._region(row[:11]), row[11])
     paths = album_store.photo_paths(store, sorted({r.photo_id for r, _ in out.values()}))
     return [(out[i][0], out[i][1], paths.get(out[i][0].photo_id)) for i in ids if i in out]
@@ -161,24 +146,20 @@ def name_members(
         else:
             now = time.time()
             store.refuse_lookalike(shown)
+            kind = names.clean_category(category or founder.label)
             try:
-                cur = store.conn.execute(
-                    "INSERT INTO concepts(name, name_key, info, category, created, updated) VALUES (?,?,?,?,?,?)",
-                    (shown, shown.casefold(), info.strip(), names.clean_category(category or founder.label), now, now),
-                )
-            except sqlite3.IntegrityError:
+                concept_id = concepts_table.insert_concept(store, shown, info.strip(), kind, now, now)
+            except ConflictError:
                 raise ConflictError(f"a concept named {names.tag(shown)} was added meanwhile; try again") from None
-            concept_id = int(cur.lastrowid)
-        exemplar = store._insert_exemplar(
+        exemplar = store.insert_exemplar(
             concept_id, NewExemplar(crop, None, "confirmed", {model: founder.vector}), None, time.time()
         )
         confirmed = []
         for region, _, _ in members:
-            confirmed.append(
-                {"region": region.id, "concept": concept_id, "previous": _previous(store, region.id, concept_id)}
-            )
-            _set_match(store, region, concept_id, "confirmed", True)
+            previous = log_table.match_state(store, region.id, concept_id)
+            confirmed.append({"region": region.id, "concept": concept_id, "previous": previous})
+            log_table.set_match_status(store, region.id, concept_id, "confirmed", True)
         created = concept_id if existing is None else None  # `match undo` takes it all back, as one correction
-        _log(store, "name_group", {"exemplar": exemplar.id, "created": created, "members": confirmed})
-        store.conn.execute("DELETE FROM album_groups")  # the listing is stale now
+        log_table.log(store, "name_group", {"exemplar": exemplar.id, "created": created, "members": confirmed})
+        groups_table.clear_listing(store)  # the listing is stale now
     return Named(existing.name if existing else shown, existing is None, founder.id, len(members))

@@ -16,6 +16,7 @@ from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.regions import WHOLE, Proposal, propose
 from rap_desktop.core.retrieval import RetrievalResult
 from rap_desktop.core.session import Session
+from rap_desktop.core.store.corrections import newest_open_id
 
 from .operations import ExemplarEntry
 
@@ -86,8 +87,7 @@ def undo_correction(session: Session, expected: int) -> corrections.Correction:
     """Take back correction `expected`: the core undoes the newest one, so it must be that one
     (another program, e.g. the CLI, may have corrected something since)."""
     store = session.store()
-    row = store.conn.execute("SELECT id FROM corrections WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None or int(row[0]) != expected:
+    if newest_open_id(store) != expected:
         raise RapError("cannot undo: the corrections were changed elsewhere since (e.g. from the command line)")
     done = corrections.undo(store)
     after_change(session)

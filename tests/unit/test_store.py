@@ -158,7 +158,7 @@ CRASH = textwrap.dedent(
 
     store = Store(Path(sys.argv[1]))
     with store.transaction():
-        name = store._store_file(load_image(Path(sys.argv[2])))
+        name = store.store_file(load_image(Path(sys.argv[2])))
         path = store.image_path(name)
         # a second write of the transaction, cut short mid-write: the temp file atomic_file leaves
         path.with_name(name.replace("0", "1", 1) + TEMP_MARK + "0123456789ab").write_bytes(b"half")

@@ -22,19 +22,14 @@ NOT_YET_MOVED: set[str] = {
     "core/album_store.py",
     "core/backup.py",
     "core/caption_steps.py",
-    "core/corrections.py",
     "core/eval_import.py",
-    "core/group_naming.py",
-    "core/groups.py",
     "core/health.py",
     "core/photos.py",
     "core/region_vectors.py",
     "core/rematch.py",
     "core/rematch_state.py",
-    "core/removal.py",
     "core/retrieval.py",
     "ui/album_ops.py",
-    "ui/photo_ops.py",
 }
 
 

@@ -264,6 +264,12 @@ class Store:
             self._delete_unreferenced(pending.files)
         self._journal.clear()
 
+    def pending(self) -> _Pending:
+        """The open transaction's index and file edits (to queue an exemplar's removal)."""
+        if self._pending is None:
+            raise RuntimeError("no open write transaction")
+        return self._pending
+
     def _apply(self, pending: _Pending, before: int) -> None:
         # An index that was current before our transaction is current after it plus our edits;
         # one that was not (another process wrote meanwhile) is dropped and reloaded on next use.
@@ -311,7 +317,9 @@ class Store:
             return None
         return path if inside else None
 
-    def _store_file(self, loaded: LoadedImage) -> str:
+    def store_file(self, loaded: LoadedImage) -> str:
+        """Inside `transaction()`: the image's content-named file (journaled, written atomically unless
+        already there); returns its name. Call it before writing the row that names the file."""
         assert self._pending is not None
         name = f"{loaded.sha256}.{loaded.extension}"
         path = self.image_path(name)
@@ -473,7 +481,7 @@ class Store:
                     (name, name.casefold(), concept.info.strip(), category, created, now),
                 )
                 made = [
-                    self._insert_exemplar(cur.lastrowid, item, vector, now)
+                    self.insert_exemplar(cur.lastrowid, item, vector, now)
                     for item, vector in zip(concept.exemplars, chunk, strict=True)
                 ]
                 row = Concept(cur.lastrowid, name, concept.info.strip(), category, created, now, len(made))
@@ -510,12 +518,14 @@ class Store:
         with self.transaction():
             if not self.conn.execute("SELECT 1 FROM concepts WHERE id = ?", (concept.id,)).fetchone():
                 raise NotFoundError(f"concept {names.tag(concept.name)} was removed meanwhile")
-            exemplar = self._insert_exemplar(concept.id, item, vector, time.time())
+            exemplar = self.insert_exemplar(concept.id, item, vector, time.time())
         return AddResult(self.get_concept(concept.name), exemplar, vector is not None, warning)
 
-    def _insert_exemplar(self, concept_id: int, item: NewExemplar, vector, now: float) -> Exemplar:
+    def insert_exemplar(self, concept_id: int, item: NewExemplar, vector, now: float) -> Exemplar:
+        """Inside `transaction()`: the exemplar's file, its row and its vectors (`vector` from the
+        current embedder, besides the item's own precomputed ones)."""
         assert self._pending is not None
-        image = self._store_file(item.image)  # the file lands before the row that names it
+        image = self.store_file(item.image)  # the file lands before the row that names it
         width, height = item.image.size
         box = tuple(float(v) for v in item.box) if item.box else None
         cur = self.conn.execute(
@@ -527,10 +537,11 @@ class Store:
         if vector is not None:
             stored[self.embedder.model_id] = vector  # type: ignore[union-attr]
         for model, row in stored.items():
-            self._insert_embedding(exemplar_id, model, row)
+            self.insert_embedding(exemplar_id, model, row)
         return Exemplar(exemplar_id, concept_id, image, width, height, box, item.source, item.created or now)
 
-    def _insert_embedding(self, exemplar_id: int, model: str, vector: np.ndarray) -> None:
+    def insert_embedding(self, exemplar_id: int, model: str, vector: np.ndarray) -> None:
+        """Inside `transaction()`: one exemplar's vector for `model`, added to the index once committed."""
         assert self._pending is not None
         vector = np.asarray(vector, np.float32)
         self.conn.execute(
@@ -623,7 +634,7 @@ class Store:
             vector = self.embedder.embed_images([crop_box(loaded.image, tuple(json.loads(box)) if box else None)])[0]
             with self.transaction():
                 if self.conn.execute("SELECT 1 FROM exemplars WHERE id = ?", (exemplar_id,)).fetchone():
-                    self._insert_embedding(exemplar_id, model, vector)
+                    self.insert_embedding(exemplar_id, model, vector)
             if progress:
                 progress(done, len(todo))
         return len(todo)
