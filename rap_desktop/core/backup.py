@@ -15,8 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,8 @@ from .fsutil import parse_json
 from .images import LoadedImage, load_image, sha256_bytes, sha256_file
 from .safe_zip import SafeZipReader, write_zip_atomic
 from .store import ImportReport, NewConcept, NewExemplar, Store
+from .store import backup as readable
+from .store.health import embedding_widths, text_as
 
 FORMAT = "rap-desktop-backup"
 VERSION = 1
@@ -41,43 +42,9 @@ class ExportReport:
     left_out: list[str]  # one line per photo, concept or table that could not be exported
 
 
-def _rows(store: Store, sql: str, args: tuple, what: str, left_out: list[str]) -> Iterator[tuple]:
-    """The rows of a query up to the first one SQLite cannot read (a damaged page); that is reported."""
-    try:
-        yield from store.conn.execute(sql, args)
-    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        left_out.append(f"{what}: the rest cannot be read ({exc})")
-
-
-def _table(store: Store, columns: str, table: str, left_out: list[str]) -> Iterator[tuple]:
-    """Every readable row of a table in id order (`columns` starts with id). Past a damaged page the
-    reading goes on at ever larger id steps, so the rows after the damage are rescued too."""
-    sql = f"SELECT {columns} FROM {table} WHERE id > ? ORDER BY id"
-    try:
-        last = store.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
-        top = int(last[0]) if last else 0
-    except (sqlite3.DatabaseError, UnicodeDecodeError, TypeError, ValueError):
-        top = 0
-    after, step, failed = 0, 1, None
-    while True:
-        try:
-            for row in store.conn.execute(sql, (after,)):
-                after, step = row[0], 1
-                yield row
-            break
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            failed = failed or exc
-            if after >= top:
-                break
-            after, step = after + step, step * 2
-    if failed is not None:
-        left_out.append(f"table {table}: some rows cannot be read ({failed}); the readable ones are exported")
-
-
 def _vectors(store: Store, exemplar_id: int, where: str, left_out: list[str]) -> dict[str, str]:
     found = {}
-    sql = "SELECT model, dim, vector FROM embeddings WHERE exemplar_id = ?"
-    for model, dim, blob in _rows(store, sql, (exemplar_id,), f"embeddings of {where}", left_out):
+    for model, dim, blob in readable.readable_embeddings(store, exemplar_id, f"embeddings of {where}", left_out):
         if isinstance(blob, bytes) and isinstance(dim, int) and len(blob) == 4 * dim > 0:
             found[model] = base64.b64encode(blob).decode("ascii")
         else:
@@ -101,8 +68,7 @@ def _sound_file(store: Store, image: object, where: str, left_out: list[str]) ->
 
 def _exemplar_entries(store: Store, names: dict[int, str], left_out: list[str]) -> dict[int, list[dict]]:
     by_concept: dict[int, list[dict]] = {}
-    columns = "id, concept_id, image, box, source, created"
-    for exemplar_id, concept_id, image, box, source, created in _table(store, columns, "exemplars", left_out):
+    for exemplar_id, concept_id, image, box, source, created in readable.readable_exemplars(store, left_out):
         where = f"photo {exemplar_id} of <{names.get(concept_id, '?')}>"
         if not _sound_file(store, image, where, left_out):
             continue
@@ -138,12 +104,9 @@ def build_manifest(store: Store, left_out: list[str] | None = None) -> dict:
     """The manifest of everything sound in the store; what is not goes to `left_out`, one line each."""
     left_out = [] if left_out is None else left_out
     replaced: list[bool] = []
-    before = store.conn.text_factory
-    store.conn.text_factory = _replacing(replaced)  # text that is not UTF-8: kept, bad bytes as U+FFFD
-    try:
+    with text_as(store, _replacing(replaced)):  # text that is not UTF-8: kept, bad bytes as U+FFFD
         rows = []
-        columns = "id, name, info, category, created"
-        for concept_id, name, info, category, created in _table(store, columns, "concepts", left_out):
+        for concept_id, name, info, category, created in readable.readable_concepts(store, left_out):
             if replaced:
                 left_out.append(f"concept <{name}>: text that was not valid UTF-8 is exported with U+FFFD in its place")
                 replaced.clear()
@@ -158,8 +121,6 @@ def build_manifest(store: Store, left_out: list[str] | None = None) -> dict:
             concepts.append(
                 {"name": name, "info": info, "category": category, "created": created, "exemplars": exemplars}
             )
-    finally:
-        store.conn.text_factory = before
     return {"format": FORMAT, "version": VERSION, "app_version": __version__, "concepts": concepts}
 
 
@@ -313,7 +274,7 @@ def read_backup(
 
 def _known_widths(store: Store) -> dict[str, int]:
     """model -> vector width, from the store's own vectors, else from the current model's settings."""
-    known = dict(store.conn.execute("SELECT model, MIN(dim) FROM embeddings GROUP BY model").fetchall())
+    known = embedding_widths(store)
     embedder = store.embedder
     spec_dim = getattr(getattr(embedder, "spec", None), "options", {}).get("dim") if embedder else None
     if embedder is not None and isinstance(spec_dim, int) and embedder.model_id not in known:

@@ -37,6 +37,7 @@ from .evaluation import dedupe_recognition
 from .fsutil import read_json
 from .images import load_image
 from .store import Store
+from .store.eval_rows import confirmed_labels
 
 _SKS = re.compile(r"(?<![\w-])sks(?![\w-])")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".heic", ".heif"}
@@ -271,11 +272,7 @@ def make_split(store: Store, out: Path) -> Dataset:
     """The album as a test set: each concept's own (registered or imported) photos as the concepts,
     the photos with confirmed matches as test photos labelled with the confirmed concepts. A photo
     that is also a concept's photo is left out (it would be found trivially)."""
-    rows = store.conn.execute(
-        "SELECT p.path, p.sha256, c.name, r.x1, r.y1, r.x2, r.y2 FROM matches m "
-        "JOIN regions r ON r.id = m.region_id JOIN photos p ON p.id = r.photo_id "
-        "JOIN concepts c ON c.id = m.concept_id WHERE m.status = 'confirmed' ORDER BY p.id, c.name"
-    ).fetchall()
+    rows = confirmed_labels(store)
     if not rows:
         raise DatasetError("no confirmed matches yet: confirm some (rap-desktop match confirm) first")
     exemplars = store.exemplars()

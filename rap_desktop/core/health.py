@@ -7,13 +7,13 @@ outside the images folder, a search index out of step: each is one line of the r
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Iterator
 
 from .errors import RapError
 from .images import sha256_file
 from .store import CONTENT_NAME, Store
+from .store import health as rows_of
 
 RESCUE = (
     "rescue what is readable: rap-desktop export rescue.zip, then rap-desktop --home NEW_FOLDER import rescue.zip"
@@ -40,40 +40,26 @@ def _guarded(what: str, step) -> list[str]:
 
 
 def _integrity(store: Store) -> Iterator[str]:
-    rows = [r[0] for r in store.conn.execute("PRAGMA integrity_check(20)").fetchall()]
+    rows = rows_of.integrity_problems(store, 20)
     if rows != ["ok"]:
         yield f"SQLite integrity check: {'; '.join(rows)}"
-    fk = store.conn.execute("PRAGMA foreign_key_check").fetchall()
+    fk = rows_of.dangling_references(store)
     if fk:
         tables = sorted({str(r[0]) for r in fk})
         yield f"{len(fk)} row(s) of {', '.join(tables)} point to missing rows"
 
 
-def _tables(store: Store) -> list[str]:
-    return [r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-
-
-@contextlib.contextmanager
-def _raw_text(store: Store) -> Iterator[None]:
-    # text as bytes: a row whose text is not UTF-8 is reported, not a crash half-way through a table
-    before = store.conn.text_factory
-    store.conn.text_factory = bytes
-    try:
-        yield
-    finally:
-        store.conn.text_factory = before
-
-
 def _unreadable(store: Store) -> Iterator[str]:
     """Tables that cannot be read to the end, and rows whose text is not UTF-8."""
-    tables = [t for t in _tables(store) if not t.startswith("sqlite_")]
-    with _raw_text(store):
+    tables = [t for t in rows_of.table_names(store) if not t.startswith("sqlite_")]
+    # text as bytes: a row whose text is not UTF-8 is reported, not a crash half-way through a table
+    with rows_of.raw_text(store):
         for table in tables:
-            info = store.conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+            info = rows_of.table_columns(store, table)
             text = [i for i, r in enumerate(info) if _decoded(r[2]).upper() == "TEXT"]
             last = None
             try:
-                for row in store.conn.execute(f'SELECT rowid, * FROM "{table}"'):
+                for row in rows_of.table_rows(store, table):
                     last = row[0]
                     for i in text:
                         if not _utf8(row[i + 1]):
@@ -99,10 +85,8 @@ def _utf8(value: object) -> bool:
 
 def _files(store: Store) -> Iterator[str]:
     """Each photo row: a name the store makes, the file there, its content matching its name."""
-    with _raw_text(store):
-        rows = store.conn.execute(
-            "SELECT e.id, e.image, c.name FROM exemplars e LEFT JOIN concepts c ON c.id = e.concept_id ORDER BY e.id"
-        ).fetchall()
+    with rows_of.raw_text(store):
+        rows = rows_of.exemplar_files(store)
     for exemplar_id, raw, concept in rows:
         image = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         owner = f"<{concept.decode('utf-8', 'replace')}>" if isinstance(concept, bytes) else "no concept"
@@ -119,10 +103,8 @@ def _files(store: Store) -> Iterator[str]:
 
 def _vectors(store: Store) -> Iterator[str]:
     """Every stored vector has the length its row says, and one width per model."""
-    with _raw_text(store):
-        rows = store.conn.execute(
-            "SELECT exemplar_id, model, dim, length(vector) FROM embeddings ORDER BY exemplar_id"
-        ).fetchall()
+    with rows_of.raw_text(store):
+        rows = rows_of.embedding_sizes(store)
     widths: dict[object, set] = {}
     for exemplar_id, model, dim, length in rows:
         shown = model.decode("utf-8", "replace") if isinstance(model, bytes) else model
@@ -134,18 +116,15 @@ def _vectors(store: Store) -> Iterator[str]:
         if len(dims) > 1:
             yield f"embeddings of {model} have mixed widths {sorted(dims)}"
     for table in ("regions", "negatives"):
-        with _raw_text(store):
-            found = store.conn.execute(
-                f"SELECT COUNT(*) FROM {table} WHERE vector IS NOT NULL AND length(vector) % 4 != 0"
-            ).fetchone()[0]
+        with rows_of.raw_text(store):
+            found = rows_of.broken_vectors(store, table)
         if found:
             yield f"{found} {table} row(s) hold a vector of a broken length"
 
 
 def _index(store: Store) -> Iterator[str]:
-    models = [r[0] for r in store.conn.execute("SELECT DISTINCT model FROM embeddings")]
-    for model in models:
+    for model in rows_of.embedding_models(store):
         index = store.index(model)
-        stored = {r[0] for r in store.conn.execute("SELECT exemplar_id FROM embeddings WHERE model=?", (model,))}
+        stored = rows_of.embedded_exemplars(store, model)
         if set(index.ids().tolist()) != stored:
             yield f"search index for {model} does not match the stored embeddings"
