@@ -7,10 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from .core import eval_import, eval_report
 from .core.errors import RapError
-from .core.eval_data import load_dataset
-from .core.eval_runner import TASKS, EvalRunner, RunOptions
+from .core.eval import report as eval_report
+from .core.eval import sets as eval_import
+from .core.eval.data import load_dataset
+from .core.eval.runner import TASKS, EvalRunner, RunOptions
 from .core.session import Session
 
 

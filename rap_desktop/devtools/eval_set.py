@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageEnhance, ImageOps
 
-from rap_desktop.core.eval_data import ConceptImage, Dataset, EvalConcept, EvalPhoto, QAItem, write_dataset
+from rap_desktop.core.eval.data import ConceptImage, Dataset, EvalConcept, EvalPhoto, QAItem, write_dataset
 
 SIDE = 256  # small photos: the set is for plumbing, and tests must stay fast
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from rap_desktop.cli import main
-from rap_desktop.core import evaluation as ev
-from rap_desktop.core.eval_data import load_dataset
-from rap_desktop.core.eval_runner import EvalCancelled, EvalRunner, RunOptions
+from rap_desktop.core.eval import metrics as ev
+from rap_desktop.core.eval.data import load_dataset
+from rap_desktop.core.eval.runner import EvalCancelled, EvalRunner, RunOptions
 from rap_desktop.core.models.generator import CancelToken
 from rap_desktop.devtools.eval_set import build
 

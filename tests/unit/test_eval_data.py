@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rap_desktop.core.eval_data import (
+from rap_desktop.core.eval.data import (
     ConceptImage,
     Dataset,
     DatasetError,
@@ -20,7 +20,7 @@ from rap_desktop.core.eval_data import (
     load_dataset,
     write_dataset,
 )
-from rap_desktop.core.eval_import import import_myvlm, import_yollava, read_yollava
+from rap_desktop.core.eval.sets import import_myvlm, import_yollava, read_yollava
 
 
 def _png(path: Path, colour=(200, 30, 30)) -> Path:
@@ -97,7 +97,7 @@ def test_not_json_and_no_file(tmp_path: Path) -> None:
         load_dataset(tmp_path)
 
 
-# Small copies of the reference layouts (see eval_import's docstring).
+# Small copies of the reference layouts (see core/eval/sets.py's docstring).
 RECOGNITION = [
     {"image": "yollava-data/test/bo/4.png", "question": "<image>\nIs <bo> in this image?", "concept": "bo",
      "type": "positive", "correct_answer": True},

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rap_desktop.core.eval_data import FILE, MAX_JSON_BYTES, DatasetError
-from rap_desktop.core.eval_import import import_myvlm, import_yollava, read_yollava
+from rap_desktop.core.eval.data import FILE, MAX_JSON_BYTES, DatasetError
+from rap_desktop.core.eval.sets import import_myvlm, import_yollava, read_yollava
 
 
 def _huge(path: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rap_desktop.core import evaluation as ev
+from rap_desktop.core.eval import metrics as ev
 
 
 def test_caption_mentions_whole_words_tags_and_case() -> None:

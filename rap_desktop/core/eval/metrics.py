@@ -2,7 +2,7 @@
 accuracy (positives, negatives, their mean), multiple-choice QA accuracy, retrieval recall@K against
 database size, and the acceptance threshold's precision/recall curve.
 
-No model, store or file here: the runner (eval_runner.py) feeds answers and similarities in.
+No model, store or file here: the runner (runner.py) feeds answers and similarities in.
 Undefined ratios (nothing to divide by) are None, never a silent 0 or 1.
 """
 
@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .mentions import mentioned
-from .prompting import parse_choice as _parse_choice
-from .prompting import parse_yes_no as _first_word_yes_no
+from ..mentions import mentioned
+from ..prompting import parse_choice as _parse_choice
+from ..prompting import parse_yes_no as _first_word_yes_no
 
 
 def ratio(part: int, whole: int) -> float | None:

@@ -1,4 +1,4 @@
-"""Run a test set through the real pipeline and score it (evaluation.py).
+"""Run a test set through the real pipeline and score it (metrics.py).
 
 The run gets a store of its own under the output folder (the user's store is never touched), named
 by a hash of the concepts so a changed test set starts afresh. Every finished item is appended to
@@ -21,12 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import evaluation as ev
-from .errors import RapError
-from .eval_data import Dataset, EvalConcept
-from .images import crop_box, load_image
-from .models.generator import CancelToken, GenerationOptions
-from .prompting import (
+from ..errors import RapError
+from ..images import crop_box, load_image
+from ..models.generator import CancelToken, GenerationOptions
+from ..prompting import (
     ConceptRef,
     Conversation,
     build_user_turn,
@@ -34,8 +32,10 @@ from .prompting import (
     multiple_choice_question,
     recognition_question,
 )
-from .session import Session
-from .store import NewConcept, NewExemplar
+from ..session import Session
+from ..store import NewConcept, NewExemplar
+from . import metrics as ev
+from .data import Dataset, EvalConcept
 
 TASKS = ("caption", "recognition", "qa", "retrieval")
 Progress = Callable[[int, int, str], None]
@@ -162,7 +162,7 @@ class EvalRunner:
         parts["detector"] = settings.detector
         parts["threshold"], parts["limit"] = self.session.retrieval_settings()
         if task != "retrieval":
-            from .models.generator import generator_spec
+            from ..models.generator import generator_spec
 
             spec = generator_spec(settings.registry(), settings.generator, settings.device)
             parts.update(generator=spec.name, quantization=settings.quantization)

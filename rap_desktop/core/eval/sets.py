@@ -1,4 +1,4 @@
-"""Make test sets (eval_data.py's folder format) from the Yo'LLaVA evaluation JSONs, a MyVLM-style
+"""Make test sets (data.py's folder format) from the Yo'LLaVA evaluation JSONs, a MyVLM-style
 folder, or the user's own album (concepts + confirmed matches).
 
 Yo'LLaVA JSONs, as the RAP reference ships them:
@@ -19,9 +19,13 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from . import names, rap_import
-from .errors import RapError
-from .eval_data import (
+from .. import names, rap_import
+from ..errors import RapError
+from ..fsutil import read_json
+from ..images import load_image
+from ..store import Store
+from ..store.eval_rows import confirmed_labels
+from .data import (
     FILE,
     MAX_JSON_BYTES,
     ConceptImage,
@@ -33,11 +37,7 @@ from .eval_data import (
     RecognitionItem,
     write_dataset,
 )
-from .evaluation import dedupe_recognition
-from .fsutil import read_json
-from .images import load_image
-from .store import Store
-from .store.eval_rows import confirmed_labels
+from .metrics import dedupe_recognition
 
 _SKS = re.compile(r"(?<![\w-])sks(?![\w-])")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".heic", ".heif"}
