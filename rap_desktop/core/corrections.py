@@ -19,7 +19,7 @@ from . import names, photos
 from .errors import NotFoundError, RapError
 from .images import crop_box, load_image
 from .store import NewExemplar, Store
-from .store import concept_rows as concepts_table
+from .store import concepts as concepts_table
 from .store import corrections as log_table
 
 

@@ -21,7 +21,7 @@ from . import album_store, names, photos
 from .corrections import _crop_png
 from .errors import ConflictError, NotFoundError, RapError
 from .store import NewExemplar, Store
-from .store import concept_rows as concepts_table
+from .store import concepts as concepts_table
 from .store import corrections as log_table
 from .store import groups as groups_table
 

@@ -21,7 +21,7 @@ from .errors import ConflictError, RapError
 from .images import LoadedImage, load_image
 from .regions import iou
 from .store import Store
-from .store import concept_rows as concepts_table
+from .store import concepts as concepts_table
 from .store import removal as rows
 
 

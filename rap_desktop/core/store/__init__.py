@@ -1,13 +1,19 @@
 """The store: the one place that speaks SQL. Everything else calls its functions.
 
-- `base`: the connection, the write transaction (`Store.transaction()`), content-addressed files and
-  the concept/exemplar/vector rows with their FAISS caches.
+- `base`: `Store`: the connection, the write transaction (`Store.transaction()`), content-addressed
+  files and crash safety.
+- `records`: the plain records the store hands out and takes in.
+- `concepts`: concepts and exemplars (`Store` methods, and single-row functions for composed changes).
+- `vectors`: exemplar vectors, their FAISS caches and the nearest-exemplar search.
+- `corrections`: the correction log, match states and negatives a correction writes.
+- `groups`: unmatched regions and the stored listing of unknown groups.
+- `removal`: a concept's rows as plain tuples, to remove it and put it back exactly.
+- `health`, `backup`, `eval_rows`: reads for check, export and the album test set.
 - `schema`: the tables and their migrations.
 """
 
-from .base import (
-    CANNOT_OPEN,
-    CONTENT_NAME,
+from .base import CANNOT_OPEN, CONTENT_NAME, Store
+from .records import (
     AddResult,
     Box,
     Concept,
@@ -16,7 +22,6 @@ from .base import (
     ImportReport,
     NewConcept,
     NewExemplar,
-    Store,
     StoreDamageError,
 )
 

@@ -13,32 +13,29 @@ checking and exporting work; every change is refused with one plain message.
 Several processes may open one data folder: SQLite (WAL) serialises writers, and every process
 notices the others' changes through the store generation before it searches.
 """
-
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
-import os
 import re
 import sqlite3
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
-from .. import journal, names
-from ..errors import ConflictError, ModelMissingError, NotFoundError, RapError
+from .. import journal
+from ..errors import RapError
 from ..fsutil import TEMP_HEX, TEMP_MARK, fsync_dir, temp_files, write_atomic
-from ..images import LoadedImage, crop_box, load_image, sha256_file
+from ..images import LoadedImage, sha256_file
 from ..models.embedder import ImageEmbedder
 from ..vector_index import VectorIndex
+from .concepts import Concepts
+from .records import Pending, StoreDamageError
 from .schema import connect, connect_read_only, migrate, schema_version
+from .vectors import Vectors
 
-Box = tuple[float, float, float, float]
 CONTENT_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,10}")  # "<sha256>.<ext>": the only names the store writes
 _INDEX_TEMP = re.compile(rf"[0-9a-f]{{24}}\.(?:faiss|json){re.escape(TEMP_MARK)}[0-9a-f]{{{TEMP_HEX}}}")
 # Errors that mean "cannot write here", not "damaged": the store then opens read-only.
@@ -50,86 +47,9 @@ CANNOT_OPEN = (
 _CANNOT_WRITE_OS = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM)
 
 
-@dataclass(frozen=True)
-class Concept:
-    id: int
-    name: str
-    info: str
-    category: str
-    created: float
-    updated: float
-    exemplar_count: int = 0
+class Store(Concepts, Vectors):
+    """One data folder: its SQLite store, its content-named image files and its FAISS caches."""
 
-
-@dataclass(frozen=True)
-class Exemplar:
-    id: int
-    concept_id: int
-    image: str  # file name under the store's image folder ("<sha256>.<ext>")
-    width: int
-    height: int
-    box: Box | None
-    source: str
-    created: float
-
-
-@dataclass(frozen=True)
-class Hit:
-    exemplar_id: int
-    concept_id: int
-    concept: str
-    similarity: float
-
-
-@dataclass(frozen=True)
-class AddResult:
-    concept: Concept
-    exemplar: Exemplar
-    embedded: bool  # False when the embedder's weights are missing: embedded later, on first use
-    warning: str = ""
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    added: list[AddResult]
-    skipped: list[str]  # names left out because they already existed (skip_existing)
-    left_out: list[str] = field(default_factory=list)  # damaged parts of the source, one line each
-    notes: list[str] = field(default_factory=list)  # what the import repaired (e.g. embeddings computed again)
-
-
-@dataclass(frozen=True)
-class NewExemplar:
-    image: LoadedImage
-    box: Box | None = None
-    source: str = "registered"
-    vectors: Mapping[str, np.ndarray] = field(default_factory=dict)  # precomputed, by model id
-    created: float | None = None
-
-
-@dataclass(frozen=True)
-class NewConcept:
-    name: str
-    info: str = ""
-    category: str = ""
-    exemplars: tuple[NewExemplar, ...] = ()
-    created: float | None = None
-
-
-@dataclass
-class _Pending:
-    """Index edits of the open transaction, applied only once it has committed."""
-
-    add: list[tuple[str, int, np.ndarray]] = field(default_factory=list)
-    remove: list[int] = field(default_factory=list)
-    files: set[str] = field(default_factory=set)  # images that may have lost their last row
-    created: set[str] = field(default_factory=set)  # image files written for this transaction
-
-
-class StoreDamageError(RapError):
-    """A row of the store that cannot be right (a file name that is not one the store makes)."""
-
-
-class Store:
     def __init__(self, home: Path, embedder: ImageEmbedder | None = None) -> None:
         self.home = Path(home)
         self.embedder = embedder
@@ -143,7 +63,7 @@ class Store:
         self.db = sqlite_utils.Database(self.conn)
         self._indexes: dict[str, VectorIndex] = {}
         self._dirty: set[str] = set()
-        self._pending: _Pending | None = None
+        self._pending: Pending | None = None
         try:
             with contextlib.suppress(sqlite3.DatabaseError):  # a damaged store: remove nothing, refuse nothing
                 if not self.read_only:
@@ -223,7 +143,7 @@ class Store:
     # --- transactions --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[_Pending]:
+    def transaction(self) -> Iterator[Pending]:
         """One write transaction (BEGIN IMMEDIATE .. COMMIT) with its files journaled and its index edits
         applied once committed; any error rolls everything back and says nothing was changed."""
         if self._pending is not None:
@@ -234,7 +154,7 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise RapError(f"the data folder {self.home} is busy or read-only ({exc})") from None
-        pending = self._pending = _Pending()
+        pending = self._pending = Pending()
         try:
             before = self.generation()
             yield pending
@@ -264,13 +184,13 @@ class Store:
             self._delete_unreferenced(pending.files)
         self._journal.clear()
 
-    def pending(self) -> _Pending:
+    def pending(self) -> Pending:
         """The open transaction's index and file edits (to queue an exemplar's removal)."""
         if self._pending is None:
             raise RuntimeError("no open write transaction")
         return self._pending
 
-    def _apply(self, pending: _Pending, before: int) -> None:
+    def _apply(self, pending: Pending, before: int) -> None:
         # An index that was current before our transaction is current after it plus our edits;
         # one that was not (another process wrote meanwhile) is dropped and reloaded on next use.
         for model, index in list(self._indexes.items()):
@@ -381,322 +301,6 @@ class Store:
             item.unlink(missing_ok=True)
         return gone
 
-    # --- concepts ------------------------------------------------------------------------------
-
-    def _concept_row(self, name: str) -> dict:
-        key = names.name_key(name)
-        rows = list(self.db.query("SELECT * FROM concepts WHERE name_key = ?", [key]))
-        if not rows:
-            raise NotFoundError(f"no concept named {names.tag(names.clean_name(name))}")
-        return rows[0]
-
-    def _concept(self, row: dict) -> Concept:
-        count = self.conn.execute("SELECT COUNT(*) FROM exemplars WHERE concept_id = ?", (row["id"],)).fetchone()[0]
-        return Concept(row["id"], row["name"], row["info"], row["category"], row["created"], row["updated"], count)
-
-    def get_concept(self, name: str) -> Concept:
-        return self._concept(self._concept_row(name))
-
-    def find_concept(self, name: str) -> Concept | None:
-        try:
-            return self.get_concept(name)
-        except NotFoundError:
-            return None
-
-    def list_concepts(self) -> list[Concept]:
-        sql = (
-            "SELECT c.*, COUNT(e.id) AS n FROM concepts c LEFT JOIN exemplars e ON e.concept_id = c.id "
-            "GROUP BY c.id ORDER BY c.name_key"
-        )
-        return [
-            Concept(r["id"], r["name"], r["info"], r["category"], r["created"], r["updated"], r["n"])
-            for r in self.db.query(sql)
-        ]
-
-    def concept_names(self, ids: Sequence[int]) -> dict[int, str]:
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(f"SELECT id, name FROM concepts WHERE id IN ({marks})", list(ids))
-        return dict(rows.fetchall())
-
-    def _embed(self, items: Sequence[NewExemplar]) -> tuple[list[np.ndarray | None], str]:
-        """Vectors from the current embedder for each exemplar (precomputed ones reused)."""
-        if self.embedder is None:
-            return [None] * len(items), "no image embedder configured; not searchable until one is"
-        model = self.embedder.model_id
-        todo = [i for i, item in enumerate(items) if model not in item.vectors]
-        vectors: list[np.ndarray | None] = [item.vectors.get(model) for item in items]
-        if todo:
-            try:
-                fresh = self.embedder.embed_images([crop_box(items[i].image.image, items[i].box) for i in todo])
-            except ModelMissingError as exc:
-                return vectors, f"stored without an embedding ({exc}); it is embedded when the model is present"
-            for i, vector in zip(todo, fresh, strict=True):
-                vectors[i] = vector
-        return vectors, ""
-
-    def add_concept(
-        self,
-        name: str,
-        image: LoadedImage | str | os.PathLike,
-        info: str = "",
-        category: str = "",
-        box: Box | None = None,
-        source: str = "registered",
-    ) -> AddResult:
-        loaded = image if isinstance(image, LoadedImage) else load_image(image)
-        new = NewConcept(name, info, category, (NewExemplar(loaded, box, source),))
-        return self.add_many([new])[0]
-
-    def add_many(self, concepts: Sequence[NewConcept], skip_existing: bool = False) -> list[AddResult]:
-        """Add concepts with their exemplars in ONE transaction: all of them land, or none.
-
-        With skip_existing, concepts whose name is taken are left out (and not in the result).
-        """
-        shown = [names.clean_name(c.name) for c in concepts]
-        categories = [names.clean_category(c.category) for c in concepts]
-        keys = [names.lookalike_key(n) for n in shown]
-        if len(set(keys)) != len(keys):
-            twice = sorted({n for n, k in zip(shown, keys, strict=True) if keys.count(k) > 1})
-            raise ConflictError(f"the same name is given twice: {', '.join(map(names.tag, twice))}")
-        flat = [item for c in concepts for item in c.exemplars]
-        for item in flat:
-            crop_box(item.image.image, item.box)  # a bad box is refused before anything is written
-        vectors, warning = self._embed(flat)
-        results: list[AddResult] = []
-        now = time.time()
-        with self.transaction():
-            position = 0
-            for concept, name, category in zip(concepts, shown, categories, strict=True):
-                exists = self.conn.execute("SELECT 1 FROM concepts WHERE name_key=?", (name.casefold(),)).fetchone()
-                chunk = vectors[position : position + len(concept.exemplars)]
-                position += len(concept.exemplars)
-                if (exists or self.lookalike(name)) and skip_existing:
-                    continue
-                if exists:
-                    raise ConflictError(f"a concept named {names.tag(name)} already exists")
-                self.refuse_lookalike(name)
-                created = concept.created or now
-                cur = self.conn.execute(
-                    "INSERT INTO concepts(name, name_key, info, category, created, updated) VALUES (?,?,?,?,?,?)",
-                    (name, name.casefold(), concept.info.strip(), category, created, now),
-                )
-                made = [
-                    self.insert_exemplar(cur.lastrowid, item, vector, now)
-                    for item, vector in zip(concept.exemplars, chunk, strict=True)
-                ]
-                row = Concept(cur.lastrowid, name, concept.info.strip(), category, created, now, len(made))
-                results.append(AddResult(row, made[0], all(v is not None for v in chunk), warning))
-        return results
-
-    def lookalike(self, name: str, own_id: int | None = None) -> str | None:
-        """An existing concept's name that `name` would be mistaken for (full-width `ｂｏ` for `bo`)."""
-        rows = self.conn.execute("SELECT name FROM concepts WHERE id IS NOT ?", (own_id,))
-        return names.lookalike(name, [r[0] for r in rows])
-
-    def refuse_lookalike(self, name: str, own_id: int | None = None) -> None:
-        other = self.lookalike(name, own_id)
-        if other is not None:
-            raise ConflictError(f"concept name {names.tag(name)} looks the same as the existing {names.tag(other)}")
-
-    def import_concepts(self, concepts: Sequence[NewConcept], skip_existing: bool = False) -> ImportReport:
-        added = self.add_many(concepts, skip_existing=skip_existing)
-        done = {r.concept.name.casefold() for r in added}
-        return ImportReport(added, [c.name for c in concepts if names.name_key(c.name) not in done])
-
-    def add_exemplar(
-        self,
-        name: str,
-        image: LoadedImage | str | os.PathLike,
-        box: Box | None = None,
-        source: str = "registered",
-    ) -> AddResult:
-        concept = self.get_concept(name)
-        loaded = image if isinstance(image, LoadedImage) else load_image(image)
-        item = NewExemplar(loaded, box, source)
-        crop_box(loaded.image, box)
-        (vector,), warning = self._embed([item])
-        with self.transaction():
-            if not self.conn.execute("SELECT 1 FROM concepts WHERE id = ?", (concept.id,)).fetchone():
-                raise NotFoundError(f"concept {names.tag(concept.name)} was removed meanwhile")
-            exemplar = self.insert_exemplar(concept.id, item, vector, time.time())
-        return AddResult(self.get_concept(concept.name), exemplar, vector is not None, warning)
-
-    def insert_exemplar(self, concept_id: int, item: NewExemplar, vector, now: float) -> Exemplar:
-        """Inside `transaction()`: the exemplar's file, its row and its vectors (`vector` from the
-        current embedder, besides the item's own precomputed ones)."""
-        assert self._pending is not None
-        image = self.store_file(item.image)  # the file lands before the row that names it
-        width, height = item.image.size
-        box = tuple(float(v) for v in item.box) if item.box else None
-        cur = self.conn.execute(
-            "INSERT INTO exemplars(concept_id, image, width, height, box, source, created) VALUES (?,?,?,?,?,?,?)",
-            (concept_id, image, width, height, json.dumps(box) if box else None, item.source, item.created or now),
-        )
-        exemplar_id = int(cur.lastrowid)
-        stored = dict(item.vectors)
-        if vector is not None:
-            stored[self.embedder.model_id] = vector  # type: ignore[union-attr]
-        for model, row in stored.items():
-            self.insert_embedding(exemplar_id, model, row)
-        return Exemplar(exemplar_id, concept_id, image, width, height, box, item.source, item.created or now)
-
-    def insert_embedding(self, exemplar_id: int, model: str, vector: np.ndarray) -> None:
-        """Inside `transaction()`: one exemplar's vector for `model`, added to the index once committed."""
-        assert self._pending is not None
-        vector = np.asarray(vector, np.float32)
-        self.conn.execute(
-            "INSERT OR REPLACE INTO embeddings(exemplar_id, model, dim, vector) VALUES (?,?,?,?)",
-            (exemplar_id, model, len(vector), vector.tobytes()),
-        )
-        self._pending.add.append((model, exemplar_id, vector))
-
-    def edit_concept(
-        self, name: str, rename: str | None = None, info: str | None = None, category: str | None = None
-    ) -> Concept:
-        with self.transaction():
-            row = self._concept_row(name)
-            new_name = names.clean_name(rename) if rename is not None else row["name"]
-            new_category = names.clean_category(category) if category is not None else row["category"]
-            if rename is not None:
-                self.refuse_lookalike(new_name, row["id"])
-            new_info = info.strip() if info is not None else row["info"]
-            if rename is not None and new_name != row["name"]:
-                # the reference's info texts name the concept as <name>; keep them in step
-                new_info = _retag(new_info, row["name"], new_name)
-            try:
-                self.conn.execute(
-                    "UPDATE concepts SET name=?, name_key=?, info=?, category=?, updated=? WHERE id=?",
-                    (
-                        new_name,
-                        new_name.casefold(),
-                        new_info,
-                        new_category,
-                        time.time(),
-                        row["id"],
-                    ),
-                )
-            except sqlite3.IntegrityError:
-                raise ConflictError(f"a concept named {names.tag(new_name)} already exists") from None
-        return self.get_concept(new_name)
-
-    def remove_concept(self, name: str) -> Concept:
-        with self.transaction() as pending:
-            concept = self.get_concept(name)
-            rows = self.conn.execute("SELECT id, image FROM exemplars WHERE concept_id = ?", (concept.id,))
-            for exemplar_id, image in rows.fetchall():
-                pending.remove.append(exemplar_id)
-                pending.files.add(image)
-            self.conn.execute("DELETE FROM concepts WHERE id = ?", (concept.id,))
-        return concept
-
-    def remove_exemplar(self, exemplar_id: int) -> None:
-        with self.transaction() as pending:
-            row = self.conn.execute("SELECT image FROM exemplars WHERE id = ?", (exemplar_id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no exemplar {exemplar_id}")
-            pending.remove.append(exemplar_id)
-            pending.files.add(row[0])
-            self.conn.execute("DELETE FROM exemplars WHERE id = ?", (exemplar_id,))
-
-    def exemplars(self, name: str | None = None) -> list[Exemplar]:
-        sql, args = "SELECT * FROM exemplars", []
-        if name is not None:
-            sql, args = sql + " WHERE concept_id = ?", [self.get_concept(name).id]
-        return [
-            Exemplar(
-                r["id"],
-                r["concept_id"],
-                r["image"],
-                r["width"],
-                r["height"],
-                tuple(json.loads(r["box"])) if r["box"] else None,
-                r["source"],
-                r["created"],
-            )
-            for r in self.db.query(sql + " ORDER BY id", args)
-        ]
-
-    # --- search --------------------------------------------------------------------------------
-
-    def embed_missing(self, progress=None) -> int:
-        """Embed every exemplar that has no vector from the current embedder (new model, or added
-        while the model was missing). Returns how many were embedded."""
-        if self.embedder is None:
-            return 0
-        model = self.embedder.model_id
-        todo = self.conn.execute(
-            "SELECT e.id, e.image, e.box FROM exemplars e WHERE NOT EXISTS "
-            "(SELECT 1 FROM embeddings m WHERE m.exemplar_id = e.id AND m.model = ?) ORDER BY e.id",
-            (model,),
-        ).fetchall()
-        for done, (exemplar_id, image, box) in enumerate(todo, 1):
-            loaded = load_image(self.image_path(image))
-            vector = self.embedder.embed_images([crop_box(loaded.image, tuple(json.loads(box)) if box else None)])[0]
-            with self.transaction():
-                if self.conn.execute("SELECT 1 FROM exemplars WHERE id = ?", (exemplar_id,)).fetchone():
-                    self.insert_embedding(exemplar_id, model, vector)
-            if progress:
-                progress(done, len(todo))
-        return len(todo)
-
-    def index(self, model: str | None = None) -> VectorIndex:
-        """The FAISS index for `model` (default: the embedder's), current with the store."""
-        model = model or self._model_id()
-        current = self._indexes.get(model)
-        generation = self.generation()
-        if current is not None and current.generation == generation:
-            return current
-        self.conn.execute("BEGIN")  # one snapshot for generation + rows
-        try:
-            generation = self.generation()
-            count = self.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,)).fetchone()[0]
-            index = VectorIndex.load(self.index_dir, model, generation, count)
-            if index is None:
-                index = self._build_index(model, generation)
-                self._dirty.add(model)
-        finally:
-            self.conn.execute("COMMIT")
-        self._indexes[model] = index
-        return index
-
-    def _build_index(self, model: str, generation: int) -> VectorIndex:
-        rows = self.conn.execute(
-            "SELECT exemplar_id, dim, vector FROM embeddings WHERE model = ? ORDER BY exemplar_id", (model,)
-        ).fetchall()
-        dims = {dim for _, dim, _ in rows}
-        if len(dims) > 1:
-            raise RapError(f"stored embeddings for {model} have mixed widths {sorted(dims)}")
-        dim = dims.pop() if dims else 1  # an empty index takes its width from its first vectors
-        ids = np.array([r[0] for r in rows], np.int64)
-        vectors = np.stack([np.frombuffer(r[2], np.float32) for r in rows]) if rows else np.zeros((0, dim))
-        return VectorIndex.build(model, dim, generation, ids, vectors)
-
-    def _model_id(self) -> str:
-        if self.embedder is None:
-            raise RapError("no image embedder configured")
-        return self.embedder.model_id
-
-    def search(self, queries: np.ndarray, k: int = 2, model: str | None = None) -> list[list[Hit]]:
-        """For each query vector, the k nearest exemplars, best first."""
-        index = self.index(model)
-        if index.count == 0:
-            return [[] for _ in range(len(queries))]
-        sims, ids = index.search(np.atleast_2d(queries), k)
-        wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
-        marks = ",".join("?" * len(wanted))
-        owner = {
-            r[0]: (r[1], r[2])
-            for r in self.conn.execute(
-                f"SELECT e.id, c.id, c.name FROM exemplars e JOIN concepts c ON c.id = e.concept_id "
-                f"WHERE e.id IN ({marks})",
-                wanted,
-            )
-        }
-        return [
-            [Hit(int(i), *owner[int(i)], float(s)) for s, i in zip(srow, irow, strict=True) if int(i) in owner]
-            for srow, irow in zip(sims, ids, strict=True)
-        ]
-
     # --- health --------------------------------------------------------------------------------
 
     def check(self) -> list[str]:
@@ -704,17 +308,6 @@ class Store:
         from .. import health
 
         return health.check(self)
-
-    def flush(self) -> None:
-        """Persist changed FAISS caches (a crash before this only costs a rebuild)."""
-        if self.read_only:
-            self._dirty.clear()
-            return
-        for model in sorted(self._dirty):
-            index = self._indexes.get(model)
-            if index is not None:
-                index.save(self.index_dir)
-        self._dirty.clear()
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -727,12 +320,6 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _retag(info: str, old: str, new: str) -> str:
-    import re
-
-    return re.sub(re.escape(names.tag(old)), names.tag(new).replace("\\", r"\\"), info, flags=re.IGNORECASE)
 
 
 def _cannot_write(exc: BaseException) -> str | None:
