@@ -10,12 +10,12 @@ import threading
 import time
 from pathlib import Path
 
-from .core import album, album_caption, album_search, album_store, groups, rematch
-from .core.errors import RapError
-from .core.models.generator import GenerationOptions
-from .core.names import tag
-from .core.session import Session
-from .core.thumbcache import for_home
+from ..core import actions, album, album_caption, album_search, album_store, groups, rematch
+from ..core.errors import RapError
+from ..core.models.generator import GenerationOptions
+from ..core.names import tag
+from ..core.session import Session
+from ..core.thumbcache import for_home
 
 
 @contextlib.contextmanager
@@ -126,13 +126,6 @@ def rematch_cmd(args: argparse.Namespace, session: Session) -> dict:
     return {**doc, "seconds": round(report.seconds, 3), "text": text + f": {report.changed} decisions changed"}
 
 
-def after_change(session: Session) -> None:
-    """Keep the album's matches in step after a concept or correction change (cli_commands calls it)."""
-    report = rematch.after_change(session)
-    if report is not None and report.changed:
-        print(f"rap-desktop: album re-matched: {report.changed} decisions changed", file=sys.stderr)
-
-
 def register(sub, command) -> None:
     """Add the album sub-commands to the parser (`command` is cli.build_parser's helper)."""
     p = command(sub, "index", index, "add folders to the album and index new or changed photos (resumable)")
@@ -185,8 +178,8 @@ def groups_list(args: argparse.Namespace, session: Session) -> dict:
 
 
 def groups_name(args: argparse.Namespace, session: Session) -> dict:
-    named = groups.name_group(session.store(), args.id, args.name, args.info, args.category)
-    report = rematch.after_change(session)
+    done = actions.name_group(session, args.id, args.name, args.info, args.category)
+    named, report = done.value, done.changes.rematch
     more = report.accepted if report else 0
     text = f"group {args.id} is {tag(named.concept)}" + (" (new)" if named.created else "")
     text += f": {named.confirmed} regions confirmed (take it back with `rap-desktop match undo`)"

@@ -1,0 +1,5 @@
+"""`python -m rap_desktop.cli ...`."""
+
+from . import main
+
+raise SystemExit(main())

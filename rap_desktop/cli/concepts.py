@@ -1,0 +1,103 @@
+"""`rap-desktop concept add|add-image|list|edit|remove`: the concepts themselves."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..core import actions
+from ..core.errors import RapError
+from ..core.images import parse_box
+from ..core.names import tag
+from ..core.session import Session
+from ..core.store import AddResult, Concept
+from .text import rematched, warn
+
+
+def _box(text: str):
+    try:
+        return parse_box(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(sub, command) -> None:
+    """Add the `concept` sub-commands (`command` is build_parser's helper)."""
+    concept = sub.add_parser("concept", help="remember, list, edit and remove concepts").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    p = command(concept, "add", concept_add, "register a new concept from one photo")
+    p.add_argument("name")
+    p.add_argument("image", type=Path)
+    p.add_argument("--info", default="", help="a short description (use <name> to refer to it)")
+    p.add_argument("--category", default="", help="one word the detector can look for: dog, person, mug")
+    p.add_argument("--box", type=_box, help="X1,Y1,X2,Y2 in pixels of the photo (default: whole photo)")
+    p = command(concept, "add-image", concept_add_image, "add another photo of a concept")
+    p.add_argument("name")
+    p.add_argument("image", type=Path)
+    p.add_argument("--box", type=_box)
+    command(concept, "list", concept_list, "list concepts")
+    p = command(concept, "edit", concept_edit, "rename a concept or change its info / category")
+    p.add_argument("name")
+    p.add_argument("--rename")
+    p.add_argument("--info")
+    p.add_argument("--category")
+    p = command(concept, "remove", concept_remove, "remove a concept and its images")
+    p.add_argument("name")
+
+
+def concept_dict(c: Concept) -> dict:
+    return {
+        "name": c.name,
+        "info": c.info,
+        "category": c.category,
+        "exemplars": c.exemplar_count,
+        "created": c.created,
+        "updated": c.updated,
+    }
+
+
+def _added(result: AddResult) -> dict:
+    warn(result.warning)
+    return {
+        "concept": concept_dict(result.concept),
+        "exemplar": {"id": result.exemplar.id, "image": result.exemplar.image, "box": result.exemplar.box},
+        "embedded": result.embedded,
+    }
+
+
+def concept_add(args: argparse.Namespace, session: Session) -> dict:
+    done = actions.add_concept(session, args.name, args.image, args.info, args.category, args.box)
+    rematched(done.changes)
+    return {**_added(done.value), "text": f"added {tag(done.value.concept.name)}"}
+
+
+def concept_add_image(args: argparse.Namespace, session: Session) -> dict:
+    done = actions.add_exemplar(session, args.name, args.image, args.box)
+    rematched(done.changes)
+    result = done.value
+    n = result.concept.exemplar_count
+    return {**_added(result), "text": f"{tag(result.concept.name)} now has {n} image{'s' * (n != 1)}"}
+
+
+def concept_list(args: argparse.Namespace, session: Session) -> dict:
+    concepts = session.store(with_embedder=False).list_concepts()
+    lines = [f"{tag(c.name):24} {c.category or '-':12} {c.exemplar_count:3}  {c.info}" for c in concepts]
+    text = "\n".join(lines) if lines else "no concepts yet; add one with `rap-desktop concept add NAME IMAGE`"
+    return {"concepts": [concept_dict(c) for c in concepts], "text": text}
+
+
+def concept_edit(args: argparse.Namespace, session: Session) -> dict:
+    if args.rename is None and args.info is None and args.category is None:
+        raise RapError("nothing to change: give --rename, --info or --category")
+    session.store(with_embedder=False)  # text only: the store opens without building the embedder
+    done = actions.edit_concept(session, args.name, args.rename, args.info, args.category)
+    rematched(done.changes)
+    return {"concept": concept_dict(done.value), "text": f"updated {tag(done.value.name)}"}
+
+
+def concept_remove(args: argparse.Namespace, session: Session) -> dict:
+    session.store(with_embedder=False)
+    done = actions.remove_concept(session, args.name)
+    rematched(done.changes)
+    return {"removed": done.value.name, "text": f"removed {tag(done.value.name)}"}
