@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from rap_desktop.core.album import IndexReport, Progress
+from rap_desktop.core.changes import Changes
 from rap_desktop.core.thumbcache import for_home
 
 from .album_index import IndexController, progress_text, report_text
@@ -451,9 +452,14 @@ def install_album(window: MainWindow) -> AlbumPage:
 
     page.open_requested.connect(open_photo)
     window.photos.photo_opened.connect(lambda _path: show(tabs.widget(0)))  # File ▸ Open from the album too
-    window.concepts_loaded.connect(lambda: page.set_concepts([e.concept.name for e in window.model.entries()]))
-    # a correction (or its undo) re-matched the album: a filtered grid follows
-    window.undo_stack.indexChanged.connect(lambda _i: page.filtered() and page.search_now())
+
+    def follow(changes: Changes) -> None:
+        if changes.concepts or changes.exemplars:  # the list has reloaded: its names are current
+            page.set_concepts([e.concept.name for e in window.model.entries()])
+        if changes.matches and page.filtered():  # the album re-matched: a filtered grid follows
+            page.search_now()
+
+    window.changed.connect(follow)
     page.search_now()
     window.runner.submit(page.queries.failures, on_done=page.set_failures, on_error=lambda _m: None)
     return page

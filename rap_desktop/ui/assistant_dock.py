@@ -79,7 +79,12 @@ def install_assistant(window: MainWindow) -> AssistantParts:
     parts = AssistantParts(worker, panel, dock, status, models_action, caption_action)
     panel.concept_clicked.connect(lambda name: window.select_names([name]))
     panel.models_requested.connect(lambda: show_models(window, parts))
-    window.concepts_loaded.connect(lambda: panel.set_names([e.concept.name for e in window.model.entries()]))
+    window.changed.connect(
+        lambda changes: (
+            (changes.concepts or changes.exemplars)
+            and panel.set_names([e.concept.name for e in window.model.entries()])
+        )
+    )
     window.installEventFilter(_CloseWatcher(parts, window))
     worker.failed.connect(window.show_error)
     _check_models_at_start(window, parts)

@@ -1,5 +1,6 @@
 """What the menu, toolbar and drops do. Each command asks on the GUI thread (file dialogs, the
-register dialog, a confirmation) and then hands the store work to the store lane."""
+register dialog, a confirmation) and then hands the change, a core action, to the store lane; its
+`Changes` go to the window, which refreshes every view from them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFileDialog
 
+from rap_desktop.core import actions
+from rap_desktop.core.changes import Changes, Done
 from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.names import tag
 from rap_desktop.core.store import AddResult
@@ -41,13 +44,20 @@ class Commands:
     def _store(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None], refresh: bool = True) -> None:
         """Run `fn(store, *args)` on the store lane; the list is refreshed after a failure too
         (a half-done batch, a concept removed meanwhile), after a success by `done`."""
+        self.w.runner.submit(ops.with_store, self.w.session, fn, *args, on_done=done, on_error=self._failed(refresh))
 
+    def _act(self, action: Callable[..., Done], *args: Any, done: Callable[[Done], None]) -> None:
+        """Run the core action `action(session, *args)` on the store lane (the list is refreshed
+        after a failure too, as by `_store`)."""
+        self.w.runner.submit(action, self.w.session, *args, on_done=done, on_error=self._failed(True))
+
+    def _failed(self, refresh: bool) -> Callable[[str], None]:
         def on_error(message: str) -> None:
             self.w.show_error(message)
             if refresh:
                 self.w.refresh()
 
-        self.w.runner.submit(ops.with_store, self.w.session, fn, *args, on_done=done, on_error=on_error)
+        return on_error
 
     def _folder(self) -> str:
         return str(self.w.settings.value("paths/last_folder", str(Path.home())))
@@ -60,12 +70,12 @@ class Commands:
         chosen = self.w.selected_concepts()
         return chosen[0].name if len(chosen) == 1 else None
 
-    def _added(self, results: Sequence[AddResult], what: str) -> None:
+    def _added(self, results: Sequence[AddResult], what: str, changes: Changes) -> None:
         self.w.update_model_state()
         warnings = sorted({r.warning for r in results if r.warning})
         # a missing model is not an error: the photo is stored and embedded later
         self.w.notify(f"{what} — {warnings[0]}" if warnings else what, warning=bool(warnings))
-        self.w.refresh(select=sorted({r.concept.name for r in results}))
+        self.w.apply_changes(changes, select=sorted({r.concept.name for r in results}))
 
     # --- add a concept from photos -------------------------------------------------------------
 
@@ -138,15 +148,15 @@ class Commands:
 
     def _register(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:
         name, info, category, box = dialog.name(), dialog.info(), dialog.category(), dialog.box()
-        self._store(
-            lambda store: self._changed([store.add_concept(name, loaded, info, category, box=box)]),
-            done=lambda results: self._added(results, f"Remembered {tag(name)}."),
+        self._act(
+            actions.add_concept,
+            name,
+            loaded,
+            info,
+            category,
+            box,
+            done=lambda d: self._added([d.value], f"Remembered {tag(name)}.", d.changes),
         )
-
-    def _changed(self, result: Any) -> Any:
-        """Store lane, after a concept change: the album follows, as after the CLI's commands."""
-        photo_ops.after_change(self.w.session)
-        return result
 
     def _text_of(self, name: str | None) -> dict[str, str]:
         row = self.w.model.row_of(name) if name else -1
@@ -155,9 +165,12 @@ class Commands:
 
     def _add_to(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:
         name, box = dialog.name(), dialog.box()
-        self._store(
-            lambda store: self._changed([store.add_exemplar(name, loaded, box=box)]),
-            done=lambda results: self._added(results, f"Added a photo to {tag(name)}."),
+        self._act(
+            actions.add_exemplar,
+            name,
+            loaded,
+            box,
+            done=lambda d: self._added([d.value], f"Added a photo to {tag(name)}.", d.changes),
         )
 
     def _show(self, dialog: RegisterDialog) -> None:
@@ -226,21 +239,22 @@ class Commands:
         folder = QFileDialog.getExistingDirectory(self.w, "RAP database folder (with database.json)", self._folder())
         if folder:
             self._remember_folder(folder)
-            self._store(ops.import_rap_folder, Path(folder), done=self._imported)
+            self._act(actions.import_rap, Path(folder), True, done=self._imported)  # skip names taken
 
     def import_backup(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.w, "Backup to import", self._folder(), "Backups (*.zip)")
         if path:
             self._remember_folder(path)
-            self._store(ops.import_backup, Path(path), done=self._imported)
+            self._act(actions.import_backup, Path(path), True, done=self._imported)
 
-    def _imported(self, report: Any) -> None:
+    def _imported(self, done: Done) -> None:
+        report = done.value
         message = f"Imported {len(report.added)} concept" + ("" if len(report.added) == 1 else "s")
         if report.skipped:
             message += f"; kept the existing {', '.join(tag(n) for n in report.skipped)}"
         if report.left_out:  # a damaged backup: the sound part is in, the rest is named
             message += f"; left out (damaged): {'; '.join(report.left_out)}"
-        self._added(report.added, message + ".")
+        self._added(report.added, message + ".", done.changes)
 
     def export_backup(self) -> None:
         default = Path(self._folder()) / f"rap-backup-{datetime.date.today().isoformat()}.zip"

@@ -1,6 +1,7 @@
 """Undoable edits: corrections of a region (confirm, reject, reassign), concept edits and removals.
 
-Each command's redo and undo run on the store lane, through the same core calls as the CLI. The
+Each command's redo and undo run on the store lane, through the same core actions as the CLI; the
+`Changes` each returns goes to the window (`Host.changed`), which refreshes every view from it. The
 lane runs jobs in order, so an undo queued right after its redo sees what the redo recorded (the
 correction id, the removed concepts), even before the GUI heard back.
 """
@@ -13,7 +14,8 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from rap_desktop.core import removal
+from rap_desktop.core import actions, removal
+from rap_desktop.core.changes import ANYTHING, Changes, Done
 from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
@@ -30,8 +32,7 @@ class Host:
     stack: QUndoStack
     notify: Callable[[str], None]
     show_error: Callable[[str], None]
-    concepts_changed: Callable[[Sequence[str] | None], None]  # refresh the library (select these)
-    photo_changed: Callable[[], None]  # retrieve the open photo again
+    changed: Callable[[Changes, Sequence[str] | None], None]  # every view follows (the library selects these)
 
 
 class StoreCommand(QUndoCommand):
@@ -65,8 +66,7 @@ class StoreCommand(QUndoCommand):
         self._changed()
 
     def _changed(self) -> None:
-        self.host.concepts_changed(None)
-        self.host.photo_changed()
+        self.host.changed(ANYTHING, None)  # a failure may have done part: every view looks again
 
 
 class CorrectionCommand(StoreCommand):
@@ -90,8 +90,8 @@ class CorrectionCommand(StoreCommand):
         self.correction_id: int | None = None  # set on the store lane by apply, cleared by revert
 
     def apply(self, session: Session) -> Any:
-        done = photo_ops.correct(session, self.action, self.photo, self.region, self.concept, self.info, self.category)
-        self.correction_id = done.id
+        done = actions.correct(session, self.action, self.photo, self.region, self.concept, self.info, self.category)
+        self.correction_id = done.value.id
         return done
 
     def revert(self, session: Session) -> Any:
@@ -101,19 +101,17 @@ class CorrectionCommand(StoreCommand):
         self.correction_id = None
         return done
 
-    def applied(self, result: Any) -> None:
-        self.host.notify(result.summary.capitalize() + ".")
-        self._after()
+    def applied(self, done: Done) -> None:
+        self.host.notify(done.value.summary.capitalize() + ".")
+        self.host.changed(done.changes, None)
 
-    def reverted(self, result: Any) -> None:
-        if result is not None:
+    def reverted(self, done: Done | None) -> None:
+        if done is not None:
             self.host.notify(f"Undone: {self.text()}.")
-        self._after()
-
-    def _after(self) -> None:
-        if self.action == "reassign" or self.action == "confirm":
-            self.host.concepts_changed(None)  # a new concept or a new photo of one
-        self.host.photo_changed()
+            self.host.changed(done.changes, None)
+        else:  # the correction had failed: the views look again all the same
+            photos = self.action in ("confirm", "reassign")
+            self.host.changed(Changes(concepts=photos, exemplars=photos, matches=True), None)
 
 
 class RemoveConceptsCommand(StoreCommand):
@@ -127,28 +125,28 @@ class RemoveConceptsCommand(StoreCommand):
         self.saved: list[removal.RemovedConcept] | None = None
 
     def apply(self, session: Session) -> Any:
-        self.saved = removal.remove(session.store(), self.names)
-        photo_ops.after_change(session)
-        return [c.name for c in self.saved]
+        done = actions.remove_concepts(session, self.names)
+        self.saved = done.value
+        return done
 
     def revert(self, session: Session) -> Any:
         if not self.saved:
-            return []
-        restored = removal.restore(session.store(), self.saved)  # corrections first, then the album
+            return None
+        done = actions.restore_concepts(session, self.saved)  # corrections first, then the album
         self.saved = None
-        photo_ops.after_change(session)
-        return restored
+        return done
 
-    def applied(self, removed: Any) -> None:
-        self.host.notify(f"Removed {', '.join(tag(n) for n in removed)}. Undo with Ctrl+Z.")
-        self.host.concepts_changed([])
-        self.host.photo_changed()
+    def applied(self, done: Done) -> None:
+        self.host.notify(f"Removed {', '.join(tag(c.name) for c in done.value)}. Undo with Ctrl+Z.")
+        self.host.changed(done.changes, [])
 
-    def reverted(self, restored: Any) -> None:
-        if restored:
-            self.host.notify(f"Restored {', '.join(tag(n) for n in restored)}.")
-        self.host.concepts_changed(restored)
-        self.host.photo_changed()
+    def reverted(self, done: Done | None) -> None:
+        if done is None:  # nothing was removed: nothing to put back, the views look again all the same
+            self.host.changed(Changes(concepts=True, matches=True), [])
+            return
+        if done.value:
+            self.host.notify(f"Restored {', '.join(tag(n) for n in done.value)}.")
+        self.host.changed(done.changes, done.value)
 
 
 @dataclass(frozen=True)
@@ -168,9 +166,7 @@ class EditConceptCommand(StoreCommand):
     @staticmethod
     def _set(session: Session, current: str, to: ConceptText) -> Any:
         rename = to.name if to.name != current else None
-        concept = session.store().edit_concept(current, rename=rename, info=to.info, category=to.category)
-        photo_ops.after_change(session)
-        return concept
+        return actions.edit_concept(session, current, rename=rename, info=to.info, category=to.category)
 
     def apply(self, session: Session) -> Any:
         return self._set(session, self.old.name, self.new)
@@ -178,12 +174,10 @@ class EditConceptCommand(StoreCommand):
     def revert(self, session: Session) -> Any:
         return self._set(session, self.new.name, self.old)
 
-    def applied(self, concept: Any) -> None:
-        self.host.notify(f"Saved {tag(concept.name)}.")
-        self.host.concepts_changed([concept.name])
-        self.host.photo_changed()
+    def applied(self, done: Done) -> None:
+        self.host.notify(f"Saved {tag(done.value.name)}.")
+        self.host.changed(done.changes, [done.value.name])
 
-    def reverted(self, concept: Any) -> None:
+    def reverted(self, done: Done) -> None:
         self.host.notify(f"Undone: {self.text()}.")
-        self.host.concepts_changed([concept.name])
-        self.host.photo_changed()
+        self.host.changed(done.changes, [done.value.name])

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from rap_desktop.core.changes import Changes
 from rap_desktop.core.group_naming import Shown
 
 from . import groups_ops
@@ -62,8 +63,7 @@ class GroupsDialog(QDialog):
         # regions in or out of the groups: list again while shown, once for a burst of changes
         self._relist = QTimer(self, singleShot=True, interval=0)
         self._relist.timeout.connect(self._changed_elsewhere)
-        window.undo_stack.indexChanged.connect(self._relist_soon)  # a method: gone with the dialog
-        window.concepts_loaded.connect(self._relist_soon)
+        window.changed.connect(self._relist_soon)  # a method: gone with the dialog
 
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.5, 0.99)
@@ -279,8 +279,9 @@ class GroupsDialog(QDialog):
         self.status.setText(f"Naming group {shown.group.id}…")
         self.w.undo_stack.push(command)  # runs its redo: store lane, then the album re-matches
 
-    def _relist_soon(self, *_args) -> None:
-        self._relist.start()
+    def _relist_soon(self, changes: Changes) -> None:
+        if changes.groups or changes.matches or changes.concepts or changes.exemplars:
+            self._relist.start()
 
     def _changed_elsewhere(self) -> None:
         """The listing queues behind the change's own work on the store lane."""

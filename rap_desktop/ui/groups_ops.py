@@ -1,5 +1,6 @@
 """Behind the unknown-groups dialog: the listing (store lane), the sample crops (io lane) and the
-undoable naming (a StoreCommand: its redo and undo run on the store lane, then the album re-matches).
+undoable naming (a StoreCommand: its redo and undo are core actions on the store lane; the album
+re-matches within them).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
 
-from rap_desktop.core import group_naming, rematch
+from rap_desktop.core import actions, group_naming
+from rap_desktop.core.changes import Changes, Done
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import crop_box, load_image, thumbnail
 from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
-from . import photo_ops
 from .correction_commands import Host, StoreCommand
 from .thumbnails import pil_to_qimage
 
@@ -85,35 +86,29 @@ class NameGroupCommand(StoreCommand):
 
     def apply(self, session: Session) -> Any:
         self.named = None  # a failed apply leaves nothing for its undo to take back
-        named = group_naming.name_regions(
-            session.store(), self.model, self.regions, self.name, self.info, self.category or None
-        )
-        self.named = named.concept
-        report = rematch.after_change(session)
-        return named, (report.accepted if report is not None else 0)
+        done = actions.name_regions(session, self.model, self.regions, self.name, self.info, self.category or None)
+        self.named = done.value.concept
+        return done
 
     def revert(self, session: Session) -> Any:
         if self.named is None:
             return None  # the naming itself failed: nothing to take back
-        removed = group_naming.unname(session.store(), self.named)
+        done = actions.unname_group(session, self.named)
         self.named = None
-        photo_ops.after_change(session)
-        return removed.name
+        return done
 
-    def applied(self, result: Any) -> None:
-        named, _accepted = result
+    def applied(self, done: Done) -> None:
+        named = done.value
         self.host.notify(
             f"Named {tag(named.concept)}: {named.confirmed} regions confirmed, the album re-matched. Undo with Ctrl+Z."
         )
-        self.host.concepts_changed([named.concept])
-        self.host.photo_changed()
+        self.host.changed(done.changes, [named.concept])
         self.listing_changed()
 
-    def reverted(self, name: Any) -> None:
-        if name is not None:
+    def reverted(self, done: Done | None) -> None:
+        if done is not None:
             self.host.notify(f"Undone: {self.text()}; the group is unknown again.")
-        self.host.concepts_changed(None)
-        self.host.photo_changed()
+        self.host.changed(done.changes if done is not None else Changes(concepts=True, matches=True), None)
         self.listing_changed()
 
     def _apply_failed(self, message: str) -> None:

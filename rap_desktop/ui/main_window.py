@@ -9,6 +9,7 @@ remove, import, export) live in `commands.py`, the photo and its corrections in
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rap_desktop.core.changes import LISTED, Changes
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import Concept
 
@@ -55,6 +57,9 @@ APPLICATION = "RAP Desktop"
 class MainWindow(QMainWindow):
     fatal_error = Signal(str)  # the data folder could not be opened at all: the app shows it and exits
     concepts_loaded = Signal()  # after every refresh of the list (tests wait on it)
+    # what a change touched (core.changes.Changes): every view refreshes from this one signal; a change
+    # to the concepts goes out after the list has reloaded, so views read the new names from `model`
+    changed = Signal(object)
 
     def __init__(
         self,
@@ -80,9 +85,9 @@ class MainWindow(QMainWindow):
             self.undo_stack,
             lambda message: self.notify(message),
             lambda message: self.show_error(message),
-            lambda select: self.refresh(select),
-            self._photo_changed,
+            lambda changes, select: self.apply_changes(changes, select),
         )
+        self._announce: deque[Changes] = deque()  # one per list refresh in flight (the lane keeps order)
         self._loaded_once = False
         self._reselect: list[str] = []
         self._error_box: QMessageBox | None = None
@@ -97,6 +102,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.runner.failed.connect(self.show_error)
         self.runner.busy_changed.connect(self._busy_changed)
+        self.changed.connect(self._follow)
         self.assistant = install_assistant(self)  # chat, captions, models dialog, generator status
         self.album = install_album(self)  # Photo / Album tabs in the centre; Album ▸ Add folder…, Re-index
         self.album_tools = install_album_tools(self)  # Album ▸ Unknown groups…, Caption and tag photos…
@@ -186,8 +192,10 @@ class MainWindow(QMainWindow):
         self.retrieval_dock.show()
         self.retrieval_dock.raise_()
 
-    def _photo_changed(self) -> None:
-        self.photos.retrieve()
+    def _follow(self, changes: Changes) -> None:
+        """The photo on view shows matches: it is retrieved again when they may differ."""
+        if changes.matches or changes.corrections:
+            self.photos.retrieve()
 
     def _action(self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None) -> QAction:
         action = QAction(text, self)
@@ -294,19 +302,32 @@ class MainWindow(QMainWindow):
 
     # --- listing and selection -----------------------------------------------------------------
 
-    def refresh(self, select: Sequence[str] | None = None) -> None:
-        """Reload the list from the store (store lane); keep or set the selection afterwards."""
+    def apply_changes(self, changes: Changes, select: Sequence[str] | None = None) -> None:
+        """After a core action: the list reloads first when concepts or their photos changed (then
+        selecting `select`, or keeping the selection), then `changed` tells every view."""
+        if changes.concepts or changes.exemplars:
+            self.refresh(select, changes)
+        else:
+            self.changed.emit(changes)
+
+    def refresh(self, select: Sequence[str] | None = None, changes: Changes = LISTED) -> None:
+        """Reload the list from the store (store lane); keep or set the selection afterwards, and
+        announce `changes` once it is loaded."""
         self._reselect = list(select) if select is not None else [c.name for c in self.selected_concepts()]
+        self._announce.append(changes)
         self.runner.submit(
             ops.with_store, self.session, ops.list_entries, on_done=self._entries_loaded, on_error=self._load_failed
         )
 
     def _load_failed(self, message: str) -> None:
+        changes = self._announce.popleft() if self._announce else LISTED
         fatal = self.isSignalConnected(QMetaMethod.fromSignal(self.fatal_error))
         if not self._loaded_once and fatal:  # the store itself cannot be opened: nothing here can work
             self.fatal_error.emit(message)
         else:
             self.show_error(message)
+            if changes is not LISTED:  # the change itself was made: the other views still follow it
+                self.changed.emit(changes)
 
     def _entries_loaded(self, entries: list[ops.ConceptEntry]) -> None:
         if not self._loaded_once:
@@ -318,6 +339,7 @@ class MainWindow(QMainWindow):
         self.count_label.setText(f"{count} concept" + ("" if count == 1 else "s"))
         self.select_names(self._reselect)
         self._selection_changed()
+        self.changed.emit(self._announce.popleft() if self._announce else LISTED)
         self.concepts_loaded.emit()
 
     def _warmed_up(self, report: tuple[str, bool]) -> None:

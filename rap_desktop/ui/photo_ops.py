@@ -1,7 +1,7 @@
 """Store-lane functions behind the photo view, the corrections and undoable removal.
 
-Plain functions over the core (no widgets): retrieval, corrections and detection are the very
-calls the CLI makes (`retrieve`, `match confirm|reject|reassign|undo`).
+Plain functions over the core (no widgets): retrieval, the undo of a correction and detection are
+the very calls the CLI makes (`retrieve`, `match undo`); the corrections themselves are core actions.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rap_desktop.core import corrections, rematch
+from rap_desktop.core import actions
+from rap_desktop.core.changes import Done
+from rap_desktop.core.corrections import Correction
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.regions import WHOLE, Proposal, propose
@@ -57,41 +59,16 @@ def add_box(session: Session, loaded: LoadedImage, box: tuple[float, float, floa
     return session.retriever().add_box(loaded, box).name
 
 
-# --- corrections (the CLI's `match ...`) ---------------------------------------------------------
+# --- corrections (the CLI's `match ...`: the same core actions) ----------------------------------
 
 
-def after_change(session: Session) -> None:
-    """As the CLI does after every concept or correction change: the album's stored regions are
-    re-matched at once (no model run)."""
-    rematch.after_change(session)
-
-
-
-def correct(session: Session, action: str, photo: str, region: str, concept: str | None, info: str = "", category=None):
-    store = session.store()
-    if action == "confirm":
-        done = corrections.confirm(store, photo, region, concept)
-    elif action == "reject":
-        done = corrections.reject(store, photo, region, concept)
-    elif action == "reassign":
-        if not concept:
-            raise RapError("reassign needs a concept name")
-        done = corrections.reassign(store, photo, region, concept, info, category)
-    else:
-        raise ValueError(f"unknown correction {action!r}")
-    after_change(session)
-    return done
-
-
-def undo_correction(session: Session, expected: int) -> corrections.Correction:
+def undo_correction(session: Session, expected: int) -> Done[Correction]:
     """Take back correction `expected`: the core undoes the newest one, so it must be that one
     (another program, e.g. the CLI, may have corrected something since)."""
     store = session.store()
     if newest_open_id(store) != expected:
         raise RapError("cannot undo: the corrections were changed elsewhere since (e.g. from the command line)")
-    done = corrections.undo(store)
-    after_change(session)
-    return done
+    return actions.undo_correction(session)
 
 
 # --- detection for the register dialog -----------------------------------------------------------

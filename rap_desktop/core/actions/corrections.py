@@ -56,7 +56,9 @@ def correct(
 
 
 def undo_correction(session: Session) -> Done[log.Correction]:
-    """Take back the newest correction (a confirm's photo, a reassign's new concept go with it)."""
+    """Take back the newest correction; a confirm's photo, a reassign's or a naming's new concept go
+    with it (a reject's undo only lifts its negative)."""
     done = log.undo(session.store())
-    changes = Changes(corrections=True, matches=True, concepts=True, exemplars=True)
+    photos = done.action != "reject"
+    changes = Changes(corrections=True, matches=True, concepts=photos, exemplars=photos)
     return _done(session, done, changes)
