@@ -25,9 +25,11 @@ from pathlib import Path
 
 from . import album_store
 from .album_store import NewPhoto, SeenFile
+from .cancel import CancelToken
 from .errors import ImageError, NotFoundError, RapError
 from .fsutil import is_text, text_path
 from .images import (
+    IMAGE_EXTENSIONS,
     MAX_FILE_BYTES,
     LoadedImage,
     _identify,
@@ -37,7 +39,6 @@ from .images import (
     sha256_bytes,
     working_box,
 )
-from .models.generator import CancelToken
 from .photos import StoredRegion, carry_plan
 from .regions import propose
 from .retrieval import Negatives, Retriever, decide, detect_original, rank
@@ -46,9 +47,6 @@ from .thumbcache import ThumbCache
 __all__ = ["CancelToken", "IndexReport", "IndexRun", "Indexer", "Progress", "scan"]
 
 NOT_UTF8 = "its file name is not valid UTF-8 (rename the file to index it)"
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
-)
 
 
 @dataclass(frozen=True)

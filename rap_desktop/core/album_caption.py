@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from . import xmp
 from .album import Progress
 from .assistant import Assistant
+from .cancel import CancelToken
 from .errors import RapError
-from .models.generator import DEFAULT_OPTIONS, CancelToken, GenerationOptions
+from .models.generator import DEFAULT_OPTIONS, GenerationOptions
 from .retrieval import ChosenConcept
 from .store import Store
 

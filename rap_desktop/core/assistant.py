@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from .cancel import CancelToken
 from .images import LoadedImage, crop_original, fit_within, load_working
 from .mentions import mentioned
-from .models.generator import DEFAULT_OPTIONS, Answer, CancelToken, GenerationOptions, RapGenerator
+from .models.generator import DEFAULT_OPTIONS, Answer, GenerationOptions, RapGenerator
 from .prompting import (
     ConceptRef,
     Conversation,

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from . import album_store, xmp
 from .album_caption import _save, accepted
 from .assistant import Assistant, Prepared, Reply, prompt_image
+from .cancel import CancelToken
 from .errors import RapError
 from .images import load_working
-from .models.generator import DEFAULT_OPTIONS, CancelToken, GenerationOptions
+from .models.generator import DEFAULT_OPTIONS, GenerationOptions
 from .prompting import Conversation, build_user_turn, caption_question
 from .retrieval import ChosenConcept
 from .store import Store

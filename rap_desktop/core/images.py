@@ -29,6 +29,11 @@ MAX_PIXELS: int = 200_000_000  # decompression-bomb limit (width*height), checke
 
 # Photo formats only: Pillow also opens EPS (runs Ghostscript), FITS, PSD... which no photo needs.
 # (The JPEG opener also returns MPO, the multi-picture JPEG many cameras write.)
+# The one list of photo file extensions: what the album indexes from a folder, what a dropped folder
+# opens and what the file dialogs offer (a file picked or dropped by itself is always tried).
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
+)
 _FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF")
 _EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "HEIF": "heic", "TIFF": "tiff"}
 # Magic numbers, to call a file "damaged PNG" or "a PDF" rather than just "not an image".

@@ -21,8 +21,9 @@ from PySide6.QtCore import QObject, Signal
 from rap_desktop.core import album_store, caption_steps
 from rap_desktop.core.album import Progress
 from rap_desktop.core.assistant import Assistant, Reply
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.models.decoding import Batcher
-from rap_desktop.core.models.generator import CancelToken, GenerationOptions
+from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
 
 from .chat_worker import Loaded, generator_missing, load_generator

@@ -26,6 +26,7 @@ from rap_desktop.core.mentions import mention_spans
 from rap_desktop.core.prompting import caption_question
 
 from .chat_worker import LOADING, MISSING, ChatWorker, Request
+from .operations import IMAGE_FILTER
 from .why_dialog import WhyDialog
 
 FLUSH_MS = 40  # streamed pieces are shown at most this often: one re-render per batch, not per token
@@ -143,7 +144,7 @@ class ChatPanel(QWidget):
 
     def _choose_photo(self) -> None:
         start = str(self.photo.parent) if self.photo else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Photo to talk about", start, "Images (*.jpg *.jpeg *.png *.webp)")
+        path, _ = QFileDialog.getOpenFileName(self, "Photo to talk about", start, IMAGE_FILTER)
         if path:
             self.set_photo(Path(path))
 

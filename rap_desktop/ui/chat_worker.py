@@ -18,8 +18,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from rap_desktop.core.assistant import Assistant, Prepared, Reply, question_photo
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.models import weights
-from rap_desktop.core.models.generator import CancelToken, GenerationOptions, RapGenerator, generator_spec
+from rap_desktop.core.models.generator import GenerationOptions, RapGenerator, generator_spec
 from rap_desktop.core.prompting import parse_box
 from rap_desktop.core.session import Session
 

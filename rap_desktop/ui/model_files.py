@@ -14,10 +14,10 @@ from pathlib import Path
 import tomli_w
 from tqdm import tqdm
 
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.fsutil import write_atomic
 from rap_desktop.core.models import weights
-from rap_desktop.core.models.generator import CancelToken
 from rap_desktop.core.models.registry import ModelSpec
 from rap_desktop.core.paths import config_file
 from rap_desktop.core.settings import Settings, load_settings

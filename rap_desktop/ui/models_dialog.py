@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rap_desktop.core.models.generator import CancelToken
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.session import Session
 
 from . import model_files

@@ -14,16 +14,16 @@ from typing import Any, TypeVar
 
 from rap_desktop.core.backup import export_zip, import_zip
 from rap_desktop.core.errors import RapError
+from rap_desktop.core.images import IMAGE_EXTENSIONS
 from rap_desktop.core.rap_import import import_rap
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import CONTENT_NAME, AddResult, Concept, Exemplar, ImportReport, Store
 
 T = TypeVar("T")
 
-# Extensions picked from a dropped folder; a file dropped by itself is always tried (load_image
-# then says what is wrong with it, in words).
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif"})
-IMAGE_FILTER = "Images (" + " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS | {".avif"})) + ");;All files (*)"
+# Picked from a dropped folder; a file dropped by itself is always tried (load_image then says what
+# is wrong with it, in words).
+IMAGE_FILTER = "Images (" + " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS)) + ");;All files (*)"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import pytest
 from rap_desktop.core import rematch
 from rap_desktop.core.album import Indexer
 from rap_desktop.core.album_caption import caption_folder
-from rap_desktop.core.models.generator import CancelToken, GenerationOptions
+from rap_desktop.core.cancel import CancelToken
+from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import make_album

@@ -13,7 +13,7 @@ from rap_desktop.cli import main
 from rap_desktop.core.eval import metrics as ev
 from rap_desktop.core.eval.data import load_dataset
 from rap_desktop.core.eval.runner import EvalCancelled, EvalRunner, RunOptions
-from rap_desktop.core.models.generator import CancelToken
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.devtools.eval_set import build
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.images import load_image
-from rap_desktop.core.models.generator import CancelToken, GenerationOptions
+from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.prompting import Conversation, build_user_turn, caption_question
 
 

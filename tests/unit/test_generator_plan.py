@@ -6,8 +6,9 @@ from types import MappingProxyType
 
 import pytest
 
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.errors import RapError
-from rap_desktop.core.models.generator import CancelToken, check_fits, choose_quantization
+from rap_desktop.core.models.generator import check_fits, choose_quantization
 from rap_desktop.core.models.registry import GENERATOR, ModelSpec
 
 SPEC_13B = ModelSpec("rap-llava-13b", GENERATOR, "rap-llava", options=MappingProxyType({"params_b": 13.4}))

@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import RapError
 from ..images import crop_box, load_image
-from ..models.generator import CancelToken, GenerationOptions
+from ..cancel import CancelToken
+from ..models.generator import GenerationOptions
 from ..prompting import (
     ConceptRef,
     Conversation,

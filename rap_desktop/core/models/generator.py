@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..cancel import CancelToken
 from ..errors import RapError
 from . import decoding
 from .device import resolve_device
@@ -47,20 +48,6 @@ class GenerationOptions:
 
 
 DEFAULT_OPTIONS = GenerationOptions()
-
-
-class CancelToken:
-    """Set from any thread; generation stops before its next step."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
 
 
 @dataclass(frozen=True)
