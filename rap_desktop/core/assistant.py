@@ -7,6 +7,7 @@ GUI can run them on different worker threads.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections import OrderedDict
@@ -19,6 +20,7 @@ from .cancel import CancelToken
 from .images import LoadedImage, crop_original, fit_within, load_working
 from .mentions import mentioned
 from .models.generator import DEFAULT_OPTIONS, Answer, GenerationOptions, RapGenerator
+from .photo_context import PhotoContext
 from .prompting import (
     ConceptRef,
     Conversation,
@@ -134,6 +136,16 @@ class Assistant:
         refs = self._refs(retrieval.concepts)
         turn = build_user_turn(question, refs, query_image=prompt_image(photo.image), limit=limit)
         return Prepared(Conversation.start(self.template, turn), retrieval.concepts, retrieval)
+
+    def prepare_seen(self, context: PhotoContext, question: str) -> Prepared:
+        """`prepare` for a photo already decoded and retrieved (the one on screen): only the concepts
+        are chosen again, for this question; nothing is read, detected, embedded or written."""
+        limit = self.generator.concept_limit
+        most = min(limit or self.retriever.limit, self.retriever.limit)  # as `retrieve(top_k=limit)` counts
+        chosen = self.retriever.choose(context.retrieval.regions, question, most)
+        retrieval = dataclasses.replace(context.retrieval, concepts=chosen)
+        turn = build_user_turn(question, self._refs(chosen), query_image=prompt_image(context.photo.image), limit=limit)
+        return Prepared(Conversation.start(self.template, turn), chosen, retrieval)
 
     def prepare_text_only(self, question: str) -> Prepared:
         """Store side of `ask_text_only`: the concepts the question names are the context."""

@@ -178,7 +178,7 @@ class Retriever:
             loaded.sha256,
             loaded.size,
             tuple(regions),
-            self._choose(regions, question, limit),
+            self.choose(regions, question, limit),
             self.threshold,
             self.embedder.model_id,
             dict(self._timings),
@@ -193,7 +193,8 @@ class Retriever:
         manual = photos.manual_statuses(self.store, [r.id for r in stored])
         return decide(stored, ranked, self.threshold, manual, Negatives.load(self.store, self.embedder.model_id))
 
-    def _choose(self, regions: Sequence[RegionResult], question: str | None, limit: int) -> tuple[ChosenConcept, ...]:
+    def choose(self, regions: Sequence[RegionResult], question: str | None, limit: int) -> tuple[ChosenConcept, ...]:
+        """The concepts that go to the generator: those the question names, then accepted regions'."""
         chosen: list[ChosenConcept] = []
         if question:
             by_name = {c.name: c.id for c in self.store.list_concepts()}

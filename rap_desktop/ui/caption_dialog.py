@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from . import caption_ops
 from .caption_ops import CaptionRun, Folder, Job, Result
+from .tasks import said
 
 if TYPE_CHECKING:
     from rap_desktop.core.album import Progress
@@ -130,7 +131,7 @@ class CaptionDialog(QDialog):
         """The album's folders with their counts (store lane)."""
         self.folder.setEnabled(False)
         self.w.runner.submit(
-            caption_ops.indexed_folders, self.w.session, on_done=self._folders, on_error=self.w.show_error
+            caption_ops.indexed_folders, self.w.session, on_done=self._folders, on_error=said(self.w.show_error)
         )
 
     def _folders(self, folders: list[Folder]) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from rap_desktop.core.assistant import Prepared, Reply
 from rap_desktop.core.mentions import mention_spans
+from rap_desktop.core.photo_context import PhotoContext
 from rap_desktop.core.prompting import caption_question
 
 from .chat_worker import LOADING, MISSING, ChatWorker, Request
@@ -45,7 +46,7 @@ class Turn:
 
 class ChatPanel(QWidget):
     concept_clicked = Signal(str)  # a name in an answer was clicked: select that concept
-    box_found = Signal(object)  # (x1, y1, x2, y2) in photo pixels, from a grounding answer
+    box_found = Signal(object, object)  # (x1, y1, x2, y2) in photo pixels, and the photo it is about
     models_requested = Signal()  # "Models…" in the missing-weights hint
     answer_finished = Signal()  # after each answer (tests and scripts wait on it)
 
@@ -53,6 +54,7 @@ class ChatPanel(QWidget):
         super().__init__(parent)
         self.worker = worker
         self.photo: Path | None = None
+        self.context: PhotoContext | None = None  # the photo on screen, decoded and retrieved (self.photo)
         self.turns: list[Turn] = []
         self.why: WhyDialog | None = None
         self._names: list[str] = []
@@ -132,10 +134,20 @@ class ChatPanel(QWidget):
         path = Path(path) if path is not None else None
         if path != self.photo:
             self._reply = None
+            self.context = None
         self.photo = path
         self.photo_label.setText(f"Photo: {path.name}" if path else "No photo: ask about concepts by name")
         self.photo_label.setToolTip(str(path) if path else "")
         self._update()
+
+    def set_context(self, context: PhotoContext) -> None:
+        """The photo on screen, retrieved: a question about it uses this decode and retrieval."""
+        self.set_photo(context.path)
+        self.context = context
+
+    def _about(self) -> PhotoContext | Path | None:
+        context = self.context
+        return context if context is not None and context.path == self.photo else self.photo
 
     def set_names(self, names: list[str]) -> None:
         """The concept names to highlight (after every change to the concept list)."""
@@ -155,13 +167,13 @@ class ChatPanel(QWidget):
         if not question or not self._can_ask():
             return
         follow = self._reply
-        self._start(Request(question, self.photo, follow), question)
+        self._start(Request(question, self._about(), follow), question)
         self.question_edit.clear()
 
     def caption(self) -> None:
         if self.photo is None or not self._can_ask():
             return
-        self._start(Request(caption_question(), self.photo), "Caption this photo.")
+        self._start(Request(caption_question(), self._about()), "Caption this photo.")
 
     def new_chat(self) -> None:
         self.worker.stop()
@@ -173,7 +185,8 @@ class ChatPanel(QWidget):
     def _start(self, request: Request, shown: str) -> None:
         if request.follow is None:
             self._reply = None  # a new conversation
-        photo = request.photo.name if (request.photo is not None and request.follow is None) else None
+        about = request.photo.path if isinstance(request.photo, PhotoContext) else request.photo
+        photo = about.name if (about is not None and request.follow is None) else None
         if self.worker.ask(request):
             self.turns.append(Turn(shown, photo))
             self._render()

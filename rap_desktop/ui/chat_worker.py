@@ -1,7 +1,8 @@
-"""The chat flow off the GUI thread, in three hops through the task runner:
+"""The chat flow off the GUI thread, one generator function (`ChatWorker._answer`) hopping lanes:
 
 1. model lane: make the generator (convert a downloaded checkpoint once, with progress) and load it;
-2. store lane: retrieval and the exact RAP prompt with the concepts' images (`Assistant.prepare*`);
+2. store lane: the exact RAP prompt with the concepts' images (`Assistant.prepare*`). A question about
+   the photo on screen carries its `PhotoContext`: its decode and retrieval are reused, not redone;
 3. model lane: `Assistant.generate`, streaming. The generator calls `on_text` on the model thread;
    it only emits a signal, which Qt queues to the GUI thread. No widget is touched off the GUI thread.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -21,10 +23,11 @@ from rap_desktop.core.assistant import Assistant, Prepared, Reply, question_phot
 from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.models import weights
 from rap_desktop.core.models.generator import GenerationOptions, RapGenerator, generator_spec
+from rap_desktop.core.photo_context import PhotoContext
 from rap_desktop.core.prompting import parse_box
 from rap_desktop.core.session import Session
 
-from .tasks import TaskRunner
+from .tasks import Steps, TaskRunner, message
 
 # Enough for a caption or a short answer; a longer limit only makes a runaway answer cost more.
 CHAT_OPTIONS = GenerationOptions(max_new_tokens=160)
@@ -35,7 +38,7 @@ NOT_LOADED, LOADING, READY, MISSING, FAILED = "not loaded", "loading", "ready", 
 @dataclass(frozen=True)
 class Request:
     question: str
-    photo: Path | None  # None: a text-only question about concepts
+    photo: PhotoContext | Path | None  # the photo on screen, another photo file, or None: about concepts
     follow: Reply | None = None  # continue this conversation (same photo, images on turn one only)
 
 
@@ -69,6 +72,8 @@ def prepare(session: Session, request: Request) -> tuple[Assistant, Prepared]:
         return assistant, assistant.prepare_follow_up(request.follow, request.question)
     if request.photo is None:
         return assistant, assistant.prepare_text_only(request.question)
+    if isinstance(request.photo, PhotoContext):
+        return assistant, assistant.prepare_seen(request.photo, request.question)
     photo = question_photo(request.photo)
     return assistant, assistant.prepare(photo, request.question, path=str(request.photo.resolve()))
 
@@ -98,7 +103,7 @@ class ChatWorker(QObject):
     piece = Signal(str)  # streamed text; emitted on the model thread, delivered queued
     finished = Signal(object)  # Reply, or None when stopped before generation began
     failed = Signal(str)
-    box_found = Signal(object)  # (x1, y1, x2, y2) in photo pixels, from an answer that gives a box
+    box_found = Signal(object, object)  # (x1, y1, x2, y2) in photo pixels, and the photo it is about
     busy_changed = Signal(bool)
     unloading = Signal()  # the user asked for the memory back: other users of the generator stop
 
@@ -145,8 +150,8 @@ class ChatWorker(QObject):
         else:
             self._set_state(NOT_LOADED, "Generator: not loaded")
 
-    def _check_failed(self, message: str) -> None:
-        self.missing = message
+    def _check_failed(self, error: BaseException) -> None:
+        self.missing = message(error)
         self._set_state(MISSING, "Generator: not configured")
 
     # --- asking --------------------------------------------------------------------------------
@@ -157,34 +162,38 @@ class ChatWorker(QObject):
             return False
         self._set_busy(True)
         token = self._cancel = CancelToken()
-        self._with_generator(lambda: self._prepare(request, token))
+        self.runner.flow(self._answer(request, token), on_done=self._done, on_error=self._fail)
         return True
 
     def stop(self) -> None:
         if self._cancel is not None:
             self._cancel.cancel()
 
-    def _with_generator(self, then: Callable[[], None]) -> None:
-        if self._loaded is not None:
-            then()
-            return
+    def _answer(self, request: Request, token: CancelToken) -> Steps[tuple[Request, Reply | None]]:
+        """The whole question, lane by lane; between the yields this runs on the GUI thread."""
+        if self._loaded is None:
+            yield from self._load()
+        assistant, prepared = yield "store", partial(prepare, self.session, request)
+        if token.cancelled:  # stopped while retrieving: no need to start the model
+            return request, None
+        self.prepared.emit(prepared)
+        reply = yield "model", partial(assistant.generate, prepared, self.options, self.piece.emit, token)
+        return request, reply
+
+    def _load(self) -> Steps[None]:
         self._set_state(LOADING, "Generator: loading…")
 
         def progress(message: str, fraction: float) -> None:  # on the model thread: a signal only
             share = f" {fraction:.0%}" if fraction >= 0 else "…"
             self.state_changed.emit(LOADING, f"Generator: {message}{share}")
 
-        def loaded(result: Loaded) -> None:
-            self._loaded = result
-            self.missing = None
-            self._set_state(READY, self._ready_text())
-            then()
-
-        def failed(message: str) -> None:
+        try:
+            self._loaded = yield "model", partial(load_generator, self.session, progress)
+        except Exception:
             self._set_state(FAILED, "Generator: could not load")
-            self._fail(message)
-
-        self.runner.submit(load_generator, self.session, progress, lane="model", on_done=loaded, on_error=failed)
+            raise
+        self.missing = None
+        self._set_state(READY, self._ready_text())
 
     def _ready_text(self) -> str:
         loaded = self._loaded
@@ -196,43 +205,19 @@ class ChatWorker(QObject):
             text += f", {loaded.vram_bytes / 2**30:.1f} GiB VRAM"
         return text
 
-    def _prepare(self, request: Request, token: CancelToken) -> None:
-        self.runner.submit(
-            prepare,
-            self.session,
-            request,
-            on_done=lambda result: self._generate(*result, token),
-            on_error=self._fail,
-        )
-
-    def _generate(self, assistant: Assistant, prepared: Prepared, token: CancelToken) -> None:
-        if token.cancelled:  # stopped while retrieving: no need to start the model
-            self._done(None)
-            return
-        self.prepared.emit(prepared)
-        self.runner.submit(
-            assistant.generate,
-            prepared,
-            self.options,
-            self.piece.emit,
-            token,
-            lane="model",
-            on_done=self._done,
-            on_error=self._fail,
-        )
-
-    def _done(self, reply: Reply | None) -> None:
+    def _done(self, answered: tuple[Request, Reply | None]) -> None:
+        request, reply = answered
         self._cancel = None
         self._set_busy(False)
         box = answer_box(reply) if reply is not None else None
         if box is not None:
-            self.box_found.emit(box)
+            self.box_found.emit(box, request.photo)
         self.finished.emit(reply)
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, error: BaseException) -> None:
         self._cancel = None
         self._set_busy(False)
-        self.failed.emit(message)
+        self.failed.emit(message(error))
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -243,15 +228,13 @@ class ChatWorker(QObject):
         generator, self._loaded = self._loaded.generator, None
         self.unloading.emit()  # before the unload is queued: an album caption run must not load it again
 
-        def dropped(_result: None) -> None:  # GUI thread: collect here, then free the GPU cache on the lane
-            gc.collect()
-            self.runner.submit(
-                generator.free_cache,
-                lane="model",
-                on_done=lambda _r: self._set_state(NOT_LOADED, "Generator: not loaded"),
-            )
+        self.runner.flow(self._unload(generator))
 
-        self.runner.submit(generator.unload, False, lane="model", on_done=dropped)
+    def _unload(self, generator: RapGenerator) -> Steps[None]:
+        yield "model", partial(generator.unload, False)
+        gc.collect()  # on the GUI thread (see gui_gc), then the GPU cache is freed on the lane
+        yield "model", generator.free_cache
+        self._set_state(NOT_LOADED, "Generator: not loaded")
 
     def forget_generator(self) -> None:
         """After the settings changed (a new weights folder): the next question loads afresh."""

@@ -23,6 +23,7 @@ from . import operations as ops
 from . import photo_ops
 from .correction_commands import ConceptText, EditConceptCommand, RemoveConceptsCommand
 from .register_dialog import PICKER_SIZE, RegisterDialog
+from .tasks import said
 from .thumbnails import load_photo
 
 if TYPE_CHECKING:
@@ -51,13 +52,13 @@ class Commands:
         after a failure too, as by `_store`)."""
         self.w.runner.submit(action, self.w.session, *args, on_done=done, on_error=self._failed(True))
 
-    def _failed(self, refresh: bool) -> Callable[[str], None]:
+    def _failed(self, refresh: bool) -> Callable[[BaseException], None]:
         def on_error(message: str) -> None:
             self.w.show_error(message)
             if refresh:
                 self.w.refresh()
 
-        return on_error
+        return said(on_error)
 
     def _folder(self) -> str:
         return str(self.w.settings.value("paths/last_folder", str(Path.home())))
@@ -113,7 +114,7 @@ class Commands:
             2 * PICKER_SIZE,
             lane="io",
             on_done=lambda r: self._open_register(path, to, *r),
-            on_error=failed,
+            on_error=said(failed),
         )
 
     def _open_register(self, path: Path, to: str | None, loaded: LoadedImage, preview: QImage) -> None:
@@ -143,7 +144,7 @@ class Commands:
             self.w.session,
             loaded,
             on_done=lambda found: alive() and picker.set_proposals(found),
-            on_error=lambda message: alive() and picker.detection_failed(message),
+            on_error=said(lambda message: alive() and picker.detection_failed(message)),
         )
 
     def _register(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:

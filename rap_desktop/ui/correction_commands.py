@@ -20,7 +20,7 @@ from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
 from . import photo_ops
-from .tasks import TaskRunner
+from .tasks import TaskRunner, said
 
 
 @dataclass
@@ -47,10 +47,12 @@ class StoreCommand(QUndoCommand):
     def reverted(self, result: Any) -> None: ...
 
     def redo(self) -> None:
-        self.host.runner.submit(self.apply, self.host.session, on_done=self.applied, on_error=self._apply_failed)
+        self.host.runner.submit(self.apply, self.host.session, on_done=self.applied, on_error=said(self._apply_failed))
 
     def undo(self) -> None:
-        self.host.runner.submit(self.revert, self.host.session, on_done=self.reverted, on_error=self._revert_failed)
+        self.host.runner.submit(
+            self.revert, self.host.session, on_done=self.reverted, on_error=said(self._revert_failed)
+        )
 
     def _apply_failed(self, message: str) -> None:
         # nothing was done: take the command off the stack (its undo is then a no-op)

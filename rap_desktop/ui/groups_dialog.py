@@ -33,6 +33,7 @@ from rap_desktop.core.group_naming import Shown
 
 from . import groups_ops
 from .register_dialog import RegisterDialog
+from .tasks import said
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -152,7 +153,7 @@ class GroupsDialog(QDialog):
             threshold,
             min_size,
             on_done=lambda found: self._listed(listing, found),
-            on_error=lambda message: self._failed(listing, message),
+            on_error=said(lambda message: self._failed(listing, message)),
         )
 
     @property

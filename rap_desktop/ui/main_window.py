@@ -45,7 +45,7 @@ from .correction_commands import Host
 from .details import DetailsPanel
 from .photo_controller import PhotoController
 from .photo_view import local_paths
-from .tasks import TaskRunner
+from .tasks import TaskRunner, said
 from .thumbnails import ThumbnailCache
 from .tools_menu import install_album_tools
 
@@ -108,7 +108,8 @@ class MainWindow(QMainWindow):
         self.album_tools = install_album_tools(self)  # Album ▸ Unknown groups…, Caption and tag photos…
         chat = self.assistant.panel
         self.photos.photo_opened.connect(chat.set_photo)  # chat about the photo on view
-        chat.box_found.connect(lambda box: self.photos.show_answer_box(box, chat.photo))  # grounding
+        self.photos.photo_retrieved.connect(chat.set_context)  # its decode and retrieval go with a question
+        chat.box_found.connect(self.photos.show_answer_box)  # grounding, about the photo it was asked of
         self.tabifyDockWidget(self.retrieval_dock, self.assistant.dock)  # until the user arranges them
         self.retrieval_dock.raise_()
         self._restore_geometry()
@@ -316,7 +317,11 @@ class MainWindow(QMainWindow):
         self._reselect = list(select) if select is not None else [c.name for c in self.selected_concepts()]
         self._announce.append(changes)
         self.runner.submit(
-            ops.with_store, self.session, ops.list_entries, on_done=self._entries_loaded, on_error=self._load_failed
+            ops.with_store,
+            self.session,
+            ops.list_entries,
+            on_done=self._entries_loaded,
+            on_error=said(self._load_failed),
         )
 
     def _load_failed(self, message: str) -> None:

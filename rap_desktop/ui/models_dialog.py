@@ -27,7 +27,7 @@ from rap_desktop.core.session import Session
 
 from . import model_files
 from .model_files import ModelRow
-from .tasks import TaskRunner
+from .tasks import TaskRunner, said
 
 COLUMNS = ("Model", "Needed for", "Size", "Status")
 
@@ -115,7 +115,7 @@ class ModelsDialog(QDialog):
             self.session.settings,
             lane="io",
             on_done=self._show_rows,
-            on_error=self._check_failed,
+            on_error=said(self._check_failed),
         )
 
     def _check_failed(self, message: str) -> None:
@@ -187,9 +187,11 @@ class ModelsDialog(QDialog):
             token,
             lane="io",
             on_done=lambda _path: self._fetch_ended("done", f"Downloaded {row.spec.name}."),
-            on_error=lambda message: self._fetch_ended(
-                "cancelled" if token.cancelled else "failed",
-                "Download cancelled; nothing half-written was kept." if token.cancelled else message,
+            on_error=said(
+                lambda message: self._fetch_ended(
+                    "cancelled" if token.cancelled else "failed",
+                    "Download cancelled; nothing half-written was kept." if token.cancelled else message,
+                )
             ),
         )
 
@@ -246,7 +248,7 @@ class ModelsDialog(QDialog):
             path,
             lane="io",
             on_done=lambda settings: self._local_set(row, settings),
-            on_error=self._say,
+            on_error=said(self._say),
         )
 
     def _local_set(self, row: ModelRow, settings) -> None:

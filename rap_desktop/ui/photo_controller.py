@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu
 
 from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.mentions import mentioned
+from rap_desktop.core.photo_context import PhotoContext
 from rap_desktop.core.retrieval import RegionResult
 
 from . import operations as ops
@@ -35,6 +36,7 @@ _TAGS = re.compile(r"<([^<>\s][^<>]*)>")
 class PhotoController(QObject):
     shown = Signal()  # a retrieval result is drawn (tests wait on it)
     photo_opened = Signal(object)  # the Path now on view (the chat asks about it)
+    photo_retrieved = Signal(object)  # PhotoContext: the photo on view, decoded and retrieved (the chat reuses both)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -218,6 +220,8 @@ class PhotoController(QObject):
         self.panel.show_result(result.result, named, missing)
         self.panel.select(keep)
         self._show_region(keep)
+        if self.path is not None and self.loaded is not None:
+            self.photo_retrieved.emit(PhotoContext(self.path, self.loaded, result.result))
         self.w.update_model_state()
         timings = result.result.timings
         ran = timings.get("detect", 0.0) + timings.get("embed", 0.0)
@@ -369,9 +373,14 @@ class PhotoController(QObject):
         elif region is not None:
             self.w.notify(f"Added {region_id}. Remember what is in it with New concept from box (M).")
 
-    def show_answer_box(self, box: tuple, photo: Path | None) -> None:
-        """The assistant's grounding answer, drawn when it is about the photo on view."""
-        if photo is not None and photo == self.path:
+    def show_answer_box(self, box: tuple, about: PhotoContext | Path | None) -> None:
+        """The assistant's grounding answer, drawn when it is about the photo on view: that decode of
+        it (a question asked with its PhotoContext), or its file (a question about a chosen file)."""
+        if isinstance(about, PhotoContext):
+            shown = about.photo is self.loaded
+        else:
+            shown = about is not None and about == self.path
+        if shown:
             self.view.show_answer_box(tuple(float(v) for v in box))
 
     def close_dialogs(self) -> None:

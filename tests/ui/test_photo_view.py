@@ -178,13 +178,14 @@ def test_a_grounding_answer_is_drawn_on_its_photo(qtbot, window: MainWindow, pho
     chat = window.assistant.panel
     assert chat.photo == photos["coffee"]  # the chat asks about the photo on view
     regions = len(window.photo_view.region_items())
-    chat.box_found.emit((10, 20, 110, 220))
+    qtbot.waitUntil(lambda: chat.context is not None, timeout=WAIT)
+    chat.box_found.emit((10, 20, 110, 220), chat.context)
     answer = window.photo_view.answer
     assert answer is not None and answer.box == (10.0, 20.0, 110.0, 220.0)
     assert len(window.photo_view.region_items()) == regions  # not a region: nothing to correct
     assert window.photo_view.region_at(window.photo_view.mapFromScene(60, 120)) is not answer
     chat.set_photo(photos["bus"])  # an answer about another photo is not drawn here
-    chat.box_found.emit((0, 0, 50, 50))
+    chat.box_found.emit((0, 0, 50, 50), chat.photo)
     assert window.photo_view.answer is answer
 
 
