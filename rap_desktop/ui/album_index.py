@@ -1,4 +1,5 @@
-"""Indexing from the window: the core's IndexRun driven one batch per store-lane task.
+"""Indexing from the window: the core's IndexRun driven one batch per store-lane task (a flow:
+`IndexController._index`).
 
 Each step is its own task, and the next one is submitted only when the previous one has reported
 back, so whatever the user does meanwhile (a concept edit, a retrieval) runs between two batches
@@ -9,6 +10,7 @@ waited for, so no reader thread outlives it."""
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
@@ -16,7 +18,7 @@ from rap_desktop.core.album import IndexReport, IndexRun, Progress
 from rap_desktop.core.session import Session
 
 from . import album_ops
-from .tasks import TaskRunner
+from .tasks import Steps, TaskRunner, message
 
 
 def progress_text(progress: Progress) -> str:
@@ -81,8 +83,30 @@ class IndexController(QObject):
             self._queued += [f for f in folders if f not in self._queued]
             return False
         self.running, self.cancelled, self.run, self.last, self.steps = True, False, None, None, 0
-        self._submit(self._open_run, list(folders), on_done=self._started)
+        self.runner.flow(self._index(list(folders)), on_done=self._finished, on_error=self._error)
         return True
+
+    def _index(self, folders: list[str]) -> Steps[IndexReport | None]:
+        """Open, one batch per step, finish; None when the window closed meanwhile."""
+        try:
+            run = yield "store", partial(self._open_run, folders)
+            if self.closing:
+                return None  # close() has the store lane close it
+            self.run = run
+            self.last = run.progress()
+            self.started.emit(run.total)
+            self.progressed.emit(self.last)
+            while not (run.done or self.cancelled):
+                self.last = yield "store", partial(album_ops.step_index, run)
+                self.steps += 1
+                self.progressed.emit(self.last)
+                if self.run is None:
+                    return None  # closed
+            if self.cancelled:
+                run.cancel()  # between steps: the store lane is not in this run now
+            return (yield "store", partial(album_ops.finish_index, run))
+        finally:
+            self.running = False  # also when the runner shut down under it (the window is gone)
 
     def _open_run(self, folders: list[str]) -> IndexRun:  # store lane
         self._live = album_ops.start_index(self.session, folders, self.batch_size)
@@ -108,53 +132,21 @@ class IndexController(QObject):
         self.run = None
         if self.running:
             with contextlib.suppress(RuntimeError):
-                self.runner.submit(self._close_live, on_error=lambda _message: None)
+                self.runner.submit(self._close_live, on_error=lambda _error: None)
 
-    # --- the loop (callbacks on the GUI thread) ------------------------------------------------
-
-    def _submit(self, fn, *args, on_done) -> None:
-        try:
-            self.runner.submit(fn, *args, on_done=on_done, on_error=self._error)
-        except RuntimeError:  # the runner is shut down: the window is gone
-            self.running = False
-
-    def _started(self, run: IndexRun) -> None:
-        if self.closing:
-            return  # close() has the store lane close it
-        self.run = run
-        self.last = run.progress()
-        self.started.emit(run.total)
-        self.progressed.emit(self.last)
-        self._next()
-
-    def _next(self) -> None:
-        run = self.run
-        if run is None:
+    def _finished(self, report: IndexReport | None) -> None:
+        self.run = None
+        if report is None:
             return
-        if run.done or self.cancelled:
-            if self.cancelled:
-                run.cancel()  # between steps: the store lane is not in this run now
-            self._submit(album_ops.finish_index, run, on_done=self._finished)
-            return
-        self._submit(album_ops.step_index, run, on_done=self._stepped)
-
-    def _stepped(self, progress: Progress) -> None:
-        self.steps += 1
-        self.last = progress
-        self.progressed.emit(progress)
-        self._next()
-
-    def _finished(self, report: IndexReport) -> None:
-        self.run, self.running = None, False
         self.finished.emit(report)
         if self._queued and not self.closing:
             folders, self._queued = self._queued, []
             self.start(folders)
 
-    def _error(self, message: str) -> None:
-        run, self.run, self.running = self.run, None, False
+    def _error(self, error: BaseException) -> None:
+        run, self.run = self.run, None
         if run is not None and not self.closing:
             with contextlib.suppress(RuntimeError):
-                self.runner.submit(run.close, on_error=lambda _m: None)
+                self.runner.submit(run.close, on_error=lambda _error: None)
         self._queued.clear()
-        self.failed.emit(message)
+        self.failed.emit(message(error))

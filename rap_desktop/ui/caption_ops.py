@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
@@ -26,8 +27,8 @@ from rap_desktop.core.models.decoding import Batcher
 from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
 
-from .chat_worker import Loaded, generator_missing, load_generator
-from .tasks import TaskRunner
+from .chat_worker import generator_missing, load_generator
+from .tasks import Steps, TaskRunner, message
 
 CAPTION_OPTIONS = GenerationOptions(max_new_tokens=64)  # the CLI's caption-album default
 
@@ -110,10 +111,8 @@ class CaptionRun(QObject):
         self.result = Result(job.folder)
         self.running = False
         self._items: list[caption_steps.Item] = []
-        self._next = 0  # the next photo to prepare
         self._done = 0  # photos finished (captioned, kept, failed)
         self._pending = Batcher(1)  # prepared photos waiting for their batch (by prompt size)
-        self._saving: list[tuple[caption_steps.Step, Reply]] = []  # generated, to be saved one by one
         self._assistant: Assistant | None = None
         self._start = 0.0
         self._photos_start = 0.0  # after the generator loaded: the rate is of photos, not of loading
@@ -123,13 +122,7 @@ class CaptionRun(QObject):
     def start(self) -> None:
         self.running = True
         self._start = time.perf_counter()
-        self.runner.submit(
-            _plan,
-            self.session,
-            self.job.folder,
-            on_done=self._planned,
-            on_error=self._stop_with,
-        )
+        self.runner.flow(self._run(), on_done=lambda _none: self._finish(), on_error=self._stop_with)
 
     def cancel(self, because: str = "") -> None:
         self.result.cancelled_because = because
@@ -139,8 +132,8 @@ class CaptionRun(QObject):
     def cancelled(self) -> bool:
         return self.token.cancelled
 
-    def _stop_with(self, message: str) -> None:
-        self.result.error = message
+    def _stop_with(self, error: BaseException | str) -> None:
+        self.result.error = error if isinstance(error, str) else message(error)
         self._finish()
 
     def _finish(self) -> None:
@@ -151,172 +144,98 @@ class CaptionRun(QObject):
         self.result.seconds = time.perf_counter() - self._start
         self.finished.emit(self.result)
 
-    # --- plan and generator --------------------------------------------------------------------
+    # --- the run, lane by lane (between two yields: the GUI thread) ----------------------------
 
-    def _planned(self, items: list[caption_steps.Item]) -> None:
-        self._items = items
+    def _run(self) -> Steps[None]:
+        items = self._items = yield "store", partial(_plan, self.session, self.job.folder)
         self.result.photos = len(items)
         if not items:
-            self._stop_with(f"No indexed photos under {self.job.folder}. Index the folder first, then caption it.")
+            self.result.error = f"No indexed photos under {self.job.folder}. Index the folder first, then caption it."
             return
-        if not caption_steps.needs_generator(items, self.job.force):
-            self._step()
-            return
-        self.runner.submit(generator_missing, self.session, lane="io", on_done=self._checked, on_error=self._stop_with)
+        if caption_steps.needs_generator(items, self.job.force):
+            missing = yield "io", partial(generator_missing, self.session)
+            if missing:
+                self.missing.emit(missing)
+                self.result.error = f"The caption model cannot load: {missing}"
+                return
+            if self.token.cancelled:
+                return
+            yield from self._load()
+        yield from self._photos()
 
-    def _checked(self, missing: str | None) -> None:
-        if missing:
-            self.missing.emit(missing)
-            self._stop_with(f"The caption model cannot load: {missing}")
-            return
-        if self.token.cancelled:
-            self._finish()
-            return
+    def _load(self) -> Steps[None]:
         self.loading.emit("loading the generator", -1.0)
-
-        def progress(message: str, fraction: float) -> None:  # model thread: a queued signal only
-            self.loading.emit(message, fraction)
-
-        self.runner.submit(
-            load_generator,
-            self.session,
-            progress,
-            lane="model",
-            on_done=self._generator_ready,
-            on_error=self._stop_with,
-        )
-
-    def _generator_ready(self, loaded: Loaded) -> None:
+        loaded = yield "model", partial(load_generator, self.session, self.loading.emit)  # a queued signal
         self.loaded.emit(loaded)
-        self.runner.submit(
-            assistant_for, self.session, self.job, on_done=self._have_assistant, on_error=self._stop_with
-        )
-
-    def _have_assistant(self, ready: tuple[Assistant, int]) -> None:
-        self._assistant, batch = ready
+        self._assistant, batch = yield "store", partial(assistant_for, self.session, self.job)
         self._pending = Batcher(batch)
         self._photos_start = time.perf_counter()
-        self._step()
 
-    # --- one photo -----------------------------------------------------------------------------
+    def _photos(self) -> Steps[None]:
+        for item in self._items:
+            if self.token.cancelled:
+                return
+            if item.captioned and not self.job.force and not self.job.write_xmp:
+                self.result.skipped += 1  # nothing to read or write for it (thousands may be skipped)
+                self._count(item)
+                continue
+            self.current.emit(item.path)
+            try:
+                step = yield "store", partial(_prepare, self.session, self._assistant, item, self.job.force)
+            except Exception as exc:
+                self._photo_failed(item, exc)
+                continue
+            if step.prepared is None:
+                self.result.skipped += 1
+                yield from self._write(step, step.text or "")
+                continue
+            if self.token.cancelled:
+                return
+            batch = self._pending.add(step, caption_steps.prompt_images(step))
+            if batch and not (yield from self._generate(batch)):
+                return
+        while not self.token.cancelled and (rest := self._pending.rest()):  # partly filled, one by one
+            if not (yield from self._generate(rest)):
+                return
 
-    def _step(self) -> None:
-        while not self.token.cancelled and self._next < len(self._items):
-            item = self._items[self._next]
-            if not (item.captioned and not self.job.force and not self.job.write_xmp):
-                break
-            self.result.skipped += 1  # nothing to read or write for it (a loop: thousands may be skipped)
-            self._next += 1
-            self._count(item)
-        if self.token.cancelled:
-            self._finish()
-            return
-        if self._next >= len(self._items):
-            rest = self._pending.rest()  # the partly filled batches, one after another
-            if rest:
-                self._generate(rest)
-            else:
-                self._finish()
-            return
-        item = self._items[self._next]
-        self._next += 1
-        self.current.emit(item.path)
-        self.runner.submit(
-            _prepare,
-            self.session,
-            self._assistant,
-            item,
-            self.job.force,
-            on_done=self._prepared,
-            on_error=lambda message: self._photo_failed(item, message),
-        )
-
-    def _prepared(self, step: caption_steps.Step) -> None:
-        if step.prepared is None:
-            self.result.skipped += 1
-            self._write(step, step.text or "")
-            return
-        if self.token.cancelled:
-            self._finish()
-            return
-        batch = self._pending.add(step, caption_steps.prompt_images(step))
-        if batch:
-            self._generate(batch)
-        else:
-            self._step()
-
-    def _generate(self, steps: list[caption_steps.Step]) -> None:
-        self.runner.submit(
-            caption_steps.generate_batch,
-            self._assistant,
-            steps,
-            self.job.options,
-            self.token,
-            lane="model",
-            on_done=lambda replies: self._generated(steps, replies),
-            on_error=lambda message: self._batch_failed(steps, message),
-        )
-
-    def _generated(self, steps: list[caption_steps.Step], replies: list[Reply]) -> None:
+    def _generate(self, steps: list[caption_steps.Step]) -> Steps[bool]:
+        """Generate a batch and save its captions; False when cancelled (a partial caption is not kept)."""
+        try:
+            replies = yield "model", partial(
+                caption_steps.generate_batch, self._assistant, steps, self.job.options, self.token
+            )
+        except Exception as exc:
+            for step in steps:
+                self.result.failed.append((step.item.path, message(exc)))
+                self._count(step.item)
+            return True
         if any(reply.answer.cancelled for reply in replies):
-            self._finish()  # a partial caption is not kept
-            return
-        self._saving = list(zip(steps, replies, strict=True))
-        self._continue()
+            return False
+        for step, reply in zip(steps, replies, strict=True):
+            if self.token.cancelled:
+                return False  # stops before the next step: what is saved stays
+            try:
+                text = yield "store", partial(_save, self.session, step, reply)
+            except Exception as exc:
+                self._photo_failed(step.item, exc)
+                continue
+            self.result.captioned += 1
+            yield from self._write(step, text)
+        return True
 
-    def _continue(self) -> None:
-        """After a photo: save the next caption of the batch, or go on to the next photo."""
-        if not self._saving:
-            self._step()
-            return
-        if self.token.cancelled:
-            self._finish()  # stops before the next step: what is saved stays
-            return
-        step, reply = self._saving.pop(0)
-        self.runner.submit(
-            _save,
-            self.session,
-            step,
-            reply,
-            on_done=lambda text: self._saved(step, text),
-            on_error=lambda message: self._photo_failed(step.item, message),
-        )
+    def _write(self, step: caption_steps.Step, text: str) -> Steps[None]:
+        if self.job.write_xmp:
+            try:
+                path = yield "io", partial(caption_steps.write_sidecar, step, text, self.job.style)
+            except Exception as exc:
+                self._photo_failed(step.item, exc)
+                return
+            self.result.sidecars.append(path)
+        self._count(step.item)
 
-    def _batch_failed(self, steps: list[caption_steps.Step], message: str) -> None:
-        for step in steps:
-            self.result.failed.append((step.item.path, message))
-            self._count(step.item)
-        self._continue()
-
-    def _saved(self, step: caption_steps.Step, text: str) -> None:
-        self.result.captioned += 1
-        self._write(step, text)
-
-    def _write(self, step: caption_steps.Step, text: str) -> None:
-        if not self.job.write_xmp:
-            self._photo_done(step.item)
-            return
-        self.runner.submit(
-            caption_steps.write_sidecar,
-            step,
-            text,
-            self.job.style,
-            lane="io",
-            on_done=lambda path: self._written(step, path),
-            on_error=lambda message: self._photo_failed(step.item, message),
-        )
-
-    def _written(self, step: caption_steps.Step, path: str) -> None:
-        self.result.sidecars.append(path)
-        self._photo_done(step.item)
-
-    def _photo_failed(self, item: caption_steps.Item, message: str) -> None:
-        self.result.failed.append((item.path, message))
-        self._photo_done(item)
-
-    def _photo_done(self, item: caption_steps.Item) -> None:
+    def _photo_failed(self, item: caption_steps.Item, error: BaseException) -> None:
+        self.result.failed.append((item.path, message(error)))
         self._count(item)
-        self._continue()
 
     def _count(self, item: caption_steps.Item) -> None:
         self._done += 1
