@@ -4,8 +4,8 @@ run, and the same work done naively on the GUI thread.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/ui_stalls.py [--concepts 200] [--tokens 256]
 
-"before" is the old path kept behind flags: TaskRunner(gui_first=False) (workers at the GUI's CPU
-priority, a 5 ms GIL switch interval, io threads that expire) and PhotoController.fast_display off
+"before" is the old path, rebuilt here (the product has no switch for it): `old_runner` (workers at
+the GUI's CPU priority, a 5 ms GIL switch interval, io threads that expire) and `old_open_path`
 (a 2400-px RGB888 preview converted on the GUI thread, no sharper tiles). Tiny real-format models
 (random weights), many concepts, long answers. A 5 ms QTimer on the GUI thread (ui/stall_probe.py)
 records how late each tick came. Prints a Markdown table.
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -63,6 +64,31 @@ def fill_store(store, count: int) -> None:
         path = tmp / f"c{i}.png"
         crop.save(path)
         store.add_concept(f"concept-{i}", load_image(path), f"<concept-{i}> is test concept {i}.", "cat")
+
+
+def old_runner():
+    """The task runner as it was before the GUI-first fixes."""
+    from rap_desktop.ui import tasks
+
+    tasks._lower_priority = lambda: None  # workers keep the GUI thread's CPU priority
+    runner = tasks.TaskRunner()
+    sys.setswitchinterval(0.005)  # Python's default
+    runner._lanes["io"].setExpiryTimeout(30_000)  # Qt's default: idle io threads end, start again later
+    return runner
+
+
+def old_open_path(controller, path: Path) -> None:
+    """PhotoController.open_path as it was: a fixed 2400-px RGB888 preview, no sharper tiles."""
+    from rap_desktop.ui.thumbnails import load_photo
+
+    controller._generation += 1
+    generation = controller._generation
+    controller.w.notify(f"Opening {path.name}…")
+    controller.view.sharpen = False
+    controller._tile_next = None
+    controller.w.runner.submit(
+        load_photo, path, 2400, lane="io", on_done=lambda r: controller._decoded(generation, path, *r)
+    )
 
 
 def run(concepts: int, tokens: int, mode: str, work: Path) -> tuple[float, float, float]:
@@ -118,10 +144,10 @@ def run(concepts: int, tokens: int, mode: str, work: Path) -> tuple[float, float
         return done[0], probe.max_ms, probe.percentile(99)
 
     fixed = mode == "after"
-    window = MainWindow(
-        session, TaskRunner(gui_first=fixed), QSettings(str(home / "ui.ini"), QSettings.Format.IniFormat)
-    )
-    window.photos.fast_display = fixed
+    runner = TaskRunner() if fixed else old_runner()
+    window = MainWindow(session, runner, QSettings(str(home / "ui.ini"), QSettings.Format.IniFormat))
+    if not fixed:
+        window.photos.open_path = types.MethodType(old_open_path, window.photos)  # type: ignore[method-assign]
     window.show()
     panel = window.assistant.panel
     window.assistant.worker.options = GenerationOptions(max_new_tokens=tokens)

@@ -24,12 +24,10 @@ from .photo_view import PhotoView
 from .region_items import RegionItem, region_look
 from .register_dialog import RegisterDialog
 from .retrieval_panel import RetrievalPanel
-from .thumbnails import load_photo
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-DISPLAY_SIZE = 2400  # the old fixed preview (fast_display off); boxes stay in the photo's own pixels
 _TAGS = re.compile(r"<([^<>\s][^<>]*)>")
 
 
@@ -50,9 +48,6 @@ class PhotoController(QObject):
         self.dialog: ConceptPicker | RegisterDialog | None = None  # the picker or new-concept dialog now open
         self._generation = 0  # bumped per photo: late answers about an older photo are dropped
         self._hovered = ""
-        # a screen-sized preview in the screen's pixel format, sharper tiles when zoomed in; off: the
-        # old way (a 2400-px RGB888 preview, converted and scaled on the GUI thread), for benchmarks
-        self.fast_display = True
         self._tile_busy = False
         self._tile_next: tuple[QRectF, float] | None = None
         self._build_actions()
@@ -131,13 +126,17 @@ class PhotoController(QObject):
         self._generation += 1
         generation = self._generation
         self.w.notify(f"Opening {path.name}…")
-        self.view.sharpen = self.fast_display
         self._tile_next = None
-        if self.fast_display:
-            load, side = photo_display.load_for_display, photo_display.preview_side(self.view.screen())
-        else:
-            load, side = load_photo, DISPLAY_SIZE
-        self.w.runner.submit(load, path, side, lane="io", on_done=lambda r: self._decoded(generation, path, *r))
+        # a screen-sized preview already in the screen's pixel format (the GUI thread only copies it);
+        # zoomed in past it, the view asks for sharper tiles
+        side = photo_display.preview_side(self.view.screen())
+        self.w.runner.submit(
+            photo_display.load_for_display,
+            path,
+            side,
+            lane="io",
+            on_done=lambda r: self._decoded(generation, path, *r),
+        )
 
     def _decoded(self, generation: int, path: Path, loaded: LoadedImage, image: QImage) -> None:
         if generation != self._generation:
