@@ -201,8 +201,9 @@ class CaptionRun(QObject):
     def _generate(self, steps: list[caption_steps.Step]) -> Steps[bool]:
         """Generate a batch and save its captions; False when cancelled (a partial caption is not kept)."""
         try:
-            replies = yield "model", partial(
-                caption_steps.generate_batch, self._assistant, steps, self.job.options, self.token
+            replies = yield (
+                "model",
+                partial(caption_steps.generate_batch, self._assistant, steps, self.job.options, self.token),
             )
         except Exception as exc:
             for step in steps:

@@ -81,9 +81,7 @@ class Task(Generic[T]):
     """One submission. `cancel()`: if it has not started it never runs and reports nothing; a running
     function sees it only through the token, when it was handed one (`submit(..., cancel=token)`)."""
 
-    def __init__(
-        self, on_done: Callable[[T], None] | None, on_error: Failed | None, token: CancelToken | None
-    ) -> None:
+    def __init__(self, on_done: Callable[[T], None] | None, on_error: Failed | None, token: CancelToken | None) -> None:
         self.on_done, self.on_error = on_done, on_error
         self.token = token or CancelToken()
 
