@@ -141,9 +141,10 @@ class ChatPanel(QWidget):
         self._update()
 
     def set_context(self, context: PhotoContext) -> None:
-        """The photo on screen, retrieved: a question about it uses this decode and retrieval."""
-        self.set_photo(context.path)
-        self.context = context
+        """The photo on screen, retrieved: a question about it uses this decode and retrieval. Only
+        while the chat is about that photo (a photo chosen here stays until the view opens another)."""
+        if context.path == self.photo:
+            self.context = context
 
     def _about(self) -> PhotoContext | Path | None:
         context = self.context

@@ -138,7 +138,7 @@ class TaskRunner(QObject):
         self._pending: set[Task] = set()
         self._closed = False
         self._finished.connect(self._deliver)
-        self._relayed.connect(lambda callback, args: None if self._closed else callback(*args))
+        self._relayed.connect(self._call)
         gui_gc.hold()  # cycles holding Qt objects must be freed here, never on a lane's thread
 
     @property
@@ -179,6 +179,10 @@ class TaskRunner(QObject):
         flow = Flow(self, steps, on_done, on_error)
         flow.resume(lambda: next(steps))
         return flow
+
+    def _call(self, callback: Callable[..., None], args: tuple) -> None:
+        if not self._closed:
+            callback(*args)
 
     def _deliver(self, task: Task, ok: bool | None, payload: object) -> None:
         if task not in self._pending or self._closed:
