@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from rap_desktop.cli import main
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.eval import metrics as ev
 from rap_desktop.core.eval.data import load_dataset
 from rap_desktop.core.eval.runner import EvalCancelled, EvalRunner, RunOptions
-from rap_desktop.core.cancel import CancelToken
 from rap_desktop.devtools.eval_set import build
 
 

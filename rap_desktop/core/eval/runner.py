@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cancel import CancelToken
 from ..errors import RapError
 from ..images import crop_box, load_image
-from ..cancel import CancelToken
 from ..models.generator import GenerationOptions
 from ..prompting import (
     ConceptRef,
