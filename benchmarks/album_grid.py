@@ -39,7 +39,7 @@ def fill_thumbnails(home: Path, count: int) -> list:
     from rap_desktop.core.images import thumbnail
     from rap_desktop.core.thumbcache import for_home
     from rap_desktop.devtools.synthetic_album import _variant, source_photos
-    from rap_desktop.ui.album_ops import AlbumPhoto
+    from rap_desktop.ui.album.album_ops import AlbumPhoto
 
     rng = random.Random(0)
     sources = [Image.open(p).convert("RGB") for p in source_photos()]
@@ -100,10 +100,10 @@ def ours(home: Path, config: Path, photos: list, step_ms: int) -> dict:
     from PySide6.QtCore import QSettings
 
     from rap_desktop.core.session import Session
-    from rap_desktop.ui.album_ops import Listing
+    from rap_desktop.ui.album.album_ops import Listing
     from rap_desktop.ui.main_window import MainWindow
-    from rap_desktop.ui.stall_probe import StallProbe
-    from rap_desktop.ui.tasks import TaskRunner
+    from rap_desktop.ui.runtime.stall_probe import StallProbe
+    from rap_desktop.ui.runtime.tasks import TaskRunner
 
     session = Session.open(home, config)
     window = MainWindow(session, TaskRunner(), QSettings(str(home / "ui.ini"), QSettings.Format.IniFormat))
@@ -142,8 +142,8 @@ def naive(home: Path, photos: list, step_ms: int, size: tuple[int, int]) -> dict
     from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem
 
     from rap_desktop.core.thumbcache import for_home
-    from rap_desktop.ui.album_model import ICON
-    from rap_desktop.ui.stall_probe import StallProbe
+    from rap_desktop.ui.album.album_model import ICON
+    from rap_desktop.ui.runtime.stall_probe import StallProbe
 
     thumbs = for_home(home)
     widget = QListWidget()

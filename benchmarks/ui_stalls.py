@@ -68,7 +68,7 @@ def fill_store(store, count: int) -> None:
 
 def old_runner():
     """The task runner as it was before the GUI-first fixes."""
-    from rap_desktop.ui import tasks
+    from rap_desktop.ui.runtime import tasks
 
     tasks._lower_priority = lambda: None  # workers keep the GUI thread's CPU priority
     runner = tasks.TaskRunner()
@@ -79,7 +79,7 @@ def old_runner():
 
 def old_open_path(controller, path: Path) -> None:
     """PhotoController.open_path as it was: a fixed 2400-px RGB888 preview, no sharper tiles."""
-    from rap_desktop.ui.thumbnails import load_photo
+    from rap_desktop.ui.runtime.thumbnails import load_photo
 
     controller._generation += 1
     generation = controller._generation
@@ -102,8 +102,8 @@ def run(concepts: int, tokens: int, mode: str, work: Path) -> tuple[float, float
     from rap_desktop.core.session import Session
     from rap_desktop.devtools.tiny_models import write_all
     from rap_desktop.ui.main_window import MainWindow
-    from rap_desktop.ui.stall_probe import StallProbe
-    from rap_desktop.ui.tasks import TaskRunner
+    from rap_desktop.ui.runtime.stall_probe import StallProbe
+    from rap_desktop.ui.runtime.tasks import TaskRunner
 
     _app = QApplication.instance() or QApplication([])  # kept alive for the whole run
 

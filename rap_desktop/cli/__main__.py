@@ -1,5 +1,5 @@
 """`python -m rap_desktop.cli ...`."""
 
-from . import main
+from rap_desktop.cli import main
 
 raise SystemExit(main())

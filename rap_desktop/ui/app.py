@@ -15,9 +15,9 @@ EXIT_USER_ERROR = 2  # the CLI's status for a RapError, too
 def run(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from .app_icon import app_icon
     from .main_window import APPLICATION, ORGANISATION, MainWindow
-    from .tasks import TaskRunner
+    from .runtime.app_icon import app_icon
+    from .runtime.tasks import TaskRunner
 
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
     app.setApplicationName(APPLICATION)

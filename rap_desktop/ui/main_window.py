@@ -2,8 +2,8 @@
 (centre), the retrieval panel (a right dock), menus, toolbar, status bar, drops, window state.
 
 Every store call goes through the TaskRunner's store lane; the concept commands (add, edit,
-remove, import, export) live in `commands.py`, the photo and its corrections in
-`photo_controller.py`. Another panel is one call: `add_dock(widget, title, name)`.
+remove, import, export) live in `library/library_actions.py`, the photo and its corrections in
+`photo/photo_controller.py`. Another panel is one call: `add_dock(widget, title, name)`.
 """
 
 from __future__ import annotations
@@ -34,20 +34,20 @@ from rap_desktop.core.changes import LISTED, Changes
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import Concept
 
-from . import operations as ops
-from . import photo_ops
-from .album_view import install_album
-from .app_icon import app_icon
-from .assistant_dock import install_assistant
-from .commands import Commands
-from .concept_model import ConceptFilterModel, ConceptListModel, ConceptRole
-from .correction_commands import Host
-from .details import DetailsPanel
-from .photo_controller import PhotoController
-from .photo_view import local_paths
-from .tasks import TaskRunner, said
-from .thumbnails import ThumbnailCache
-from .tools_menu import install_album_tools
+from .album.album_view import install_album
+from .album.tools_menu import install_album_tools
+from .assistant.assistant_dock import install_assistant
+from .library import operations as ops
+from .library.concept_model import ConceptFilterModel, ConceptListModel, ConceptRole
+from .library.details import DetailsPanel
+from .library.library_actions import Commands
+from .photo import photo_ops
+from .photo.photo_controller import PhotoController
+from .photo.photo_view import local_paths
+from .photo.undo_commands import Host
+from .runtime.app_icon import app_icon
+from .runtime.tasks import TaskRunner, said
+from .runtime.thumbnails import ThumbnailCache
 
 LIST_ICON = 96
 ORGANISATION = "rap-desktop"

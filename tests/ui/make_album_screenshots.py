@@ -21,8 +21,7 @@ import tomli_w
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import rap_desktop.torch_compat  # noqa: F401
-
-from .make_photo_screenshots import _settler
+from tests.ui.make_photo_screenshots import _settler
 
 
 def main(out: Path, count: int, threshold: float) -> None:
@@ -33,9 +32,9 @@ def main(out: Path, count: int, threshold: float) -> None:
     from rap_desktop.core.session import Session
     from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
     from rap_desktop.devtools.tiny_models import write_all
-    from rap_desktop.ui.assistant_dock import SKIP_MODELS_PROMPT
+    from rap_desktop.ui.assistant.assistant_dock import SKIP_MODELS_PROMPT
     from rap_desktop.ui.main_window import MainWindow
-    from rap_desktop.ui.tasks import TaskRunner
+    from rap_desktop.ui.runtime.tasks import TaskRunner
 
     app = QApplication.instance() or QApplication([])
     out.mkdir(parents=True, exist_ok=True)

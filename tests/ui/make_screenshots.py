@@ -32,9 +32,9 @@ def main(out: Path) -> None:
     from rap_desktop.core.images import load_image
     from rap_desktop.core.session import Session
     from rap_desktop.devtools.tiny_models import write_all
+    from rap_desktop.ui.library.register_dialog import RegisterDialog
     from rap_desktop.ui.main_window import MainWindow
-    from rap_desktop.ui.register_dialog import RegisterDialog
-    from rap_desktop.ui.tasks import TaskRunner
+    from rap_desktop.ui.runtime.tasks import TaskRunner
 
     app = QApplication.instance() or QApplication([])
     if os.environ.get("RAP_SCREENSHOT_DARK"):  # roughly what a dark desktop hands us
@@ -55,7 +55,7 @@ def main(out: Path) -> None:
     window.grab().save(str(out / "rap-main-window.png"))
 
     loaded = load_image(data / "astronaut.png")
-    from rap_desktop.ui.thumbnails import pil_to_qimage
+    from rap_desktop.ui.runtime.thumbnails import pil_to_qimage
 
     dialog = RegisterDialog(
         window,

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDropEvent
 
 from rap_desktop.core import photos
 from rap_desktop.ui.main_window import MainWindow
-from rap_desktop.ui.region_items import RegionItem
+from rap_desktop.ui.photo.region_items import RegionItem
 
 WAIT = 20_000  # ms: the first retrieval loads the tiny detector and embedder
 

@@ -18,13 +18,12 @@ from PySide6.QtWidgets import QApplication
 from rap_desktop.core import album_store, rematch
 from rap_desktop.core.session import Session
 from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
-from rap_desktop.ui.album_model import PhotoRole
-from rap_desktop.ui.album_ops import AlbumPhoto, Listing
-from rap_desktop.ui.album_view import AlbumPage
-from rap_desktop.ui.correction_commands import CorrectionCommand, RemoveConceptsCommand
+from rap_desktop.ui.album.album_model import PhotoRole
+from rap_desktop.ui.album.album_ops import AlbumPhoto, Listing
+from rap_desktop.ui.album.album_view import AlbumPage
 from rap_desktop.ui.main_window import MainWindow
-
-from .windows import shown_window
+from rap_desktop.ui.photo.undo_commands import CorrectionCommand, RemoveConceptsCommand
+from tests.ui.windows import shown_window
 
 WAIT = 60_000
 N = 10  # photos in the test album
@@ -308,7 +307,7 @@ def test_ten_thousand_rows_only_visible_ones_ask_for_thumbnails(qtbot, win: Main
 
 def test_signal_emits_never_use_up_true(qtbot) -> None:
     """PySide6 6.12 drops a reference to True per Python emit(); the UI package gives True, False
-    and None a reserve (rap_desktop/ui/refcounts.py) so a long session cannot free them."""
+    and None a reserve (rap_desktop/ui/runtime/refcounts.py) so a long session cannot free them."""
     import sys
 
     from PySide6.QtCore import QObject, Signal

@@ -20,14 +20,13 @@ from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import for_home
 from rap_desktop.core.xmp import clean_text
 from rap_desktop.devtools.synthetic_album import make_album
-from rap_desktop.ui.assistant_dock import SKIP_MODELS_PROMPT
-from rap_desktop.ui.caption_dialog import CaptionDialog
-from rap_desktop.ui.caption_ops import Result
-from rap_desktop.ui.chat_worker import NOT_LOADED
+from rap_desktop.ui.album.caption_dialog import CaptionDialog
+from rap_desktop.ui.album.caption_ops import Result
+from rap_desktop.ui.assistant.assistant_dock import SKIP_MODELS_PROMPT
+from rap_desktop.ui.assistant.chat_worker import NOT_LOADED
 from rap_desktop.ui.main_window import MainWindow
-
-from ..integration.test_xmp import needs_exiftool, read_back
-from .windows import shown_window
+from tests.integration.test_xmp import needs_exiftool, read_back
+from tests.ui.windows import shown_window
 
 WAIT = 120_000  # ms; the first caption converts and loads the tiny generator
 N = 6

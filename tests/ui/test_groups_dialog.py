@@ -15,10 +15,9 @@ from rap_desktop.core.album import Indexer
 from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import make_album
-from rap_desktop.ui.groups_dialog import EMPTY_TEXT, GroupsDialog
+from rap_desktop.ui.album.groups_dialog import EMPTY_TEXT, GroupsDialog
 from rap_desktop.ui.main_window import MainWindow
-
-from .windows import shown_window
+from tests.ui.windows import shown_window
 
 WAIT = 30_000
 

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDropEvent
 
 from rap_desktop.core.errors import RapError
 from rap_desktop.ui.main_window import MainWindow
-from rap_desktop.ui.tasks import TaskRunner
+from rap_desktop.ui.runtime.tasks import TaskRunner
 
 WAIT = 15_000  # ms; the first add loads the tiny embedder
 
@@ -327,7 +327,7 @@ def test_app_shows_a_lost_store_and_keeps_the_photos(qapp, tmp_path: Path, tiny_
 def test_store_is_only_used_on_one_worker_thread(qtbot, window: MainWindow, astronaut_png: Path, monkeypatch) -> None:
     import threading
 
-    from rap_desktop.ui import operations
+    from rap_desktop.ui.library import operations
 
     threads: set[int] = set()
     real = operations.with_store
@@ -349,7 +349,7 @@ def test_search_index_is_brought_up_to_date_at_start(qtbot, tmp_path: Path, tiny
 
     from rap_desktop.core.session import Session
     from rap_desktop.ui.main_window import MainWindow
-    from rap_desktop.ui.tasks import TaskRunner
+    from rap_desktop.ui.runtime.tasks import TaskRunner
 
     home = tmp_path / "home"
     first = Session.open(home, tiny_config)
@@ -368,7 +368,7 @@ def test_search_index_is_brought_up_to_date_at_start(qtbot, tmp_path: Path, tiny
 
 def test_status_bar_model_text_with_gpu_figures() -> None:
     """The status-bar text on a GPU machine, from real figures (an H100 has 79.2 GiB usable)."""
-    from rap_desktop.ui.photo_ops import model_state_text, vram_text
+    from rap_desktop.ui.photo.photo_ops import model_state_text, vram_text
 
     h100 = 85_045_379_072  # bytes, torch.cuda.get_device_properties(0).total_memory on an H100 80GB
     assert vram_text(1_395_864_371, h100) == "VRAM 1.3/79 GiB"

@@ -16,12 +16,11 @@ import pytest
 import tomli_w
 
 from rap_desktop.core.session import Session
-from rap_desktop.ui.chat_worker import MISSING, NOT_LOADED
+from rap_desktop.ui.assistant.chat_worker import MISSING, NOT_LOADED
+from rap_desktop.ui.assistant.models_dialog import ModelsDialog
 from rap_desktop.ui.main_window import MainWindow
-from rap_desktop.ui.models_dialog import ModelsDialog
-from rap_desktop.ui.tasks import TaskRunner
-
-from .windows import shown_window
+from rap_desktop.ui.runtime.tasks import TaskRunner
+from tests.ui.windows import shown_window
 
 WAIT = 20_000
 

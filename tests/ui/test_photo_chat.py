@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from rap_desktop.core.photo_context import PhotoContext
-
-from .photo_helpers import idle, open_photo
-from .windows import shown_window
+from tests.ui.photo_helpers import idle, open_photo
+from tests.ui.windows import shown_window
 
 WAIT = 60_000  # ms; the first answer converts and loads the tiny generator
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QThread
 
 from rap_desktop.core.errors import RapError
-from rap_desktop.ui.tasks import Steps, TaskRunner, message
+from rap_desktop.ui.runtime.tasks import Steps, TaskRunner, message
 
 WAIT = 10_000
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings
 
 from rap_desktop.core.session import Session
 from rap_desktop.ui.main_window import MainWindow
-from rap_desktop.ui.tasks import TaskRunner
+from rap_desktop.ui.runtime.tasks import TaskRunner
 
 
 def shown_window(

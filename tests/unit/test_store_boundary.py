@@ -26,7 +26,7 @@ NOT_YET_MOVED: set[str] = {
     "core/rematch.py",
     "core/rematch_state.py",
     "core/retrieval.py",
-    "ui/album_ops.py",
+    "ui/album/album_ops.py",
 }
 
 

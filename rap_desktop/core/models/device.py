@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import RapError
+from rap_desktop.core.errors import RapError
 
 
 def cuda_available() -> bool:

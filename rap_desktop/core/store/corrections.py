@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from .base import Store
+from rap_desktop.core.store.base import Store
 
 
 def accepted_concept(store: Store, region_id: int) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Store
+from rap_desktop.core.store.base import Store
 
 
 def confirmed_labels(store: Store) -> list[tuple]:

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QAbstractItemView, QFrame, QLabel, QListView, QVBo
 from rap_desktop.core.names import tag
 from rap_desktop.core.store import Concept
 
+from ..runtime.thumbnail_model import ThumbnailListModel
+from ..runtime.thumbnails import ThumbnailCache
 from .operations import ExemplarEntry
-from .thumbnail_model import ThumbnailListModel
-from .thumbnails import ThumbnailCache
 
 STRIP_ICON = 96
 

@@ -18,9 +18,9 @@ from PySide6.QtCore import (
 from rap_desktop.core.names import tag
 from rap_desktop.core.store import Concept
 
+from ..photo.photo_view import CONCEPT_MIME, concept_mime
+from ..runtime.thumbnail_model import ThumbnailListModel
 from .operations import ConceptEntry
-from .photo_view import CONCEPT_MIME, concept_mime
-from .thumbnail_model import ThumbnailListModel
 
 ConceptRole = Qt.ItemDataRole.UserRole + 1  # the Concept dataclass of a row
 SearchTextRole = Qt.ItemDataRole.UserRole + 2  # casefolded name + category + info

@@ -40,13 +40,13 @@ from rap_desktop.core.album import IndexReport, Progress
 from rap_desktop.core.changes import Changes
 from rap_desktop.core.thumbcache import for_home
 
+from ..photo.photo_view import local_paths
 from .album_index import IndexController, progress_text, report_text
 from .album_model import ICON, AlbumDelegate, AlbumModel, PhotoRole, ThumbLoader
 from .album_ops import AlbumQueries, Listing
-from .photo_view import local_paths
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 ALL = "All photos"
 CELL, CELL_HEIGHT = ICON + 28, ICON + 30  # the narrowest grid cell

@@ -19,17 +19,17 @@ from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.names import tag
 from rap_desktop.core.store import AddResult
 
+from ..photo import photo_ops
+from ..photo.undo_commands import ConceptText, EditConceptCommand, RemoveConceptsCommand
+from ..runtime.tasks import said
+from ..runtime.thumbnails import load_photo
 from . import operations as ops
-from . import photo_ops
-from .correction_commands import ConceptText, EditConceptCommand, RemoveConceptsCommand
 from .register_dialog import PICKER_SIZE, RegisterDialog
-from .tasks import said
-from .thumbnails import load_photo
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QImage
 
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 
 class Commands:

@@ -27,8 +27,8 @@ from rap_desktop.core.models.decoding import Batcher
 from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
 
-from .chat_worker import generator_missing, load_generator
-from .tasks import Steps, TaskRunner, message
+from ..assistant.chat_worker import generator_missing, load_generator
+from ..runtime.tasks import Steps, TaskRunner, message
 
 CAPTION_OPTIONS = GenerationOptions(max_new_tokens=64)  # the CLI's caption-album default
 

@@ -27,7 +27,7 @@ from rap_desktop.core.photo_context import PhotoContext
 from rap_desktop.core.prompting import parse_box
 from rap_desktop.core.session import Session
 
-from .tasks import Steps, TaskRunner, message
+from ..runtime.tasks import Steps, TaskRunner, message
 
 # Enough for a caption or a short answer; a longer limit only makes a runaway answer cost more.
 CHAT_OPTIONS = GenerationOptions(max_new_tokens=160)

@@ -20,7 +20,7 @@ from rap_desktop.core.retrieval import RetrievalResult
 from rap_desktop.core.session import Session
 from rap_desktop.core.store.corrections import newest_open_id
 
-from .operations import ExemplarEntry
+from ..library.operations import ExemplarEntry
 
 THUMBS_PER_CANDIDATE = 4
 

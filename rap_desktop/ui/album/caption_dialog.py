@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ..runtime.tasks import said
 from . import caption_ops
 from .caption_ops import CaptionRun, Folder, Job, Result
-from .tasks import said
 
 if TYPE_CHECKING:
     from rap_desktop.core.album import Progress
 
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 STYLES = (("ext", "photo.jpg.xmp (digiKam, Immich)"), ("stem", "photo.xmp (Lightroom, darktable)"))
 

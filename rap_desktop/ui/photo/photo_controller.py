@@ -16,17 +16,17 @@ from rap_desktop.core.mentions import mentioned
 from rap_desktop.core.photo_context import PhotoContext
 from rap_desktop.core.retrieval import RegionResult
 
-from . import operations as ops
+from ..library import operations as ops
+from ..library.concept_picker import ConceptPicker
+from ..library.register_dialog import RegisterDialog
 from . import photo_display, photo_ops
-from .concept_picker import ConceptPicker
-from .correction_commands import CorrectionCommand
 from .photo_view import PhotoView
 from .region_items import RegionItem, region_look
-from .register_dialog import RegisterDialog
 from .retrieval_panel import RetrievalPanel
+from .undo_commands import CorrectionCommand
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 _TAGS = re.compile(r"<([^<>\s][^<>]*)>")
 

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleO
 
 from rap_desktop.core.thumbcache import ThumbCache
 
+from ..runtime.tasks import TaskRunner
 from .album_ops import AlbumPhoto, Listing, read_thumbnails
-from .tasks import TaskRunner
 
 ICON = 128  # grid thumbnail side, pixels
 CACHE = 1500  # decoded thumbnails kept (128 px: ~64 KB each, ~100 MB at most)

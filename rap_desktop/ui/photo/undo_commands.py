@@ -19,8 +19,8 @@ from rap_desktop.core.changes import ANYTHING, Changes, Done
 from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
+from ..runtime.tasks import TaskRunner, said
 from . import photo_ops
-from .tasks import TaskRunner, said
 
 
 @dataclass

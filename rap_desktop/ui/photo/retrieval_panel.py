@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 from rap_desktop.core import retrieval as rv
 from rap_desktop.core.names import tag
 
-from .operations import ExemplarEntry
+from ..library.operations import ExemplarEntry
+from ..runtime.thumbnails import ThumbnailCache
 from .region_items import STYLES, decision_text, region_look
-from .thumbnails import ThumbnailCache
 
 THUMB = 56
 CROP = 132

@@ -29,8 +29,8 @@ from rap_desktop.core.errors import InvalidNameError
 from rap_desktop.core.names import MAX_NAME_LENGTH, clean_name, tag
 from rap_desktop.core.regions import Proposal
 
-from .photo_view import PhotoView
-from .region_items import RegionItem, RegionLook
+from ..photo.photo_view import PhotoView
+from ..photo.region_items import RegionItem, RegionLook
 
 PREVIEW_SIZE = 320
 PICKER_SIZE = 440

@@ -26,8 +26,8 @@ from rap_desktop.core.mentions import mention_spans
 from rap_desktop.core.photo_context import PhotoContext
 from rap_desktop.core.prompting import caption_question
 
+from ..library.operations import IMAGE_FILTER
 from .chat_worker import LOADING, MISSING, ChatWorker, Request
-from .operations import IMAGE_FILTER
 from .why_dialog import WhyDialog
 
 FLUSH_MS = 40  # streamed pieces are shown at most this often: one re-render per batch, not per token

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage, QScreen
 
 from rap_desktop.core.images import LoadedImage, load_image, thumbnail
 
-from .thumbnails import pil_to_qimage
+from ..runtime.thumbnails import pil_to_qimage
 
 MIN_PREVIEW, MAX_PREVIEW = 1024, 4096  # longest side of the preview, in pixels
 MAX_TILE = 4096  # longest side of a sharper tile

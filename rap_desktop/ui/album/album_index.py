@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, Signal
 from rap_desktop.core.album import IndexReport, IndexRun, Progress
 from rap_desktop.core.session import Session
 
+from ..runtime.tasks import Steps, TaskRunner, message
 from . import album_ops
-from .tasks import Steps, TaskRunner, message
 
 
 def progress_text(progress: Progress) -> str:

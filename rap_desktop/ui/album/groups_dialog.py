@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
 from rap_desktop.core.changes import Changes
 from rap_desktop.core.group_naming import Shown
 
+from ..library.register_dialog import RegisterDialog
+from ..runtime.tasks import said
 from . import groups_ops
-from .register_dialog import RegisterDialog
-from .tasks import said
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 SAMPLES = 6
 EMPTY_TEXT = (

@@ -19,7 +19,7 @@ from .chat_worker import ChatWorker
 from .models_dialog import ModelsDialog
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 SKIP_MODELS_PROMPT = "models/skip_prompt"  # QSettings key: do not open the models dialog at start
 

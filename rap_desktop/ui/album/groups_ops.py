@@ -18,8 +18,8 @@ from rap_desktop.core.images import crop_box, load_image, thumbnail
 from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
-from .correction_commands import Host, StoreCommand
-from .thumbnails import pil_to_qimage
+from ..photo.undo_commands import Host, StoreCommand
+from ..runtime.thumbnails import pil_to_qimage
 
 CROP = 72  # px, one sample in the strip
 

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction
 
+from ..assistant.chat_worker import READY, Loaded
 from .caption_dialog import CaptionDialog, show_caption
-from .chat_worker import READY, Loaded
 from .groups_dialog import GroupsDialog, show_groups
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 
 class AlbumTools(QObject):
@@ -52,7 +52,7 @@ class AlbumTools(QObject):
 
     def show_models(self) -> None:
         """The generator's weights are missing: the models dialog says where to get them."""
-        from .assistant_dock import show_models
+        from ..assistant.assistant_dock import show_models
 
         assistant = getattr(self.w, "assistant", None)
         if assistant is not None:

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.session import Session
 
+from ..runtime.tasks import TaskRunner, said
 from . import model_files
 from .model_files import ModelRow
-from .tasks import TaskRunner, said
 
 COLUMNS = ("Model", "Needed for", "Size", "Status")
 

@@ -1,0 +1,1 @@
+"""The album part of the window."""

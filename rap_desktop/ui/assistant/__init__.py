@@ -1,0 +1,1 @@
+"""The assistant part of the window."""

@@ -1,0 +1,1 @@
+"""The photo part of the window."""

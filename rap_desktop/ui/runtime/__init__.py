@@ -1,0 +1,1 @@
+"""The runtime part of the window."""
