@@ -18,10 +18,11 @@ import traceback
 from collections.abc import Callable
 
 import rap_desktop.torch_compat  # noqa: F401  (before anything imports torchvision)
-from rap_desktop import __version__
-from rap_desktop.cli.text import terminal_text
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.session import Session
+
+from .. import __version__
+from ..core.errors import RapError
+from ..core.session import Session
+from .text import terminal_text
 
 Handler = Callable[[argparse.Namespace, Session], object]
 
@@ -41,8 +42,8 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rap_desktop.cli import album, concepts, data, generate, match, models
-    from rap_desktop.cli import eval as eval_commands
+    from . import album, concepts, data, generate, match, models
+    from . import eval as eval_commands
 
     common = _common()
     parser = argparse.ArgumentParser(
@@ -85,7 +86,7 @@ def _damaged(exc: sqlite3.DatabaseError) -> bool:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
-        from rap_desktop.ui.app import run
+        from ..ui.app import run
 
         return run()
     parser = build_parser()

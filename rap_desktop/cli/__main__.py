@@ -1,5 +1,5 @@
 """`python -m rap_desktop.cli ...`."""
 
-from rap_desktop.cli import main
+from . import main
 
 raise SystemExit(main())

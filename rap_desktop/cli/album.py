@@ -10,12 +10,12 @@ import threading
 import time
 from pathlib import Path
 
-from rap_desktop.core import actions, album, album_caption, album_search, album_store, groups, rematch
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models.generator import GenerationOptions
-from rap_desktop.core.names import tag
-from rap_desktop.core.session import Session
-from rap_desktop.core.thumbcache import for_home
+from ..core import actions, album, album_caption, album_search, album_store, groups, rematch
+from ..core.errors import RapError
+from ..core.models.generator import GenerationOptions
+from ..core.names import tag
+from ..core.session import Session
+from ..core.thumbcache import for_home
 
 
 @contextlib.contextmanager

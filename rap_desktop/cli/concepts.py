@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rap_desktop.cli.text import rematched, warn
-from rap_desktop.core import actions
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.images import parse_box
-from rap_desktop.core.names import tag
-from rap_desktop.core.session import Session
-from rap_desktop.core.store import AddResult, Concept
+from ..core import actions
+from ..core.errors import RapError
+from ..core.images import parse_box
+from ..core.names import tag
+from ..core.session import Session
+from ..core.store import AddResult, Concept
+from .text import rematched, warn
 
 
 def _box(text: str):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rap_desktop.cli.text import rematched, warn
-from rap_desktop.core import actions, backup, health
-from rap_desktop.core.changes import Done
-from rap_desktop.core.names import tag
-from rap_desktop.core.session import Session
-from rap_desktop.core.store import ImportReport
+from ..core import actions, backup, health
+from ..core.changes import Done
+from ..core.names import tag
+from ..core.session import Session
+from ..core.store import ImportReport
+from .text import rematched, warn
 
 
 def register(sub, command) -> None:

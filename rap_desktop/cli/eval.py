@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.eval import report as eval_report
-from rap_desktop.core.eval import sets as eval_import
-from rap_desktop.core.eval.data import load_dataset
-from rap_desktop.core.eval.runner import TASKS, EvalRunner, RunOptions
-from rap_desktop.core.session import Session
+from ..core.errors import RapError
+from ..core.eval import report as eval_report
+from ..core.eval import sets as eval_import
+from ..core.eval.data import load_dataset
+from ..core.eval.runner import TASKS, EvalRunner, RunOptions
+from ..core.session import Session
 
 
 def _ints(text: str) -> tuple[int, ...]:

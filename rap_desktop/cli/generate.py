@@ -6,15 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from rap_desktop.cli.text import photo_path as _path
-from rap_desktop.cli.text import progress as _progress
-from rap_desktop.core.assistant import Reply
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.images import load_working
-from rap_desktop.core.models.generator import GenerationOptions
-from rap_desktop.core.names import tag
-from rap_desktop.core.retrieval import result_dict
-from rap_desktop.core.session import Session
+from ..core.assistant import Reply
+from ..core.errors import RapError
+from ..core.images import load_working
+from ..core.models.generator import GenerationOptions
+from ..core.names import tag
+from ..core.retrieval import result_dict
+from ..core.session import Session
+from .text import photo_path as _path
+from .text import progress as _progress
 
 
 def register(sub, command) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rap_desktop.cli.text import rematched
-from rap_desktop.core import actions, corrections
-from rap_desktop.core.changes import Done
-from rap_desktop.core.images import sha256_bytes
-from rap_desktop.core.session import Session
+from ..core import actions, corrections
+from ..core.changes import Done
+from ..core.images import sha256_bytes
+from ..core.session import Session
+from .text import rematched
 
 
 def register(sub, command) -> None:

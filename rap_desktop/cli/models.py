@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from rap_desktop.cli.text import progress as _progress
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models import convert, weights
-from rap_desktop.core.models.detector import detector_spec
-from rap_desktop.core.models.embedder import embedder_spec
-from rap_desktop.core.session import Session
+from ..core.errors import RapError
+from ..core.models import convert, weights
+from ..core.models.detector import detector_spec
+from ..core.models.embedder import embedder_spec
+from ..core.session import Session
+from .text import progress as _progress
 
 
 def register(sub, command) -> None:

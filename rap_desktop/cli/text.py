@@ -6,8 +6,8 @@ import re
 import sys
 from pathlib import Path
 
-from rap_desktop.core.changes import Changes
-from rap_desktop.core.fsutil import is_text
+from ..core.changes import Changes
+from ..core.fsutil import is_text
 
 # Control characters, bidi overrides, line separators and lone surrogates (file names that are not
 # UTF-8): printed raw they would recolour or reorder the terminal, or split a one-line message.

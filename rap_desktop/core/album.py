@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from rap_desktop.core import album_store
-from rap_desktop.core.album_store import NewPhoto, SeenFile
-from rap_desktop.core.cancel import CancelToken
-from rap_desktop.core.errors import ImageError, NotFoundError, RapError
-from rap_desktop.core.fsutil import is_text, text_path
-from rap_desktop.core.images import (
+from . import album_store
+from .album_store import NewPhoto, SeenFile
+from .cancel import CancelToken
+from .errors import ImageError, NotFoundError, RapError
+from .fsutil import is_text, text_path
+from .images import (
     IMAGE_EXTENSIONS,
     MAX_FILE_BYTES,
     LoadedImage,
@@ -39,10 +39,10 @@ from rap_desktop.core.images import (
     sha256_bytes,
     working_box,
 )
-from rap_desktop.core.photos import StoredRegion, carry_plan
-from rap_desktop.core.regions import propose
-from rap_desktop.core.retrieval import Negatives, Retriever, decide, detect_original, rank
-from rap_desktop.core.thumbcache import ThumbCache
+from .photos import StoredRegion, carry_plan
+from .regions import propose
+from .retrieval import Negatives, Retriever, decide, detect_original, rank
+from .thumbcache import ThumbCache
 
 __all__ = ["CancelToken", "IndexReport", "IndexRun", "Indexer", "Progress", "scan"]
 

@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rap_desktop.core import xmp
-from rap_desktop.core.album import Progress
-from rap_desktop.core.assistant import Assistant
-from rap_desktop.core.cancel import CancelToken
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models.generator import DEFAULT_OPTIONS, GenerationOptions
-from rap_desktop.core.retrieval import ChosenConcept
-from rap_desktop.core.store import Store
+from . import xmp
+from .album import Progress
+from .assistant import Assistant
+from .cancel import CancelToken
+from .errors import RapError
+from .models.generator import DEFAULT_OPTIONS, GenerationOptions
+from .retrieval import ChosenConcept
+from .store import Store
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def caption_folder(
     call (0: as many as the free GPU memory holds; a few on a CPU). `assistant` may be a factory: the
     generator is only loaded when some photo needs a caption. A cancel keeps every caption finished
     before it; the photos of the batch being generated stay uncaptioned (a rerun goes on from there)."""
-    from rap_desktop.core import caption_steps
+    from . import caption_steps  # it builds on this module's accepted() and _save()
 
     run = _Run(store, assistant, options, cancel, write_xmp, style, progress, batch_size)
     run.caption(caption_steps.plan(store, folder), force)
@@ -107,8 +107,8 @@ class _Run:
         return self.cancel is not None and self.cancel.cancelled
 
     def caption(self, items: list, force: bool) -> None:
-        from rap_desktop.core import caption_steps
-        from rap_desktop.core.models.decoding import Batcher
+        from . import caption_steps
+        from .models.decoding import Batcher
 
         self.total = len(items)
         pending: Batcher | None = None
@@ -136,7 +136,7 @@ class _Run:
         self.cancelled = self.stopped
 
     def _generate(self, steps: list) -> None:
-        from rap_desktop.core import caption_steps
+        from . import caption_steps
 
         try:
             replies = caption_steps.generate_batch(self.assistant, steps, self.options, self.cancel)
@@ -156,7 +156,7 @@ class _Run:
             self._finish(step, text)
 
     def _finish(self, step, text: str) -> None:
-        from rap_desktop.core import caption_steps
+        from . import caption_steps
 
         error = None
         if self.write_xmp:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from rap_desktop.core import album_store, region_vectors
-from rap_desktop.core.store import Store
+from . import album_store, region_vectors
+from .store import Store
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rap_desktop.core import photos as photo_rows
-from rap_desktop.core.photos import StoredRegion
-from rap_desktop.core.regions import USER, Proposal
-from rap_desktop.core.retrieval import RegionResult
-from rap_desktop.core.store import Store
+from . import photos as photo_rows
+from .photos import StoredRegion
+from .regions import USER, Proposal
+from .retrieval import RegionResult
+from .store import Store
 
 INDEXED = "indexed"
 FAILED = "failed"

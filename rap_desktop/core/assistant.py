@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from rap_desktop.core.cancel import CancelToken
-from rap_desktop.core.images import LoadedImage, crop_original, fit_within, load_working
-from rap_desktop.core.mentions import mentioned
-from rap_desktop.core.models.generator import DEFAULT_OPTIONS, Answer, GenerationOptions, RapGenerator
-from rap_desktop.core.photo_context import PhotoContext
-from rap_desktop.core.prompting import (
+from .cancel import CancelToken
+from .images import LoadedImage, crop_original, fit_within, load_working
+from .mentions import mentioned
+from .models.generator import DEFAULT_OPTIONS, Answer, GenerationOptions, RapGenerator
+from .photo_context import PhotoContext
+from .prompting import (
     ConceptRef,
     Conversation,
     build_user_turn,
@@ -31,8 +31,8 @@ from rap_desktop.core.prompting import (
     parse_yes_no,
     recognition_question,
 )
-from rap_desktop.core.retrieval import ChosenConcept, RetrievalResult, Retriever
-from rap_desktop.core.store import Store
+from .retrieval import ChosenConcept, RetrievalResult, Retriever
+from .store import Store
 
 
 @dataclass(frozen=True)

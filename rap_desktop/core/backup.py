@@ -21,15 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from rap_desktop import __version__
-from rap_desktop.core import backup_manifest as check
-from rap_desktop.core.errors import ArchiveError, ImageError, RapError
-from rap_desktop.core.fsutil import parse_json
-from rap_desktop.core.images import LoadedImage, load_image, sha256_bytes, sha256_file
-from rap_desktop.core.safe_zip import SafeZipReader, write_zip_atomic
-from rap_desktop.core.store import ImportReport, NewConcept, NewExemplar, Store
-from rap_desktop.core.store import backup as readable
-from rap_desktop.core.store.health import embedding_widths, text_as
+from .. import __version__
+from . import backup_manifest as check
+from .errors import ArchiveError, ImageError, RapError
+from .fsutil import parse_json
+from .images import LoadedImage, load_image, sha256_bytes, sha256_file
+from .safe_zip import SafeZipReader, write_zip_atomic
+from .store import ImportReport, NewConcept, NewExemplar, Store
+from .store import backup as readable
+from .store.health import embedding_widths, text_as
 
 FORMAT = "rap-desktop-backup"
 VERSION = 1

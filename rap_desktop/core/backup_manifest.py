@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rap_desktop.core.errors import ArchiveError
+from .errors import ArchiveError
 
 Box = tuple[float, float, float, float]
 NORM_TOLERANCE = 1e-3  # embedders write L2-normalised float32 rows (|norm - 1| ~ 1e-7)

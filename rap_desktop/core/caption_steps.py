@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rap_desktop.core import album_store, xmp
-from rap_desktop.core.album_caption import _save, accepted
-from rap_desktop.core.assistant import Assistant, Prepared, Reply, prompt_image
-from rap_desktop.core.cancel import CancelToken
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.images import load_working
-from rap_desktop.core.models.generator import DEFAULT_OPTIONS, GenerationOptions
-from rap_desktop.core.prompting import Conversation, build_user_turn, caption_question
-from rap_desktop.core.retrieval import ChosenConcept
-from rap_desktop.core.store import Store
+from . import album_store, xmp
+from .album_caption import _save, accepted
+from .assistant import Assistant, Prepared, Reply, prompt_image
+from .cancel import CancelToken
+from .errors import RapError
+from .images import load_working
+from .models.generator import DEFAULT_OPTIONS, GenerationOptions
+from .prompting import Conversation, build_user_turn, caption_question
+from .retrieval import ChosenConcept
+from .store import Store
 
 
 @dataclass(frozen=True)

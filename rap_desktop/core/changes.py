@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
-from rap_desktop.core.rematch import RematchReport
+from .rematch import RematchReport
 
 T = TypeVar("T")
 

@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rap_desktop.core import names, photos
-from rap_desktop.core.errors import NotFoundError, RapError
-from rap_desktop.core.images import crop_box, load_image
-from rap_desktop.core.store import NewExemplar, Store
-from rap_desktop.core.store import concepts as concepts_table
-from rap_desktop.core.store import corrections as log_table
+from . import names, photos
+from .errors import NotFoundError, RapError
+from .images import crop_box, load_image
+from .store import NewExemplar, Store
+from .store import concepts as concepts_table
+from .store import corrections as log_table
 
 
 @dataclass(frozen=True)

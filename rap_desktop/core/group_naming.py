@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rap_desktop.core import album_store, groups, names
-from rap_desktop.core.errors import ConflictError, RapError
-from rap_desktop.core.store import Concept, Store
-from rap_desktop.core.store import corrections as log_table
-from rap_desktop.core.store import groups as groups_table
+from . import album_store, groups, names
+from .errors import ConflictError, RapError
+from .store import Concept, Store
+from .store import corrections as log_table
+from .store import groups as groups_table
 
 
 @dataclass(frozen=True)

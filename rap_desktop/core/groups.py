@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from rap_desktop.core import album_store, names, photos
-from rap_desktop.core.corrections import _crop_png
-from rap_desktop.core.errors import ConflictError, NotFoundError, RapError
-from rap_desktop.core.store import NewExemplar, Store
-from rap_desktop.core.store import concepts as concepts_table
-from rap_desktop.core.store import corrections as log_table
-from rap_desktop.core.store import groups as groups_table
+from . import album_store, names, photos
+from .corrections import _crop_png
+from .errors import ConflictError, NotFoundError, RapError
+from .store import NewExemplar, Store
+from .store import concepts as concepts_table
+from .store import corrections as log_table
+from .store import groups as groups_table
 
 
 @dataclass(frozen=True)

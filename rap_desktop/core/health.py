@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.images import sha256_file
-from rap_desktop.core.store import CONTENT_NAME, Store
-from rap_desktop.core.store import health as rows_of
+from .errors import RapError
+from .images import sha256_file
+from .store import CONTENT_NAME, Store
+from .store import health as rows_of
 
 RESCUE = (
     "rescue what is readable: rap-desktop export rescue.zip, then rap-desktop --home NEW_FOLDER import rescue.zip"

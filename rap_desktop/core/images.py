@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from rap_desktop.core.errors import ImageError
+from .errors import ImageError
 
 MAX_FILE_BYTES: int = 256 * 1024 * 1024  # refuse bigger files before decoding
 MAX_PIXELS: int = 200_000_000  # decompression-bomb limit (width*height), checked from the header before decoding

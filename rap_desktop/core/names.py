@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from rap_desktop.core.errors import InvalidNameError
+from .errors import InvalidNameError
 
 MAX_NAME_LENGTH = 64
 MAX_CATEGORY_LENGTH = 64

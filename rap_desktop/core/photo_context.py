@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rap_desktop.core.images import LoadedImage
-from rap_desktop.core.retrieval import RetrievalResult
+from .images import LoadedImage
+from .retrieval import RetrievalResult
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: "that photo, as it was shown"

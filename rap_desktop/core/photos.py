@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rap_desktop.core.errors import NotFoundError
-from rap_desktop.core.regions import USER, Box, Proposal, iou
-from rap_desktop.core.store import Store
+from .errors import NotFoundError
+from .regions import USER, Box, Proposal, iou
+from .store import Store
 
 MANUAL = ("confirmed", "rejected", "reassigned")
 CARRY_IOU = 0.5  # a decided region's decisions go to the new detection overlapping it at least this much

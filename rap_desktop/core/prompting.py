@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from rap_desktop.core.names import clean_name, tag
+from .names import clean_name, tag
 
 IMAGE_TOKEN = "<image>"
 USER, ASSISTANT = "user", "assistant"

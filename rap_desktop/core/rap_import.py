@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from rap_desktop.core import names
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.fsutil import read_json
-from rap_desktop.core.images import MAX_FILE_BYTES, LoadedImage, load_image, sha256_file
-from rap_desktop.core.store import ImportReport, NewConcept, NewExemplar, Store
+from . import names
+from .errors import RapError
+from .fsutil import read_json
+from .images import MAX_FILE_BYTES, LoadedImage, load_image, sha256_file
+from .store import ImportReport, NewConcept, NewExemplar, Store
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
 

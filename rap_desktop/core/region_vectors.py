@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rap_desktop.core.fsutil import atomic_file
-from rap_desktop.core.store import Store
+from .fsutil import atomic_file
+from .store import Store
 
 _MEMORY: dict[tuple[str, str], RegionVectors] = {}
 

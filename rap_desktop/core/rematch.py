@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from rap_desktop.core import region_vectors, rematch_state
-from rap_desktop.core.photos import StoredRegion
-from rap_desktop.core.rematch_state import Inputs, Record, Regions
-from rap_desktop.core.retrieval import (
+from . import region_vectors, rematch_state
+from .photos import StoredRegion
+from .rematch_state import Inputs, Record, Regions
+from .retrieval import (
     ACCEPTED,
     CONFIRMED,
     TAKEN,
@@ -45,7 +45,7 @@ from rap_desktop.core.retrieval import (
     rank_with_floor,
     verdict,
 )
-from rap_desktop.core.store import Store
+from .store import Store
 
 MARGIN = 1e-4  # numpy and FAISS round differently: a region this close to a bound is looked at again
 SAME = 1e-6  # similarities closer than this are the same (as when writing rows)

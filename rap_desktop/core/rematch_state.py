@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rap_desktop.core.fsutil import fsync_dir
-from rap_desktop.core.store import Store
+from .fsutil import fsync_dir
+from .store import Store
 
 VERSION = 1
 STATUSES = ("confirmed", "rejected", "reassigned")  # the user's decisions, by code 0..2

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rap_desktop.core import names, photos
-from rap_desktop.core.errors import ConflictError, RapError
-from rap_desktop.core.images import LoadedImage, load_image
-from rap_desktop.core.regions import iou
-from rap_desktop.core.store import Store
-from rap_desktop.core.store import concepts as concepts_table
-from rap_desktop.core.store import removal as rows
+from . import names, photos
+from .errors import ConflictError, RapError
+from .images import LoadedImage, load_image
+from .regions import iou
+from .store import Store
+from .store import concepts as concepts_table
+from .store import removal as rows
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rap_desktop.core import photos
-from rap_desktop.core.images import LoadedImage, crop_box, working_box
-from rap_desktop.core.mentions import mentioned
-from rap_desktop.core.models.embedder import ImageEmbedder
-from rap_desktop.core.regions import Proposal, propose
-from rap_desktop.core.store import Store
+from . import photos
+from .images import LoadedImage, crop_box, working_box
+from .mentions import mentioned
+from .models.embedder import ImageEmbedder
+from .regions import Proposal, propose
+from .store import Store
 
 # Cosine similarity a crop needs to name a concept, per embedding model. Provisional: set from
 # CLIP's usual same-instance vs same-category ranges, to be recalibrated per model with

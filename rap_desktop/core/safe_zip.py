@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from rap_desktop.core.errors import ArchiveError
-from rap_desktop.core.fsutil import atomic_file
+from .errors import ArchiveError
+from .fsutil import atomic_file
 
 CHUNK = 1024 * 1024
 MAX_COMPONENT = 255

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rap_desktop.core.assistant import Assistant
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models.embedder import ClipEmbedder, embedder_spec
-from rap_desktop.core.models.generator import RapGenerator
-from rap_desktop.core.paths import config_file, data_home
-from rap_desktop.core.retrieval import DEFAULT_THRESHOLDS, FALLBACK_THRESHOLD, Retriever
-from rap_desktop.core.settings import Settings, load_settings
-from rap_desktop.core.store import Store
+from .assistant import Assistant
+from .errors import RapError
+from .models.embedder import ClipEmbedder, embedder_spec
+from .models.generator import RapGenerator
+from .paths import config_file, data_home
+from .retrieval import DEFAULT_THRESHOLDS, FALLBACK_THRESHOLD, Retriever
+from .settings import Settings, load_settings
+from .store import Store
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Session:
     @property
     def detector(self):
         if self._detector is None:
-            from rap_desktop.core.models.detector import YoloDetector, detector_spec
+            from .models.detector import YoloDetector, detector_spec
 
             registry = self.settings.registry()
             spec = detector_spec(registry, self.settings.detector, self.settings.device)
@@ -68,8 +68,8 @@ class Session:
         """The generator over a transformers-layout folder: an original-layout download is converted
         once (with progress) and the converted copy reused."""
         if self._generator is None:
-            from rap_desktop.core.models import convert, weights
-            from rap_desktop.core.models.generator import generator_spec
+            from .models import convert, weights
+            from .models.generator import generator_spec
 
             spec = generator_spec(self.settings.registry(), self.settings.generator, self.settings.device)
             source = weights.require(spec)
@@ -87,7 +87,7 @@ class Session:
 
     def generation_settings(self) -> tuple[str, int]:
         """(decode backend, album caption batch; 0 = from free GPU memory) from [generation]."""
-        from rap_desktop.core.models.decoding import check_backend
+        from .models.decoding import check_backend
 
         table = self.settings.extra.get("generation", {})
         where = f"settings file {self.settings.source}" if self.settings.source else "settings"

@@ -36,8 +36,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models.registry import BUILTIN, DETECTOR, EMBEDDER, GENERATOR, ModelSpec, Registry
+from .errors import RapError
+from .models.registry import BUILTIN, DETECTOR, EMBEDDER, GENERATOR, ModelSpec, Registry
 
 SCHEMA_VERSION = 1
 _ENV = {
@@ -90,7 +90,7 @@ def _custom_spec(path: Path, name: str, table: Mapping[str, Any]) -> ModelSpec:
 
 
 def _set_templates(path: Path | None, registry: Registry, table: Mapping[str, Any]) -> None:
-    from rap_desktop.core.prompting import TEMPLATES
+    from .prompting import TEMPLATES
 
     for name, chosen in table.items():
         if name not in registry or registry.get(name).kind != GENERATOR:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from rap_desktop.core.fsutil import TEMP_MARK
-from rap_desktop.core.images import thumbnail
+from .fsutil import TEMP_MARK
+from .images import thumbnail
 
 SIZE = 256
 

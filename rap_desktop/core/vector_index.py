@@ -15,7 +15,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rap_desktop.core.fsutil import write_atomic
+from .fsutil import write_atomic
 
 FLAT_LIMIT = 100_000  # exact search stays fast enough up to here (~30 ms per query at 768-d)
 NPROBE = 32  # inverted lists visited per query

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.fsutil import atomic_file
+from .errors import RapError
+from .fsutil import atomic_file
 
 NS = {
     "x": "adobe:ns:meta/",

@@ -17,7 +17,8 @@ from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import make_album
-from tests.integration.test_album_cli import cli as _cli
+
+from .test_album_cli import cli as _cli
 
 cli = _cli  # the fixture, shared
 

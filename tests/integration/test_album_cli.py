@@ -19,7 +19,8 @@ from rap_desktop.core import album as album_mod
 from rap_desktop.core.images import sha256_bytes
 from rap_desktop.core.xmp import clean_text
 from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
-from tests.integration.test_xmp import needs_exiftool, read_back
+
+from .test_xmp import needs_exiftool, read_back
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from rap_desktop.cli import main
 from rap_desktop.core.errors import ArchiveError, RapError
 from rap_desktop.core.fsutil import read_json
 from rap_desktop.core.safe_zip import SafeZipReader, write_zip_atomic
-from tests.unit.test_rap_import import make_reference_db
+
+from ..unit.test_rap_import import make_reference_db
 
 LOCAL_SIG = b"PK\x03\x04"
 CENTRAL_SIG = b"PK\x01\x02"

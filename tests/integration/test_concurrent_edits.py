@@ -11,8 +11,9 @@ import pytest
 
 from rap_desktop.core.images import load_image
 from rap_desktop.core.session import Session
-from tests.integration.store_worker import photo
-from tests.integration.test_crash_and_concurrency import _assert_healthy
+
+from .store_worker import photo
+from .test_crash_and_concurrency import _assert_healthy
 
 WORKER = Path(__file__).with_name("edit_worker.py")
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ import pytest
 
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.xmp import NS, Region, sidecar_path, write_sidecar
-from tests.integration.test_xmp import EXIFTOOL, needs_exiftool, read_back
+
+from .test_xmp import EXIFTOOL, needs_exiftool, read_back
 
 THEIR_REGIONS = (
     "{AppliedToDimensions={W=100,H=100,Unit=pixel},RegionList=["

@@ -16,7 +16,8 @@ from rap_desktop.core.album import Indexer
 from rap_desktop.core.album_caption import caption_folder
 from rap_desktop.core.images import load_image
 from rap_desktop.core.xmp import Region, orientation, write_sidecar
-from tests.integration.test_xmp import needs_exiftool, read_back
+
+from .test_xmp import needs_exiftool, read_back
 
 # how a reader shows the stored pixels for each tag (Pillow's names for the TIFF/Exif 0x0112 values)
 SHOW = {

@@ -35,7 +35,7 @@ def astronaut_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def window(qtbot, session, tmp_path: Path) -> Iterator:
-    from tests.ui.windows import shown_window
+    from .windows import shown_window
 
     win = shown_window(qtbot, session, tmp_path / "ui.ini", timeout=10_000)
     yield win

@@ -18,7 +18,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import rap_desktop.torch_compat  # noqa: F401
-from tests.ui.make_photo_screenshots import _settler
+
+from .make_photo_screenshots import _settler
 
 
 def main(out: Path) -> None:

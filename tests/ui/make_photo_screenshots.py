@@ -28,7 +28,8 @@ def main(out: Path, dark: bool) -> None:
     from rap_desktop.devtools.tiny_models import write_all
     from rap_desktop.ui.main_window import MainWindow
     from rap_desktop.ui.runtime.tasks import TaskRunner
-    from tests.ui.make_screenshots import _dark
+
+    from .make_screenshots import _dark
 
     app = QApplication.instance() or QApplication([])
     if dark:

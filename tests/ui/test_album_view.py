@@ -23,7 +23,8 @@ from rap_desktop.ui.album.album_ops import AlbumPhoto, Listing
 from rap_desktop.ui.album.album_view import AlbumPage
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.photo.undo_commands import CorrectionCommand, RemoveConceptsCommand
-from tests.ui.windows import shown_window
+
+from .windows import shown_window
 
 WAIT = 60_000
 N = 10  # photos in the test album

@@ -25,8 +25,9 @@ from rap_desktop.ui.album.caption_ops import Result
 from rap_desktop.ui.assistant.assistant_dock import SKIP_MODELS_PROMPT
 from rap_desktop.ui.assistant.chat_worker import NOT_LOADED
 from rap_desktop.ui.main_window import MainWindow
-from tests.integration.test_xmp import needs_exiftool, read_back
-from tests.ui.windows import shown_window
+
+from ..integration.test_xmp import needs_exiftool, read_back
+from .windows import shown_window
 
 WAIT = 120_000  # ms; the first caption converts and loads the tiny generator
 N = 6

@@ -13,7 +13,8 @@ from rap_desktop.core.assistant import Reply
 from rap_desktop.core.models.generator import Answer, GenerationOptions
 from rap_desktop.ui.assistant.chat_worker import NOT_LOADED, READY, answer_box
 from rap_desktop.ui.main_window import MainWindow
-from tests.ui.windows import shown_window
+
+from .windows import shown_window
 
 WAIT = 60_000  # ms; the first answer converts and loads the tiny generator
 

@@ -9,7 +9,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from rap_desktop.core.images import load_image
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.photo.photo_view import concept_mime
-from tests.ui.photo_helpers import WAIT, after, centre_of, drop, file_mime, idle, open_corrections, open_photo, statuses
+
+from .photo_helpers import WAIT, after, centre_of, drop, file_mime, idle, open_corrections, open_photo, statuses
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import make_album
 from rap_desktop.ui.album.groups_dialog import EMPTY_TEXT, GroupsDialog
 from rap_desktop.ui.main_window import MainWindow
-from tests.ui.windows import shown_window
+
+from .windows import shown_window
 
 WAIT = 30_000
 

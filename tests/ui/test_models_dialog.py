@@ -20,7 +20,8 @@ from rap_desktop.ui.assistant.chat_worker import MISSING, NOT_LOADED
 from rap_desktop.ui.assistant.models_dialog import ModelsDialog
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.runtime.tasks import TaskRunner
-from tests.ui.windows import shown_window
+
+from .windows import shown_window
 
 WAIT = 20_000
 

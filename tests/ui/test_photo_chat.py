@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from rap_desktop.core.photo_context import PhotoContext
-from tests.ui.photo_helpers import idle, open_photo
-from tests.ui.windows import shown_window
+
+from .photo_helpers import idle, open_photo
+from .windows import shown_window
 
 WAIT = 60_000  # ms; the first answer converts and loads the tiny generator
 

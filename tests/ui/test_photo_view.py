@@ -8,7 +8,8 @@ from PySide6.QtCore import QPoint, QPointF
 from rap_desktop.core.images import load_image
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.photo.photo_view import dropped_concept
-from tests.ui.photo_helpers import WAIT, drop, file_mime, idle, open_photo
+
+from .photo_helpers import WAIT, drop, file_mime, idle, open_photo
 
 
 def test_dropped_photo_registers_a_detected_region(qtbot, window: MainWindow, session, photos) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rap_desktop.ui.runtime.stall_probe import StallProbe
-from tests.ui.windows import shown_window
+
+from .windows import shown_window
 
 WAIT = 60_000
 LIMIT_MS = 200.0

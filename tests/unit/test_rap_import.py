@@ -117,7 +117,7 @@ def test_database_json_with_a_bom_is_read(store: Store, tmp_path: Path, photos: 
 
 
 def test_random_database_shapes_exit_0_or_2(tmp_path: Path, tiny_config: Path, photos, capsys) -> None:
-    from tests.unit.test_backup import _cli, mutate_json
+    from .test_backup import _cli, mutate_json
 
     folder = make_reference_db(tmp_path / "db", photos)
     for name in ("bo-2.png", "astro.png"):  # fewer photos: each run embeds what it imports

@@ -6,17 +6,10 @@ The CLI and the GUI call these and nothing below them for a change; undo is an a
 re-match needs its store, its embedder's model id and its retrieval threshold.
 """
 
-from rap_desktop.core.actions.concepts import (
-    add_concept,
-    add_exemplar,
-    edit_concept,
-    remove_concept,
-    remove_concepts,
-    restore_concepts,
-)
-from rap_desktop.core.actions.corrections import confirm, correct, reassign, reject, undo_correction
-from rap_desktop.core.actions.groups import name_group, name_regions, unname_group
-from rap_desktop.core.actions.imports import import_backup, import_rap
+from .concepts import add_concept, add_exemplar, edit_concept, remove_concept, remove_concepts, restore_concepts
+from .corrections import confirm, correct, reassign, reject, undo_correction
+from .groups import name_group, name_regions, unname_group
+from .imports import import_backup, import_rap
 
 __all__ = [
     "add_concept",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rap_desktop.core import removal
-from rap_desktop.core.actions.follow import followed
-from rap_desktop.core.changes import Changes, Done
-from rap_desktop.core.images import LoadedImage
-from rap_desktop.core.session import Session
-from rap_desktop.core.store import AddResult, Box, Concept
+from .. import removal
+from ..changes import Changes, Done
+from ..images import LoadedImage
+from ..session import Session
+from ..store import AddResult, Box, Concept
+from .follow import followed
 
 
 def add_concept(

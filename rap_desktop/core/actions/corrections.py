@@ -3,11 +3,11 @@ each at once, so the album re-matches after every one."""
 
 from __future__ import annotations
 
-from rap_desktop.core import corrections as log
-from rap_desktop.core.actions.follow import followed
-from rap_desktop.core.changes import Changes, Done
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.session import Session
+from .. import corrections as log
+from ..changes import Changes, Done
+from ..errors import RapError
+from ..session import Session
+from .follow import followed
 
 
 def _done(session: Session, correction: log.Correction, changes: Changes) -> Done[log.Correction]:

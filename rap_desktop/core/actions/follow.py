@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rap_desktop.core import rematch
-from rap_desktop.core.changes import Changes
-from rap_desktop.core.session import Session
+from .. import rematch
+from ..changes import Changes
+from ..session import Session
 
 
 def followed(session: Session, changes: Changes) -> Changes:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rap_desktop.core import group_naming, groups
-from rap_desktop.core.actions.follow import followed
-from rap_desktop.core.changes import Changes, Done
-from rap_desktop.core.session import Session
+from .. import group_naming, groups
+from ..changes import Changes, Done
+from ..session import Session
+from .follow import followed
 
 _NAMED = {"concepts": True, "exemplars": True, "corrections": True, "matches": True, "groups": True}
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rap_desktop.core import backup, rap_import
-from rap_desktop.core.actions.follow import followed
-from rap_desktop.core.changes import Changes, Done
-from rap_desktop.core.session import Session
-from rap_desktop.core.store import ImportReport
+from .. import backup, rap_import
+from ..changes import Changes, Done
+from ..session import Session
+from ..store import ImportReport
+from .follow import followed
 
 
 def _imported(session: Session, report: ImportReport) -> Done[ImportReport]:

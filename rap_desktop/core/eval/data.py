@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from rap_desktop.core import names
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.fsutil import read_json, write_atomic
+from .. import names
+from ..errors import RapError
+from ..fsutil import read_json, write_atomic
 
 FORMAT = "rap-desktop-eval"
 VERSION = 1

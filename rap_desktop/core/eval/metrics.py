@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from rap_desktop.core.mentions import mentioned
-from rap_desktop.core.prompting import parse_choice as _parse_choice
-from rap_desktop.core.prompting import parse_yes_no as _first_word_yes_no
+from ..mentions import mentioned
+from ..prompting import parse_choice as _parse_choice
+from ..prompting import parse_yes_no as _first_word_yes_no
 
 
 def ratio(part: int, whole: int) -> float | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rap_desktop.core.fsutil import write_atomic
+from ..fsutil import write_atomic
 
 
 def pct(value: float | None) -> str:

@@ -21,13 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rap_desktop.core.cancel import CancelToken
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.eval import metrics as ev
-from rap_desktop.core.eval.data import Dataset, EvalConcept
-from rap_desktop.core.images import crop_box, load_image
-from rap_desktop.core.models.generator import GenerationOptions
-from rap_desktop.core.prompting import (
+from ..cancel import CancelToken
+from ..errors import RapError
+from ..images import crop_box, load_image
+from ..models.generator import GenerationOptions
+from ..prompting import (
     ConceptRef,
     Conversation,
     build_user_turn,
@@ -35,8 +33,10 @@ from rap_desktop.core.prompting import (
     multiple_choice_question,
     recognition_question,
 )
-from rap_desktop.core.session import Session
-from rap_desktop.core.store import NewConcept, NewExemplar
+from ..session import Session
+from ..store import NewConcept, NewExemplar
+from . import metrics as ev
+from .data import Dataset, EvalConcept
 
 TASKS = ("caption", "recognition", "qa", "retrieval")
 Progress = Callable[[int, int, str], None]
@@ -163,7 +163,7 @@ class EvalRunner:
         parts["detector"] = settings.detector
         parts["threshold"], parts["limit"] = self.session.retrieval_settings()
         if task != "retrieval":
-            from rap_desktop.core.models.generator import generator_spec
+            from ..models.generator import generator_spec
 
             spec = generator_spec(settings.registry(), settings.generator, settings.device)
             parts.update(generator=spec.name, quantization=settings.quantization)

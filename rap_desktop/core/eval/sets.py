@@ -19,9 +19,13 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from rap_desktop.core import names, rap_import
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.eval.data import (
+from .. import names, rap_import
+from ..errors import RapError
+from ..fsutil import read_json
+from ..images import load_image
+from ..store import Store
+from ..store.eval_rows import confirmed_labels
+from .data import (
     FILE,
     MAX_JSON_BYTES,
     ConceptImage,
@@ -33,11 +37,7 @@ from rap_desktop.core.eval.data import (
     RecognitionItem,
     write_dataset,
 )
-from rap_desktop.core.eval.metrics import dedupe_recognition
-from rap_desktop.core.fsutil import read_json
-from rap_desktop.core.images import load_image
-from rap_desktop.core.store import Store
-from rap_desktop.core.store.eval_rows import confirmed_labels
+from .metrics import dedupe_recognition
 
 _SKS = re.compile(r"(?<![\w-])sks(?![\w-])")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".heic", ".heif"}

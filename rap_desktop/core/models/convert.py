@@ -41,20 +41,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rap_desktop.core.errors import ModelMissingError, RapError
-from rap_desktop.core.fsutil import TEMP_MARK, fsync_dir
-from rap_desktop.core.models.convert_weights import (
+from ..errors import ModelMissingError, RapError
+from ..fsutil import TEMP_MARK, fsync_dir
+from .convert_weights import (  # the weights half of the conversion
     Targets,
     WeightFiles,
     check_plan,
     expected_shapes,
+    map_original_key,  # noqa: F401  (public: tests and callers use convert.map_*)
+    map_tower_key,  # noqa: F401
     plan_items,
     write_weights,
 )
-from rap_desktop.core.models.disk import check_free_space, free_bytes
-from rap_desktop.core.models.llava_loading import COPY, IN_PLACE, MARKER, can_load_in_place, read_marker
-from rap_desktop.core.models.registry import GENERATOR, ModelSpec
-from rap_desktop.core.models.weights import WEIGHTS_DIR_ENV
+from .disk import check_free_space, free_bytes
+from .llava_loading import COPY, IN_PLACE, MARKER, can_load_in_place, read_marker
+from .registry import GENERATOR, ModelSpec
+from .weights import WEIGHTS_DIR_ENV
 
 ORIGINAL, TRANSFORMERS = "original", "transformers"
 IMAGE_TOKEN = "<image>"
@@ -298,7 +300,7 @@ def chat_template_jinja(name: str) -> str:
     list of {"type": "image"} / {"type": "text", "text": ...}; an image item renders as "<image>\\n"
     (LLaVA always follows the image token with a newline). A leading system message replaces the
     default system line."""
-    from rap_desktop.core.prompting import template
+    from ..prompting import template
 
     t = template(name)
 
@@ -523,7 +525,7 @@ def _planned_bytes(items, dtype) -> int:
 
 
 def converted_cache_dir() -> Path:
-    from rap_desktop.core.models.weights import weights_cache_dir
+    from .weights import weights_cache_dir
 
     return weights_cache_dir() / "converted"
 
@@ -616,7 +618,7 @@ def tower_embedded(checkpoint: Path) -> bool:
 
 def resolve_vision_tower(ref: str, for_model: str = "", cache_dir: Path | None = None) -> Path:
     """`ref` is a local folder or a hub repo id (looked up in the hub cache only, never downloaded)."""
-    from rap_desktop.core.models.weights import resolve
+    from .weights import resolve
 
     local = Path(ref).expanduser()
     if local.is_dir():

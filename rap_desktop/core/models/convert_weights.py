@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rap_desktop.core.errors import ModelMissingError, RapError
+from ..errors import ModelMissingError, RapError
 
 Progress = Callable[[str, float], None]
 

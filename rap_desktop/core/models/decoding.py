@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rap_desktop.core.errors import RapError
+from ..errors import RapError
 
 DECODE_BACKENDS = ("eager", "static", "static-compile")
 CPU_BATCH = 4  # photos per generate call on a CPU: enough to amortise the per-step overhead

@@ -23,11 +23,12 @@ import numpy as np
 from PIL import Image
 
 import rap_desktop.torch_compat  # noqa: F401  (before ultralytics imports torchvision)
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models import weights
-from rap_desktop.core.models.device import resolve_device
-from rap_desktop.core.models.embedder import ClipEmbedder
-from rap_desktop.core.models.registry import AUTO_CHOICE, DETECTOR, ModelSpec, Registry
+
+from ..errors import RapError
+from . import weights
+from .device import resolve_device
+from .embedder import ClipEmbedder
+from .registry import AUTO_CHOICE, DETECTOR, ModelSpec, Registry
 
 WORLD = "ultralytics-world"  # open vocabulary: prompted with class names
 PLAIN = "ultralytics"  # fixed classes (COCO): prompts are ignored

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rap_desktop.core.errors import RapError
+from ..errors import RapError
 
 
 def cuda_available() -> bool:

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from rap_desktop.core.errors import RapError
+from ..errors import RapError
 
 _MARGIN = 1.05  # file-system overhead and the odd extra file
 _RESERVE = 500e6  # never fill the disk to the last byte: the store and the OS need room too

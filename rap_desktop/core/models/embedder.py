@@ -14,10 +14,10 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models import weights
-from rap_desktop.core.models.device import dtype_for, resolve_device
-from rap_desktop.core.models.registry import AUTO_CHOICE, EMBEDDER, ModelSpec, Registry
+from ..errors import RapError
+from . import weights
+from .device import dtype_for, resolve_device
+from .registry import AUTO_CHOICE, EMBEDDER, ModelSpec, Registry
 
 
 class ImageEmbedder(Protocol):
@@ -102,13 +102,13 @@ class ClipEmbedder:
         PIL's resize is as fast and is what the stored embeddings were made with."""
         import torch
 
-        from rap_desktop.core.models import crop_tensors
+        from . import crop_tensors
 
         self.load()
         if not any(len(boxes) for _, boxes in pairs):
             return np.zeros((0, self.dim), np.float32)
         if not str(self.device).startswith("cuda") and not self.tensor_crops:
-            from rap_desktop.core.images import crop_box
+            from ..images import crop_box
 
             return self.embed_images([crop_box(image, tuple(box)) for image, boxes in pairs for box in boxes])  # type: ignore[arg-type]
         spec = crop_tensors.clip_input(self._preprocess, self._model.visual.image_size)  # type: ignore[union-attr]

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from rap_desktop.core.cancel import CancelToken
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models import decoding
-from rap_desktop.core.models.device import resolve_device
-from rap_desktop.core.models.registry import ModelSpec
+from ..cancel import CancelToken
+from ..errors import RapError
+from . import decoding
+from .device import resolve_device
+from .registry import ModelSpec
 
 QUANTIZATIONS = ("auto", "4bit", "8bit", "fp16", "bf16", "fp32")
 _BYTES_PER_PARAM = {"4bit": 0.56, "8bit": 1.06, "fp16": 2.0, "bf16": 2.0, "fp32": 4.0}  # incl. quant. scales
@@ -153,7 +153,7 @@ class RapGenerator:
         import torch
         from transformers import AutoProcessor
 
-        from rap_desktop.core.models.llava_loading import load_llava
+        from .llava_loading import load_llava
 
         device = resolve_device(self._device_choice)
         quantization = choose_quantization(self._quantization_choice, device)
@@ -288,7 +288,7 @@ class RapGenerator:
         """The tokens that end an answer (those `generate` stops on): a batch row is cut after its first.
         The checkpoint's end token(s) and the chat template's stop token (Phi-3's `<|end|>`, which its
         generation_config does not name)."""
-        from rap_desktop.core.prompting import template
+        from ..prompting import template
 
         tokenizer = self.processor.tokenizer
         configured = self.model.generation_config.eos_token_id  # type: ignore[union-attr]
@@ -368,7 +368,7 @@ def _image_features(processor, size) -> int:
 
 def generator_spec(registry, choice: str, device: str = "auto") -> ModelSpec:
     """The spec named by the settings; "auto" picks by hardware."""
-    from rap_desktop.core.models.registry import AUTO_CHOICE, GENERATOR
+    from .registry import AUTO_CHOICE, GENERATOR
 
     if choice == "auto":
         choice = AUTO_CHOICE[GENERATOR]["cuda" if resolve_device(device).startswith("cuda") else "cpu"]

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.models.convert_weights import Targets
+from ..errors import RapError
+from .convert_weights import Targets
 
 MARKER = "rap_conversion.json"  # written last by convert.py: its presence means the folder is complete
 COPY, IN_PLACE = "copy", "in-place"

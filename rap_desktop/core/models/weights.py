@@ -21,10 +21,10 @@ from pathlib import Path
 
 import platformdirs
 
-from rap_desktop.core.errors import ModelMissingError, RapError
-from rap_desktop.core.fsutil import atomic_file
-from rap_desktop.core.models.disk import check_free_space, folder_bytes
-from rap_desktop.core.models.registry import ModelSpec
+from ..errors import ModelMissingError, RapError
+from ..fsutil import atomic_file
+from .disk import check_free_space, folder_bytes
+from .registry import ModelSpec
 
 WEIGHTS_DIR_ENV = "RAP_DESKTOP_WEIGHTS_DIR"
 _CHUNK = 1 << 20

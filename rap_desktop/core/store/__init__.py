@@ -12,8 +12,8 @@
 - `schema`: the tables and their migrations.
 """
 
-from rap_desktop.core.store.base import CANNOT_OPEN, CONTENT_NAME, Store
-from rap_desktop.core.store.records import (
+from .base import CANNOT_OPEN, CONTENT_NAME, Store
+from .records import (
     AddResult,
     Box,
     Concept,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from rap_desktop.core.store.base import Store
+from .base import Store
 
 
 def _rows(store: Store, sql: str, args: tuple, what: str, left_out: list[str]) -> Iterator[tuple]:

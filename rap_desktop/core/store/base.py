@@ -25,16 +25,16 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from rap_desktop.core import journal
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.fsutil import TEMP_HEX, TEMP_MARK, fsync_dir, temp_files, write_atomic
-from rap_desktop.core.images import LoadedImage, sha256_file
-from rap_desktop.core.models.embedder import ImageEmbedder
-from rap_desktop.core.store.concepts import Concepts
-from rap_desktop.core.store.records import Pending, StoreDamageError
-from rap_desktop.core.store.schema import connect, connect_read_only, migrate, schema_version
-from rap_desktop.core.store.vectors import Vectors
-from rap_desktop.core.vector_index import VectorIndex
+from .. import journal
+from ..errors import RapError
+from ..fsutil import TEMP_HEX, TEMP_MARK, fsync_dir, temp_files, write_atomic
+from ..images import LoadedImage, sha256_file
+from ..models.embedder import ImageEmbedder
+from ..vector_index import VectorIndex
+from .concepts import Concepts
+from .records import Pending, StoreDamageError
+from .schema import connect, connect_read_only, migrate, schema_version
+from .vectors import Vectors
 
 CONTENT_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,10}")  # "<sha256>.<ext>": the only names the store writes
 _INDEX_TEMP = re.compile(rf"[0-9a-f]{{24}}\.(?:faiss|json){re.escape(TEMP_MARK)}[0-9a-f]{{{TEMP_HEX}}}")
@@ -305,7 +305,7 @@ class Store(Concepts, Vectors):
 
     def check(self) -> list[str]:
         """Problems found, empty when the data folder is healthy (see health.check)."""
-        from rap_desktop.core import health
+        from .. import health
 
         return health.check(self)
 

@@ -18,23 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sqlite_utils
 
-from rap_desktop.core import names
-from rap_desktop.core.errors import ConflictError, ModelMissingError, NotFoundError
-from rap_desktop.core.images import LoadedImage, crop_box, load_image
-from rap_desktop.core.models.embedder import ImageEmbedder
-from rap_desktop.core.store.records import (
-    AddResult,
-    Box,
-    Concept,
-    Exemplar,
-    ImportReport,
-    NewConcept,
-    NewExemplar,
-    Pending,
-)
+from .. import names
+from ..errors import ConflictError, ModelMissingError, NotFoundError
+from ..images import LoadedImage, crop_box, load_image
+from ..models.embedder import ImageEmbedder
+from .records import AddResult, Box, Concept, Exemplar, ImportReport, NewConcept, NewExemplar, Pending
 
 if TYPE_CHECKING:
-    from rap_desktop.core.store.base import Store
+    from .base import Store
 
 
 class Concepts:

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from rap_desktop.core.store.base import Store
+from .base import Store
 
 
 def accepted_concept(store: Store, region_id: int) -> int | None:

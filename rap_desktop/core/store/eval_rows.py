@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rap_desktop.core.store.base import Store
+from .base import Store
 
 
 def confirmed_labels(store: Store) -> list[tuple]:

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Sequence
 
-from rap_desktop.core.store.base import Store
+from .base import Store
 
 
 def unmatched_regions(store: Store, model: str, include_whole: bool, limit: int) -> list[tuple[int, int, bytes]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from rap_desktop.core.store.base import Store
+from .base import Store
 
 
 def integrity_problems(store: Store, limit: int = 20) -> list[str]:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.images import LoadedImage
+from ..errors import RapError
+from ..images import LoadedImage
 
 Box = tuple[float, float, float, float]
 

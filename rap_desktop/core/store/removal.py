@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rap_desktop.core.store.base import Store
+from .base import Store
 
 
 def concept_record(store: Store, concept_id: int) -> tuple:

@@ -6,7 +6,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from rap_desktop.core.errors import RapError
+from ..errors import RapError
 
 SCHEMA_VERSION = 2  # 2: album tables (a v1 store gains them in place on open)
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rap_desktop.core.errors import RapError
-from rap_desktop.core.images import crop_box, load_image
-from rap_desktop.core.models.embedder import ImageEmbedder
-from rap_desktop.core.store.records import Hit
-from rap_desktop.core.vector_index import VectorIndex
+from ..errors import RapError
+from ..images import crop_box, load_image
+from ..models.embedder import ImageEmbedder
+from ..vector_index import VectorIndex
+from .records import Hit
 
 
 class Vectors:
