@@ -68,7 +68,7 @@ def fill_store(store, count: int) -> None:
 
 def old_runner():
     """The task runner as it was before the GUI-first fixes."""
-    from rap_desktop.ui import tasks
+    from rap_desktop.ui.runtime import tasks
 
     tasks._lower_priority = lambda: None  # workers keep the GUI thread's CPU priority
     runner = tasks.TaskRunner()

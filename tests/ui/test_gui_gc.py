@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from rap_desktop.ui import gui_gc
+from rap_desktop.ui.runtime import gui_gc
 from rap_desktop.ui.runtime.tasks import TaskRunner
 
 _freed_on: list[int] = []

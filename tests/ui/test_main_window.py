@@ -327,7 +327,7 @@ def test_app_shows_a_lost_store_and_keeps_the_photos(qapp, tmp_path: Path, tiny_
 def test_store_is_only_used_on_one_worker_thread(qtbot, window: MainWindow, astronaut_png: Path, monkeypatch) -> None:
     import threading
 
-    from rap_desktop.ui import operations
+    from rap_desktop.ui.library import operations
 
     threads: set[int] = set()
     real = operations.with_store

@@ -9,8 +9,8 @@ from PIL import Image
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage
 
-from rap_desktop.ui import photo_display
 from rap_desktop.ui.main_window import MainWindow
+from rap_desktop.ui.photo import photo_display
 
 from .photo_helpers import WAIT, open_photo
 
