@@ -10,11 +10,14 @@ import threading
 import time
 from pathlib import Path
 
-from ..core import actions, album, album_caption, album_search, album_store, groups, rematch
+from ..core import actions, album, album_caption, album_search, groups, rematch
 from ..core.errors import RapError
 from ..core.models.generator import GenerationOptions
 from ..core.names import tag
 from ..core.session import Session
+from ..core.store import album as album_store
+from ..core.store.captions import captions_by_path
+from ..core.store.photos import photos_of_regions
 from ..core.thumbcache import for_home
 
 
@@ -146,7 +149,7 @@ def register(sub, command) -> None:
 
 
 def _group_dict(store, group: groups.Group) -> dict:
-    paths = album_store.photo_paths(store, [pid for (pid,) in _photo_ids(store, group.regions[:5])])
+    paths = album_store.photo_paths(store, _photo_ids(store, group.regions[:5]))
     return {
         "id": group.id,
         "size": group.size,
@@ -158,8 +161,7 @@ def _group_dict(store, group: groups.Group) -> dict:
 
 
 def _photo_ids(store, region_ids):
-    marks = ",".join("?" * len(region_ids))
-    return store.conn.execute(f"SELECT DISTINCT photo_id FROM regions WHERE id IN ({marks})", list(region_ids))
+    return photos_of_regions(store, list(region_ids))
 
 
 def groups_list(args: argparse.Namespace, session: Session) -> dict:
@@ -213,9 +215,7 @@ def caption_album(args: argparse.Namespace, session: Session) -> dict:
             cancel=token,
             batch_size=batch,
         )
-    captions = dict(
-        session.store().conn.execute("SELECT p.path, c.text FROM album_captions c JOIN photos p ON p.id = c.photo_id")
-    )
+    captions = captions_by_path(session.store())
     lines = [f"{done.captioned} captioned, {done.skipped} already captioned, {len(done.failed)} failed"]
     if args.write_xmp:
         lines.append(f"{len(done.sidecars)} XMP sidecars written")

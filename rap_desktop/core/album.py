@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import album_store
-from .album_store import NewPhoto, SeenFile
 from .cancel import CancelToken
 from .errors import ImageError, NotFoundError, RapError
 from .fsutil import is_text, text_path
@@ -39,9 +37,11 @@ from .images import (
     sha256_bytes,
     working_box,
 )
-from .photos import StoredRegion, carry_plan
 from .regions import propose
 from .retrieval import Negatives, Retriever, decide, detect_original, rank
+from .store import album as album_store
+from .store.album import NewPhoto, SeenFile
+from .store.photos import StoredRegion, carry_plan
 from .thumbcache import ThumbCache
 
 __all__ = ["CancelToken", "IndexReport", "IndexRun", "Indexer", "Progress", "scan"]
@@ -254,9 +254,12 @@ class Indexer:
                     stored, ranked[position : position + len(props)], self.retriever.threshold, manual, negatives
                 )
                 position += len(props)
+                found = [
+                    (at, c.concept_id, c.similarity, c.accepted) for at, r in enumerate(decided) for c in r.candidates
+                ]
                 loaded = item.loaded
                 photos.append(
-                    NewPhoto(loaded.sha256, item.file.path, loaded.size, item.taken, props, rows, decided, carried)  # type: ignore[union-attr]
+                    NewPhoto(loaded.sha256, item.file.path, loaded.size, item.taken, props, rows, found, carried)  # type: ignore[union-attr]
                 )
         start = time.perf_counter()
         album_store.write_batch(

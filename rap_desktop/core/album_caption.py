@@ -8,7 +8,6 @@ carry corrections.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from .errors import RapError
 from .models.generator import DEFAULT_OPTIONS, GenerationOptions
 from .retrieval import ChosenConcept
 from .store import Store
+from .store.captions import save_caption
+from .store.matches import accepted_in_photo
 
 
 @dataclass(frozen=True)
@@ -36,24 +37,14 @@ class CaptionReport:
 
 def accepted(store: Store, photo_id: int) -> list[tuple[ChosenConcept, xmp.Region]]:
     """The photo's accepted concepts, confirmed first then by similarity, one entry per region."""
-    rows = store.conn.execute(
-        "SELECT c.id, c.name, c.category, r.ordinal, r.x1, r.y1, r.x2, r.y2, m.similarity, m.status = 'confirmed' "
-        "FROM matches m JOIN regions r ON r.id = m.region_id JOIN concepts c ON c.id = m.concept_id "
-        "WHERE r.photo_id = ? AND m.accepted = 1 ORDER BY m.status = 'confirmed' DESC, m.similarity DESC, r.ordinal",
-        (photo_id,),
-    ).fetchall()
     return [
         (ChosenConcept(name, cid, "region", f"r{ordinal}", sim), xmp.Region(name, category, (x1, y1, x2, y2)))
-        for cid, name, category, ordinal, x1, y1, x2, y2, sim, _ in rows
+        for cid, name, category, ordinal, x1, y1, x2, y2, sim, _ in accepted_in_photo(store, photo_id)
     ]
 
 
 def _save(store: Store, photo_id: int, text: str, model: str, names: list[str]) -> None:
-    with store.transaction():
-        store.conn.execute(
-            "INSERT OR REPLACE INTO album_captions(photo_id, text, model, concepts, created) VALUES (?,?,?,?,?)",
-            (photo_id, text, model, json.dumps(names), time.time()),
-        )
+    save_caption(store, photo_id, text, model, names)
 
 
 def caption_folder(

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from . import album_store, region_vectors
-from .store import Store
+from . import region_vectors
+from .store import Store, matches
+from .store import album as album_store
+from .store.photos import photo_info as _photo_info
+from .store.photos import region_boxes
 
 
 @dataclass(frozen=True)
@@ -29,24 +32,10 @@ class PhotoHit:
     taken: float | None = None
 
 
-def _photo_info(store: Store, photo_ids: list[int]) -> dict[int, tuple[str, float | None]]:
-    out = {}
-    for start in range(0, len(photo_ids), 900):
-        chunk = photo_ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for pid, sha, taken in store.conn.execute(f"SELECT id, sha256, taken FROM photos WHERE id IN ({marks})", chunk):
-            out[pid] = (sha, taken)
-    return out
-
-
 def by_concept(store: Store, name: str, limit: int | None = None) -> list[PhotoHit]:
     """Photos where `name` is accepted: confirmed first, then by similarity."""
     concept = store.get_concept(name)
-    rows = store.conn.execute(
-        "SELECT r.photo_id, r.ordinal, r.x1, r.y1, r.x2, r.y2, m.similarity, m.status = 'confirmed' "
-        "FROM matches m JOIN regions r ON r.id = m.region_id WHERE m.concept_id = ? AND m.accepted = 1",
-        (concept.id,),
-    ).fetchall()
+    rows = matches.accepted_regions(store, concept.id)
     best: dict[int, tuple] = {}
     for row in rows:
         key = (row[7], row[6])
@@ -121,10 +110,5 @@ class TextSearch:
         ]
 
     def _regions(self, ids: list[int]):
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            for rid, ordinal, *box in self.store.conn.execute(
-                f"SELECT id, ordinal, x1, y1, x2, y2 FROM regions WHERE id IN ({marks})", chunk
-            ):
-                yield rid, (f"r{ordinal}", tuple(box))
+        for rid, (ordinal, box) in region_boxes(self.store, ids).items():
+            yield rid, (f"r{ordinal}", box)

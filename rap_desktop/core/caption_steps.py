@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import album_store, xmp
+from . import xmp
 from .album_caption import _save, accepted
 from .assistant import Assistant, Prepared, Reply, prompt_image
 from .cancel import CancelToken
@@ -21,7 +21,9 @@ from .images import load_working
 from .models.generator import DEFAULT_OPTIONS, GenerationOptions
 from .prompting import Conversation, build_user_turn, caption_question
 from .retrieval import ChosenConcept
-from .store import Store
+from .store import Store, captions
+from .store import album as album_store
+from .store.photos import photo_sha256
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def plan(store: Store, folder: str) -> list[Item]:
     """The indexed photos under `folder`, in taken order, each with whether it has a caption."""
     ids = album_store.album_photo_ids(store, folder)
     paths = album_store.photo_paths(store, ids)
-    done = {pid for (pid,) in store.conn.execute("SELECT photo_id FROM album_captions")}
+    done = captions.captioned(store)
     return [Item(pid, paths.get(pid, ""), pid in done) for pid in ids]
 
 
@@ -62,14 +64,14 @@ def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) 
     names = tuple(dict.fromkeys(c.name for c, _ in found))
     regions = tuple(region for _, region in found)
     loaded = load_working(item.path)
-    row = store.conn.execute("SELECT sha256 FROM photos WHERE id = ?", (item.photo_id,)).fetchone()
-    if row is None:
+    sha256 = photo_sha256(store, item.photo_id)
+    if sha256 is None:
         raise RapError("the photo was removed from the album meanwhile")
-    if loaded.sha256 != row[0]:
+    if loaded.sha256 != sha256:
         raise RapError("the file changed since it was indexed; index the folder again")
-    stored = store.conn.execute("SELECT text FROM album_captions WHERE photo_id = ?", (item.photo_id,)).fetchone()
+    stored = captions.caption(store, item.photo_id)
     if stored is not None and not force:
-        return Step(item, loaded.size, names, regions, stored[0], None)
+        return Step(item, loaded.size, names, regions, stored, None)
     if assistant is None:
         raise RapError("the generator is not loaded")
     limit = assistant.generator.concept_limit

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import names, photos
+from . import names
 from .errors import NotFoundError, RapError
 from .images import crop_box, load_image
-from .store import NewExemplar, Store
+from .store import NewExemplar, Store, photos
 from .store import concepts as concepts_table
 from .store import corrections as log_table
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import album_store, groups, names
+from . import groups, names
 from .errors import ConflictError, RapError
 from .store import Concept, Store
+from .store import album as album_store
 from .store import corrections as log_table
 from .store import groups as groups_table
 

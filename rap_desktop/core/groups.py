@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from . import album_store, names, photos
+from . import names
 from .corrections import _crop_png
 from .errors import ConflictError, NotFoundError, RapError
-from .store import NewExemplar, Store
+from .store import NewExemplar, Store, photos
+from .store import album as album_store
 from .store import concepts as concepts_table
 from .store import corrections as log_table
 from .store import groups as groups_table

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .fsutil import atomic_file
-from .store import Store
+from .store import Store, photos
 
 _MEMORY: dict[tuple[str, str], RegionVectors] = {}
 
@@ -36,10 +36,7 @@ class RegionVectors:
 
 
 def current_key(store: Store, model: str) -> str:
-    # answered from the regions_model_photo index alone: no row (and no vector blob) is read
-    count, newest = store.conn.execute(
-        "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM regions WHERE model = ?", (model,)
-    ).fetchone()
+    count, newest = photos.region_key(store, model)  # no row (and no vector blob) is read
     return json.dumps({"model": model, "count": count, "newest": newest})
 
 
@@ -48,13 +45,7 @@ def _file(store: Store, model: str) -> Path:
 
 
 def _read(store: Store, model: str, key: str) -> RegionVectors:
-    found = store.conn.execute(
-        "SELECT id, photo_id, ordinal, vector FROM regions WHERE model = ? AND vector IS NOT NULL ORDER BY id", (model,)
-    ).fetchall()
-    rows = np.array([r[:3] for r in found], np.int64).reshape(-1, 3)
-    dim = len(found[0][3]) // 4 if found else 1
-    vectors = np.frombuffer(b"".join(r[3] for r in found), np.float32).reshape(-1, dim).copy()
-    return RegionVectors(key, rows, vectors)
+    return RegionVectors(key, *photos.region_matrix(store, model))
 
 
 def load(store: Store, model: str) -> RegionVectors:

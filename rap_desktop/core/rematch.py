@@ -30,7 +30,6 @@ import faiss
 import numpy as np
 
 from . import region_vectors, rematch_state
-from .photos import StoredRegion
 from .rematch_state import Inputs, Record, Regions
 from .retrieval import (
     ACCEPTED,
@@ -45,7 +44,8 @@ from .retrieval import (
     rank_with_floor,
     verdict,
 )
-from .store import Store
+from .store import Store, matches
+from .store.photos import StoredRegion, has_regions
 
 MARGIN = 1e-4  # numpy and FAISS round differently: a region this close to a bound is looked at again
 SAME = 1e-6  # similarities closer than this are the same (as when writing rows)
@@ -326,13 +326,7 @@ def _changed_photos(store: Store, matrix, ranked: Regions, old: Inputs, new: Inp
         if old.manual.get(key) != new.manual.get(key)
         for r in (key[0],)
     }
-    back = sorted(new.concepts - old.concepts)
-    for start in range(0, len(back), 900):
-        chunk = back[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        regions.update(
-            r for (r,) in store.conn.execute(f"SELECT region_id FROM matches WHERE concept_id IN ({marks})", chunk)
-        )
+    regions |= matches.regions_matching(store, sorted(new.concepts - old.concepts))
     ids = np.array(sorted(regions), np.int64)
     at = np.clip(np.searchsorted(matrix.ids, ids), 0, len(matrix.ids) - 1)
     photos = [matrix.photo_ids[at[matrix.ids[at] == ids]]]
@@ -406,43 +400,23 @@ def _photo_count(matrix) -> int:
     return _PHOTOS[matrix.key]
 
 
-def _existing(store: Store, model: str, regions: Sequence[int] | None):
-    if regions is None:
-        yield from store.conn.execute(
-            "SELECT region_id, concept_id, similarity, status, accepted FROM matches "
-            "WHERE region_id IN (SELECT id FROM regions WHERE model = ?)",
-            (model,),
-        )
-        return
-    for start in range(0, len(regions), 900):
-        chunk = list(regions[start : start + 900])
-        marks = ",".join("?" * len(chunk))
-        yield from store.conn.execute(
-            f"SELECT region_id, concept_id, similarity, status, accepted FROM matches WHERE region_id IN ({marks})",
-            chunk,
-        )
-
-
 def _save(store: Store, model: str, rows: list[tuple], regions: Sequence[int] | None = None) -> tuple[int, int]:
     """Bring the matches of `regions` (default: all of the model's) in line with `rows` in one
     transaction, writing only what differs (after a single edit most decisions are unchanged).
     Returns (accepted pairs that changed, rows written)."""
     with store.transaction():
-        existing = {(r, c): (sim, status, accepted) for r, c, sim, status, accepted in _existing(store, model, regions)}
+        existing = {
+            (r, c): (sim, status, accepted) for r, c, sim, status, accepted in matches.match_rows(store, model, regions)
+        }
         wanted = {(r[0], r[1]) for r in rows}
         stale = [key for key, (_, status, _) in existing.items() if status == "auto" and key not in wanted]
-        store.conn.executemany("DELETE FROM matches WHERE region_id = ? AND concept_id = ?", stale)
+        matches.delete_matches(store, stale)
         fresh = []
         for row in rows:
             old = existing.get((row[0], row[1]))
             if old is None or old[2] != row[4] or abs(old[0] - row[2]) > SAME:
                 fresh.append(row)
-        store.conn.executemany(
-            "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(region_id, concept_id) DO UPDATE SET similarity = excluded.similarity, "
-            "accepted = excluded.accepted",
-            fresh,
-        )
+        matches.upsert_matches(store, fresh)
     before = {key for key, (_, _, accepted) in existing.items() if accepted}
     after = {(r[0], r[1]) for r in rows if r[4]}
     return len(before ^ after), len(stale) + len(fresh)
@@ -453,7 +427,7 @@ def after_change(session, full: bool = False) -> RematchReport | None:
     only what the change can affect, or every region with `full`. None when nothing is stored."""
     store = session.store()
     model = session.embedder.model_id
-    if not store.conn.execute("SELECT 1 FROM regions WHERE model = ? LIMIT 1", (model,)).fetchone():
+    if not has_regions(store, model):
         return None
     threshold, _ = session.retrieval_settings()
     return (rematch if full else update)(store, model, threshold)

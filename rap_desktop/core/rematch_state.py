@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .fsutil import fsync_dir
-from .store import Store
+from .store import Store, matches
 
 VERSION = 1
 STATUSES = ("confirmed", "rejected", "reassigned")  # the user's decisions, by code 0..2
@@ -74,25 +74,12 @@ class Inputs:
 
     @classmethod
     def read(cls, store: Store, model: str) -> Inputs:
-        conn = store.conn
-        exemplars = conn.execute(
-            "SELECT m.exemplar_id, e.concept_id, m.vector FROM embeddings m JOIN exemplars e ON e.id = m.exemplar_id "
-            "WHERE m.model = ? ORDER BY m.exemplar_id",
-            (model,),
-        ).fetchall()
-        negatives = conn.execute(
-            "SELECT id, concept_id, vector FROM negatives WHERE model = ? ORDER BY id", (model,)
-        ).fetchall()
-        manual = {
-            (r, c): s
-            for r, c, s in conn.execute(
-                "SELECT m.region_id, m.concept_id, m.status FROM matches m JOIN regions g ON g.id = m.region_id "
-                "WHERE m.status != 'auto' AND g.model = ?",
-                (model,),
-            )
-        }
-        concepts = frozenset(r[0] for r in conn.execute("SELECT id FROM concepts"))
-        return cls(Vectors.from_rows(exemplars), Vectors.from_rows(negatives), manual, concepts)
+        return cls(
+            Vectors.from_rows(matches.exemplar_vectors(store, model)),
+            Vectors.from_rows(matches.negative_vectors(store, model)),
+            matches.model_decisions(store, model),
+            matches.concept_ids(store),
+        )
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import names, photos
+from . import names
 from .errors import ConflictError, RapError
 from .images import LoadedImage, load_image
 from .regions import iou
-from .store import Store
+from .store import Store, photos
 from .store import concepts as concepts_table
 from .store import removal as rows
 

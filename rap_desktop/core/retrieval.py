@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import photos
 from .images import LoadedImage, crop_box, working_box
 from .mentions import mentioned
 from .models.embedder import ImageEmbedder
 from .regions import Proposal, propose
-from .store import Store
+from .store import Store, photos
+from .store.matches import exemplar_owners
 
 # Cosine similarity a crop needs to name a concept, per embedding model. Provisional: set from
 # CLIP's usual same-instance vs same-category ranges, to be recalibrated per model with
@@ -89,6 +89,22 @@ class RetrievalResult:
     timings: dict[str, float] = field(default_factory=dict, compare=False)  # seconds: detect, embed, search
 
 
+@dataclass(frozen=True)
+class Detected:
+    """A photo's regions before the write: the stored ones (reused), or fresh proposals with their
+    vectors and, per proposal, the old region whose decisions it carries on (`photos.carry_plan`)."""
+
+    key: str  # the detector key the regions are stored under
+    stored: list[photos.StoredRegion]
+    proposals: list[Proposal] = field(default_factory=list)
+    vectors_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32), repr=False)
+    origins: list[int | None] = field(default_factory=list)
+
+    def vectors(self) -> np.ndarray:
+        """The vectors to rank, in the order the regions are (or will be) stored."""
+        return np.stack([r.vector for r in self.stored]) if self.stored else np.asarray(self.vectors_, np.float32)
+
+
 class Retriever:
     def __init__(
         self,
@@ -121,33 +137,37 @@ class Retriever:
         prompts = hashlib.sha256("\n".join(classes).encode()).hexdigest()[:12]
         return classes, f"{getattr(self.detector, 'model_id', 'none')}#{prompts}"
 
-    def _regions(self, loaded: LoadedImage, photo: int, refresh: bool) -> list[photos.StoredRegion]:
+    def _detect(self, loaded: LoadedImage, photo: int | None, refresh: bool) -> Detected:
+        """The photo's stored regions when this encoder and these prompts made them (no detector or
+        encoder run), else fresh detections embedded in one batch, not yet stored. Only reads."""
         model = self.embedder.model_id
         classes, detector_key = self.detector_key()
-        stored = [] if refresh else photos.regions(self.store, photo, model, detector_key)
+        stored = [] if refresh or photo is None else photos.regions(self.store, photo, model, detector_key)
         if stored:
-            return stored  # seen before with this encoder and prompts: no detector or encoder run
+            return Detected(detector_key, stored)
         width, height = loaded.size
         detections = []
         start = time.perf_counter()
         if self.detector is not None:
             detections = detect_original(self.detector.detect(loaded.image, classes), loaded)
         # detected again (new prompts, another encoder, refresh): what the user drew or decided carries on
-        old = photos.all_regions(self.store, photo)
+        old = [] if photo is None else photos.all_regions(self.store, photo)
         decided = photos.decided(self.store, [r.id for r in old])
         proposals, origins = photos.carry_plan(old, decided, propose(detections, width, height))
         self._timings["detect"] = time.perf_counter() - start
         start = time.perf_counter()
         vectors = embed_regions(self.embedder, loaded, [p.box for p in proposals])  # one batch
         self._timings["embed"] = time.perf_counter() - start
-        return photos.replace_regions(self.store, photo, proposals, vectors, model, detector_key, origins)
+        return Detected(detector_key, [], proposals, vectors, origins)
 
     def add_box(self, loaded: LoadedImage, box, label: str = "") -> photos.StoredRegion:
         """Store a region the user drew; it is matched on the next `retrieve`."""
-        photo = photos.photo_id(self.store, loaded.sha256, None, loaded.size)
         vector = embed_regions(self.embedder, loaded, [box])[0]
         proposal = Proposal(tuple(float(v) for v in box), label or "user", 1.0, "user")
-        return photos.add_region(self.store, photo, proposal, vector, self.embedder.model_id)
+        with self.store.transaction():
+            photo = photos.photo_row(self.store, loaded.sha256, None, loaded.size)
+            ordinal = photos.write_region(self.store, photo, proposal, vector, self.embedder.model_id)
+        return photos.region(self.store, photo, f"r{ordinal}")
 
     def retrieve(
         self,
@@ -157,22 +177,27 @@ class Retriever:
         path: str | None = None,
         refresh: bool = False,
     ) -> RetrievalResult:
+        """Detect (or reuse the stored regions), rank, decide, and store the photo, its regions and
+        their matches in one write transaction: the models and the search run before it, so no
+        writer waits on them, and a crash leaves the photo's rows as they were or wholly new."""
         self._timings = {"detect": 0.0, "embed": 0.0}
         self.store.embed_missing()
-        photo = photos.photo_id(self.store, loaded.sha256, path, loaded.size)
-        stored = self._regions(loaded, photo, refresh)
+        found = self._detect(loaded, photos.known_photo(self.store, loaded.sha256), refresh)
         start = time.perf_counter()
-        ranked = self._rank(stored)
+        ranked = self._rank(found.vectors())
         self._timings["search"] = time.perf_counter() - start
-        regions = self._decide(stored, ranked)
-        photos.save_matches(
-            self.store,
-            [
-                photos.StoredMatch(r.db_id, c.concept_id, c.similarity, match_status(c), c.accepted)
-                for r in regions
-                for c in r.candidates
-            ],
-        )
+        with self.store.transaction():
+            photo = photos.photo_row(self.store, loaded.sha256, path, loaded.size)
+            stored = found.stored or self._store_regions(photo, found)
+            regions = self._decide(stored, ranked)
+            photos.write_matches(
+                self.store,
+                [
+                    photos.StoredMatch(r.db_id, c.concept_id, c.similarity, match_status(c), c.accepted)
+                    for r in regions
+                    for c in r.candidates
+                ],
+            )
         limit = min(top_k or self.limit, self.limit)
         return RetrievalResult(
             loaded.sha256,
@@ -184,10 +209,16 @@ class Retriever:
             dict(self._timings),
         )
 
-    def _rank(self, stored: Sequence[photos.StoredRegion]) -> list[list[tuple[int, int, str, float]]]:
-        if not stored:
+    def _store_regions(self, photo: int, found: Detected) -> list[photos.StoredRegion]:
+        """Inside the write: the fresh regions replace the photo's old ones (decisions carried on)."""
+        model = self.embedder.model_id
+        photos.write_regions(self.store, photo, found.proposals, found.vectors_, model, found.key, found.origins)
+        return photos.regions(self.store, photo, model)
+
+    def _rank(self, vectors: np.ndarray) -> list[list[tuple[int, int, str, float]]]:
+        if not len(vectors):
             return []
-        return rank(self.store, np.stack([r.vector for r in stored]), self.neighbours)
+        return rank(self.store, vectors, self.neighbours)
 
     def _decide(self, stored, ranked) -> list[RegionResult]:
         manual = photos.manual_statuses(self.store, [r.id for r in stored])
@@ -248,17 +279,7 @@ def rank_with_floor(
     sims, ids = index.search(np.atleast_2d(vectors), neighbours * 4)
     if sims.shape[1] == neighbours * 4:
         floor = np.where(ids[:, -1] >= 0, sims[:, -1], -np.inf).astype(np.float32)
-    wanted = sorted({int(i) for i in np.unique(ids) if i >= 0})
-    owner: dict[int, tuple[int, str]] = {}
-    for start in range(0, len(wanted), 900):  # SQLite's bound-parameter limit
-        chunk = wanted[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for eid, cid, name in store.conn.execute(
-            f"SELECT e.id, c.id, c.name FROM exemplars e JOIN concepts c ON c.id = e.concept_id "
-            f"WHERE e.id IN ({marks})",
-            chunk,
-        ):
-            owner[eid] = (cid, name)
+    owner = exemplar_owners(store, sorted({int(i) for i in np.unique(ids) if i >= 0}))
     # vectorised (10^5 regions): each hit's concept, then the first hit per (region, concept) in
     # best-first order, then at most `neighbours` concepts per region
     known = np.array(sorted(owner), np.int64)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rap_desktop.core import corrections, photos
+from rap_desktop.core import corrections
 from rap_desktop.core.images import load_image
 from rap_desktop.core.regions import Proposal
 from rap_desktop.core.rematch import rematch
@@ -32,7 +32,7 @@ from rap_desktop.core.retrieval import (
     TIE,
     Retriever,
 )
-from rap_desktop.core.store import NewConcept, NewExemplar, Store
+from rap_desktop.core.store import NewConcept, NewExemplar, Store, photos
 
 AXES = {"ada": 0, "bo": 1, "cy": 2, "dot": 3}  # concept -> its exemplar's axis
 NEG = 10  # the axis of a rejected example (a negative)

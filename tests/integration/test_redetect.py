@@ -4,11 +4,11 @@ user said about its regions: tiny YOLO-World + tiny CLIP on a package photo, the
 from __future__ import annotations
 
 from rap_desktop.core import corrections
-from rap_desktop.core import photos as photo_rows
 from rap_desktop.core.images import load_image
 from rap_desktop.core.regions import iou
 from rap_desktop.core.retrieval import CONFIRMED, REJECTED, RegionResult, RetrievalResult
 from rap_desktop.core.session import Session
+from rap_desktop.core.store import photos as photo_rows
 
 
 def _decision(region: RegionResult, concept: str) -> str | None:

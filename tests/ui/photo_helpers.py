@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from rap_desktop.core import photos
+from rap_desktop.core.store import photos
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.photo.region_items import RegionItem
 

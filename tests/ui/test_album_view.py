@@ -15,8 +15,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from rap_desktop.core import album_store, rematch
+from rap_desktop.core import rematch
 from rap_desktop.core.session import Session
+from rap_desktop.core.store import album as album_store
 from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
 from rap_desktop.ui.album.album_model import PhotoRole
 from rap_desktop.ui.album.album_ops import AlbumPhoto, Listing

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rap_desktop.core.photos import StoredRegion, carry_plan
 from rap_desktop.core.regions import Proposal
+from rap_desktop.core.store.photos import StoredRegion, carry_plan
 
 
 def _old(rid: int, box, source: str = "detector") -> StoredRegion:

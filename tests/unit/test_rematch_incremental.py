@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rap_desktop.core import corrections, group_naming, groups, photos, rematch, removal
+from rap_desktop.core import corrections, group_naming, groups, rematch, removal
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import load_image, sha256_bytes
 from rap_desktop.core.regions import Proposal
-from rap_desktop.core.store import NewConcept, NewExemplar, Store
+from rap_desktop.core.store import NewConcept, NewExemplar, Store, photos
 
 MODEL = "synthetic"
 DIM = 24

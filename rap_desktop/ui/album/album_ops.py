@@ -9,11 +9,12 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QImageReader
 
-from rap_desktop.core import album_search, album_store
+from rap_desktop.core import album_search
 from rap_desktop.core.album import Indexer, IndexReport, IndexRun, Progress
 from rap_desktop.core.errors import NotFoundError
 from rap_desktop.core.images import load_image
 from rap_desktop.core.session import Session
+from rap_desktop.core.store import album as album_store
 from rap_desktop.core.thumbcache import ThumbCache, for_home
 
 TEXT_LIMIT = 200  # photos a text search returns
@@ -50,11 +51,7 @@ class AlbumQueries:
 
     def all_photos(self) -> list[AlbumPhoto]:
         """Every indexed album photo once, by EXIF date (undated last), then path."""
-        rows = self.session.store().conn.execute(
-            "SELECT f.photo_id, MIN(f.path) AS first, p.sha256, p.taken FROM album_files f "
-            "JOIN photos p ON p.id = f.photo_id WHERE f.status = 'indexed' GROUP BY f.photo_id "
-            "ORDER BY p.taken IS NULL, p.taken, first"
-        )
+        rows = album_store.album_photos(self.session.store())
         return [AlbumPhoto(pid, sha, path, taken) for pid, path, sha, taken in rows]
 
     def search(self, concept: str | None, text: str) -> Listing:

@@ -19,13 +19,14 @@ from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
-from rap_desktop.core import album_store, caption_steps
+from rap_desktop.core import caption_steps
 from rap_desktop.core.album import Progress
 from rap_desktop.core.assistant import Assistant, Reply
 from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.models.decoding import Batcher
 from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
+from rap_desktop.core.store import album as album_store
 
 from ..assistant.chat_worker import generator_missing, load_generator
 from ..runtime.tasks import Steps, TaskRunner, message

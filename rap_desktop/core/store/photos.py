@@ -2,7 +2,9 @@
 
 Regions are kept so that a photo looked at again needs no detector or encoder run, corrections
 can name a region (`r1`, `r2`, ... per photo), and later album features can re-match from stored
-embeddings. Rows only; the decisions are made in retrieval.py.
+embeddings. Rows only (and `carry_plan`, which says which old region's rows move where); the
+decisions are made in retrieval.py. Functions named `write_*` / `*_row` run inside the caller's
+`store.transaction()`; the others that write open their own.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NotFoundError
-from .regions import USER, Box, Proposal, iou
-from .store import Store
+from ..errors import NotFoundError
+from ..regions import USER, Box, Proposal, iou
+from .base import Store
 
 MANUAL = ("confirmed", "rejected", "reassigned")
 CARRY_IOU = 0.5  # a decided region's decisions go to the new detection overlapping it at least this much
@@ -50,16 +52,48 @@ class StoredMatch:
 def photo_id(store: Store, sha256: str, path: str | None, size: tuple[int, int]) -> int:
     """The photo's row id, adding it (or refreshing its path) as needed."""
     with store.transaction():
-        row = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (sha256,)).fetchone()
-        if row:
-            if path:
-                store.conn.execute("UPDATE photos SET path = ? WHERE id = ?", (path, row[0]))
-            return int(row[0])
-        cur = store.conn.execute(
-            "INSERT INTO photos(sha256, path, width, height, added) VALUES (?,?,?,?,?)",
-            (sha256, path, size[0], size[1], time.time()),
-        )
-        return int(cur.lastrowid)
+        return photo_row(store, sha256, path, size)
+
+
+def photo_row(store: Store, sha256: str, path: str | None, size: tuple[int, int]) -> int:
+    """Inside a write: `photo_id`'s row."""
+    row = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (sha256,)).fetchone()
+    if row:
+        if path:
+            store.conn.execute("UPDATE photos SET path = ? WHERE id = ?", (path, row[0]))
+        return int(row[0])
+    cur = store.conn.execute(
+        "INSERT INTO photos(sha256, path, width, height, added) VALUES (?,?,?,?,?)",
+        (sha256, path, size[0], size[1], time.time()),
+    )
+    return int(cur.lastrowid)
+
+
+def known_photo(store: Store, sha256: str) -> int | None:
+    """The id of the photo with this content hash, or None: a read, nothing is added."""
+    row = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (sha256,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def photo_sha256(store: Store, photo: int) -> str | None:
+    """The content hash of photo `photo`, or None when it is gone."""
+    row = store.conn.execute("SELECT sha256 FROM photos WHERE id = ?", (photo,)).fetchone()
+    return None if row is None else row[0]
+
+
+def photo_info(store: Store, photo_ids: Sequence[int]) -> dict[int, tuple[str, float | None]]:
+    """photo id -> (sha256, taken) for each of these photos that exists."""
+    out = {}
+    for chunk in chunks(photo_ids):
+        marks = ",".join("?" * len(chunk))
+        for pid, sha, taken in store.conn.execute(f"SELECT id, sha256, taken FROM photos WHERE id IN ({marks})", chunk):
+            out[pid] = (sha, taken)
+    return out
+
+
+def chunks(ids: Sequence[int], size: int = 900) -> list[list[int]]:
+    """`ids` in pieces under SQLite's bound-parameter limit."""
+    return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
 
 
 def find_photo(store: Store, ref: str) -> tuple[int, str, str | None]:
@@ -271,24 +305,30 @@ def move_decisions(store: Store, kept: tuple[list[tuple], list[tuple], list[tupl
 def add_region(store: Store, photo: int, proposal: Proposal, vector: np.ndarray, model: str) -> StoredRegion:
     """A region the user drew (a box the detector missed)."""
     with store.transaction():
-        ordinal = store.conn.execute(
-            "SELECT COALESCE(MAX(ordinal), 0) + 1 FROM regions WHERE photo_id = ?", (photo,)
-        ).fetchone()[0]
-        store.conn.execute(
-            "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, model, vector) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                photo,
-                ordinal,
-                *proposal.box,
-                proposal.label,
-                proposal.score,
-                proposal.source,
-                model,
-                np.asarray(vector, np.float32).tobytes(),
-            ),
-        )
+        ordinal = write_region(store, photo, proposal, vector, model)
     return region(store, photo, f"r{ordinal}")
+
+
+def write_region(store: Store, photo: int, proposal: Proposal, vector: np.ndarray, model: str) -> int:
+    """Inside a write: `add_region`'s row; its ordinal."""
+    ordinal = store.conn.execute(
+        "SELECT COALESCE(MAX(ordinal), 0) + 1 FROM regions WHERE photo_id = ?", (photo,)
+    ).fetchone()[0]
+    store.conn.execute(
+        "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, model, vector) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            photo,
+            ordinal,
+            *proposal.box,
+            proposal.label,
+            proposal.score,
+            proposal.source,
+            model,
+            np.asarray(vector, np.float32).tobytes(),
+        ),
+    )
+    return int(ordinal)
 
 
 def manual_statuses(store: Store, region_ids: Sequence[int]) -> dict[tuple[int, int], str]:
@@ -305,17 +345,21 @@ def manual_statuses(store: Store, region_ids: Sequence[int]) -> dict[tuple[int, 
 
 def save_matches(store: Store, rows: Sequence[StoredMatch]) -> None:
     """Replace the automatic matches of these regions; the user's decisions stay."""
-    region_ids = sorted({m.region_id for m in rows})
     with store.transaction():
-        for rid in region_ids:
-            store.conn.execute("DELETE FROM matches WHERE region_id = ? AND status = 'auto'", (rid,))
-        for m in rows:
-            store.conn.execute(
-                "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?) "
-                "ON CONFLICT(region_id, concept_id) DO UPDATE SET similarity = excluded.similarity, "
-                "accepted = excluded.accepted",
-                (m.region_id, m.concept_id, m.similarity, m.status, int(m.accepted)),
-            )
+        write_matches(store, rows)
+
+
+def write_matches(store: Store, rows: Sequence[StoredMatch]) -> None:
+    """Inside a write: `save_matches`' rows."""
+    for rid in sorted({m.region_id for m in rows}):
+        store.conn.execute("DELETE FROM matches WHERE region_id = ? AND status = 'auto'", (rid,))
+    for m in rows:
+        store.conn.execute(
+            "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(region_id, concept_id) DO UPDATE SET similarity = excluded.similarity, "
+            "accepted = excluded.accepted",
+            (m.region_id, m.concept_id, m.similarity, m.status, int(m.accepted)),
+        )
 
 
 def negatives(store: Store, model: str) -> tuple[np.ndarray, np.ndarray]:
@@ -324,3 +368,50 @@ def negatives(store: Store, model: str) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
     return np.array([r[0] for r in rows], np.int64), np.stack([np.frombuffer(r[1], np.float32) for r in rows])
+
+
+def has_regions(store: Store, model: str) -> bool:
+    """Whether any region embedded by `model` is stored."""
+    return store.conn.execute("SELECT 1 FROM regions WHERE model = ? LIMIT 1", (model,)).fetchone() is not None
+
+
+def region_key(store: Store, model: str) -> tuple[int, int]:
+    """(count, newest id) of the model's regions: regions are only ever added or deleted, so this
+    changes whenever they do. Answered from the regions_model_photo index alone (no vector read)."""
+    count, newest = store.conn.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM regions WHERE model = ?", (model,)
+    ).fetchone()
+    return int(count), int(newest)
+
+
+def region_matrix(store: Store, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every region of `model` with a vector, by id: (n, 3) int64 rows (region id, photo id, ordinal)
+    and the (n, dim) float32 vectors."""
+    found = store.conn.execute(
+        "SELECT id, photo_id, ordinal, vector FROM regions WHERE model = ? AND vector IS NOT NULL ORDER BY id", (model,)
+    ).fetchall()
+    rows = np.array([r[:3] for r in found], np.int64).reshape(-1, 3)
+    dim = len(found[0][3]) // 4 if found else 1
+    return rows, np.frombuffer(b"".join(r[3] for r in found), np.float32).reshape(-1, dim).copy()
+
+
+def region_boxes(store: Store, region_ids: Sequence[int]) -> dict[int, tuple[int, Box]]:
+    """region id -> (ordinal, box) for each of these regions that exists."""
+    out = {}
+    for chunk in chunks(region_ids):
+        marks = ",".join("?" * len(chunk))
+        for rid, ordinal, *box in store.conn.execute(
+            f"SELECT id, ordinal, x1, y1, x2, y2 FROM regions WHERE id IN ({marks})", chunk
+        ):
+            out[rid] = (ordinal, tuple(box))
+    return out
+
+
+def photos_of_regions(store: Store, region_ids: Sequence[int]) -> list[int]:
+    """The distinct photo ids these regions belong to."""
+    found: set[int] = set()
+    for chunk in chunks(region_ids):
+        marks = ",".join("?" * len(chunk))
+        rows = store.conn.execute(f"SELECT DISTINCT photo_id FROM regions WHERE id IN ({marks})", chunk)
+        found.update(r[0] for r in rows)
+    return sorted(found)

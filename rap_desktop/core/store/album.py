@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..regions import USER, Proposal
 from . import photos as photo_rows
-from .photos import StoredRegion
-from .regions import USER, Proposal
-from .retrieval import RegionResult
-from .store import Store
+from .base import Store
+from .photos import StoredRegion, chunks
 
 INDEXED = "indexed"
 FAILED = "failed"
@@ -55,7 +54,7 @@ class NewPhoto:
     taken: float | None
     proposals: Sequence[Proposal]
     vectors: np.ndarray
-    decided: Sequence[RegionResult]  # decisions made with placeholder region ids (-1, -2, ...)
+    matches: Sequence[tuple[int, int, float, bool]]  # (position in proposals, concept id, similarity, accepted)
     origins: Sequence[int | None] = ()  # per proposal, the earlier region whose user decisions move to it
 
 
@@ -139,14 +138,13 @@ def _write_photo(store: Store, photo: NewPhoto, model: str, detector: str) -> in
         return photo_id  # another process indexed it meanwhile: keep its rows, add none
     # another model's regions go; what the user drew or decided moves to the new rows
     new_ids = photo_rows.write_regions(store, photo_id, photo.proposals, photo.vectors, model, detector, photo.origins)
-    ids = {result.db_id: new_id for result, new_id in zip(photo.decided, new_ids, strict=True)}
     # the indexer's own matches are automatic; a pair the user decided keeps its moved row and status
     # (as `retrieve` does) and only takes this model's similarity
     store.conn.executemany(
         "INSERT INTO matches(region_id, concept_id, similarity, status, accepted) VALUES (?,?,?,'auto',?) "
         "ON CONFLICT(region_id, concept_id) DO UPDATE SET similarity = excluded.similarity, "
         "accepted = excluded.accepted",
-        [(ids[r.db_id], c.concept_id, c.similarity, int(c.accepted)) for r in photo.decided for c in r.candidates],
+        [(new_ids[at], concept, similarity, int(accepted)) for at, concept, similarity, accepted in photo.matches],
     )
     return photo_id
 
@@ -202,8 +200,7 @@ def photo_paths(store: Store, photo_ids: Sequence[int]) -> dict[int, str]:
     """A current path for each photo: an album file if there is one (a deleted file's row is gone
     after the next index run), else the photos row's."""
     out: dict[int, str] = {}
-    for start in range(0, len(photo_ids), 900):
-        chunk = list(photo_ids[start : start + 900])
+    for chunk in chunks(photo_ids):
         marks = ",".join("?" * len(chunk))
         for pid, path in store.conn.execute(
             f"SELECT photo_id, MIN(path) FROM album_files WHERE status = 'indexed' AND photo_id IN ({marks}) "
@@ -227,3 +224,14 @@ def album_photo_ids(store: Store, folder: str) -> list[int]:
         (prefix, prefix),
     )
     return [r[0] for r in rows]
+
+
+def album_photos(store: Store) -> list[tuple[int, str, str, float | None]]:
+    """(photo id, first path, sha256, taken) of every indexed album photo once, by taken date
+    (undated last), then path."""
+    rows = store.conn.execute(
+        "SELECT f.photo_id, MIN(f.path) AS first, p.sha256, p.taken FROM album_files f "
+        "JOIN photos p ON p.id = f.photo_id WHERE f.status = 'indexed' GROUP BY f.photo_id "
+        "ORDER BY p.taken IS NULL, p.taken, first"
+    )
+    return rows.fetchall()
