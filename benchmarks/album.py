@@ -35,8 +35,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import rap_desktop.torch_compat  # noqa: E402,F401
-from rap_desktop.core import album_search, region_vectors, rematch  # noqa: E402
-from rap_desktop.core.album import Indexer  # noqa: E402
+from rap_desktop.core.album import region_vectors, rematch  # noqa: E402
+from rap_desktop.core.album import search as album_search  # noqa: E402
+from rap_desktop.core.album.indexer import Indexer  # noqa: E402
 from rap_desktop.core.images import load_image  # noqa: E402
 from rap_desktop.core.session import Session  # noqa: E402
 from rap_desktop.core.store import NewConcept, NewExemplar, Store  # noqa: E402

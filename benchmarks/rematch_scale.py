@@ -37,7 +37,8 @@ def _album_bench():
     return module
 
 
-from rap_desktop.core import corrections, region_vectors, rematch, rematch_state  # noqa: E402
+from rap_desktop.core import corrections  # noqa: E402
+from rap_desktop.core.album import region_vectors, rematch, rematch_state  # noqa: E402
 from rap_desktop.core.images import load_image, sha256_bytes  # noqa: E402
 from rap_desktop.core.store import NewConcept, NewExemplar, Store  # noqa: E402
 

@@ -113,7 +113,7 @@ def _warm_up(session) -> None:
 
 def index_steady(config: Path, photos: list[Path], batch: int = 4) -> dict:
     """Index `photos` (a folder of links to them); s/photo over the batches after the first."""
-    from rap_desktop.core.album import Indexer
+    from rap_desktop.core.album.indexer import Indexer
     from rap_desktop.core.thumbcache import for_home
 
     folder = Path(tempfile.mkdtemp(prefix="rap-ws-album-"))

@@ -10,7 +10,11 @@ import threading
 import time
 from pathlib import Path
 
-from ..core import actions, album, album_caption, album_search, groups, rematch
+from ..core import actions, groups
+from ..core.album import caption as album_caption
+from ..core.album import indexer as album
+from ..core.album import rematch
+from ..core.album import search as album_search
 from ..core.errors import RapError
 from ..core.models.generator import GenerationOptions
 from ..core.names import tag

@@ -129,7 +129,8 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
-def _read_file(path: str, label: str, max_bytes: int) -> bytes:
+def read_file(path: str, label: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`; anything else is an ImageError naming `label`."""
     not_regular = "not a regular file (a pipe, device or socket)"
     try:
         info = os.stat(path)
@@ -213,7 +214,8 @@ def _stretch_to_8bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
-def _identify(data: bytes, label: str) -> Image.Image:
+def identify(data: bytes, label: str) -> Image.Image:
+    """The image in `data`, opened lazily (nothing decoded yet) with an allowed format only."""
     # Pillow's own open loop, over our allow-list only: `Image.open` itself is global state that
     # other packages replace (ultralytics swaps in a wrapper that pip-installs a plugin on any
     # unidentified file), and it applies Pillow's global pixel limit instead of ours.
@@ -286,7 +288,7 @@ class _Reduce:
 
 def _decode(data: bytes, label: str, max_pixels: int, reduce: _Reduce | None = None) -> tuple[Image.Image, str]:
     # Pillow's size warning (a frame, tile or MPO page over the limit) is an error: see _pillow_policy.
-    with _identify(data, label) as image:
+    with identify(data, label) as image:
         width, height = image.size
         if width <= 0 or height <= 0:
             raise _fail(label, f"image has no pixels ({width}x{height})")
@@ -332,7 +334,7 @@ def load_image(
     else:
         path = os.fspath(source)
         label = name or os.path.basename(path.rstrip("/\\")) or path or "image"
-        data = _read_file(path, label, max_bytes)
+        data = read_file(path, label, max_bytes)
     if not data:
         raise _fail(label, "empty file (0 bytes)")
     try:

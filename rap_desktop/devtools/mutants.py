@@ -62,8 +62,8 @@ MUTANTS = (
     Mutant(
         "retrieval-threshold-reached",
         RETRIEVAL,
-        "elif similarity < threshold:",
-        "elif similarity <= threshold:",
+        "return BELOW if similarity < threshold else ACCEPTED",
+        "return BELOW if similarity <= threshold else ACCEPTED",
         "a region exactly at the threshold is rejected (README: reaching it is enough)",
     ),
     Mutant(
@@ -114,8 +114,8 @@ MUTANTS = (
     Mutant(
         "retrieval-reassigned",
         RETRIEVAL,
-        'elif status in ("rejected", "reassigned"):',
-        'elif status == "rejected":',
+        'if status in ("rejected", "reassigned"):',
+        'if status == "rejected":',
         "the concept a region was reassigned away from is proposed again",
     ),
     Mutant(

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import tomli_w
 
-from rap_desktop.core import album_search, corrections, rematch
-from rap_desktop.core.album import Indexer, Progress
+from rap_desktop.core import corrections
+from rap_desktop.core.album import rematch
+from rap_desktop.core.album import search as album_search
+from rap_desktop.core.album.indexer import Indexer, Progress
 from rap_desktop.core.errors import NotFoundError
 from rap_desktop.core.images import sha256_bytes
 from rap_desktop.core.session import Session
@@ -124,7 +126,7 @@ def test_bad_files_are_listed_and_the_run_completes(session: Session, album: Pat
 
 
 def test_cancel_stops_between_batches_and_a_rerun_finishes(session: Session, album: Path) -> None:
-    from rap_desktop.core.album import CancelToken
+    from rap_desktop.core.album.indexer import CancelToken
 
     token = CancelToken()
 

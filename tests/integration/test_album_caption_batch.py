@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rap_desktop.core import rematch
-from rap_desktop.core.album import Indexer
-from rap_desktop.core.album_caption import caption_folder
+from rap_desktop.core.album import rematch
+from rap_desktop.core.album.caption import caption_folder
+from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rap_desktop.cli import main
-from rap_desktop.core import album as album_mod
+from rap_desktop.core.album import indexer as album_mod
 from rap_desktop.core.images import sha256_bytes
 from rap_desktop.core.xmp import clean_text
 from rap_desktop.devtools.synthetic_album import add_bad_files, make_album

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from rap_desktop.core import album_search, corrections, rematch
-from rap_desktop.core.album import Indexer
+from rap_desktop.core import corrections
+from rap_desktop.core.album import rematch
+from rap_desktop.core.album import search as album_search
+from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.images import load_image
 from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import for_home

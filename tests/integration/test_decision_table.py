@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 from rap_desktop.core import corrections
+from rap_desktop.core.album.rematch import rematch
 from rap_desktop.core.images import load_image
 from rap_desktop.core.regions import Proposal
-from rap_desktop.core.rematch import rematch
 from rap_desktop.core.retrieval import (
     ACCEPTED,
     BELOW,

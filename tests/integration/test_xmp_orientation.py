@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from rap_desktop.core import corrections
-from rap_desktop.core.album import Indexer
-from rap_desktop.core.album_caption import caption_folder
+from rap_desktop.core.album.caption import caption_folder
+from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.images import load_image
 from rap_desktop.core.store import photos as photo_rows
 from rap_desktop.core.xmp import Region, orientation, write_sidecar

@@ -29,7 +29,8 @@ def main(out: Path, count: int, threshold: float) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from rap_desktop.core import corrections, rematch
+    from rap_desktop.core import corrections
+    from rap_desktop.core.album import rematch
     from rap_desktop.core.session import Session
     from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
     from rap_desktop.devtools.tiny_models import write_all

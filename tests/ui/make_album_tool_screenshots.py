@@ -26,8 +26,8 @@ def main(out: Path) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from rap_desktop.core import rematch
-    from rap_desktop.core.album import Indexer
+    from rap_desktop.core.album import rematch
+    from rap_desktop.core.album.indexer import Indexer
     from rap_desktop.core.models.generator import GenerationOptions
     from rap_desktop.core.session import Session
     from rap_desktop.core.thumbcache import for_home

@@ -15,7 +15,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from rap_desktop.core import rematch
+from rap_desktop.core.album import rematch
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import album as album_store
 from rap_desktop.devtools.synthetic_album import add_bad_files, make_album
@@ -170,7 +170,7 @@ def test_closing_mid_index_stops_cleanly_and_a_rerun_resumes(qtbot, home, strict
         store = opened.store()
         done = store.conn.execute("SELECT COUNT(*) FROM album_files").fetchone()[0]
         assert 0 < done < N
-        from rap_desktop.core.album import Indexer
+        from rap_desktop.core.album.indexer import Indexer
         from rap_desktop.core.thumbcache import for_home
 
         report = Indexer(opened.retriever(), for_home(opened.home)).index([album])

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from rap_desktop.core import rematch
-from rap_desktop.core.album import Indexer
+from rap_desktop.core.album import rematch
+from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import for_home

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rap_desktop.core import groups, rematch
-from rap_desktop.core.album import Indexer
+from rap_desktop.core import groups
+from rap_desktop.core.album import rematch
+from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import make_album

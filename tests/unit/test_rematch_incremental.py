@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rap_desktop.core import corrections, group_naming, groups, rematch, removal
+from rap_desktop.core import corrections, group_naming, groups, removal
+from rap_desktop.core.album import rematch
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import load_image, sha256_bytes
 from rap_desktop.core.regions import Proposal

@@ -14,7 +14,7 @@ from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
-from rap_desktop.core.album import IndexReport, IndexRun, Progress
+from rap_desktop.core.album.indexer import IndexReport, IndexRun, Progress
 from rap_desktop.core.session import Session
 
 from ..runtime.tasks import Steps, TaskRunner, message

@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QImageReader
 
-from rap_desktop.core import album_search
-from rap_desktop.core.album import Indexer, IndexReport, IndexRun, Progress
+from rap_desktop.core.album import search as album_search
+from rap_desktop.core.album.indexer import Indexer, IndexReport, IndexRun, Progress
 from rap_desktop.core.errors import NotFoundError
 from rap_desktop.core.images import load_image
 from rap_desktop.core.session import Session

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rap_desktop.core.album import IndexReport, Progress
+from rap_desktop.core.album.indexer import IndexReport, Progress
 from rap_desktop.core.changes import Changes
 from rap_desktop.core.thumbcache import for_home
 

@@ -33,7 +33,7 @@ from . import caption_ops
 from .caption_ops import CaptionRun, Folder, Job, Result
 
 if TYPE_CHECKING:
-    from rap_desktop.core.album import Progress
+    from rap_desktop.core.album.indexer import Progress
 
     from ..main_window import MainWindow
 

@@ -19,8 +19,8 @@ from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
-from rap_desktop.core import caption_steps
-from rap_desktop.core.album import Progress
+from rap_desktop.core.album import caption_steps
+from rap_desktop.core.album.indexer import Progress
 from rap_desktop.core.assistant import Assistant, Reply
 from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.models.decoding import Batcher

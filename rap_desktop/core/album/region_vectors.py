@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .fsutil import atomic_file
-from .store import Store, photos
+from ..fsutil import atomic_file
+from ..store import Store, photos
 
 _MEMORY: dict[tuple[str, str], RegionVectors] = {}
 

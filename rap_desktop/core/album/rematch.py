@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from . import region_vectors, rematch_state
-from .rematch_state import Inputs, Record, Regions
-from .retrieval import (
+from ..retrieval import (
     ACCEPTED,
     CONFIRMED,
     TAKEN,
@@ -44,8 +42,10 @@ from .retrieval import (
     rank_with_floor,
     verdict,
 )
-from .store import Store, matches
-from .store.photos import StoredRegion, has_regions
+from ..store import Store, matches
+from ..store.photos import StoredRegion, has_regions
+from . import region_vectors, rematch_state
+from .rematch_state import Inputs, Record, Regions
 
 MARGIN = 1e-4  # numpy and FAISS round differently: a region this close to a bound is looked at again
 SAME = 1e-6  # similarities closer than this are the same (as when writing rows)

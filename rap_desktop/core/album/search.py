@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
+from ..store import Store, matches
+from ..store import album as album_store
+from ..store.photos import photo_info as _photo_info
+from ..store.photos import region_boxes
 from . import region_vectors
-from .store import Store, matches
-from .store import album as album_store
-from .store.photos import photo_info as _photo_info
-from .store.photos import region_boxes
 
 
 @dataclass(frozen=True)

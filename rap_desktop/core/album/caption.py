@@ -12,16 +12,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import xmp
-from .album import Progress
-from .assistant import Assistant
-from .cancel import CancelToken
-from .errors import RapError
-from .models.generator import DEFAULT_OPTIONS, GenerationOptions
-from .retrieval import ChosenConcept
-from .store import Store
-from .store.captions import save_caption
-from .store.matches import accepted_in_photo
+from .. import xmp
+from ..assistant import Assistant
+from ..cancel import CancelToken
+from ..errors import RapError
+from ..models.generator import DEFAULT_OPTIONS, GenerationOptions
+from ..retrieval import ChosenConcept
+from ..store import Store
+from ..store.captions import save_caption
+from ..store.matches import accepted_in_photo
+from .indexer import Progress
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,8 @@ class _Run:
         return self.cancel is not None and self.cancel.cancelled
 
     def caption(self, items: list, force: bool) -> None:
+        from ..models.decoding import Batcher
         from . import caption_steps
-        from .models.decoding import Batcher
 
         self.total = len(items)
         pending: Batcher | None = None

@@ -23,26 +23,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .cancel import CancelToken
-from .errors import ImageError, NotFoundError, RapError
-from .fsutil import is_text, text_path
-from .images import (
+from ..cancel import CancelToken
+from ..errors import ImageError, NotFoundError, RapError
+from ..fsutil import is_text, text_path
+from ..images import (
     IMAGE_EXTENSIONS,
     MAX_FILE_BYTES,
     LoadedImage,
-    _identify,
-    _read_file,
     crop_original,
+    identify,
     load_working,
+    read_file,
     sha256_bytes,
     working_box,
 )
-from .regions import propose
-from .retrieval import Negatives, Retriever, decide, detect_original, rank
-from .store import album as album_store
-from .store.album import NewPhoto, SeenFile
-from .store.photos import StoredRegion, carry_plan
-from .thumbcache import ThumbCache
+from ..regions import propose
+from ..retrieval import Negatives, Retriever, decide, detect_original, rank
+from ..store import album as album_store
+from ..store.album import NewPhoto, SeenFile
+from ..store.photos import StoredRegion, carry_plan
+from ..thumbcache import ThumbCache
 
 __all__ = ["CancelToken", "IndexReport", "IndexRun", "Indexer", "Progress", "scan"]
 
@@ -122,7 +122,7 @@ def scan(folder: Path) -> list[tuple[str, int, int]]:
 def exif_taken(data: bytes) -> float | None:
     """EXIF DateTimeOriginal (or DateTime) as seconds, the wall-clock time read as UTC (for sorting)."""
     try:
-        with _identify(data, "photo") as image:
+        with identify(data, "photo") as image:
             exif = image.getexif()
             value = exif.get_ifd(0x8769).get(36867) or exif.get(306)
         if not value:
@@ -176,7 +176,7 @@ class Indexer:
         if not is_text(path):  # the album keeps paths as text: a name that is not UTF-8 cannot be stored
             return _Read(SeenFile(text_path(path), size, mtime_ns, error=NOT_UTF8))
         try:
-            data = _read_file(path, label, MAX_FILE_BYTES)
+            data = read_file(path, label, MAX_FILE_BYTES)
             if not data:
                 raise ImageError("empty file (0 bytes)")
             sha = sha256_bytes(data)

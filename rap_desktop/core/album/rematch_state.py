@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .fsutil import fsync_dir
-from .store import Store, matches
+from ..fsutil import fsync_dir
+from ..store import Store, matches
 
 VERSION = 1
 STATUSES = ("confirmed", "rejected", "reassigned")  # the user's decisions, by code 0..2

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import xmp
-from .album_caption import _save, accepted
-from .assistant import Assistant, Prepared, Reply, prompt_image
-from .cancel import CancelToken
-from .errors import RapError
-from .images import load_working
-from .models.generator import DEFAULT_OPTIONS, GenerationOptions
-from .prompting import Conversation, build_user_turn, caption_question
-from .retrieval import ChosenConcept
-from .store import Store, captions
-from .store import album as album_store
-from .store.photos import photo_sha256
+from .. import xmp
+from ..assistant import Assistant, Prepared, Reply, prompt_image
+from ..cancel import CancelToken
+from ..errors import RapError
+from ..images import load_working
+from ..models.generator import DEFAULT_OPTIONS, GenerationOptions
+from ..prompting import Conversation, build_user_turn, caption_question
+from ..retrieval import ChosenConcept
+from ..store import Store, captions
+from ..store import album as album_store
+from ..store.photos import photo_sha256
+from .caption import _save, accepted
 
 
 @dataclass(frozen=True)
