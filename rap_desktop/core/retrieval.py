@@ -97,12 +97,12 @@ class Detected:
     key: str  # the detector key the regions are stored under
     stored: list[photos.StoredRegion]
     proposals: list[Proposal] = field(default_factory=list)
-    vectors_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32), repr=False)
+    embedded: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32), repr=False)
     origins: list[int | None] = field(default_factory=list)
 
-    def vectors(self) -> np.ndarray:
+    def to_rank(self) -> np.ndarray:
         """The vectors to rank, in the order the regions are (or will be) stored."""
-        return np.stack([r.vector for r in self.stored]) if self.stored else np.asarray(self.vectors_, np.float32)
+        return np.stack([r.vector for r in self.stored]) if self.stored else np.asarray(self.embedded, np.float32)
 
 
 class Retriever:
@@ -184,7 +184,7 @@ class Retriever:
         self.store.embed_missing()
         found = self._detect(loaded, photos.known_photo(self.store, loaded.sha256), refresh)
         start = time.perf_counter()
-        ranked = self._rank(found.vectors())
+        ranked = self._rank(found.to_rank())
         self._timings["search"] = time.perf_counter() - start
         with self.store.transaction():
             photo = photos.photo_row(self.store, loaded.sha256, path, loaded.size)
@@ -212,7 +212,7 @@ class Retriever:
     def _store_regions(self, photo: int, found: Detected) -> list[photos.StoredRegion]:
         """Inside the write: the fresh regions replace the photo's old ones (decisions carried on)."""
         model = self.embedder.model_id
-        photos.write_regions(self.store, photo, found.proposals, found.vectors_, model, found.key, found.origins)
+        photos.write_regions(self.store, photo, found.proposals, found.embedded, model, found.key, found.origins)
         return photos.regions(self.store, photo, model)
 
     def _rank(self, vectors: np.ndarray) -> list[list[tuple[int, int, str, float]]]:
