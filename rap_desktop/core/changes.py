@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
-from .rematch import RematchReport
+from .album.rematch import RematchReport
 
 T = TypeVar("T")
 

@@ -11,8 +11,10 @@ import pytest
 import tomli_w
 from PIL import Image
 
-from rap_desktop.core import actions, album_search, backup, groups, rematch
-from rap_desktop.core.album import Indexer
+from rap_desktop.core import actions, backup, groups
+from rap_desktop.core.album import rematch
+from rap_desktop.core.album import search as album_search
+from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.changes import ANYTHING, FLAGS, LISTED, Changes
 from rap_desktop.core.session import Session
 from rap_desktop.core.thumbcache import for_home

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .. import rematch
+from ..album import rematch
 from ..changes import Changes
 from ..session import Session
 
