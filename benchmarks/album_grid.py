@@ -109,7 +109,7 @@ def ours(home: Path, config: Path, photos: list, step_ms: int) -> dict:
     window = MainWindow(session, TaskRunner(), QSettings(str(home / "ui.ini"), QSettings.Format.IniFormat))
     window.show()
     page = window.album
-    page.tabs.setCurrentWidget(page)
+    window.tabs.setCurrentWidget(page)
     spin(3000)  # the window's own start-up work (model warm-up on the store lane) is over
     probe = StallProbe(5)
     probe.start()

@@ -83,10 +83,10 @@ def old_open_path(controller, path: Path) -> None:
 
     controller._generation += 1
     generation = controller._generation
-    controller.w.notify(f"Opening {path.name}…")
+    controller.ctx.status.notify(f"Opening {path.name}…")
     controller.view.sharpen = False
     controller._tile_next = None
-    controller.w.runner.submit(
+    controller.ctx.runner.submit(
         load_photo, path, 2400, lane="io", on_done=lambda r: controller._decoded(generation, path, *r)
     )
 

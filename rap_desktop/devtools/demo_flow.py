@@ -145,8 +145,8 @@ def flow_steps(app, script: Script, photos: dict[str, Path]) -> list[Step]:
         w = win()
         script.shot("flow_3_correct.png")
         panel = w.assistant.panel
-        w.assistant.dock.show()
-        w.assistant.dock.raise_()
+        w.assistant_dock.show()
+        w.assistant_dock.raise_()
         state["answers"] = 0
         panel.answer_finished.connect(lambda: state.__setitem__("answers", state["answers"] + 1))
         panel.caption()

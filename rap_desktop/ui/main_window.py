@@ -3,18 +3,21 @@
 
 Every store call goes through the TaskRunner's store lane; the concept commands (add, edit,
 remove, import, export) live in `library/library_actions.py`, the photo and its corrections in
-`photo/photo_controller.py`. Another panel is one call: `add_dock(widget, title, name)`.
+`photo/photo_controller.py`, the album in `album/`, the chat in `assistant/`. The window makes one
+`AppContext` (context.py) and hands it to each part; it places the parts' widgets and actions and
+wires their signals here, so no part knows the window. Another panel is one call:
+`add_dock(widget, title, name)`.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QMetaMethod, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence, QUndoStack
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -34,9 +37,11 @@ from rap_desktop.core.changes import LISTED, Changes
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import Concept
 
-from .album.album_view import install_album
-from .album.tools_menu import install_album_tools
-from .assistant.assistant_dock import install_assistant
+from .album.album_view import AlbumPage
+from .album.tools_menu import AlbumTools
+from .assistant.assistant_dock import Assistant
+from .centre_tabs import CentreTabs
+from .context import AppContext, Status
 from .library import operations as ops
 from .library.concept_model import ConceptFilterModel, ConceptListModel, ConceptRole
 from .library.details import DetailsPanel
@@ -44,7 +49,7 @@ from .library.library_actions import Commands
 from .photo import photo_ops
 from .photo.photo_controller import PhotoController
 from .photo.photo_view import local_paths
-from .photo.undo_commands import Host
+from .runtime.actions import make_action
 from .runtime.app_icon import app_icon
 from .runtime.tasks import TaskRunner, said
 from .runtime.thumbnails import ThumbnailCache
@@ -76,17 +81,24 @@ class MainWindow(QMainWindow):
         self.model = ConceptListModel(self.thumbnails, self)
         self.proxy = ConceptFilterModel(self)
         self.proxy.setSourceModel(self.model)
-        self.commands = Commands(self)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(100)  # removed concepts are kept in memory for their undo
-        self.host = Host(  # late-bound, so a replaced show_error (tests) is the one used
+        self.ctx = AppContext(
             session,
             self.runner,
+            self.settings,
+            self.thumbnails,
+            self.model,
             self.undo_stack,
-            lambda message: self.notify(message),
-            lambda message: self.show_error(message),
-            lambda changes, select: self.apply_changes(changes, select),
+            # late-bound, so a replaced show_error or confirm (tests) is the one used
+            Status(
+                notify=lambda message, warning=False: self.notify(message, warning),
+                show_error=lambda message: self.show_error(message),
+                confirm=lambda title, text: self.confirm(title, text),
+            ),
+            apply_changes=lambda changes, select: self.apply_changes(changes, select),
         )
+        self.commands = Commands(self.ctx, self.selected_concepts, self)
         self._announce: deque[Changes] = deque()  # one per list refresh in flight (the lane keeps order)
         self._loaded_once = False
         self._reselect: list[str] = []
@@ -95,25 +107,47 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APPLICATION)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
+        # the parts: each takes the context, none reads another
+        self.photos = PhotoController(self.ctx, self)
+        self.assistant = Assistant(self.ctx, self)  # chat, captions, models dialog, generator status
+        self.album = AlbumPage(self.ctx)  # the Album tab: Album ▸ Add folder…, Re-index
+        self.album_tools = AlbumTools(self.ctx, self)  # Album ▸ Unknown groups…, Caption and tag photos…
         self._build_library()
-        self.photos = PhotoController(self)
-        self._build_photo_area()
+        self._build_centre()
         self._build_actions()
         self._build_status_bar()
-        self.runner.failed.connect(self.show_error)
-        self.runner.busy_changed.connect(self._busy_changed)
-        self.changed.connect(self._follow)
-        self.assistant = install_assistant(self)  # chat, captions, models dialog, generator status
-        self.album = install_album(self)  # Photo / Album tabs in the centre; Album ▸ Add folder…, Re-index
-        self.album_tools = install_album_tools(self)  # Album ▸ Unknown groups…, Caption and tag photos…
-        chat = self.assistant.panel
-        self.photos.photo_opened.connect(chat.set_photo)  # chat about the photo on view
-        self.photos.photo_retrieved.connect(chat.set_context)  # its decode and retrieval go with a question
-        chat.box_found.connect(self.photos.show_answer_box)  # grounding, about the photo it was asked of
-        self.tabifyDockWidget(self.retrieval_dock, self.assistant.dock)  # until the user arranges them
+        self._wire()
+        self.tabifyDockWidget(self.retrieval_dock, self.assistant_dock)  # until the user arranges them
         self.retrieval_dock.raise_()
         self._restore_geometry()
         self.refresh()
+
+    def _wire(self) -> None:
+        """What each part asks for, and what it follows."""
+        self.runner.failed.connect(self.show_error)
+        self.runner.busy_changed.connect(self._busy_changed)
+        self.changed.connect(self._follow)
+        self.changed.connect(self.assistant.follow)
+        self.changed.connect(self.album.follow)
+        self.changed.connect(self.album_tools.follow)
+        for part in (self.commands, self.photos, self.album):
+            part.models_used.connect(self.update_model_state)
+        chat, photos = self.assistant.panel, self.photos
+        photos.photo_opened.connect(lambda path: self.show_photo(path.name))
+        photos.photo_opened.connect(chat.set_photo)  # chat about the photo on view
+        photos.photo_retrieved.connect(chat.set_context)  # its decode and retrieval go with a question
+        photos.photo_opened.connect(lambda _path: self.tabs.show_photo())  # File ▸ Open from the album too
+        chat.box_found.connect(photos.show_answer_box)  # grounding, about the photo it was asked of
+        chat.concept_clicked.connect(lambda name: self.select_names([name]))
+        self.album.open_requested.connect(self._open_from_album)
+        tools, worker = self.album_tools, self.assistant.worker
+        tools.models_requested.connect(self.assistant.show_models)
+        tools.generator_loaded.connect(worker.adopt)  # the chat uses (and can unload) the run's generator
+        worker.unloading.connect(tools.generator_unloading)
+
+    def _open_from_album(self, path: str) -> None:
+        self.tabs.show_photo()
+        self.photos.open_path(Path(path))
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -166,14 +200,16 @@ class MainWindow(QMainWindow):
             self.splitter, "Concepts", "library-dock", Qt.DockWidgetArea.LeftDockWidgetArea
         )
 
-    def _build_photo_area(self) -> None:
+    def _build_centre(self) -> None:
         self.photo_view = self.photos.view
         self.photo_view.set_hint(
             "Open a photo (Ctrl+O) or drop one here\nto see who and what is in it.\n\n"
             "Drop photos on the concept list to remember someone or something new."
         )
-        self.setCentralWidget(self.photo_view)
+        self.tabs = CentreTabs(self.photo_view, self.album, self.photos.rerun_action, self.album.reindex_action)
+        self.setCentralWidget(self.tabs)
         self.retrieval_dock = self.add_dock(self.photos.panel, "Regions", "retrieval-dock")
+        self.assistant_dock = self.add_dock(self.assistant.panel, "Assistant", "assistant-dock")
 
     def add_dock(
         self, widget: QWidget, title: str, name: str, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
@@ -198,26 +234,19 @@ class MainWindow(QMainWindow):
         if changes.matches or changes.corrections:
             self.photos.retrieve()
 
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
-
     def _build_actions(self) -> None:
         c, p = self.commands, self.photos
         key = QKeySequence.StandardKey
-        self.add_action = self._action("&Add concept…", c.add_concept, key.New)
-        self.add_photo_action = self._action("Add &photo to concept…", c.add_photo, "Ctrl+Shift+N")
-        self.edit_action = self._action("&Edit…", c.edit, "F2")
-        self.remove_action = self._action("&Remove", c.remove, key.Delete)
-        self.import_rap_action = self._action("Import RAP &database folder…", c.import_rap_folder)
-        self.export_action = self._action("&Export backup…", c.export_backup, "Ctrl+E")
-        self.import_backup_action = self._action("&Import backup…", c.import_backup)
-        self.quit_action = self._action("&Quit", self.close, key.Quit)
+        self.add_action = make_action(self, "&Add concept…", c.add_concept, key.New)
+        self.add_photo_action = make_action(self, "Add &photo to concept…", c.add_photo, "Ctrl+Shift+N")
+        self.edit_action = make_action(self, "&Edit…", c.edit, "F2")
+        self.remove_action = make_action(self, "&Remove", c.remove, key.Delete)
+        self.import_rap_action = make_action(self, "Import RAP &database folder…", c.import_rap_folder)
+        self.export_action = make_action(self, "&Export backup…", c.export_backup, "Ctrl+E")
+        self.import_backup_action = make_action(self, "&Import backup…", c.import_backup)
+        self.quit_action = make_action(self, "&Quit", self.close, key.Quit)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # StandardKey.Quit is empty on some desktops
-        self.find_action = self._action("&Find", self._focus_search, key.Find)
+        self.find_action = make_action(self, "&Find", self._focus_search, key.Find)
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
         self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
@@ -253,12 +282,20 @@ class MainWindow(QMainWindow):
         menu.addActions([p.open_action, p.rerun_action, p.draw_action])
         menu.addSeparator()
         menu.addActions(p.region_actions)
-        self.album_menu = bar.addMenu("&Album")  # filled by the album view and the album tools
+        self.album_menu = menu = bar.addMenu("&Album")
+        menu.addActions(self.album.menu_actions)
+        menu.addSeparator()
+        menu.addActions(self.album_tools.menu_actions)
+        self.addActions([*self.tabs.tab_actions, *self.album.menu_actions])  # shortcuts on either tab
         menu = bar.addMenu("&View")
+        menu.addActions(self.tabs.tab_actions)
+        menu.addSeparator()
         menu.addActions([p.fit_action, p.zoom_in_action, p.zoom_out_action])
         menu.addSeparator()
         menu.addActions([self.library_dock.toggleViewAction(), self.retrieval_dock.toggleViewAction()])
-        self.view_menu = menu
+        a = self.assistant
+        menu = bar.addMenu("&Assistant")
+        menu.addActions([a.caption_action, self.assistant_dock.toggleViewAction(), a.models_action, a.unload_action])
 
         toolbar = self.main_toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")  # saveState() needs a name
@@ -287,7 +324,7 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumHeight(14)
         self.busy.setTextVisible(False)
         self.busy.hide()
-        for widget in (self.busy, self.count_label, self.model_label, self.folder_label):
+        for widget in (self.busy, self.count_label, self.model_label, self.folder_label, self.assistant.status_label):
             bar.addPermanentWidget(widget)
 
     def update_model_state(self) -> None:
@@ -462,6 +499,11 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.library_dock, self.retrieval_dock], [330, 380], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # before the lanes are waited for: a caption run stops at its next step, indexing after its
+        # batch, the chat after one generation step, a download at once
+        self.album_tools.close()
+        self.album.close_index()
+        self.assistant.close()
         self.settings.setValue("main/geometry", self.saveGeometry())
         self.settings.setValue("main/state", self.saveState())
         self.settings.setValue("main/splitter", self.splitter.saveState())

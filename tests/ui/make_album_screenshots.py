@@ -58,7 +58,7 @@ def main(out: Path, count: int, threshold: float) -> None:
     settle = _settler(app, window)
     settle()
     page = window.album
-    window.album.tab_actions[1].trigger()  # Ctrl+2
+    window.tabs.tab_actions[1].trigger()  # Ctrl+2
     settle()
 
     shot: list[int] = []

@@ -52,14 +52,14 @@ def strict_config(tiny_config: Path) -> Path:
 def win(qtbot, home: Path, strict_config: Path, tmp_path: Path) -> Iterator[MainWindow]:
     opened = Session.open(home, strict_config)
     window = shown_window(qtbot, opened, tmp_path / "ui.ini", timeout=WAIT)
-    window.test_session = opened  # type: ignore[attr-defined]
+    window.test_session = opened
     yield window
     window.close()
     opened.close()
 
 
 def _page(win: MainWindow) -> AlbumPage:
-    win.album.tabs.setCurrentWidget(win.album)  # type: ignore[attr-defined]
+    win.tabs.setCurrentWidget(win.album)
     return win.album
 
 
@@ -146,7 +146,7 @@ def test_cancel_then_reindex_indexes_every_photo_once(qtbot, win: MainWindow, al
     assert not again.cancelled and again.unchanged == report.processed and again.indexed == N - report.processed
     qtbot.waitUntil(lambda: page.model.rowCount() == N, timeout=WAIT)
     assert sorted(_paths(page)) == sorted(str(p) for p in album.rglob("*.jpg"))
-    store = win.test_session.store()  # type: ignore[attr-defined]
+    store = win.test_session.store()
     assert store.conn.execute("SELECT COUNT(*), COUNT(DISTINCT sha256) FROM photos").fetchone() == (N, N)
     assert store.conn.execute("SELECT COUNT(*) FROM album_files WHERE status = 'indexed'").fetchone()[0] == N
 
@@ -183,7 +183,7 @@ def test_closing_mid_index_stops_cleanly_and_a_rerun_resumes(qtbot, home, strict
 def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, album: Path) -> None:
     page = _page(win)
     _index(qtbot, page, [album])
-    session = win.test_session  # type: ignore[attr-defined]
+    session = win.test_session
     chosen = sorted(album.rglob("*.jpg"))[3]
 
     def register(session: Session) -> None:  # as the concept commands do: add, then re-match
@@ -210,11 +210,11 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
     # a correction through the window's undo stack (as the photo's Confirm button does): the album
     # is re-matched and the filtered grid follows; so do Reject and its undo
     with qtbot.waitSignal(page.listed, timeout=WAIT):
-        win.undo_stack.push(CorrectionCommand(win.host, "confirm", hit.sha256, f"r{region}", "mia"))
+        win.undo_stack.push(CorrectionCommand(win.ctx, "confirm", hit.sha256, f"r{region}", "mia"))
     qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.model.photo(0).confirmed, timeout=WAIT)
     assert page.model.data(page.model.index(0)).startswith("✓ ")
     assert "✓ confirmed <mia>" in page.model.data(page.model.index(0), Qt.ItemDataRole.ToolTipRole)
-    win.undo_stack.push(CorrectionCommand(win.host, "reject", hit.sha256, f"r{region}", "mia"))
+    win.undo_stack.push(CorrectionCommand(win.ctx, "reject", hit.sha256, f"r{region}", "mia"))
     qtbot.waitUntil(lambda: page.count_label.text() == "0 photos with <mia>", timeout=WAIT)
     win.undo_stack.undo()
     qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.model.photo(0).confirmed, timeout=WAIT)
@@ -233,7 +233,7 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
     # the concept removed while the grid shows it (undoable, through the stack): no error, all photos
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.concept_box.setCurrentIndex(page.concept_box.findData("mia"))
-    win.undo_stack.push(RemoveConceptsCommand(win.host, ["mia"]))
+    win.undo_stack.push(RemoveConceptsCommand(win.ctx, ["mia"]))
     qtbot.waitUntil(lambda: page.concept_box.findData("mia") < 0 and page.model.listing.concept is None, timeout=WAIT)
     assert win._error_box is None and page.model.rowCount() == N
     with qtbot.waitSignal(page.listed, timeout=WAIT):
@@ -247,21 +247,21 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
     with qtbot.waitSignal(win.photos.shown, timeout=WAIT):
         qtbot.mouseClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double-click follows a press
         qtbot.mouseDClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=where)
-    assert win.album.tabs.currentIndex() == 0 and str(win.photos.path) == target  # type: ignore[attr-defined]
+    assert win.tabs.currentIndex() == 0 and str(win.photos.path) == target
     assert win.photos.current is not None and win.photos.current.result.regions
 
     # Enter on the selected photo opens it too
-    win.album.tab_actions[1].trigger()  # type: ignore[attr-defined]
+    win.tabs.tab_actions[1].trigger()
     page.grid.setFocus()
     page.grid.setCurrentIndex(page.model.index(4))
     with qtbot.waitSignal(win.photos.shown, timeout=WAIT):
         qtbot.keyClick(page.grid, Qt.Key.Key_Return)
-    assert str(win.photos.path) == page.model.photo(4).path and win.album.tabs.currentIndex() == 0  # type: ignore[attr-defined]
+    assert str(win.photos.path) == page.model.photo(4).path and win.tabs.currentIndex() == 0
 
 
 def test_shortcuts_switch_tabs_and_f5_follows_the_tab(qtbot, win: MainWindow) -> None:
-    tabs = win.album.tabs  # type: ignore[attr-defined]
-    photo_tab, album_tab = win.album.tab_actions  # type: ignore[attr-defined]
+    tabs = win.tabs
+    photo_tab, album_tab = win.tabs.tab_actions
     assert album_tab.shortcut().toString() == "Ctrl+2" and photo_tab.shortcut().toString() == "Ctrl+1"
     album_tab.trigger()
     assert tabs.currentWidget() is win.album
@@ -328,7 +328,7 @@ def test_other_store_work_runs_between_batches(qtbot, win: MainWindow, album: Pa
     for the whole run."""
     page = _page(win)
     page.indexer.batch_size = 2
-    session = win.test_session  # type: ignore[attr-defined]
+    session = win.test_session
     seen: list[int] = []
 
     def count_files(session: Session) -> int:  # store lane

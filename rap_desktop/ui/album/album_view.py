@@ -2,14 +2,14 @@
 and search (by concept, by text, or both), and the indexing progress with its Cancel button.
 
 Everything that touches the store runs on the store lane (listing, searching, each indexing
-batch); thumbnails come from the disk cache on the io lane. The window calls `install_album`."""
+batch); thumbnails come from the disk cache on the io lane. The window places the page, its
+actions (Album menu) and wires its signals."""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -40,13 +39,11 @@ from rap_desktop.core.album.indexer import IndexReport, Progress
 from rap_desktop.core.changes import Changes
 from rap_desktop.core.thumbcache import for_home
 
+from ..context import AppContext
 from ..photo.photo_view import local_paths
 from .album_index import IndexController, progress_text, report_text
 from .album_model import ICON, AlbumDelegate, AlbumModel, PhotoRole, ThumbLoader
 from .album_ops import AlbumQueries, Listing
-
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
 
 ALL = "All photos"
 CELL, CELL_HEIGHT = ICON + 28, ICON + 30  # the narrowest grid cell
@@ -89,14 +86,15 @@ class FailuresDialog(QDialog):
 class AlbumPage(QWidget):
     listed = Signal()  # the grid shows a new listing (tests wait on it)
     open_requested = Signal(str)  # a photo's path: open it in the Photo tab
+    models_used = Signal()  # indexing loaded the models: the window's model label looks again
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__()
-        self.w = window
-        self.queries = AlbumQueries(window.session)  # used on the store lane only
-        self.loader = ThumbLoader(window.runner, for_home(window.session.home), ICON, self)
+        self.ctx = ctx
+        self.queries = AlbumQueries(ctx.session)  # used on the store lane only
+        self.loader = ThumbLoader(ctx.runner, for_home(ctx.session.home), ICON, self)
         self.model = AlbumModel(self.loader, self)
-        self.indexer = IndexController(window.runner, window.session, self)
+        self.indexer = IndexController(ctx.runner, ctx.session, self)
         self.failures: list[tuple[str, str]] = []
         self._generation = 0  # bumped per search: late answers to older ones are dropped
         self._last_refresh = 0.0
@@ -107,7 +105,8 @@ class AlbumPage(QWidget):
         self.indexer.progressed.connect(self._index_progressed)
         self.indexer.finished.connect(self._index_finished)
         self.indexer.failed.connect(self._index_failed)
-        window.installEventFilter(self)
+        self.search_now()
+        ctx.runner.submit(self.queries.failures, on_done=self.set_failures, on_error=lambda _m: None)
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -119,6 +118,7 @@ class AlbumPage(QWidget):
         self.reindex_action = QAction("&Re-index", self)
         self.reindex_action.setToolTip("Look for new, changed and removed photos in the album folders (F5)")
         self.reindex_action.triggered.connect(lambda _checked=False: self.reindex())
+        self.menu_actions = [self.add_folder_action, self.reindex_action]  # the window's Album menu
         add_button, reindex_button = QToolButton(), QToolButton()
         add_button.setDefaultAction(self.add_folder_action)
         reindex_button.setDefaultAction(self.reindex_action)
@@ -233,6 +233,12 @@ class AlbumPage(QWidget):
         elif self.filtered():
             self.search_now()  # its matches may have changed (the album was re-matched)
 
+    def follow(self, changes: Changes) -> None:
+        if changes.concepts or changes.exemplars:  # the list has reloaded: its names are current
+            self.set_concepts(self.ctx.names())
+        if changes.matches and self.filtered():  # the album re-matched: a filtered grid follows
+            self.search_now()
+
     def filtered(self) -> bool:
         return bool(self.concept() or self.text_edit.text().strip())
 
@@ -242,7 +248,7 @@ class AlbumPage(QWidget):
         self._generation += 1
         generation = self._generation
         with contextlib.suppress(RuntimeError):  # closing
-            self.w.runner.submit(
+            self.ctx.runner.submit(
                 self.queries.search,
                 self.concept(),
                 self.text_edit.text(),
@@ -280,8 +286,9 @@ class AlbumPage(QWidget):
             self.stack.setCurrentWidget(self.grid)
         else:
             self.empty_hint.setText(
-                "No photos match." if self.filtered() or listing.folders else
-                "No photos in the album yet.\n\nAdd a folder of photos (Ctrl+Shift+O) or drop one here:\n"
+                "No photos match."
+                if self.filtered() or listing.folders
+                else "No photos in the album yet.\n\nAdd a folder of photos (Ctrl+Shift+O) or drop one here:\n"
                 "every photo is indexed once, and you can find people, pets and things in them."
             )
             self.stack.setCurrentWidget(self.empty_hint)
@@ -295,29 +302,29 @@ class AlbumPage(QWidget):
     # --- indexing ------------------------------------------------------------------------------
 
     def add_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the album", self.w.commands._folder())
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the album", self.ctx.last_folder())
         if folder:
-            self.w.commands._remember_folder(str(Path(folder) / "x"))
+            self.ctx.remember_folder(str(Path(folder) / "x"))
             self.add_folders([folder])
 
     def add_folders(self, folders: list[str]) -> None:
         if not self.indexer.start(folders):
-            self.w.notify("Indexing is running: the folder is indexed when it ends.")
+            self.ctx.status.notify("Indexing is running: the folder is indexed when it ends.")
 
     def reindex(self) -> None:
         """Every album folder again: new and changed photos only (the rest is skipped unread)."""
         if self.indexer.running:
             return
         with contextlib.suppress(RuntimeError):
-            self.w.runner.submit(self.queries.folders, on_done=self._reindex_folders)
+            self.ctx.runner.submit(self.queries.folders, on_done=self._reindex_folders)
 
     def _reindex_folders(self, folders: tuple[list[str], list[str]]) -> None:
         present, missing = folders
         if not present and not missing:
-            self.w.notify("The album has no folders yet: add one (Ctrl+Shift+O).")
+            self.ctx.status.notify("The album has no folders yet: add one (Ctrl+Shift+O).")
             return
         if missing:
-            self.w.notify(f"Not found, skipped: {', '.join(missing)}", warning=True)
+            self.ctx.status.notify(f"Not found, skipped: {', '.join(missing)}", warning=True)
         if present:
             self.indexer.start(present)
 
@@ -349,15 +356,17 @@ class AlbumPage(QWidget):
     def _index_finished(self, report: IndexReport) -> None:
         self.progress_row.hide()
         self.reindex_action.setEnabled(True)
-        self.w.notify(report_text(report), warning=bool(report.failed))
+        self.ctx.status.notify(report_text(report), warning=bool(report.failed))
         self.set_failures(list(report.failed))
         self.search_now()
-        self.w.update_model_state()  # indexing loaded the models
+        self.models_used.emit()  # indexing loaded the models
 
     def _index_failed(self, message: str) -> None:
         self.progress_row.hide()
         self.reindex_action.setEnabled(True)
-        self.w.show_error(f"Indexing stopped: {message}\n\nWhat was indexed before is kept; Re-index (F5) goes on.")
+        self.ctx.status.show_error(
+            f"Indexing stopped: {message}\n\nWhat was indexed before is kept; Re-index (F5) goes on."
+        )
         self.search_now()
 
     def set_failures(self, failures: list[tuple[str, str]]) -> None:
@@ -376,10 +385,11 @@ class AlbumPage(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.grid.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_columns()
-        # the window closes: stop indexing before it waits for the lanes (the batch in flight lands)
-        if watched is self.w and event.type() == QEvent.Type.Close:
-            self.indexer.close()
         return False
+
+    def close_index(self) -> None:
+        """The window closes: stop indexing before it waits for the lanes (the batch in flight lands)."""
+        self.indexer.close()
 
     def _fit_columns(self) -> None:
         width = self.grid.viewport().width()
@@ -409,57 +419,3 @@ class AlbumPage(QWidget):
             return
         event.acceptProposedAction()
         self.add_folders(folders)
-
-
-def install_album(window: MainWindow) -> AlbumPage:
-    """Photo / Album tabs as the window's centre (Ctrl+1 / Ctrl+2), the album actions in the Album
-    menu, F5 re-indexes while the album is shown, and closing the window stops indexing first."""
-    page = AlbumPage(window)
-    tabs = QTabWidget()
-    tabs.setDocumentMode(True)
-    tabs.addTab(window.takeCentralWidget(), "&Photo")
-    tabs.addTab(page, "&Album")
-    window.setCentralWidget(tabs)
-    page.tabs = tabs  # type: ignore[attr-defined]
-
-    def show(widget: QWidget) -> None:
-        tabs.setCurrentWidget(widget)
-
-    photo_tab = window._action("&Photo", lambda: show(tabs.widget(0)), "Ctrl+1")
-    album_tab = window._action("&Album", lambda: show(page), "Ctrl+2")
-    page.tab_actions = (photo_tab, album_tab)  # type: ignore[attr-defined]
-    window.addActions([photo_tab, album_tab])
-    view_menu = window.view_menu
-    first = view_menu.actions()[0] if view_menu.actions() else None
-    view_menu.insertActions(first, [photo_tab, album_tab])
-    view_menu.insertSeparator(first)
-    menu = window.album_menu
-    menu.addActions([page.add_folder_action, page.reindex_action])
-    window.addActions([page.add_folder_action, page.reindex_action])
-    rerun = window.photos.rerun_action
-
-    def tab_changed(_row: int) -> None:  # one F5 at a time: Qt fires neither of two equal shortcuts
-        on_album = tabs.currentWidget() is page
-        rerun.setShortcut(QKeySequence() if on_album else QKeySequence("F5"))
-        page.reindex_action.setShortcut(QKeySequence("F5") if on_album else QKeySequence())
-
-    tabs.currentChanged.connect(tab_changed)
-    tab_changed(0)
-
-    def open_photo(path: str) -> None:
-        show(tabs.widget(0))
-        window.photos.open_path(Path(path))
-
-    page.open_requested.connect(open_photo)
-    window.photos.photo_opened.connect(lambda _path: show(tabs.widget(0)))  # File ▸ Open from the album too
-
-    def follow(changes: Changes) -> None:
-        if changes.concepts or changes.exemplars:  # the list has reloaded: its names are current
-            page.set_concepts([e.concept.name for e in window.model.entries()])
-        if changes.matches and page.filtered():  # the album re-matched: a filtered grid follows
-            page.search_now()
-
-    window.changed.connect(follow)
-    page.search_now()
-    window.runner.submit(page.queries.failures, on_done=page.set_failures, on_error=lambda _m: None)
-    return page

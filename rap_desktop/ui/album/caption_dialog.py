@@ -26,16 +26,16 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
+from ..context import AppContext
 from ..runtime.tasks import said
 from . import caption_ops
 from .caption_ops import CaptionRun, Folder, Job, Result
 
 if TYPE_CHECKING:
     from rap_desktop.core.album.indexer import Progress
-
-    from ..main_window import MainWindow
 
 STYLES = (("ext", "photo.jpg.xmp (digiKam, Immich)"), ("stem", "photo.xmp (Lightroom, darktable)"))
 
@@ -49,16 +49,18 @@ def _seconds(value: float | None) -> str:
 
 class CaptionDialog(QDialog):
     finished_run = Signal(object)  # Result (tests wait on it)
+    models_requested = Signal()  # the generator's weights are missing: the models dialog says where to get them
+    generator_loaded = Signal(object)  # Loaded: the run loaded the generator (the chat can use and unload it)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(self, ctx: AppContext, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
         self.setWindowTitle("Caption and tag photos")
         self.setModal(False)
         self.run: CaptionRun | None = None
         self.last: Result | None = None
         self.options = caption_ops.CAPTION_OPTIONS  # tests shorten the captions
-        settings = window.settings
+        settings = ctx.settings
 
         self.folder = QComboBox()
         self.folder.setMinimumContentsLength(40)
@@ -130,8 +132,11 @@ class CaptionDialog(QDialog):
     def load_folders(self) -> None:
         """The album's folders with their counts (store lane)."""
         self.folder.setEnabled(False)
-        self.w.runner.submit(
-            caption_ops.indexed_folders, self.w.session, on_done=self._folders, on_error=said(self.w.show_error)
+        self.ctx.runner.submit(
+            caption_ops.indexed_folders,
+            self.ctx.session,
+            on_done=self._folders,
+            on_error=said(self.ctx.status.show_error),
         )
 
     def _folders(self, folders: list[Folder]) -> None:
@@ -186,14 +191,14 @@ class CaptionDialog(QDialog):
         if self.running or not self.chosen_folder():
             return
         job = self.job()
-        self.w.settings.setValue("caption/write_xmp", job.write_xmp)
-        self.w.settings.setValue("caption/style", job.style)
-        run = self.run = CaptionRun(self.w.session, self.w.runner, job, self)
+        self.ctx.settings.setValue("caption/write_xmp", job.write_xmp)
+        self.ctx.settings.setValue("caption/style", job.style)
+        run = self.run = CaptionRun(self.ctx.session, self.ctx.runner, job, self)
         run.progress.connect(self._progress)
         run.current.connect(lambda path: self.now.setText(f"Captioning {Path(path).name}"))
         run.loading.connect(self._loading)
         run.loaded.connect(self._generator_loaded)
-        run.missing.connect(lambda _message: self.w.album_tools.show_models())
+        run.missing.connect(lambda _message: self.models_requested.emit())
         run.finished.connect(self._finished)
         self.bar.setRange(0, 0)  # until the plan says how many
         self.rate.setText("Reading the album…")
@@ -217,7 +222,7 @@ class CaptionDialog(QDialog):
 
     def _generator_loaded(self, loaded) -> None:
         self.rate.setText("Caption model ready")
-        self.w.album_tools.generator_loaded(loaded)
+        self.generator_loaded.emit(loaded)
 
     def _progress(self, progress: Progress) -> None:
         self.bar.setFormat("%v / %m photos")
@@ -244,7 +249,9 @@ class CaptionDialog(QDialog):
         if result.failed:
             lines += ["", "Not captioned:"] + [f"  {path}: {why}" for path, why in result.failed]
         self.summary.setPlainText("\n".join(lines))
-        self.w.notify(f"Captions for {Path(result.folder).name or result.folder}: {result.summary().splitlines()[0]}")
+        self.ctx.status.notify(
+            f"Captions for {Path(result.folder).name or result.folder}: {result.summary().splitlines()[0]}"
+        )
         self._update_buttons()
         self.load_folders()  # the counts changed
         self.finished_run.emit(result)
@@ -262,8 +269,7 @@ class CaptionDialog(QDialog):
         super().reject()
 
 
-def show_caption(window: MainWindow, current: CaptionDialog | None) -> CaptionDialog:
-    dialog = current or CaptionDialog(window)
+def show_caption(dialog: CaptionDialog) -> CaptionDialog:
     dialog.show()
     dialog.raise_()
     dialog.activateWindow()

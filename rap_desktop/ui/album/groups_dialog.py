@@ -8,8 +8,6 @@ an undoable NameGroupCommand; the list is made again after it (and after its und
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
@@ -26,17 +24,16 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
+    QWidget,
 )
 
 from rap_desktop.core.changes import Changes
 from rap_desktop.core.group_naming import Shown
 
+from ..context import AppContext
 from ..library.register_dialog import RegisterDialog
 from ..runtime.tasks import said
 from . import groups_ops
-
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
 
 SAMPLES = 6
 EMPTY_TEXT = (
@@ -49,9 +46,10 @@ EMPTY_TEXT = (
 class GroupsDialog(QDialog):
     listed = Signal(int)  # a listing arrived (its number of groups): tests and the status line wait on it
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(self, ctx: AppContext, parent: QWidget) -> None:
+        """The window wires its `changed` signal to `follow` (AlbumTools passes it on)."""
+        super().__init__(parent)
+        self.ctx = ctx
         self.setWindowTitle("Unknown groups")
         self.setModal(False)
         self.groups: list[Shown] = []
@@ -64,16 +62,15 @@ class GroupsDialog(QDialog):
         # regions in or out of the groups: list again while shown, once for a burst of changes
         self._relist = QTimer(self, singleShot=True, interval=0)
         self._relist.timeout.connect(self._changed_elsewhere)
-        window.changed.connect(self._relist_soon)  # a method: gone with the dialog
 
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.5, 0.99)
         self.threshold.setSingleStep(0.01)
-        self.threshold.setValue(float(window.settings.value("groups/threshold", 0.9)))
+        self.threshold.setValue(float(ctx.settings.value("groups/threshold", 0.9)))
         self.threshold.setToolTip("How alike two regions must look to be grouped (cosine similarity)")
         self.min_size = QSpinBox()
         self.min_size.setRange(2, 50)
-        self.min_size.setValue(int(window.settings.value("groups/min_size", 3)))
+        self.min_size.setValue(int(ctx.settings.value("groups/min_size", 3)))
         self.min_size.setToolTip("Groups with fewer regions are not shown")
         self.find_button = QPushButton("&Find again")
         self.find_button.clicked.connect(self.reload)
@@ -143,13 +140,13 @@ class GroupsDialog(QDialog):
         self._listing += 1
         listing = self._listing
         threshold, min_size = round(self.threshold.value(), 2), self.min_size.value()
-        self.w.settings.setValue("groups/threshold", threshold)
-        self.w.settings.setValue("groups/min_size", min_size)
+        self.ctx.settings.setValue("groups/threshold", threshold)
+        self.ctx.settings.setValue("groups/min_size", min_size)
         self._set_busy(True)
         self.status.setText("Looking for look-alike regions…")
-        self.w.runner.submit(
+        self.ctx.runner.submit(
             groups_ops.find_groups,
-            self.w.session,
+            self.ctx.session,
             threshold,
             min_size,
             on_done=lambda found: self._listed(listing, found),
@@ -197,7 +194,7 @@ class GroupsDialog(QDialog):
             return
         self._done_loading()
         self.status.setText("Could not list the groups")
-        self.w.show_error(message)
+        self.ctx.status.show_error(message)
 
     def _done_loading(self) -> None:
         self._set_busy(False)
@@ -210,7 +207,7 @@ class GroupsDialog(QDialog):
                 continue
             self._requested.add(row)
             listing = self._listing
-            self.w.runner.submit(
+            self.ctx.runner.submit(
                 groups_ops.sample_strip,
                 self.groups[row].samples,
                 lane="io",
@@ -250,11 +247,11 @@ class GroupsDialog(QDialog):
         group = shown.group
         dialog = RegisterDialog(
             self,
-            self.w.model.name_keys(),
+            self.ctx.concepts.name_keys(),
             preview,
             f"Group {group.id}: {group.size} regions in {group.photos} photos",
             category=shown.label,
-            categories=self.w.model.categories(),
+            categories=self.ctx.concepts.categories(),
         )
         dialog.setWindowTitle(f"Name group {group.id}")
         dialog.ok_button.setText("Name group")
@@ -272,21 +269,21 @@ class GroupsDialog(QDialog):
 
     def _name(self, shown: Shown, dialog: RegisterDialog) -> None:
         command = groups_ops.NameGroupCommand(
-            self.w.host, shown, dialog.name(), dialog.info(), dialog.category(), self._listing_changed
+            self.ctx, shown, dialog.name(), dialog.info(), dialog.category(), self._listing_changed
         )
         # the listing is stale from here: no second naming from it until it is made again
         self._set_busy(True)
         self._naming = True
         self.status.setText(f"Naming group {shown.group.id}…")
-        self.w.undo_stack.push(command)  # runs its redo: store lane, then the album re-matches
+        self.ctx.undo_stack.push(command)  # runs its redo: store lane, then the album re-matches
 
-    def _relist_soon(self, changes: Changes) -> None:
+    def follow(self, changes: Changes) -> None:
         if changes.groups or changes.matches or changes.concepts or changes.exemplars:
             self._relist.start()
 
     def _changed_elsewhere(self) -> None:
         """The listing queues behind the change's own work on the store lane."""
-        if self.isVisible() and not self._naming and not self.w.runner.closed:  # not while the window closes
+        if self.isVisible() and not self._naming and not self.ctx.runner.closed:  # not while the window closes
             self.reload()
 
     def _listing_changed(self) -> None:
@@ -303,9 +300,8 @@ class GroupsDialog(QDialog):
         super().reject()
 
 
-def show_groups(window: MainWindow, current: GroupsDialog | None) -> GroupsDialog:
+def show_groups(dialog: GroupsDialog) -> GroupsDialog:
     """Open (or raise) the dialog; it lists the groups each time it is opened."""
-    dialog = current or GroupsDialog(window)
     dialog.show()
     dialog.raise_()
     dialog.activateWindow()

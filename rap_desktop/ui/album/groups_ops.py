@@ -18,7 +18,8 @@ from rap_desktop.core.images import crop_box, load_image, thumbnail
 from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
-from ..photo.undo_commands import Host, StoreCommand
+from ..context import AppContext
+from ..photo.undo_commands import StoreCommand
 from ..runtime.thumbnails import pil_to_qimage
 
 CROP = 72  # px, one sample in the strip
@@ -71,14 +72,14 @@ class NameGroupCommand(StoreCommand):
 
     def __init__(
         self,
-        host: Host,
+        ctx: AppContext,
         shown: group_naming.Shown,
         name: str,
         info: str,
         category: str,
         listing_changed: Callable[[], None],
     ) -> None:
-        super().__init__(host, f"Name group {shown.group.id} {tag(name)}")
+        super().__init__(ctx, f"Name group {shown.group.id} {tag(name)}")
         self.model, self.regions = shown.model, shown.group.regions
         self.name, self.info, self.category = name, info, category
         self.listing_changed = listing_changed  # the dialog lists again after each change
@@ -99,16 +100,16 @@ class NameGroupCommand(StoreCommand):
 
     def applied(self, done: Done) -> None:
         named = done.value
-        self.host.notify(
+        self.ctx.status.notify(
             f"Named {tag(named.concept)}: {named.confirmed} regions confirmed, the album re-matched. Undo with Ctrl+Z."
         )
-        self.host.changed(done.changes, [named.concept])
+        self.ctx.apply_changes(done.changes, [named.concept])
         self.listing_changed()
 
     def reverted(self, done: Done | None) -> None:
         if done is not None:
-            self.host.notify(f"Undone: {self.text()}; the group is unknown again.")
-        self.host.changed(done.changes if done is not None else Changes(concepts=True, matches=True), None)
+            self.ctx.status.notify(f"Undone: {self.text()}; the group is unknown again.")
+        self.ctx.apply_changes(done.changes if done is not None else Changes(concepts=True, matches=True), None)
         self.listing_changed()
 
     def _apply_failed(self, message: str) -> None:

@@ -1,123 +1,89 @@
-"""Install the assistant into the main window: the chat panel (a dock), the generator's status-bar
-label, an Assistant menu (caption, models, unload), the models dialog at start when weights are
-missing, and a clean stop of generation and downloads when the window closes.
+"""The assistant: the chat panel (the window docks it), the generator's status-bar label, the
+Assistant menu's actions (caption, models, unload), the models dialog at start when weights are
+missing, and a clean stop of generation and downloads when the window closes (`close`).
 
-The window calls `install_assistant(self)` once; nothing else in it knows about the chat."""
+The window makes one `Assistant(ctx, window)`, places its widgets and actions, and wires its
+signals; nothing else in the window knows about the chat."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QLabel
+from PySide6.QtWidgets import QLabel, QWidget
 
+from rap_desktop.core.changes import Changes
+
+from ..context import AppContext
 from . import model_files
 from .chat_panel import ChatPanel
 from .chat_worker import ChatWorker
 from .models_dialog import ModelsDialog
 
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
-
 SKIP_MODELS_PROMPT = "models/skip_prompt"  # QSettings key: do not open the models dialog at start
 
 
-@dataclass
-class AssistantParts:
-    worker: ChatWorker
-    panel: ChatPanel
-    dock: QDockWidget
-    status_label: QLabel
-    models_action: QAction
-    caption_action: QAction
-    models_dialog: ModelsDialog | None = None
-
-
-class _CloseWatcher(QObject):
-    """Before the window's own closeEvent waits for the workers: stop generating and downloading,
-    so the wait is one generation step, not a whole answer or a download."""
-
-    def __init__(self, parts: AssistantParts, parent: QObject) -> None:
+class Assistant(QObject):
+    def __init__(self, ctx: AppContext, parent: QWidget) -> None:
+        """`parent`: the window, the parent of the actions and the models dialog."""
         super().__init__(parent)
-        self.parts = parts
+        self.ctx, self.parent_widget = ctx, parent
+        self.worker = ChatWorker(ctx.session, ctx.runner, parent=parent)
+        self.panel = ChatPanel(self.worker)
+        self.models_dialog: ModelsDialog | None = None
+        self.status_label = QLabel("Generator: not loaded")
+        self.status_label.setToolTip("The caption and chat model")
+        self.worker.state_changed.connect(lambda _state, text: self.status_label.setText(text))
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close:
-            self.parts.worker.stop()
-            if self.parts.models_dialog is not None:
-                self.parts.models_dialog.cancel()
-                self.parts.models_dialog.close()
-        return False
+        self.caption_action = QAction("&Caption photo", parent)
+        self.caption_action.setShortcut("Ctrl+Shift+C")
+        self.caption_action.triggered.connect(lambda _checked=False: self.panel.caption())
+        self.models_action = QAction("&Models…", parent)
+        self.models_action.triggered.connect(lambda _checked=False: self.show_models())
+        self.unload_action = QAction("&Unload generator (free memory)", parent)
+        self.unload_action.triggered.connect(lambda _checked=False: self.worker.unload())
 
+        self.panel.models_requested.connect(self.show_models)
+        self.worker.failed.connect(ctx.status.show_error)
+        self._check_models_at_start()
 
-def install_assistant(window: MainWindow) -> AssistantParts:
-    worker = ChatWorker(window.session, window.runner, parent=window)
-    panel = ChatPanel(worker)
-    dock = QDockWidget("Assistant", window)
-    dock.setObjectName("assistant-dock")  # saveState() needs a name
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    def follow(self, changes: Changes) -> None:
+        """The list has reloaded when concepts changed: the chat's names are the list's."""
+        if changes.concepts or changes.exemplars:
+            self.panel.set_names(self.ctx.names())
 
-    status = QLabel("Generator: not loaded")
-    status.setToolTip("The caption and chat model")
-    window.statusBar().addPermanentWidget(status)
-    worker.state_changed.connect(lambda _state, text: status.setText(text))
+    def show_models(self) -> ModelsDialog:
+        if self.models_dialog is None:
+            dialog = self.models_dialog = ModelsDialog(self.ctx.session, self.ctx.runner, self.parent_widget)
+            dialog.settings_changed.connect(self.worker.forget_generator)
+            dialog.checked.connect(self.worker.check)  # a download or a folder may have fixed the generator
+            dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+        return self.models_dialog
 
-    menu = window.menuBar().addMenu("&Assistant")
-    caption_action = QAction("&Caption photo", window)
-    caption_action.setShortcut("Ctrl+Shift+C")
-    caption_action.triggered.connect(lambda _checked=False: panel.caption())
-    models_action = QAction("&Models…", window)
-    models_action.triggered.connect(lambda _checked=False: show_models(window, parts))
-    unload_action = QAction("&Unload generator (free memory)", window)
-    unload_action.triggered.connect(lambda _checked=False: worker.unload())
-    menu.addActions([caption_action, dock.toggleViewAction(), models_action, unload_action])
+    def _forget_dialog(self, dialog: ModelsDialog) -> None:
+        if self.models_dialog is dialog:
+            self.models_dialog = None
+        dialog.deleteLater()
 
-    parts = AssistantParts(worker, panel, dock, status, models_action, caption_action)
-    panel.concept_clicked.connect(lambda name: window.select_names([name]))
-    panel.models_requested.connect(lambda: show_models(window, parts))
-    window.changed.connect(
-        lambda changes: (
-            (changes.concepts or changes.exemplars)
-            and panel.set_names([e.concept.name for e in window.model.entries()])
+    def _check_models_at_start(self) -> None:
+        """Look for every needed model (io lane); when one is missing, say so in the models dialog."""
+
+        def checked(rows: list[model_files.ModelRow]) -> None:
+            missing = [row for row in rows if not row.found.present]
+            if missing and not self.ctx.settings.value(SKIP_MODELS_PROMPT, False, type=bool):
+                self.ctx.status.notify(f"{len(missing)} model(s) missing: see Assistant ▸ Models…", warning=True)
+                self.show_models()
+
+        self.worker.check()
+        self.ctx.runner.submit(
+            model_files.needed_models, self.ctx.session.settings, lane="io", on_done=checked, on_error=lambda _m: None
         )
-    )
-    window.installEventFilter(_CloseWatcher(parts, window))
-    worker.failed.connect(window.show_error)
-    _check_models_at_start(window, parts)
-    return parts
 
-
-def show_models(window: MainWindow, parts: AssistantParts) -> ModelsDialog:
-    if parts.models_dialog is None:
-        dialog = parts.models_dialog = ModelsDialog(window.session, window.runner, window)
-        dialog.settings_changed.connect(parts.worker.forget_generator)
-        dialog.checked.connect(parts.worker.check)  # a download or a folder may have fixed the generator
-        dialog.finished.connect(lambda _result: _forget_dialog(parts, dialog))
-    parts.models_dialog.show()
-    parts.models_dialog.raise_()
-    return parts.models_dialog
-
-
-def _forget_dialog(parts: AssistantParts, dialog: ModelsDialog) -> None:
-    if parts.models_dialog is dialog:
-        parts.models_dialog = None
-    dialog.deleteLater()
-
-
-def _check_models_at_start(window: MainWindow, parts: AssistantParts) -> None:
-    """Look for every needed model (io lane); when one is missing, say so in the models dialog."""
-
-    def checked(rows: list[model_files.ModelRow]) -> None:
-        missing = [row for row in rows if not row.found.present]
-        if missing and not window.settings.value(SKIP_MODELS_PROMPT, False, type=bool):
-            window.notify(f"{len(missing)} model(s) missing: see Assistant ▸ Models…", warning=True)
-            show_models(window, parts)
-
-    parts.worker.check()
-    window.runner.submit(
-        model_files.needed_models, window.session.settings, lane="io", on_done=checked, on_error=lambda _m: None
-    )
+    def close(self) -> None:
+        """Before the window waits for the workers: stop generating and downloading, so the wait
+        is one generation step, not a whole answer or a download."""
+        self.worker.stop()
+        if self.models_dialog is not None:
+            self.models_dialog.cancel()
+            self.models_dialog.close()

@@ -195,6 +195,14 @@ class ChatWorker(QObject):
         self.missing = None
         self._set_state(READY, self._ready_text())
 
+    def adopt(self, loaded: Loaded) -> None:
+        """Another user (an album caption run) loaded the generator: answers use, and Unload frees,
+        the same one. A generator this worker holds already is kept."""
+        if self._loaded is None:
+            self._loaded = loaded
+            self.missing = None
+            self._set_state(READY, self._ready_text())
+
     def _ready_text(self) -> str:
         loaded = self._loaded
         if loaded is None:

@@ -10,15 +10,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from rap_desktop.core import actions
-from rap_desktop.core.changes import Changes, Done
+from rap_desktop.core.changes import LISTED, Changes, Done
 from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.names import tag
-from rap_desktop.core.store import AddResult
+from rap_desktop.core.store import AddResult, Concept
 
+from ..context import AppContext
 from ..photo import photo_ops
 from ..photo.undo_commands import ConceptText, EditConceptCommand, RemoveConceptsCommand
 from ..runtime.tasks import said
@@ -29,12 +31,14 @@ from .register_dialog import PICKER_SIZE, RegisterDialog
 if TYPE_CHECKING:
     from PySide6.QtGui import QImage
 
-    from ..main_window import MainWindow
 
+class Commands(QObject):
+    models_used = Signal()  # an add ran the embedder: the window's model label looks again
 
-class Commands:
-    def __init__(self, window: MainWindow) -> None:
-        self.w = window
+    def __init__(self, ctx: AppContext, selected: Callable[[], list[Concept]], parent: QWidget) -> None:
+        """`selected`: the library's selected concepts; `parent`: the dialogs' parent."""
+        super().__init__(parent)
+        self.ctx, self.selected, self.parent_widget = ctx, selected, parent
         self.dialog: RegisterDialog | None = None  # the register/edit dialog now open (tests use it)
         # dropped or chosen photos waiting for their dialog, each with the concept it is for (or None: new)
         self._photos: deque[tuple[Path, str | None]] = deque()
@@ -45,55 +49,52 @@ class Commands:
     def _store(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None], refresh: bool = True) -> None:
         """Run `fn(store, *args)` on the store lane; the list is refreshed after a failure too
         (a half-done batch, a concept removed meanwhile), after a success by `done`."""
-        self.w.runner.submit(ops.with_store, self.w.session, fn, *args, on_done=done, on_error=self._failed(refresh))
+        self.ctx.runner.submit(
+            ops.with_store, self.ctx.session, fn, *args, on_done=done, on_error=self._failed(refresh)
+        )
 
     def _act(self, action: Callable[..., Done], *args: Any, done: Callable[[Done], None]) -> None:
         """Run the core action `action(session, *args)` on the store lane (the list is refreshed
         after a failure too, as by `_store`)."""
-        self.w.runner.submit(action, self.w.session, *args, on_done=done, on_error=self._failed(True))
+        self.ctx.runner.submit(action, self.ctx.session, *args, on_done=done, on_error=self._failed(True))
 
     def _failed(self, refresh: bool) -> Callable[[BaseException], None]:
         def on_error(message: str) -> None:
-            self.w.show_error(message)
+            self.ctx.status.show_error(message)
             if refresh:
-                self.w.refresh()
+                self.ctx.apply_changes(LISTED, None)  # the list loads again, keeping the selection
 
         return said(on_error)
 
-    def _folder(self) -> str:
-        return str(self.w.settings.value("paths/last_folder", str(Path.home())))
-
-    def _remember_folder(self, path: str | Path) -> None:
-        path = Path(path)
-        self.w.settings.setValue("paths/last_folder", str(path if path.is_dir() else path.parent))
-
     def _single(self) -> str | None:
-        chosen = self.w.selected_concepts()
+        chosen = self.selected()
         return chosen[0].name if len(chosen) == 1 else None
 
     def _added(self, results: Sequence[AddResult], what: str, changes: Changes) -> None:
-        self.w.update_model_state()
+        self.models_used.emit()
         warnings = sorted({r.warning for r in results if r.warning})
         # a missing model is not an error: the photo is stored and embedded later
-        self.w.notify(f"{what} — {warnings[0]}" if warnings else what, warning=bool(warnings))
-        self.w.apply_changes(changes, select=sorted({r.concept.name for r in results}))
+        self.ctx.status.notify(f"{what} — {warnings[0]}" if warnings else what, warning=bool(warnings))
+        self.ctx.apply_changes(changes, sorted({r.concept.name for r in results}))
 
     # --- add a concept from photos -------------------------------------------------------------
 
     def add_concept(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self.w, "Photos to remember", self._folder(), ops.IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(
+            self.parent_widget, "Photos to remember", self.ctx.last_folder(), ops.IMAGE_FILTER
+        )
         if paths:
-            self._remember_folder(paths[0])
+            self.ctx.remember_folder(paths[0])
             self.register_paths([Path(p) for p in paths])
 
     def register_paths(self, paths: Sequence[Path], to: str | None = None) -> None:
         """One register dialog per photo, one after another; folders give their images (io lane).
         With `to`, the photos are more photos of that concept."""
-        self.w.runner.submit(ops.expand_paths, list(paths), lane="io", on_done=lambda found: self._queue(found, to))
+        self.ctx.runner.submit(ops.expand_paths, list(paths), lane="io", on_done=lambda found: self._queue(found, to))
 
     def _queue(self, paths: list[Path], to: str | None = None) -> None:
         if not paths:
-            self.w.notify("No photos found there.")
+            self.ctx.status.notify("No photos found there.")
         self._photos.extend((path, to) for path in paths)
         self._next_photo()
 
@@ -105,10 +106,10 @@ class Commands:
 
         def failed(message: str) -> None:
             self._loading = False
-            self.w.show_error(message)
+            self.ctx.status.show_error(message)
             self._next_photo()
 
-        self.w.runner.submit(
+        self.ctx.runner.submit(
             load_photo,
             path,
             2 * PICKER_SIZE,
@@ -122,11 +123,11 @@ class Commands:
         width, height = loaded.size
         left = f" ({len(self._photos)} more waiting)" if self._photos else ""
         dialog = RegisterDialog(
-            self.w,
-            self.w.model.name_keys(),
+            self.parent_widget,
+            self.ctx.concepts.name_keys(),
             QPixmap.fromImage(preview),
             f"{path.name}\n{width} × {height}, {loaded.format}{left}",
-            categories=self.w.model.categories(),
+            categories=self.ctx.concepts.categories(),
             photo_size=loaded.size,
             adding_to=to,
             **self._text_of(to),
@@ -139,9 +140,9 @@ class Commands:
             return self.dialog is dialog and picker is not None
 
         # the detector runs on the store lane (it shares the embedder's thread and weights)
-        self.w.runner.submit(
+        self.ctx.runner.submit(
             photo_ops.detect_proposals,
-            self.w.session,
+            self.ctx.session,
             loaded,
             on_done=lambda found: alive() and picker.set_proposals(found),
             on_error=said(lambda message: alive() and picker.detection_failed(message)),
@@ -160,8 +161,8 @@ class Commands:
         )
 
     def _text_of(self, name: str | None) -> dict[str, str]:
-        row = self.w.model.row_of(name) if name else -1
-        concept = self.w.model.entry(row).concept if row >= 0 else None
+        row = self.ctx.concepts.row_of(name) if name else -1
+        concept = self.ctx.concepts.entry(row).concept if row >= 0 else None
         return {"info": concept.info, "category": concept.category} if concept else {}
 
     def _add_to(self, dialog: RegisterDialog, loaded: LoadedImage) -> None:
@@ -191,26 +192,28 @@ class Commands:
         name = self._single()
         if name is None:
             return
-        paths, _ = QFileDialog.getOpenFileNames(self.w, f"More photos of {tag(name)}", self._folder(), ops.IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(
+            self.parent_widget, f"More photos of {tag(name)}", self.ctx.last_folder(), ops.IMAGE_FILTER
+        )
         if paths:
-            self._remember_folder(paths[0])
+            self.ctx.remember_folder(paths[0])
             self.register_paths([Path(p) for p in paths], to=name)
 
     def edit(self) -> None:
-        chosen = self.w.selected_concepts()
+        chosen = self.selected()
         if len(chosen) != 1 or self.dialog is not None:
             return
         concept = chosen[0]
-        row = self.w.model.row_of(concept.name)
-        cover = self.w.thumbnails.pixmap(self.w.model.entry(row).cover) if row >= 0 else None
+        row = self.ctx.concepts.row_of(concept.name)
+        cover = self.ctx.thumbnails.pixmap(self.ctx.concepts.entry(row).cover) if row >= 0 else None
         dialog = RegisterDialog(
-            self.w,
-            self.w.model.name_keys(),
+            self.parent_widget,
+            self.ctx.concepts.name_keys(),
             cover,
             editing=concept.name,
             info=concept.info,
             category=concept.category,
-            categories=self.w.model.categories(),
+            categories=self.ctx.concepts.categories(),
         )
         old = ConceptText(concept.name, concept.info, concept.category)
         dialog.accepted.connect(lambda: self._save_edit(old, dialog))
@@ -219,10 +222,10 @@ class Commands:
     def _save_edit(self, old: ConceptText, dialog: RegisterDialog) -> None:
         new = ConceptText(dialog.name(), dialog.info(), dialog.category())
         if new != old:
-            self.w.undo_stack.push(EditConceptCommand(self.w.host, old, new))
+            self.ctx.undo_stack.push(EditConceptCommand(self.ctx, old, new))
 
     def remove(self) -> None:
-        names = [c.name for c in self.w.selected_concepts()]
+        names = [c.name for c in self.selected()]
         if not names:
             return
         shown = ", ".join(tag(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -231,21 +234,25 @@ class Commands:
             f"Forget {shown}?\n\nTheir photos and descriptions are deleted from the data folder "
             "(Edit ▸ Undo brings them back, with their corrections, while the app stays open)."
         )
-        if self.w.confirm(f"Remove {what}", question):
-            self.w.undo_stack.push(RemoveConceptsCommand(self.w.host, names))
+        if self.ctx.status.confirm(f"Remove {what}", question):
+            self.ctx.undo_stack.push(RemoveConceptsCommand(self.ctx, names))
 
     # --- import / export -----------------------------------------------------------------------
 
     def import_rap_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.w, "RAP database folder (with database.json)", self._folder())
+        folder = QFileDialog.getExistingDirectory(
+            self.parent_widget, "RAP database folder (with database.json)", self.ctx.last_folder()
+        )
         if folder:
-            self._remember_folder(folder)
+            self.ctx.remember_folder(folder)
             self._act(actions.import_rap, Path(folder), True, done=self._imported)  # skip names taken
 
     def import_backup(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.w, "Backup to import", self._folder(), "Backups (*.zip)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.parent_widget, "Backup to import", self.ctx.last_folder(), "Backups (*.zip)"
+        )
         if path:
-            self._remember_folder(path)
+            self.ctx.remember_folder(path)
             self._act(actions.import_backup, Path(path), True, done=self._imported)
 
     def _imported(self, done: Done) -> None:
@@ -258,17 +265,17 @@ class Commands:
         self._added(report.added, message + ".", done.changes)
 
     def export_backup(self) -> None:
-        default = Path(self._folder()) / f"rap-backup-{datetime.date.today().isoformat()}.zip"
-        path, _ = QFileDialog.getSaveFileName(self.w, "Export backup", str(default), "Backups (*.zip)")
+        default = Path(self.ctx.last_folder()) / f"rap-backup-{datetime.date.today().isoformat()}.zip"
+        path, _ = QFileDialog.getSaveFileName(self.parent_widget, "Export backup", str(default), "Backups (*.zip)")
         if path:
             target = Path(path) if path.lower().endswith(".zip") else Path(path + ".zip")
-            self._remember_folder(target)
+            self.ctx.remember_folder(target)
 
             def done(report) -> None:
                 count = report.concepts
                 message = f"Exported {count} concept{'' if count == 1 else 's'} to {target}"
                 left = f"; left out (damaged): {'; '.join(report.left_out)}" if report.left_out else ""
-                self.w.notify(message + left + ".", warning=bool(report.left_out))
+                self.ctx.status.notify(message + left + ".", warning=bool(report.left_out))
 
             self._store(ops.export_backup, target, done=done, refresh=False)
 

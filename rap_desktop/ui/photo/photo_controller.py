@@ -5,28 +5,26 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.mentions import mentioned
 from rap_desktop.core.photo_context import PhotoContext
 from rap_desktop.core.retrieval import RegionResult
 
+from ..context import AppContext
 from ..library import operations as ops
 from ..library.concept_picker import ConceptPicker
 from ..library.register_dialog import RegisterDialog
+from ..runtime.actions import make_action
 from . import photo_display, photo_ops
 from .photo_view import PhotoView
 from .region_items import RegionItem, region_look
 from .retrieval_panel import RetrievalPanel
 from .undo_commands import CorrectionCommand
-
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
 
 _TAGS = re.compile(r"<([^<>\s][^<>]*)>")
 
@@ -35,12 +33,14 @@ class PhotoController(QObject):
     shown = Signal()  # a retrieval result is drawn (tests wait on it)
     photo_opened = Signal(object)  # the Path now on view (the chat asks about it)
     photo_retrieved = Signal(object)  # PhotoContext: the photo on view, decoded and retrieved (the chat reuses both)
+    models_used = Signal()  # a retrieval ran the models: the window's model label looks again
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(self, ctx: AppContext, parent: QWidget) -> None:
+        """`parent`: the window, the parent of the actions, dialogs and menus."""
+        super().__init__(parent)
+        self.ctx, self.parent_widget = ctx, parent
         self.view = PhotoView()
-        self.panel = RetrievalPanel(window.thumbnails)
+        self.panel = RetrievalPanel(ctx.thumbnails)
         self.path: Path | None = None
         self.loaded: LoadedImage | None = None
         self.pixmap: QPixmap | None = None
@@ -66,7 +66,7 @@ class PhotoController(QObject):
     # --- actions -------------------------------------------------------------------------------
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        action = self.w._action(text, slot, shortcut)
+        action = make_action(self.parent_widget, text, slot, shortcut)
         if tip:
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{tip} ({keys})" if keys else tip)
@@ -103,7 +103,7 @@ class PhotoController(QObject):
         named = region is not None and (region.accepted is not None or self.panel.selected_candidate() is not None)
         self.confirm_action.setEnabled(named)
         self.reject_action.setEnabled(named)
-        self.reassign_action.setEnabled(region is not None and self.w.model.rowCount() > 0)
+        self.reassign_action.setEnabled(region is not None and self.ctx.concepts.rowCount() > 0)
         self.new_action.setEnabled(region is not None)
         for action in (self.draw_action, self.fit_action, self.zoom_in_action, self.zoom_out_action, self.rerun_action):
             action.setEnabled(has_photo)
@@ -111,26 +111,27 @@ class PhotoController(QObject):
     # --- opening and retrieving ----------------------------------------------------------------
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.w, "Open photo", self.w.commands._folder(), ops.IMAGE_FILTER)
+        folder = self.ctx.last_folder()
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, "Open photo", folder, ops.IMAGE_FILTER)
         if path:
-            self.w.commands._remember_folder(path)
+            self.ctx.remember_folder(path)
             self.open_path(Path(path))
 
     def open_paths(self, paths: list[Path]) -> None:
         """Dropped files or folders: the first photo among them is opened."""
-        self.w.runner.submit(
+        self.ctx.runner.submit(
             ops.expand_paths, list(paths), lane="io", on_done=lambda found: found and self.open_path(found[0])
         )
 
     def open_path(self, path: Path) -> None:
         self._generation += 1
         generation = self._generation
-        self.w.notify(f"Opening {path.name}…")
+        self.ctx.status.notify(f"Opening {path.name}…")
         self._tile_next = None
         # a screen-sized preview already in the screen's pixel format (the GUI thread only copies it);
         # zoomed in past it, the view asks for sharper tiles
         side = photo_display.preview_side(self.view.screen())
-        self.w.runner.submit(
+        self.ctx.runner.submit(
             photo_display.load_for_display,
             path,
             side,
@@ -146,7 +147,6 @@ class PhotoController(QObject):
         self.pixmap = self.view.photo.pixmap() if self.view.photo is not None else None  # one conversion
         self.panel.clear()
         self.panel.summary.setText(f"{path.name}: looking for regions and concepts…")
-        self.w.show_photo(path.name)
         self.photo_opened.emit(path)
         self._update_actions()
         self.retrieve()
@@ -171,7 +171,7 @@ class PhotoController(QObject):
             self._tile_busy = False
             self._next_tile()
 
-        self.w.runner.submit(photo_display.tile, self.loaded, box, scale, lane="io", on_done=done, on_error=failed)
+        self.ctx.runner.submit(photo_display.tile, self.loaded, box, scale, lane="io", on_done=done, on_error=failed)
 
     def _next_tile(self) -> None:
         if self._tile_next is not None:
@@ -184,9 +184,9 @@ class PhotoController(QObject):
         if self.loaded is None or self.path is None:
             return
         generation = self._generation
-        self.w.runner.submit(
+        self.ctx.runner.submit(
             photo_ops.retrieve_photo,
-            self.w.session,
+            self.ctx.session,
             self.loaded,
             self.path,
             self.panel.question.text().strip(),
@@ -200,7 +200,7 @@ class PhotoController(QObject):
         if generation != self._generation:
             return
         self.current = result
-        names = [e.concept.name for e in self.w.model.entries()]
+        names = self.ctx.names()
         named = mentioned(result.question, names)
         keys = {n.casefold() for n in names}
         missing = [
@@ -221,11 +221,11 @@ class PhotoController(QObject):
         self._show_region(keep)
         if self.path is not None and self.loaded is not None:
             self.photo_retrieved.emit(PhotoContext(self.path, self.loaded, result.result))
-        self.w.update_model_state()
+        self.models_used.emit()
         timings = result.result.timings
         ran = timings.get("detect", 0.0) + timings.get("embed", 0.0)
         how = f"detected and embedded in {ran:.1f} s" if ran else "stored regions, matched again"
-        self.w.notify(f"{self.path.name if self.path else ''}: {len(items)} regions ({how}).")
+        self.ctx.status.notify(f"{self.path.name if self.path else ''}: {len(items)} regions ({how}).")
         self._update_actions()
         self.shown.emit()
 
@@ -266,7 +266,7 @@ class PhotoController(QObject):
         return self.pixmap.copy(QRect(int(x1), int(y1), max(1, int(x2 - x1)), max(1, int(y2 - y1))))
 
     def _context_menu(self, region_id: str, where: QPoint) -> None:
-        menu = QMenu(self.w)
+        menu = QMenu(self.parent_widget)
         if region_id:
             menu.addActions(self.region_actions)
             menu.addSeparator()
@@ -278,7 +278,7 @@ class PhotoController(QObject):
     def _push(self, action: str, region: RegionResult, concept: str | None, info: str = "", category=None) -> None:
         assert self.current is not None
         photo = self.current.result.photo
-        self.w.undo_stack.push(CorrectionCommand(self.w.host, action, photo, region.id, concept, info, category))
+        self.ctx.undo_stack.push(CorrectionCommand(self.ctx, action, photo, region.id, concept, info, category))
 
     def _target(self) -> tuple[RegionResult | None, str | None]:
         """The selected region and the concept meant: the chosen candidate, else the accepted one."""
@@ -303,7 +303,9 @@ class PhotoController(QObject):
         if region is None or self.dialog is not None:
             return
         current = region.accepted.concept if region.accepted else ""
-        picker = ConceptPicker(self.w, self.w.model, f"Who or what is in {region.id}?", exclude=current)
+        picker = ConceptPicker(
+            self.parent_widget, self.ctx.concepts, f"Who or what is in {region.id}?", exclude=current
+        )
         picker.accepted.connect(lambda: self._assign(region, picker.chosen()))
         self._open(picker)
 
@@ -327,12 +329,12 @@ class PhotoController(QObject):
             return
         label = region.label if region.source == "detector" else ""
         dialog = RegisterDialog(
-            self.w,
-            self.w.model.name_keys(),
+            self.parent_widget,
+            self.ctx.concepts.name_keys(),
             self.crop(region),
             f"{region.id} of {self.path.name if self.path else 'the photo'}",
             category=label,
-            categories=self.w.model.categories(),
+            categories=self.ctx.concepts.categories(),
         )
         dialog.accepted.connect(
             lambda: self._push("reassign", region, dialog.name(), dialog.info(), dialog.category() or None)
@@ -362,15 +364,15 @@ class PhotoController(QObject):
             self.shown.connect(lambda: self._picked_drawn(region_id), type=Qt.ConnectionType.SingleShotConnection)
             self.retrieve()
 
-        self.w.runner.submit(photo_ops.add_box, self.w.session, self.loaded, box, on_done=added)
+        self.ctx.runner.submit(photo_ops.add_box, self.ctx.session, self.loaded, box, on_done=added)
 
     def _picked_drawn(self, region_id: str) -> None:
         self.view.select_region(region_id)
         region = self.region(region_id)
-        if region is not None and self.w.model.rowCount() > 0:
+        if region is not None and self.ctx.concepts.rowCount() > 0:
             self.reassign(region)
         elif region is not None:
-            self.w.notify(f"Added {region_id}. Remember what is in it with New concept from box (M).")
+            self.ctx.status.notify(f"Added {region_id}. Remember what is in it with New concept from box (M).")
 
     def show_answer_box(self, box: tuple, about: PhotoContext | Path | None) -> None:
         """The assistant's grounding answer, drawn when it is about the photo on view: that decode of

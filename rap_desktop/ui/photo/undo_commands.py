@@ -1,44 +1,33 @@
 """Undoable edits: corrections of a region (confirm, reject, reassign), concept edits and removals.
 
 Each command's redo and undo run on the store lane, through the same core actions as the CLI; the
-`Changes` each returns goes to the window (`Host.changed`), which refreshes every view from it. The
-lane runs jobs in order, so an undo queued right after its redo sees what the redo recorded (the
-correction id, the removed concepts), even before the GUI heard back.
+`Changes` each returns goes to the window (`AppContext.apply_changes`), which refreshes every view
+from it. The lane runs jobs in order, so an undo queued right after its redo sees what the redo
+recorded (the correction id, the removed concepts), even before the GUI heard back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoCommand
 
 from rap_desktop.core import actions, removal
 from rap_desktop.core.changes import ANYTHING, Changes, Done
 from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
-from ..runtime.tasks import TaskRunner, said
+from ..context import AppContext
+from ..runtime.tasks import said
 from . import photo_ops
 
 
-@dataclass
-class Host:
-    """What the commands need from the window."""
-
-    session: Session
-    runner: TaskRunner
-    stack: QUndoStack
-    notify: Callable[[str], None]
-    show_error: Callable[[str], None]
-    changed: Callable[[Changes, Sequence[str] | None], None]  # every view follows (the library selects these)
-
-
 class StoreCommand(QUndoCommand):
-    def __init__(self, host: Host, text: str) -> None:
+    def __init__(self, ctx: AppContext, text: str) -> None:
         super().__init__(text)
-        self.host = host
+        self.ctx = ctx
 
     # subclasses: the store-lane work and what the GUI does after it
     def apply(self, session: Session) -> Any: ...
@@ -47,28 +36,26 @@ class StoreCommand(QUndoCommand):
     def reverted(self, result: Any) -> None: ...
 
     def redo(self) -> None:
-        self.host.runner.submit(self.apply, self.host.session, on_done=self.applied, on_error=said(self._apply_failed))
+        self.ctx.runner.submit(self.apply, self.ctx.session, on_done=self.applied, on_error=said(self._apply_failed))
 
     def undo(self) -> None:
-        self.host.runner.submit(
-            self.revert, self.host.session, on_done=self.reverted, on_error=said(self._revert_failed)
-        )
+        self.ctx.runner.submit(self.revert, self.ctx.session, on_done=self.reverted, on_error=said(self._revert_failed))
 
     def _apply_failed(self, message: str) -> None:
         # nothing was done: take the command off the stack (its undo is then a no-op)
-        self.host.show_error(message)
+        self.ctx.status.show_error(message)
         self.setObsolete(True)
-        stack = self.host.stack
+        stack = self.ctx.undo_stack
         if stack.index() > 0 and stack.command(stack.index() - 1) is self:
             stack.undo()
         self._changed()
 
     def _revert_failed(self, message: str) -> None:
-        self.host.show_error(message)
+        self.ctx.status.show_error(message)
         self._changed()
 
     def _changed(self) -> None:
-        self.host.changed(ANYTHING, None)  # a failure may have done part: every view looks again
+        self.ctx.apply_changes(ANYTHING, None)  # a failure may have done part: every view looks again
 
 
 class CorrectionCommand(StoreCommand):
@@ -76,7 +63,7 @@ class CorrectionCommand(StoreCommand):
 
     def __init__(
         self,
-        host: Host,
+        ctx: AppContext,
         action: str,
         photo: str,
         region: str,
@@ -86,7 +73,7 @@ class CorrectionCommand(StoreCommand):
     ) -> None:
         words = {"confirm": "Confirm", "reject": "Reject", "reassign": "Reassign"}[action]
         target = f" as {tag(concept)}" if concept and action != "reject" else (f" {tag(concept)}" if concept else "")
-        super().__init__(host, f"{words} {region}{target}")
+        super().__init__(ctx, f"{words} {region}{target}")
         self.action, self.photo, self.region, self.concept = action, photo, region, concept
         self.info, self.category = info, category
         self.correction_id: int | None = None  # set on the store lane by apply, cleared by revert
@@ -104,25 +91,25 @@ class CorrectionCommand(StoreCommand):
         return done
 
     def applied(self, done: Done) -> None:
-        self.host.notify(done.value.summary.capitalize() + ".")
-        self.host.changed(done.changes, None)
+        self.ctx.status.notify(done.value.summary.capitalize() + ".")
+        self.ctx.apply_changes(done.changes, None)
 
     def reverted(self, done: Done | None) -> None:
         if done is not None:
-            self.host.notify(f"Undone: {self.text()}.")
-            self.host.changed(done.changes, None)
+            self.ctx.status.notify(f"Undone: {self.text()}.")
+            self.ctx.apply_changes(done.changes, None)
         else:  # the correction had failed: the views look again all the same
             photos = self.action in ("confirm", "reassign")
-            self.host.changed(Changes(concepts=photos, exemplars=photos, matches=True), None)
+            self.ctx.apply_changes(Changes(concepts=photos, exemplars=photos, matches=True), None)
 
 
 class RemoveConceptsCommand(StoreCommand):
     """Remove concepts; undo puts them back exactly as they were (photos, text, vectors, and the
     corrections and album matches that named them: `core.removal`)."""
 
-    def __init__(self, host: Host, names: Sequence[str]) -> None:
+    def __init__(self, ctx: AppContext, names: Sequence[str]) -> None:
         shown = ", ".join(tag(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        super().__init__(host, f"Remove {shown}")
+        super().__init__(ctx, f"Remove {shown}")
         self.names = list(names)
         self.saved: list[removal.RemovedConcept] | None = None
 
@@ -139,16 +126,16 @@ class RemoveConceptsCommand(StoreCommand):
         return done
 
     def applied(self, done: Done) -> None:
-        self.host.notify(f"Removed {', '.join(tag(c.name) for c in done.value)}. Undo with Ctrl+Z.")
-        self.host.changed(done.changes, [])
+        self.ctx.status.notify(f"Removed {', '.join(tag(c.name) for c in done.value)}. Undo with Ctrl+Z.")
+        self.ctx.apply_changes(done.changes, [])
 
     def reverted(self, done: Done | None) -> None:
         if done is None:  # nothing was removed: nothing to put back, the views look again all the same
-            self.host.changed(Changes(concepts=True, matches=True), [])
+            self.ctx.apply_changes(Changes(concepts=True, matches=True), [])
             return
         if done.value:
-            self.host.notify(f"Restored {', '.join(tag(n) for n in done.value)}.")
-        self.host.changed(done.changes, done.value)
+            self.ctx.status.notify(f"Restored {', '.join(tag(n) for n in done.value)}.")
+        self.ctx.apply_changes(done.changes, done.value)
 
 
 @dataclass(frozen=True)
@@ -161,8 +148,8 @@ class ConceptText:
 class EditConceptCommand(StoreCommand):
     """Rename / describe / categorise; undo puts the old values back (a rename re-tags the text)."""
 
-    def __init__(self, host: Host, old: ConceptText, new: ConceptText) -> None:
-        super().__init__(host, f"Edit {tag(old.name)}" + (f" → {tag(new.name)}" if new.name != old.name else ""))
+    def __init__(self, ctx: AppContext, old: ConceptText, new: ConceptText) -> None:
+        super().__init__(ctx, f"Edit {tag(old.name)}" + (f" → {tag(new.name)}" if new.name != old.name else ""))
         self.old, self.new = old, new
 
     @staticmethod
@@ -177,9 +164,9 @@ class EditConceptCommand(StoreCommand):
         return self._set(session, self.new.name, self.old)
 
     def applied(self, done: Done) -> None:
-        self.host.notify(f"Saved {tag(done.value.name)}.")
-        self.host.changed(done.changes, [done.value.name])
+        self.ctx.status.notify(f"Saved {tag(done.value.name)}.")
+        self.ctx.apply_changes(done.changes, [done.value.name])
 
     def reverted(self, done: Done) -> None:
-        self.host.notify(f"Undone: {self.text()}.")
-        self.host.changed(done.changes, [done.value.name])
+        self.ctx.status.notify(f"Undone: {self.text()}.")
+        self.ctx.apply_changes(done.changes, [done.value.name])
