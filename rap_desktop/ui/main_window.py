@@ -63,7 +63,8 @@ class MainWindow(QMainWindow):
     fatal_error = Signal(str)  # the data folder could not be opened at all: the app shows it and exits
     concepts_loaded = Signal()  # after every refresh of the list (tests wait on it)
     # what a change touched (core.changes.Changes): every view refreshes from this one signal; a change
-    # to the concepts goes out after the list has reloaded, so views read the new names from `model`
+    # to the concepts goes out after the list has reloaded, so views read the new names from the
+    # context's concept list (`AppContext.names`)
     changed = Signal(object)
 
     def __init__(
