@@ -66,7 +66,7 @@ def import_backup(args: argparse.Namespace, session: Session) -> dict:
 
 
 def check(args: argparse.Namespace, session: Session) -> dict:
-    problems = session.store(with_embedder=False).check()
+    problems = health.check(session.store(with_embedder=False))
     if problems:
         error = f"{session.home} has {len(problems)} problem(s) (listed above); {health.RESCUE}"
         return {"ok": False, "problems": problems, "text": "\n".join(problems), "error": error}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from rap_desktop.core import health
 from rap_desktop.core.session import Session
 
 WORKER = Path(__file__).with_name("store_worker.py")
@@ -28,7 +29,7 @@ def _assert_healthy(home: Path, config: Path) -> list[str]:
     session = Session.open(home, config)
     store = session.store()
     try:
-        assert store.check() == []
+        assert health.check(store) == []
         names = [c.name for c in store.list_concepts()]
         referenced = {e.image for e in store.exemplars()}
         on_disk = {p.name for p in store.images_dir.rglob("*") if p.is_file()}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rap_desktop.core import health
 from rap_desktop.core.session import Session
 
 SCRIPT = textwrap.dedent(
@@ -53,6 +54,6 @@ def test_no_space_left_is_a_clear_error(home: Path, tiny_config: Path, photos: d
     session = Session.open(home, tiny_config)
     store = session.store()
     assert [c.name for c in store.list_concepts()] == ["small"]
-    assert store.check() == []
+    assert health.check(store) == []
     assert {p.name for p in store.images_dir.rglob("*") if p.is_file()} == {e.image for e in store.exemplars()}
     session.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from rap_desktop.core import health
 from rap_desktop.core.images import load_image
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.photo.photo_view import concept_mime
@@ -228,7 +229,7 @@ def test_undo_of_remove_brings_back_the_corrections(qtbot, opened: MainWindow, s
     assert statuses(store, win, region.id) == {}
     assert len(store.exemplars(name)) == 1
     assert open_corrections(store) == [("confirm", 1)]
-    assert store.check() == []
+    assert health.check(store) == []
 
 
 def test_letter_shortcuts_stay_letters_in_text_boxes_and_lists(qtbot, opened: MainWindow, session) -> None:

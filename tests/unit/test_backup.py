@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from rap_desktop.core import health
 from rap_desktop.core.backup import ExportReport, export_zip, import_zip
 from rap_desktop.core.errors import ArchiveError, ConflictError, RapError
 from rap_desktop.core.session import Session
@@ -49,7 +50,7 @@ def test_round_trip_loses_nothing(store: Store, tmp_path: Path, tiny_config: Pat
     assert _snapshot(restored) == before
     for e in restored.exemplars():
         assert restored.image_path(e.image).read_bytes() == store.image_path(e.image).read_bytes()
-    assert restored.check() == []
+    assert health.check(restored) == []
     hits = restored.search(np.frombuffer(before[2][0][1], np.float32)[None], 1)
     assert hits[0][0].similarity == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(ConflictError):
@@ -126,7 +127,7 @@ def test_a_damaged_photo_entry_is_left_out_and_the_rest_restored(store: Store, t
     report = import_zip(fresh, bad)
     assert len(report.left_out) == 1 and reason in report.left_out[0]
     assert sorted((c.name, c.exemplar_count) for c in fresh.list_concepts()) == [("Bo", 1), ("rocket", 1)]
-    assert fresh.check() == []
+    assert health.check(fresh) == []
     fresh.close()
 
 
@@ -167,7 +168,7 @@ def test_untrustworthy_embeddings_are_computed_again(store: Store, tmp_path: Pat
             stored = np.frombuffer(blob, np.float32)
             assert dim == len(stored) == 512 and abs(float(np.linalg.norm(stored)) - 1) < 1e-3
             assert np.allclose(stored, np.frombuffer(before[image], np.float32), atol=1e-5)  # the image's own
-        assert fresh.check() == [] and fresh.search(stored[None], 1)[0][0].similarity <= 1.0001
+        assert health.check(fresh) == [] and fresh.search(stored[None], 1)[0][0].similarity <= 1.0001
         assert model in report.notes[0]
         fresh.close()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rap_desktop.core import health
 from rap_desktop.core.errors import ConflictError, ImageError, RapError
 from rap_desktop.core.rap_import import import_rap
 from rap_desktop.core.store import Store
@@ -45,7 +46,7 @@ def test_import_reference_database(store: Store, tmp_path: Path, photos: dict[st
     assert concepts["cat-cup"].category == "cup"
     assert concepts["bo"].exemplar_count == 2
     assert {e.source for e in store.exemplars()} == {"imported"}
-    assert store.check() == []
+    assert health.check(store) == []
     with pytest.raises(ConflictError):
         import_rap(store, folder)
     again = import_rap(store, folder, skip_existing=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rap_desktop.core import corrections, removal
+from rap_desktop.core import corrections, health, removal
 from rap_desktop.core.errors import ConflictError
 from rap_desktop.core.images import load_image
 from rap_desktop.core.retrieval import Retriever
@@ -63,7 +63,7 @@ def test_remove_then_restore_brings_back_corrections_and_matches(store: Store, p
     # the correction log names the old ids: undoing the reject after the restore is exact
     assert corrections.undo(store).id == rejected.id
     assert _state(store, mochi.id)["negatives"] == []
-    assert store.check() == []
+    assert health.check(store) == []
 
 
 def test_restore_refuses_a_name_taken_meanwhile_and_changes_nothing(store: Store, photos) -> None:
@@ -73,7 +73,7 @@ def test_restore_refuses_a_name_taken_meanwhile_and_changes_nothing(store: Store
     with pytest.raises(ConflictError, match="mochi"):
         removal.restore(store, saved)
     assert [c.name for c in store.list_concepts()] == ["Mochi"]
-    assert store.check() == []
+    assert health.check(store) == []
 
 
 def test_remove_is_all_or_nothing(store: Store, photos) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rap_desktop.core import corrections
+from rap_desktop.core import corrections, health
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import load_image
 from rap_desktop.core.retrieval import BELOW, CONFIRMED, REJECTED, SUPPRESSED, Retriever, result_dict
@@ -96,7 +96,7 @@ def test_confirm_and_reassign_teach_and_undo_is_exact(retriever: Retriever, stor
     corrections.undo(store)
     assert store.find_concept("my-mug") is None
     assert {p.name for p in store.images_dir.rglob("*") if p.is_file()} < before_files
-    assert store.check() == []
+    assert health.check(store) == []
     assert _run(retriever, photos["coffee"]).concepts == ()
     with pytest.raises(RapError, match="nothing to undo"):
         corrections.undo(store)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rap_desktop.core import health
 from rap_desktop.core.errors import ConflictError, InvalidNameError, NotFoundError
 from rap_desktop.core.images import load_image
 from rap_desktop.core.session import Session
@@ -118,7 +119,7 @@ def test_add_many_is_all_or_nothing(store: Store, photos: dict[str, Path]) -> No
     with pytest.raises(ConflictError):
         store.add_many(batch)
     assert [c.name for c in store.list_concepts()] == ["taken"]
-    assert store.check() == []
+    assert health.check(store) == []
     added = store.add_many(batch, skip_existing=True)
     assert [r.concept.name for r in added] == ["fresh"]
 
@@ -141,7 +142,7 @@ def test_index_cache_is_reused_and_rebuilt_when_stale_or_corrupt(
         faiss_file.write_bytes(damage)
         session = Session.open(home, tiny_config)
         store = session.store()
-        assert store.check() == []
+        assert health.check(store) == []
         hits = store.search(store.embedder.embed_images([load_image(photos["coffee"]).image]), 1)
         assert hits[0][0].concept == "mug"
         session.close()

@@ -12,15 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import xmp
 from ..assistant import Assistant
 from ..cancel import CancelToken
 from ..errors import RapError
 from ..models.generator import DEFAULT_OPTIONS, GenerationOptions
-from ..retrieval import ChosenConcept
 from ..store import Store
-from ..store.captions import save_caption
-from ..store.matches import accepted_in_photo
+from . import caption_steps
 from .indexer import Progress
 
 
@@ -33,18 +30,6 @@ class CaptionReport:
     sidecars: tuple[str, ...]
     cancelled: bool
     seconds: float
-
-
-def accepted(store: Store, photo_id: int) -> list[tuple[ChosenConcept, xmp.Region]]:
-    """The photo's accepted concepts, confirmed first then by similarity, one entry per region."""
-    return [
-        (ChosenConcept(name, cid, "region", f"r{ordinal}", sim), xmp.Region(name, category, (x1, y1, x2, y2)))
-        for cid, name, category, ordinal, x1, y1, x2, y2, sim, _ in accepted_in_photo(store, photo_id)
-    ]
-
-
-def _save(store: Store, photo_id: int, text: str, model: str, names: list[str]) -> None:
-    save_caption(store, photo_id, text, model, names)
 
 
 def caption_folder(
@@ -64,7 +49,6 @@ def caption_folder(
     call (0: as many as the free GPU memory holds; a few on a CPU). `assistant` may be a factory: the
     generator is only loaded when some photo needs a caption. A cancel keeps every caption finished
     before it; the photos of the batch being generated stay uncaptioned (a rerun goes on from there)."""
-    from . import caption_steps  # it builds on this module's accepted() and _save()
 
     run = _Run(store, assistant, options, cancel, write_xmp, style, progress, batch_size)
     run.caption(caption_steps.plan(store, folder), force)
@@ -99,8 +83,6 @@ class _Run:
 
     def caption(self, items: list, force: bool) -> None:
         from ..models.decoding import Batcher
-        from . import caption_steps
-
         self.total = len(items)
         pending: Batcher | None = None
         for item in items:
@@ -127,8 +109,6 @@ class _Run:
         self.cancelled = self.stopped
 
     def _generate(self, steps: list) -> None:
-        from . import caption_steps
-
         try:
             replies = caption_steps.generate_batch(self.assistant, steps, self.options, self.cancel)
         except RapError as exc:
@@ -147,8 +127,6 @@ class _Run:
             self._finish(step, text)
 
     def _finish(self, step, text: str) -> None:
-        from . import caption_steps
-
         error = None
         if self.write_xmp:
             try:

@@ -3,7 +3,7 @@
 touches files only. Between two steps nothing is held, so concept edits go on during a long run.
 Photos are prepared and saved one by one and generated several at a time (`generate_batch`).
 
-The same rules as `album_caption.caption_folder` (the CLI's one-call loop): concepts come from the
+The same rules as `caption.caption_folder` (the CLI's one-call loop): concepts come from the
 stored matches, a photo whose file changed since indexing is refused, a stored caption is reused
 unless forced, and the photo itself is never rewritten.
 """
@@ -22,8 +22,16 @@ from ..prompting import Conversation, build_user_turn, caption_question
 from ..retrieval import ChosenConcept
 from ..store import Store, captions
 from ..store import album as album_store
+from ..store.matches import accepted_in_photo
 from ..store.photos import photo_sha256
-from .caption import _save, accepted
+
+
+def accepted(store: Store, photo_id: int) -> list[tuple[ChosenConcept, xmp.Region]]:
+    """The photo's accepted concepts, confirmed first then by similarity, one entry per region."""
+    return [
+        (ChosenConcept(name, cid, "region", f"r{ordinal}", sim), xmp.Region(name, category, (x1, y1, x2, y2)))
+        for cid, name, category, ordinal, x1, y1, x2, y2, sim, _ in accepted_in_photo(store, photo_id)
+    ]
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ def save(store: Store, step: Step, reply: Reply) -> str:
     if reply.answer.cancelled:
         raise RapError("cancelled before the caption was complete")
     text = reply.text.strip()
-    _save(store, step.item.photo_id, text, reply.model, list(step.names))
+    captions.save_caption(store, step.item.photo_id, text, reply.model, list(step.names))
     return text
 
 

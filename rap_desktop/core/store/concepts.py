@@ -25,7 +25,7 @@ from ..models.embedder import ImageEmbedder
 from .records import AddResult, Box, Concept, Exemplar, ImportReport, NewConcept, NewExemplar, Pending
 
 if TYPE_CHECKING:
-    from .base import Store
+    from .connection import StoreBase as Store  # these functions need only the connection half
 
 
 class Concepts:
