@@ -125,7 +125,7 @@ class Assistant:
         """The concept's first registered photo (cropped to its box): what RAP shows the model."""
         return concept_image(self.store, name)
 
-    def _refs(self, chosen: tuple[ChosenConcept, ...]) -> list[ConceptRef]:
+    def concept_refs(self, chosen: tuple[ChosenConcept, ...]) -> list[ConceptRef]:
         infos = {c.id: c.info for c in self.store.list_concepts()}
         return [ConceptRef(c.name, infos.get(c.concept_id, ""), self._concept_image(c.name)) for c in chosen]
 
@@ -133,7 +133,7 @@ class Assistant:
         """Store side of `ask`: retrieval, then the exact RAP user turn with the concepts' images."""
         limit = self.generator.concept_limit
         retrieval = self.retriever.retrieve(photo, question, top_k=limit, path=path)
-        refs = self._refs(retrieval.concepts)
+        refs = self.concept_refs(retrieval.concepts)
         turn = build_user_turn(question, refs, query_image=prompt_image(photo.image), limit=limit)
         return Prepared(Conversation.start(self.template, turn), retrieval.concepts, retrieval)
 
@@ -144,7 +144,8 @@ class Assistant:
         most = min(limit or self.retriever.limit, self.retriever.limit)  # as `retrieve(top_k=limit)` counts
         chosen = self.retriever.choose(context.retrieval.regions, question, most)
         retrieval = dataclasses.replace(context.retrieval, concepts=chosen)
-        turn = build_user_turn(question, self._refs(chosen), query_image=prompt_image(context.photo.image), limit=limit)
+        refs = self.concept_refs(chosen)
+        turn = build_user_turn(question, refs, query_image=prompt_image(context.photo.image), limit=limit)
         return Prepared(Conversation.start(self.template, turn), chosen, retrieval)
 
     def prepare_text_only(self, question: str) -> Prepared:
@@ -152,7 +153,7 @@ class Assistant:
         by_name = {c.name: c.id for c in self.store.list_concepts()}
         chosen = tuple(ChosenConcept(n, by_name[n], "mention") for n in mentioned(question, by_name))
         chosen = chosen[: self.generator.concept_limit]
-        turn = build_user_turn(question, self._refs(chosen), limit=self.generator.concept_limit)
+        turn = build_user_turn(question, self.concept_refs(chosen), limit=self.generator.concept_limit)
         return Prepared(Conversation.start(self.template, turn), chosen, None)
 
     @staticmethod

@@ -110,7 +110,7 @@ def _regions(store: Store, ids: list[int]) -> list[tuple[photos.StoredRegion, st
     """(region, photo sha256, photo path) of the regions that still exist, in the order given."""
     out = {}
     for row in groups_table.regions_with_photo(store, ids):
-        out[row[0]] = (photos._region(row[:11]), row[11])
+        out[row[0]] = (photos.region_from_row(row[:11]), row[11])
     paths = album_store.photo_paths(store, sorted({r.photo_id for r, _ in out.values()}))
     return [(out[i][0], out[i][1], paths.get(out[i][0].photo_id)) for i in ids if i in out]
 

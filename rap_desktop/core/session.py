@@ -85,6 +85,10 @@ class Session:
             self._generator = RapGenerator(spec, folder, self.settings.device, self.settings.quantization, backend)
         return self._generator
 
+    def forget_generator(self) -> None:
+        """The next `generator()` builds afresh (the settings now name other weights)."""
+        self._generator = None
+
     def generation_settings(self) -> tuple[str, int]:
         """(decode backend, album caption batch; 0 = from free GPU memory) from [generation]."""
         from .models.decoding import check_backend

@@ -88,7 +88,7 @@ def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) 
         best.setdefault(concept.concept_id, concept)
     chosen = tuple(best.values())[:limit]
     turn = build_user_turn(
-        caption_question(), assistant._refs(chosen), query_image=prompt_image(loaded.image), limit=limit
+        caption_question(), assistant.concept_refs(chosen), query_image=prompt_image(loaded.image), limit=limit
     )
     prepared = Prepared(Conversation.start(assistant.template, turn), chosen, None)
     return Step(item, loaded.size, names, regions, None, prepared)

@@ -110,7 +110,7 @@ def find_photo(store: Store, ref: str) -> tuple[int, str, str | None]:
     return rows[0]
 
 
-def _region(row: tuple) -> StoredRegion:
+def region_from_row(row: tuple) -> StoredRegion:
     rid, pid, ordinal, x1, y1, x2, y2, label, score, source, blob = row
     vector = np.frombuffer(blob, np.float32) if blob else np.zeros(0, np.float32)
     return StoredRegion(rid, pid, ordinal, (x1, y1, x2, y2), label or "", score or 0.0, source, vector)
@@ -131,7 +131,7 @@ def regions(store: Store, photo: int, model: str, detector: str | None = None) -
         } - {None}
         if made_by != {detector}:
             return []
-    return [_region(r) for r in rows]
+    return [region_from_row(r) for r in rows]
 
 
 def region(store: Store, photo: int, name: str) -> StoredRegion:
@@ -142,13 +142,13 @@ def region(store: Store, photo: int, name: str) -> StoredRegion:
     ).fetchone()
     if row is None:
         raise NotFoundError(f"the photo has no region {name!r}")
-    return _region(row)
+    return region_from_row(row)
 
 
 def all_regions(store: Store, photo: int) -> list[StoredRegion]:
     """Every region of the photo, whichever model embedded it."""
     rows = store.conn.execute(f"SELECT {_REGION_COLUMNS} FROM regions WHERE photo_id = ? ORDER BY ordinal", (photo,))
-    return [_region(r) for r in rows.fetchall()]
+    return [region_from_row(r) for r in rows.fetchall()]
 
 
 def decided(store: Store, region_ids: Sequence[int]) -> set[int]:

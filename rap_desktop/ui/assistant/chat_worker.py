@@ -247,4 +247,4 @@ class ChatWorker(QObject):
     def forget_generator(self) -> None:
         """After the settings changed (a new weights folder): the next question loads afresh."""
         if self._loaded is None:
-            self.session._generator = None
+            self.session.forget_generator()
