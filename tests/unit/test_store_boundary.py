@@ -14,8 +14,6 @@ SQL = re.compile(
     r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b", re.S
 )
 PRIVATE = {"_insert_exemplar", "_insert_embedding", "_store_file", "_journal", "_pending", "_write_quiet", "_indexes"}
-# Files still holding SQL while it moves into core/store/; the list only shrinks.
-NOT_YET_MOVED: set[str] = set()
 
 
 def offences(path: Path) -> list[str]:
@@ -45,12 +43,7 @@ def outside_store() -> dict[str, list[str]]:
 
 
 def test_no_sql_outside_the_store_package() -> None:
-    found = outside_store()
-    assert {f: h for f, h in found.items() if f not in NOT_YET_MOVED} == {}
-
-
-def test_the_list_of_files_not_yet_moved_is_current() -> None:
-    assert sorted(NOT_YET_MOVED - set(outside_store())) == []
+    assert outside_store() == {}
 
 
 def test_the_check_sees_sql_and_private_members(tmp_path: Path) -> None:
