@@ -7,17 +7,16 @@ each is easy to read next to the core call it wraps.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rap_desktop.core.backup import export_zip, import_zip
+from rap_desktop.core.backup import export_zip
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import IMAGE_EXTENSIONS
-from rap_desktop.core.rap_import import import_rap
 from rap_desktop.core.session import Session
-from rap_desktop.core.store import CONTENT_NAME, AddResult, Concept, Exemplar, ImportReport, Store
+from rap_desktop.core.store import CONTENT_NAME, Concept, Exemplar, Store
 
 T = TypeVar("T")
 
@@ -77,22 +76,6 @@ def warm_up(store: Store) -> tuple[str, bool]:
 
 def exemplar_entries(store: Store, name: str) -> list[ExemplarEntry]:
     return [ExemplarEntry(e, store.image_path(e.image)) for e in store.exemplars(name)]
-
-
-def add_exemplars(store: Store, name: str, paths: Sequence[Path]) -> list[AddResult]:
-    return [store.add_exemplar(name, path) for path in paths]
-
-
-def remove_concepts(store: Store, names: Sequence[str]) -> list[str]:
-    return [store.remove_concept(name).name for name in names]
-
-
-def import_rap_folder(store: Store, folder: Path) -> ImportReport:
-    return import_rap(store, folder, skip_existing=True)
-
-
-def import_backup(store: Store, archive: Path) -> ImportReport:
-    return import_zip(store, archive, skip_existing=True)
 
 
 def export_backup(store: Store, archive: Path) -> int:
