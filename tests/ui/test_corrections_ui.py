@@ -17,6 +17,7 @@ from .photo_helpers import WAIT, after, centre_of, drop, file_mime, idle, open_c
 @pytest.fixture
 def opened(qtbot, window: MainWindow, session, photos) -> MainWindow:
     """Two concepts, and the coach's photo open (one region holds <coach>)."""
+    window.photos.everything_action.setChecked(True)  # the full view (every region, scores): quiet is the default
     store = session.store()
     store.add_concept("coach", photos["zidane"], "<coach> shouts.", "person", box=(750, 40, 1150, 710))
     store.add_concept("cat", photos["chelsea"], "<cat> is ours.", "cat")
@@ -292,6 +293,7 @@ def test_a_failed_correction_is_a_message_and_leaves_no_undo_step(
 
 def test_the_whole_story_from_a_dropped_photo_to_an_undone_fix(qtbot, window: MainWindow, session, photos) -> None:
     """Drag in a photo -> a concept; open another photo -> boxed with its name; reject it; undo."""
+    window.photos.everything_action.setChecked(True)  # the full view (every region, scores): quiet is the default
     drop(window, file_mime(photos["zidane"]), QPointF(20, 200))
     qtbot.waitUntil(lambda: window.commands.dialog is not None, timeout=WAIT)
     dialog = window.commands.dialog

@@ -27,6 +27,7 @@ def test_big_photo_gets_a_screen_preview_and_a_sharp_tile_when_zoomed(
     qtbot, window: MainWindow, photos, tmp_path: Path
 ) -> None:
     path = _big_photo(tmp_path, photos)
+    window.photos.everything_action.setChecked(True)  # every region drawn (quiet is the default)
     open_photo(qtbot, window, path)
     view = window.photo_view
     preview = view.photo.pixmap()

@@ -62,6 +62,7 @@ def test_register_dialog_draws_its_own_box(qtbot, window: MainWindow, session, p
 
 
 def test_retrieval_draws_every_region(qtbot, window: MainWindow, session, photos) -> None:
+    window.photos.everything_action.setChecked(True)  # the full view (every region, scores): quiet is the default
     session.store().add_concept("coach", photos["zidane"], category="person", box=(750, 40, 1150, 710))
     window.refresh()
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
@@ -102,6 +103,7 @@ def test_retrieval_draws_every_region(qtbot, window: MainWindow, session, photos
 
 
 def test_question_mentions_are_marked(qtbot, window: MainWindow, session, photos) -> None:
+    window.photos.everything_action.setChecked(True)  # the full view (every region, scores): quiet is the default
     session.store().add_concept("coach", photos["zidane"], category="person")
     window.refresh()
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
@@ -119,6 +121,7 @@ def test_question_mentions_are_marked(qtbot, window: MainWindow, session, photos
 
 
 def test_drop_on_the_photo_view_opens_it(qtbot, window: MainWindow, photos) -> None:
+    window.photos.everything_action.setChecked(True)  # the full view (every region, scores): quiet is the default
     view = window.photo_view
     assert view.hint.isVisible()
     with qtbot.waitSignal(window.photos.shown, timeout=WAIT):
@@ -192,6 +195,7 @@ def test_a_grounding_answer_is_drawn_on_its_photo(qtbot, window: MainWindow, pho
 def test_click_selects_a_box_and_drag_pans_the_zoomed_photo(qtbot, window: MainWindow, photos) -> None:
     from PySide6.QtCore import Qt
 
+    window.photos.everything_action.setChecked(True)  # the full view (every region, scores): quiet is the default
     open_photo(qtbot, window, photos["bus"])
     view = window.photo_view
     item = min((i for i in view.region_items() if not i.whole), key=lambda i: i.rect().width() * i.rect().height())

@@ -22,7 +22,7 @@ from ..library.register_dialog import RegisterDialog
 from ..runtime.actions import make_action
 from . import photo_display, photo_ops
 from .photo_view import PhotoView
-from .region_items import RegionItem, region_look
+from .region_items import RegionItem, recognised, region_look
 from .retrieval_panel import RetrievalPanel
 from .undo_commands import CorrectionCommand
 
@@ -50,6 +50,7 @@ class PhotoController(QObject):
         self._hovered = ""
         self._tile_busy = False
         self._tile_next: tuple[QRectF, float] | None = None
+        self._named: set[str] = set()  # concepts named in the question (casefolded): starred
         self._build_actions()
         self.view.region_selected.connect(self._view_selected)
         self.view.region_hovered.connect(self._hovered_changed)
@@ -88,11 +89,17 @@ class PhotoController(QObject):
         self.reassign_action = self._action("Re&assign…", self.reassign, "R", "It is another concept")
         self.new_action = self._action("&New concept from box…", self.new_concept, "M", "Remember what is in the box")
         self.rerun_action = self._action("Retrieve &again", self.retrieve, "F5")
+        self.everything_action = self._action(
+            "Show &everything it found", lambda: None, "E", "Also the boxes it does not recognise, with their scores"
+        )
+        self.everything_action.setCheckable(True)
+        self.everything_action.toggled.connect(self._everything_toggled)
+        self.panel.show_everything(self.everything_action)
         self.region_actions = [self.confirm_action, self.reject_action, self.reassign_action, self.new_action]
         self.panel.add_actions(self.region_actions)
         # bare letters act only where the photo or its regions have focus: typed into the search or
         # chat box, or as type-ahead in the concept list, they stay letters
-        for action in [self.draw_action, *self.region_actions]:
+        for action in [self.draw_action, self.everything_action, *self.region_actions]:
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.view.addAction(action)
             self.panel.addAction(action)
@@ -206,28 +213,49 @@ class PhotoController(QObject):
         missing = [
             t for t in dict.fromkeys(m.strip() for m in _TAGS.findall(result.question)) if t.casefold() not in keys
         ]
+        self._named = {n.casefold() for n in named}
+        self._draw()
+        self.panel.show_result(result.result, named, missing, self.everything)
         keep = self.view.selected_region()
-        named_keys = {n.casefold() for n in named}
-        items = []
-        for region in result.result.regions:
-            look = region_look(region)
-            accepted = region.accepted
-            if accepted is not None and accepted.concept.casefold() in named_keys:
-                look = type(look)(look.label + " ★", look.style, look.struck)  # named in the question
-            items.append(RegionItem(region.id, region.box, look, whole=region.source == "whole"))
-        self.view.set_regions(items, selected=keep)
-        self.panel.show_result(result.result, named, missing)
         self.panel.select(keep)
         self._show_region(keep)
         if self.path is not None and self.loaded is not None:
             self.photo_retrieved.emit(PhotoContext(self.path, self.loaded, result.result))
         self.models_used.emit()
-        timings = result.result.timings
-        ran = timings.get("detect", 0.0) + timings.get("embed", 0.0)
-        how = f"detected and embedded in {ran:.1f} s" if ran else "stored regions, matched again"
-        self.ctx.status.notify(f"{self.path.name if self.path else ''}: {len(items)} regions ({how}).")
+        found = sum(1 for r in result.result.regions if recognised(r))
+        self.ctx.status.notify(f"{self.path.name if self.path else ''}: {found} recognised.")
         self._update_actions()
         self.shown.emit()
+
+    @property
+    def everything(self) -> bool:
+        return self.everything_action.isChecked()
+
+    def _draw(self) -> None:
+        """The boxes of the current result: quiet (the recognised ones, named) or everything."""
+        if self.current is None:
+            return
+        regions = self.current.result.regions
+        hidden = sum(1 for r in regions if not recognised(r) and r.source != "whole")
+        self.everything_action.setText(f"Show &everything it found ({hidden})")
+        keep = self.view.selected_region()
+        items = []
+        for region in regions:
+            if not (self.everything or recognised(region)):
+                continue
+            look = region_look(region, self.everything)
+            accepted = region.accepted
+            if accepted is not None and accepted.concept.casefold() in self._named:
+                look = type(look)(look.label + " ★", look.style, look.struck)  # named in the question
+            items.append(RegionItem(region.id, region.box, look, whole=region.source == "whole"))
+        self.view.set_regions(items, selected=keep)
+
+    def _everything_toggled(self, _on: bool) -> None:
+        self._draw()
+        if self.current is not None:
+            self.panel.show_result(self.current.result, self.panel.named, self.panel.missing, self.everything)
+            self.panel.select(self.view.selected_region())
+            self._show_region(self.view.selected_region())
 
     # --- selection -----------------------------------------------------------------------------
 
@@ -256,7 +284,7 @@ class PhotoController(QObject):
         crop = self.crop(region) if region is not None else None
         exemplars = self.current.exemplars if self.current else {}
         threshold = self.current.result.threshold if self.current else 0.0
-        self.panel.show_region(region, crop, exemplars, threshold)
+        self.panel.show_region(region, crop, exemplars, threshold, self.everything)
 
     def crop(self, region: RegionResult) -> QPixmap | None:
         if self.pixmap is None or self.loaded is None:

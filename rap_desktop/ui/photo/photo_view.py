@@ -45,6 +45,7 @@ MIN_SCALE, MAX_SCALE = 0.02, 40.0
 MIN_DRAWN = 8.0  # photo pixels: a smaller drag is a click, not a box
 SHARPER_AT = 1.2  # ask for a sharper tile once the screen shows this many pixels per preview pixel
 DETAIL_DELAY_MS = 150  # wait for zooming and panning to settle before asking
+LABEL_GAP = 2.0  # screen pixels between stacked tags
 
 
 def concept_mime(name: str) -> QMimeData:
@@ -95,6 +96,7 @@ class PhotoView(QGraphicsView):
         self._rubber: QGraphicsRectItem | None = None
         self._pan_from: QPoint | None = None
         self._drop_item: RegionItem | None = None
+        self.answer: RegionItem | None = None
         self.sharpen = True  # ask for sharper tiles when zoomed in (off: the preview only)
         self.detail: QGraphicsPixmapItem | None = None
         self._detail_rect = QRectF()
@@ -164,7 +166,43 @@ class PhotoView(QGraphicsView):
         if selected in self.items_by_id:
             self.items_by_id[selected].setSelected(True)
         scene.blockSignals(False)
+        self.place_labels()
         self._selection_changed()
+
+    def place_labels(self) -> None:
+        """Tags keep their size on screen, so whether they collide depends on the zoom: each goes just
+        above its box's corner (inside it at the top edge of the view) and, where it would cover a tag
+        placed before, is stacked below that one. Tags shown only on hover get their place too, so
+        none jumps when the pointer moves."""
+        labels = [item.label for item in self.items_by_id.values() if item.label.text()]
+        if self.answer is not None:
+            labels.append(self.answer.label)
+        to_view = self.viewportTransform()
+        to_scene, _ = to_view.inverted()
+        placed: list[QRectF] = []
+        for label in sorted(labels, key=lambda lab: (lab.anchor.y(), lab.anchor.x())):
+            local = label.boundingRect()
+            corner = to_view.map(label.anchor)
+            rect = QRectF(corner.x() + local.left(), corner.y() - local.height(), local.width(), local.height())
+            if rect.top() < 0:
+                rect.moveTop(corner.y())
+            moved = True
+            while moved:
+                moved = False
+                for other in placed:
+                    if rect.intersects(other):
+                        rect.moveTop(other.bottom() + LABEL_GAP)
+                        moved = True
+            placed.append(rect)
+            label.setPos(to_scene.map(QPointF(rect.left() - local.left(), rect.top() - local.top())))
+
+    def label_rects(self) -> list[QRectF]:
+        """Where the shown tags are on screen (viewport pixels)."""
+        transform = self.viewportTransform()
+        labels = [item.label for item in self.items_by_id.values()]
+        if self.answer is not None:
+            labels.append(self.answer.label)
+        return [lab.deviceTransform(transform).mapRect(lab.boundingRect()) for lab in labels if lab.isVisible()]
 
     def show_answer_box(self, box: tuple[float, float, float, float], text: str = "answer") -> None:
         """A box from the assistant's answer (grounding), over the regions until the next photo."""
@@ -180,6 +218,7 @@ class PhotoView(QGraphicsView):
         self.answer.setZValue(5_000)
         self.scene().addItem(self.answer)
         self.scene().addItem(self.answer.label)
+        self.place_labels()
         self.ensureVisible(self.answer, 20, 20)
 
     def set_detail(self, image: QImage, rect: QRectF, scale: float) -> None:
@@ -244,12 +283,14 @@ class PhotoView(QGraphicsView):
     def fit(self) -> None:
         if self.photo is not None:
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            self.place_labels()
         self._fitted = True
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
         self.scale(factor, factor)
+        self.place_labels()
         self._fitted = False
         self._detail_timer.start()
 

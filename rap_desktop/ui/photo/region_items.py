@@ -29,6 +29,7 @@ STYLES = {
     "answer": (QColor("#d500f9"), Qt.PenStyle.SolidLine),  # a box the assistant gave (grounding)
 }
 HALO = QColor(0, 0, 0, 150)
+SURE_MARGIN = 0.1  # this far over the threshold a match reads as "sure"
 LABEL_Z = 10_000  # tags above every box
 
 
@@ -39,8 +40,34 @@ class RegionLook:
     struck: bool = False
 
 
-def region_look(region: rv.RegionResult) -> RegionLook:
-    """What a retrieved region says at a glance: the accepted concept, or "unknown" and why."""
+def recognised(region: rv.RegionResult) -> bool:
+    """Shown in the quiet view: a concept holds the region."""
+    return region.accepted is not None
+
+
+def confidence(candidate: rv.Candidate, threshold: float) -> str:
+    """How sure, in words: the user's own word or well over the threshold is "sure", just over it
+    "probably", anything under it "maybe"."""
+    if candidate.decision == rv.CONFIRMED:
+        return "sure"
+    if candidate.similarity >= threshold + SURE_MARGIN:
+        return "sure"
+    return "probably" if candidate.similarity >= threshold else "maybe"
+
+
+def quiet_look(region: rv.RegionResult) -> RegionLook:
+    """The quiet view: the name alone, no score, id or brackets."""
+    accepted = region.accepted
+    if accepted is None:
+        return RegionLook("", "empty")
+    return RegionLook(accepted.concept, "confirmed" if accepted.decision == rv.CONFIRMED else "accepted")
+
+
+def region_look(region: rv.RegionResult, everything: bool = True) -> RegionLook:
+    """What a retrieved region says at a glance. Everything shown: the accepted concept with its
+    score, or "unknown" and why; quiet: the name only."""
+    if not everything:
+        return quiet_look(region)
     accepted = region.accepted
     if accepted is not None:
         if accepted.decision == rv.CONFIRMED:
@@ -84,7 +111,7 @@ class RegionItem(QGraphicsRectItem):
         self.pen_style = pen_style
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
-        self.setToolTip(f"{region_id}: {look.label}")
+        self.setToolTip(look.label)
         # the tag is a separate item above every box (a child would hide under a later sibling box);
         # the view adds it with the box. Doubtful regions show theirs on hover or selection only,
         # or a photo full of "unknown" tags hides the faces.
@@ -103,6 +130,8 @@ class RegionItem(QGraphicsRectItem):
         return self.rect().adjusted(-4, -4, 4, 4)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        if self.whole:
+            return  # the whole photo is never drawn as a box: its tag stands for it
         emphasis = self.isSelected() or self.hovered or self.drop_target
         width = 4.0 if emphasis else 1.0 if self.quiet else 2.0
         if emphasis:
@@ -158,6 +187,7 @@ class _Label(QGraphicsSimpleTextItem):
 
     def __init__(self, box: RegionItem, look: RegionLook) -> None:
         super().__init__(look.label)
+        self.anchor = QPointF(box.rect().topLeft())  # the box corner the tag belongs to (the view places it)
         self.box = box
         font = QFont(self.font())
         font.setStrikeOut(look.struck)

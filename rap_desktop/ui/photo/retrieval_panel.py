@@ -24,7 +24,7 @@ from rap_desktop.core.names import tag
 
 from ..library.operations import ExemplarEntry
 from ..runtime.thumbnails import ThumbnailCache
-from .region_items import STYLES, decision_text, region_look
+from .region_items import STYLES, confidence, decision_text, recognised, region_look
 
 THUMB = 56
 CROP = 132
@@ -43,10 +43,14 @@ class RegionListModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.regions: list[rv.RegionResult] = []
+        self.everything = False
+        self.threshold = 0.0
 
-    def set_regions(self, regions: Sequence[rv.RegionResult]) -> None:
+    def set_regions(self, regions: Sequence[rv.RegionResult], everything: bool = True, threshold: float = 0.0) -> None:
+        """Everything: every region, with ids and scores; else the recognised ones, in words."""
         self.beginResetModel()
-        self.regions = list(regions)
+        self.regions = [r for r in regions if everything or recognised(r)]
+        self.everything, self.threshold = everything, threshold
         self.endResetModel()
 
     def row_of(self, region_id: str) -> int:
@@ -61,6 +65,8 @@ class RegionListModel(QAbstractListModel):
         region = self.regions[index.row()]
         look = region_look(region)
         if role == Qt.ItemDataRole.DisplayRole:
+            if not self.everything and region.accepted is not None:
+                return f"{region.accepted.concept}  ({confidence(region.accepted, self.threshold)})"
             where = "whole photo" if region.source == "whole" else region.label
             return f"{region.id}  {look.label}   ({where})"
         if role == Qt.ItemDataRole.DecorationRole:
@@ -86,13 +92,19 @@ class CandidateModel(QAbstractListModel):
         self.candidates: list[rv.Candidate] = []
         self.exemplars: dict[str, list[ExemplarEntry]] = {}
         self.threshold = 0.0
+        self.everything = True
         thumbnails.ready.connect(self._thumbnail_ready)
 
     def set_candidates(
-        self, candidates: Sequence[rv.Candidate], exemplars: dict[str, list[ExemplarEntry]], threshold: float
+        self,
+        candidates: Sequence[rv.Candidate],
+        exemplars: dict[str, list[ExemplarEntry]],
+        threshold: float,
+        everything: bool = True,
     ) -> None:
         self.beginResetModel()
         self.candidates, self.exemplars, self.threshold = list(candidates), exemplars, threshold
+        self.everything = everything
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -103,6 +115,8 @@ class CandidateModel(QAbstractListModel):
             return None
         c = self.candidates[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
+            if not self.everything:
+                return f"{index.row() + 1}. {c.concept}  ({confidence(c, self.threshold)})\n{decision_words(c)}"
             return f"{index.row() + 1}. {tag(c.concept)}  {c.similarity:.3f}\n{decision_text(c, self.threshold)}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._strip(self.exemplars.get(c.concept, []))
@@ -144,6 +158,10 @@ class RetrievalPanel(QWidget):
         self.question.setPlaceholderText("Question, e.g. What is <bo> doing?  (Enter)")
         self.question.setClearButtonEnabled(True)
         self.question.returnPressed.connect(lambda: self.question_entered.emit(self.question.text().strip()))
+        self.everything_button = QToolButton()  # "Show everything it found (N)", given its action later
+        self.everything_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.named: list[str] = []
+        self.missing: list[str] = []
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -181,6 +199,7 @@ class RetrievalPanel(QWidget):
         layout.addWidget(self.question)
         layout.addWidget(self.mentions)
         layout.addWidget(self.summary)
+        layout.addWidget(self.everything_button)
         layout.addWidget(_heading("Regions"))
         layout.addWidget(self.region_list, 2)
         layout.addWidget(_heading("Selected region"))
@@ -193,6 +212,9 @@ class RetrievalPanel(QWidget):
         layout.addWidget(_heading("Candidates, best first (the matched photo leads each row)"))
         layout.addWidget(self.candidate_list, 3)
         self.clear()
+
+    def show_everything(self, action: QAction) -> None:
+        self.everything_button.setDefaultAction(action)
 
     def add_actions(self, actions: Sequence[QAction]) -> None:
         for action in actions:
@@ -208,7 +230,16 @@ class RetrievalPanel(QWidget):
         self.regions.set_regions([])
         self.show_region(None, None, {}, 0.0)
 
-    def show_result(self, result: rv.RetrievalResult, mentioned: Sequence[str], missing: Sequence[str]) -> None:
+    def show_result(
+        self, result: rv.RetrievalResult, mentioned: Sequence[str], missing: Sequence[str], everything: bool = True
+    ) -> None:
+        self.named, self.missing = list(mentioned), list(missing)
+        current = self.current_region()
+        self.regions.set_regions(result.regions, everything, result.threshold)
+        self.select(current)
+        if not everything:
+            self._quiet_summary(result, mentioned, missing)
+            return
         named = sum(1 for r in result.regions if r.accepted)
         chosen = ", ".join(
             f"{tag(c.name)} ({'named in the question' if c.reason == 'mention' else f'{c.region}, {c.similarity:.2f}'})"
@@ -221,9 +252,13 @@ class RetrievalPanel(QWidget):
         words = [f"{tag(n)} ✓" for n in mentioned] + [f"{tag(n)} (not remembered)" for n in missing]
         self.mentions.setText("Named in the question: " + ", ".join(words) if words else "")
         self.mentions.setVisible(bool(words))
-        current = self.current_region()
-        self.regions.set_regions(result.regions)
-        self.select(current)
+
+    def _quiet_summary(self, result: rv.RetrievalResult, mentioned: Sequence[str], missing: Sequence[str]) -> None:
+        names = [r.accepted.concept for r in result.regions if r.accepted is not None]
+        self.summary.setText(f"In this photo: {', '.join(names)}." if names else "No one it knows in this photo yet.")
+        words = list(mentioned) + [f"{n} (not remembered yet)" for n in missing]
+        self.mentions.setText("Your question names " + ", ".join(words) + "." if words else "")
+        self.mentions.setVisible(bool(words))
 
     def current_region(self) -> str:
         index = self.region_list.currentIndex()
@@ -250,17 +285,22 @@ class RetrievalPanel(QWidget):
         crop: QPixmap | None,
         exemplars: dict[str, list[ExemplarEntry]],
         threshold: float,
+        everything: bool = True,
     ) -> None:
         if region is None:
             self.crop.clear()
-            self.crop.setText("no region\nselected")
+            self.crop.setText("nothing\nselected")
             self.region_title.setText("Pick a box on the photo, or draw one (B) around something it missed.")
-            self.candidates.set_candidates([], {}, threshold)
+            self.candidates.set_candidates([], {}, threshold, everything)
             return
         if crop is not None and not crop.isNull():
             self.crop.setPixmap(
                 crop.scaled(CROP, CROP, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
             )
+        self.candidates.set_candidates(region.candidates, exemplars, threshold, everything)
+        if not everything:
+            self.region_title.setText(_quiet_title(region, threshold))
+            return
         look = region_look(region)
         source = {"whole": "the whole photo", "user": "drawn by you"}.get(
             region.source, f"detected as {region.label} ({region.score:.2f})"
@@ -269,12 +309,33 @@ class RetrievalPanel(QWidget):
             f"{region.id}: {look.label}\n{source}\n"
             + (f"{len(region.candidates)} candidate(s)" if region.candidates else "No concept looks like it yet.")
         )
-        self.candidates.set_candidates(region.candidates, exemplars, threshold)
 
     def selected_candidate(self) -> rv.Candidate | None:
         index = self.candidate_list.currentIndex()
         chosen = self.candidate_list.selectionModel().selectedIndexes()
         return index.data(CandidateRole) if index.isValid() and chosen else None
+
+
+def _quiet_title(region: rv.RegionResult, threshold: float) -> str:
+    accepted = region.accepted
+    if accepted is None:
+        return "It does not know who or what this is yet."
+    if accepted.decision == rv.CONFIRMED:
+        return f"{accepted.concept} (you said so)"
+    return f"{accepted.concept} ({confidence(accepted, threshold)})"
+
+
+def decision_words(candidate: rv.Candidate) -> str:
+    """The decision for a person: no thresholds or scores."""
+    return {
+        rv.ACCEPTED: "shown on the photo",
+        rv.CONFIRMED: "you said so",
+        rv.BELOW: "not alike enough to say",
+        rv.SUPPRESSED: "looks like a photo you said was not them",
+        rv.REJECTED: "you said no",
+        rv.TAKEN: "shown on another box, more alike",
+        rv.LOWER: "another name fits this box better",
+    }.get(candidate.decision, candidate.decision)
 
 
 def _heading(text: str) -> QLabel:
