@@ -111,7 +111,11 @@ def reassign(
             kind = names.clean_category(category or region.label)
             created = concepts_table.insert_concept(store, shown, info.strip(), kind, now, now)
         target_id = created if created is not None else target.id
-        rejected = _reject_rows(store, region, old, "reassigned") if old not in (None, target_id) else None
+        # naming a new concept from the box says what it is, not that the old match was wrong: the
+        # old concept gets no negative and no "no" (the confirmed new one simply holds the region)
+        rejected = (
+            _reject_rows(store, region, old, "reassigned") if old not in (None, target_id) and created is None else None
+        )
         payload = _confirm_rows(store, region, target_id, crop)
         log_id = log_table.log(store, "reassign", {**payload, "rejected": rejected, "created": created})
     name = target.name if target else shown

@@ -20,7 +20,8 @@ from ..library import operations as ops
 from ..library.concept_picker import ConceptPicker
 from ..library.register_dialog import RegisterDialog
 from ..runtime.actions import make_action
-from . import photo_display, photo_ops
+from . import answers, photo_display, photo_ops
+from .answers import Answer
 from .photo_view import PhotoView
 from .region_items import RegionItem, recognised, region_look
 from .retrieval_panel import RetrievalPanel
@@ -61,6 +62,9 @@ class PhotoController(QObject):
         self.view.detail_wanted.connect(self._want_tile)
         self.panel.region_chosen.connect(self._panel_selected)
         self.panel.question_entered.connect(self._question)
+        self.panel.undo_requested.connect(self._undo_answer)
+        self.pending: Answer | None = None  # the last answer given here, until its result is drawn
+        self.shown_answer: Answer | None = None  # the answer the panel's note speaks of
         self.panel.candidate_list.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self._update_actions()
 
@@ -84,10 +88,13 @@ class PhotoController(QObject):
         self.draw_action = self._action("&Draw a box", lambda: None, "B", "Draw a box around something it missed")
         self.draw_action.setCheckable(True)
         self.draw_action.toggled.connect(self.view.set_drawing)
-        self.confirm_action = self._action("&Confirm", self.confirm, "C", "Yes, this is the concept shown")
-        self.reject_action = self._action("Re&ject", self.reject, "X", "No, this is not that concept")
-        self.reassign_action = self._action("Re&assign…", self.reassign, "R", "It is another concept")
-        self.new_action = self._action("&New concept from box…", self.new_concept, "M", "Remember what is in the box")
+        # the answers to "Is this Bo?": Y / N / S (the older C / X / R / M still work)
+        self.confirm_action = self._action("&Yes", self.confirm, "Y", "Yes, this is who or what it says")
+        self.reject_action = self._action("&No", self.reject, "N", "No, this is not who or what it says")
+        self.reassign_action = self._action("&Someone else…", self.reassign, "S", "It is someone or something you have")
+        self.new_action = self._action("New person or &thing…", self.new_concept, "M", "Remember what is in the box")
+        for action, older in ((self.confirm_action, "C"), (self.reject_action, "X"), (self.reassign_action, "R")):
+            action.setShortcuts([*action.shortcuts(), QKeySequence(older)])
         self.rerun_action = self._action("Retrieve &again", self.retrieve, "F5")
         self.everything_action = self._action(
             "Show &everything it found", lambda: None, "E", "Also the boxes it does not recognise, with their scores"
@@ -206,7 +213,6 @@ class PhotoController(QObject):
     def _show(self, generation: int, result: photo_ops.PhotoResult) -> None:
         if generation != self._generation:
             return
-        self.current = result
         names = self.ctx.names()
         named = mentioned(result.question, names)
         keys = {n.casefold() for n in names}
@@ -214,6 +220,7 @@ class PhotoController(QObject):
             t for t in dict.fromkeys(m.strip() for m in _TAGS.findall(result.question)) if t.casefold() not in keys
         ]
         self._named = {n.casefold() for n in named}
+        self.current = result
         self._draw()
         self.panel.show_result(result.result, named, missing, self.everything)
         keep = self.view.selected_region()
@@ -224,8 +231,43 @@ class PhotoController(QObject):
         self.models_used.emit()
         found = sum(1 for r in result.result.regions if recognised(r))
         self.ctx.status.notify(f"{self.path.name if self.path else ''}: {found} recognised.")
+        self._tell()
         self._update_actions()
         self.shown.emit()
+
+    def current_names(self) -> dict[str, str | None]:
+        """Region id -> the name it shows (None: unknown), for the photo on view."""
+        if self.current is None:
+            return {}
+        return {r.id: r.accepted.concept if r.accepted else None for r in self.current.result.regions}
+
+    def _tell(self) -> None:
+        """Once an answer's result is drawn, say what it did, and what it changed elsewhere on the photo."""
+        answer = self.pending
+        if answer is None or answer.state == "sent":
+            return
+        self.pending = None
+        after = self.current_names()
+        if answer.state == "undone":
+            self.panel.say(f"Undone: {answer.done_text()}")
+            return
+        others = answers.side_effects(answer.region_id, answer.before, after, self._where)
+        said = " ".join([answer.done_text() + ".", *others]) if others else answer.done_text()
+        self.panel.say(said, undo=self._can_undo(answer))
+
+    def _where(self, region_id: str) -> str:
+        region = self.region(region_id)
+        width = self.loaded.size[0] if self.loaded is not None else 0
+        return answers.where(region.box, width) if region is not None else ""
+
+    def _can_undo(self, answer: Answer) -> bool:
+        stack = self.ctx.undo_stack
+        return stack.index() > 0 and stack.command(stack.index() - 1) is answer.command
+
+    def _undo_answer(self) -> None:
+        shown = self.shown_answer
+        if shown is not None and self._can_undo(shown):
+            self.ctx.undo_stack.undo()
 
     @property
     def everything(self) -> bool:
@@ -298,7 +340,7 @@ class PhotoController(QObject):
         if region_id:
             menu.addActions(self.region_actions)
             menu.addSeparator()
-        menu.addActions([self.draw_action, self.fit_action, self.rerun_action])
+        menu.addActions([self.draw_action, self.everything_action, self.fit_action, self.rerun_action])
         menu.popup(where)
 
     # --- corrections ---------------------------------------------------------------------------
@@ -306,7 +348,23 @@ class PhotoController(QObject):
     def _push(self, action: str, region: RegionResult, concept: str | None, info: str = "", category=None) -> None:
         assert self.current is not None
         photo = self.current.result.photo
-        self.ctx.undo_stack.push(CorrectionCommand(self.ctx, action, photo, region.id, concept, info, category))
+        created = (
+            action == "reassign"
+            and bool(concept)
+            and concept.casefold() not in {n.casefold() for n in self.ctx.names()}
+        )
+        command = CorrectionCommand(self.ctx, action, photo, region.id, concept, info, category)
+        answer = Answer(command, region.id, action, concept or "", created, self.current_names())
+        command.on_applied = lambda: self._answer_state(answer, "applied")
+        command.on_reverted = lambda: self._answer_state(answer, "undone")
+        self.pending = self.shown_answer = answer
+        self.panel.say("")
+        self.ctx.undo_stack.push(command)
+
+    def _answer_state(self, answer: Answer, state: str) -> None:
+        """The store did (or took back) the answer: the next drawing of the photo says so."""
+        answer.state = state
+        self.pending = answer
 
     def _target(self) -> tuple[RegionResult | None, str | None]:
         """The selected region and the concept meant: the chosen candidate, else the accepted one."""
@@ -331,9 +389,7 @@ class PhotoController(QObject):
         if region is None or self.dialog is not None:
             return
         current = region.accepted.concept if region.accepted else ""
-        picker = ConceptPicker(
-            self.parent_widget, self.ctx.concepts, f"Who or what is in {region.id}?", exclude=current
-        )
+        picker = ConceptPicker(self.parent_widget, self.ctx.concepts, "Who or what is this?", exclude=current)
         picker.accepted.connect(lambda: self._assign(region, picker.chosen()))
         self._open(picker)
 
@@ -360,7 +416,7 @@ class PhotoController(QObject):
             self.parent_widget,
             self.ctx.concepts.name_keys(),
             self.crop(region),
-            f"{region.id} of {self.path.name if self.path else 'the photo'}",
+            f"a box of {self.path.name if self.path else 'the photo'}",
             category=label,
             categories=self.ctx.concepts.categories(),
         )

@@ -275,6 +275,20 @@ class PhotoView(QGraphicsView):
         scene.blockSignals(False)
         self._selection_changed()
 
+    def keyPressEvent(self, event) -> None:
+        """The arrow keys move from box to box (left to right, then top to bottom)."""
+        step = {Qt.Key.Key_Right: 1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1, Qt.Key.Key_Up: -1}.get(event.key())
+        shown = [i for i in self.items_by_id.values() if i.isVisible() and not i.whole]
+        if step is None or not shown or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            super().keyPressEvent(event)
+            return
+        shown.sort(key=lambda i: (i.rect().center().x(), i.rect().center().y()))
+        ids = [i.region_id for i in shown]
+        current = self.selected_region()
+        at = ids.index(current) + step if current in ids else (0 if step > 0 else len(ids) - 1)
+        self.select_region(ids[at % len(ids)])
+        event.accept()
+
     def _selection_changed(self) -> None:
         self.region_selected.emit(self.selected_region())
 

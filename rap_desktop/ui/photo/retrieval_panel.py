@@ -3,6 +3,7 @@ the selected region its crop beside the ranked candidates (with their photos) an
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
@@ -151,6 +152,7 @@ class CandidateModel(QAbstractListModel):
 class RetrievalPanel(QWidget):
     question_entered = Signal(str)
     region_chosen = Signal(str)  # the user picked a row in the regions list
+    undo_requested = Signal()  # "Undo" in the note that says what an answer did
 
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -191,8 +193,22 @@ class RetrievalPanel(QWidget):
         self.candidate_list.setWordWrap(True)
         self.candidate_list.setSpacing(2)
 
+        # the question about the selected box ("Is this Bo?"), its answers, and what an answer did
+        self.ask = QLabel()
+        self.ask.setTextFormat(Qt.TextFormat.PlainText)
+        self.ask.setWordWrap(True)
+        font = QFont(self.ask.font())
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setBold(True)
+        self.ask.setFont(font)
         self.buttons = QHBoxLayout()
         self.buttons.setSpacing(4)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.RichText)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.note.linkActivated.connect(lambda _link: self.undo_requested.emit())
+        self.note.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -208,7 +224,9 @@ class RetrievalPanel(QWidget):
         grid.addWidget(self.region_title, 0, 1, Qt.AlignmentFlag.AlignTop)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
+        layout.addWidget(self.ask)
         layout.addLayout(self.buttons)
+        layout.addWidget(self.note)
         layout.addWidget(_heading("Candidates, best first (the matched photo leads each row)"))
         layout.addWidget(self.candidate_list, 3)
         self.clear()
@@ -217,12 +235,20 @@ class RetrievalPanel(QWidget):
         self.everything_button.setDefaultAction(action)
 
     def add_actions(self, actions: Sequence[QAction]) -> None:
+        self.answer_buttons: list[QToolButton] = []
         for action in actions:
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             self.buttons.addWidget(button)
+            self.answer_buttons.append(button)
         self.buttons.addStretch(1)
+
+    def say(self, text: str, undo: bool = False) -> None:
+        """What an answer did, where it was given; with an Undo link while it can be undone."""
+        shown = html.escape(text, quote=False) + (' — <a href="undo">Undo</a>' if undo else "")
+        self.note.setText(shown)
+        self.note.setVisible(bool(text))
 
     def clear(self) -> None:
         self.summary.setText("Open a photo (Ctrl+O) or drop one on the photo view to see who and what is in it.")
@@ -287,6 +313,8 @@ class RetrievalPanel(QWidget):
         threshold: float,
         everything: bool = True,
     ) -> None:
+        self.ask.setText(question_for(region))
+        self.ask.setVisible(region is not None)
         if region is None:
             self.crop.clear()
             self.crop.setText("nothing\nselected")
@@ -314,6 +342,18 @@ class RetrievalPanel(QWidget):
         index = self.candidate_list.currentIndex()
         chosen = self.candidate_list.selectionModel().selectedIndexes()
         return index.data(CandidateRole) if index.isValid() and chosen else None
+
+
+def question_for(region: rv.RegionResult | None) -> str:
+    """What the panel asks about the selected box."""
+    if region is None:
+        return ""
+    accepted = region.accepted
+    if accepted is None:
+        return "Who or what is this?"
+    if accepted.decision == rv.CONFIRMED:
+        return f"This is {accepted.concept} (you said so). Still right?"
+    return f"Is this {accepted.concept}?"
 
 
 def _quiet_title(region: rv.RegionResult, threshold: float) -> str:

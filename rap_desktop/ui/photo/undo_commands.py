@@ -8,7 +8,7 @@ recorded (the correction id, the removed concepts), even before the GUI heard ba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +77,9 @@ class CorrectionCommand(StoreCommand):
         self.action, self.photo, self.region, self.concept = action, photo, region, concept
         self.info, self.category = info, category
         self.correction_id: int | None = None  # set on the store lane by apply, cleared by revert
+        # told on the GUI thread once the store did / took back the correction (the question's note)
+        self.on_applied: Callable[[], None] | None = None
+        self.on_reverted: Callable[[], None] | None = None
 
     def apply(self, session: Session) -> Any:
         done = actions.correct(session, self.action, self.photo, self.region, self.concept, self.info, self.category)
@@ -92,9 +95,13 @@ class CorrectionCommand(StoreCommand):
 
     def applied(self, done: Done) -> None:
         self.ctx.status.notify(done.value.summary.capitalize() + ".")
+        if self.on_applied is not None:
+            self.on_applied()
         self.ctx.apply_changes(done.changes, None)
 
     def reverted(self, done: Done | None) -> None:
+        if self.on_reverted is not None:
+            self.on_reverted()
         if done is not None:
             self.ctx.status.notify(f"Undone: {self.text()}.")
             self.ctx.apply_changes(done.changes, None)
