@@ -11,10 +11,10 @@ from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPalette, QPi
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -201,8 +201,9 @@ class RetrievalPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.2)
         font.setBold(True)
         self.ask.setFont(font)
-        self.buttons = QHBoxLayout()
+        self.buttons = QGridLayout()  # two by two: the panel stays narrow on small screens
         self.buttons.setSpacing(4)
+        self.answer_buttons: list[QToolButton] = []
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.RichText)
@@ -235,14 +236,13 @@ class RetrievalPanel(QWidget):
         self.everything_button.setDefaultAction(action)
 
     def add_actions(self, actions: Sequence[QAction]) -> None:
-        self.answer_buttons: list[QToolButton] = []
-        for action in actions:
+        for i, action in enumerate(actions):
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            self.buttons.addWidget(button)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self.buttons.addWidget(button, i // 2, i % 2)
             self.answer_buttons.append(button)
-        self.buttons.addStretch(1)
 
     def say(self, text: str, undo: bool = False) -> None:
         """What an answer did, where it was given; with an Undo link while it can be undone."""
@@ -315,6 +315,8 @@ class RetrievalPanel(QWidget):
     ) -> None:
         self.ask.setText(question_for(region))
         self.ask.setVisible(region is not None)
+        for button in self.answer_buttons:
+            button.setVisible(region is not None)
         if region is None:
             self.crop.clear()
             self.crop.setText("nothing\nselected")
@@ -380,6 +382,7 @@ def decision_words(candidate: rv.Candidate) -> str:
 
 def _heading(text: str) -> QLabel:
     label = QLabel(text)
+    label.setWordWrap(True)  # never the panel's minimum width
     font = QFont(label.font())
     font.setBold(True)
     label.setFont(font)
