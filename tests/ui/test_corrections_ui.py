@@ -43,10 +43,10 @@ def test_confirm_reject_undo_redo(qtbot, opened: MainWindow, session) -> None:
     assert statuses(store, win, region.id) == {name: "confirmed"}
     assert len(store.exemplars(name)) == exemplars + 1  # the crop became a photo of the concept
     assert win.photo_view.items_by_id[region.id].look.label == f"✓ <{name}>"
-    assert win.undo_stack.undoText() == f"Confirm {region.id} as <{name}>"
+    assert win.undo_stack.undoText() == f"Yes, this is {name}"  # plain words: no region id, no brackets
     button = win.main_toolbar.widgetForAction(win.undo_action)
     assert button.text() == "Undo"  # short on the toolbar, the whole story in its tooltip
-    assert win.undo_action.toolTip() == f"Undo Confirm {region.id} as <{name}>"
+    assert win.undo_action.toolTip() == f"Undo Yes, this is {name}"
 
     after(qtbot, win, win.undo_action.trigger)  # Ctrl+Z
     assert statuses(store, win, region.id) == {}

@@ -71,9 +71,7 @@ class CorrectionCommand(StoreCommand):
         info: str = "",
         category: str | None = None,
     ) -> None:
-        words = {"confirm": "Confirm", "reject": "Reject", "reassign": "Reassign"}[action]
-        target = f" as {tag(concept)}" if concept and action != "reject" else (f" {tag(concept)}" if concept else "")
-        super().__init__(ctx, f"{words} {region}{target}")
+        super().__init__(ctx, answer_text(action, concept))
         self.action, self.photo, self.region, self.concept = action, photo, region, concept
         self.info, self.category = info, category
         self.correction_id: int | None = None  # set on the store lane by apply, cleared by revert
@@ -94,7 +92,7 @@ class CorrectionCommand(StoreCommand):
         return done
 
     def applied(self, done: Done) -> None:
-        self.ctx.status.notify(done.value.summary.capitalize() + ".")
+        self.ctx.status.notify(self.text() + ".")  # the CLI says "r4 is <bo>"; a person needs no region id
         if self.on_applied is not None:
             self.on_applied()
         self.ctx.apply_changes(done.changes, None)
@@ -108,6 +106,12 @@ class CorrectionCommand(StoreCommand):
         else:  # the correction had failed: the views look again all the same
             photos = self.action in ("confirm", "reassign")
             self.ctx.apply_changes(Changes(concepts=photos, exemplars=photos, matches=True), None)
+
+
+def answer_text(action: str, concept: str | None) -> str:
+    """An answer as the undo stack names it (Edit ▸ Undo …): plain words, no region id or brackets."""
+    name = concept or "it"
+    return {"confirm": f"Yes, this is {name}", "reject": f"No, this is not {name}"}.get(action, f"This is {name}")
 
 
 class RemoveConceptsCommand(StoreCommand):
