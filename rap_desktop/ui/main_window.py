@@ -16,8 +16,16 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QMetaMethod, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence, QUndoStack
+from PySide6.QtCore import QItemSelectionModel, QMetaMethod, QRect, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -55,6 +63,7 @@ from .runtime.tasks import TaskRunner, said
 from .runtime.thumbnails import ThumbnailCache
 
 LIST_ICON = 96
+FIRST_SIZE = QSize(1280, 800)  # on first start, or less: what the screen has free
 ORGANISATION = "rap-desktop"
 APPLICATION = "RAP Desktop"
 
@@ -104,6 +113,7 @@ class MainWindow(QMainWindow):
         self._loaded_once = False
         self._reselect: list[str] = []
         self._error_box: QMessageBox | None = None
+        self._shown_once = False
 
         self.setWindowTitle(APPLICATION)
         self.setWindowIcon(app_icon())
@@ -168,6 +178,9 @@ class MainWindow(QMainWindow):
         self.list_view.setWordWrap(True)
         self.list_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list_view.setSpacing(4)
+        # never narrower than one column of names (the dock shrinks to this in a small window)
+        bar = self.list_view.verticalScrollBar().sizeHint().width()
+        self.list_view.setMinimumWidth(LIST_ICON + 36 + bar + 2 * self.list_view.frameWidth() + 8)
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         # a concept can be dragged onto a box on the photo (the model gives its name as mime data)
         self.list_view.setDragEnabled(True)
@@ -485,10 +498,8 @@ class MainWindow(QMainWindow):
 
     def _restore_geometry(self) -> None:
         geometry = self.settings.value("main/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(FIRST_SIZE)
         state = self.settings.value("main/state")
         if state is not None:
             self.restoreState(state)
@@ -497,7 +508,36 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         else:
             self.splitter.setSizes([460, 260])
-            self.resizeDocks([self.library_dock, self.retrieval_dock], [330, 380], Qt.Orientation.Horizontal)
+        self.fit_screen(self.screen().availableGeometry())
+        if state is None:
+            self._first_dock_widths()
+
+    def _first_dock_widths(self) -> None:
+        """The side panels take a share of the window, so a small screen still leaves the photo room."""
+        width = self.width()
+        library = min(max(width * 24 // 100, 200), 330)
+        right = min(max(width * 30 // 100, 280), 380)
+        self.resizeDocks([self.library_dock, self.retrieval_dock], [library, right], Qt.Orientation.Horizontal)
+
+    def fit_screen(self, available: QRect) -> None:
+        """Never larger than the screen's free area, frame included (a 1024x700 laptop, or a size
+        remembered from a bigger screen), and placed inside it."""
+        frame = self.frameGeometry().size() - self.geometry().size()  # the title bar and borders (0 until shown)
+        width = min(self.width(), available.width() - frame.width())
+        height = min(self.height(), available.height() - frame.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        place = self.frameGeometry()
+        x = min(max(place.x(), available.left()), available.right() + 1 - place.width())
+        y = min(max(place.y(), available.top()), available.bottom() + 1 - place.height())
+        if (x, y) != (place.x(), place.y()):
+            self.move(max(x, available.left()), max(y, available.top()))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown_once:  # the frame is known now: fit it as well
+            self._shown_once = True
+            self.fit_screen(self.screen().availableGeometry())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # before the lanes are waited for: a caption run stops at its next step, indexing after its

@@ -128,14 +128,16 @@ class AlbumPage(QWidget):
         self.concept_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.concept_box.completer().setFilterMode(Qt.MatchFlag.MatchContains)
         self.concept_box.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.concept_box.setMinimumContentsLength(16)
+        # as wide as 10 letters at least (a long name is elided, whole in the list): the bar fits a narrow window
+        self.concept_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.concept_box.setMinimumContentsLength(10)
         self.concept_box.setToolTip("Only photos where this person, pet or thing was found (confirmed ones first, ✓)")
         self.concept_box.addItem(ALL, None)
         self.concept_box.currentIndexChanged.connect(lambda _row: self.search_now())
         self.text_edit = QLineEdit()
         self.text_edit.setPlaceholderText("Describe a photo: “a bus in the street”…")
         self.text_edit.setClearButtonEnabled(True)
-        self.text_edit.setMinimumWidth(180)
+        self.text_edit.setMinimumWidth(120)
         self.text_edit.setToolTip("Search the album by a description (combines with the concept filter)")
         self._text_timer = QTimer(self)
         self._text_timer.setSingleShot(True)
@@ -146,10 +148,7 @@ class AlbumPage(QWidget):
         self.count_label = QLabel()
         self.count_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        bar = QHBoxLayout()
-        bar.addWidget(add_button)
-        bar.addWidget(reindex_button)
-        bar.addSpacing(12)
+        bar = QHBoxLayout()  # the search; the folder buttons sit in the row below, so a narrow window fits
         bar.addWidget(QLabel("Show:"))
         bar.addWidget(self.concept_box)
         bar.addWidget(self.text_edit, 1)
@@ -202,7 +201,9 @@ class AlbumPage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addWidget(self.progress_row)
-        status = QHBoxLayout()  # the unreadable files' link, and the count of photos shown
+        status = QHBoxLayout()  # the folder buttons, the unreadable files' link, and the count of photos shown
+        status.addWidget(add_button)
+        status.addWidget(reindex_button)
         status.addWidget(self.failures_button)
         status.addStretch(1)
         status.addWidget(self.count_label)

@@ -76,6 +76,7 @@ class ChatPanel(QWidget):
     def _build(self) -> None:
         self.photo_label = QLabel()
         self.photo_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.photo_label.setWordWrap(True)  # a narrow window: the line wraps, the panel stays narrow
         self.choose_button = QPushButton("Choose photo…")
         self.choose_button.clicked.connect(self._choose_photo)
         self.text_only_button = QPushButton("No photo")
