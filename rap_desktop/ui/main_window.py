@@ -59,6 +59,7 @@ from .photo.photo_controller import PhotoController
 from .photo.photo_view import local_paths
 from .runtime.actions import make_action
 from .runtime.app_icon import app_icon
+from .runtime.focus_ring import add_focus_ring
 from .runtime.tasks import TaskRunner, said
 from .runtime.thumbnails import ThumbnailCache
 
@@ -178,6 +179,7 @@ class MainWindow(QMainWindow):
         self.list_view.setWordWrap(True)
         self.list_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list_view.setSpacing(4)
+        add_focus_ring(self.list_view)
         # never narrower than one column of names (the dock shrinks to this in a small window)
         bar = self.list_view.verticalScrollBar().sizeHint().width()
         self.list_view.setMinimumWidth(LIST_ICON + 36 + bar + 2 * self.list_view.frameWidth() + 8)

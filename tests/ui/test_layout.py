@@ -1,4 +1,5 @@
-"""The main window on a small screen (1024x700): it fits, and every panel keeps a usable width."""
+"""The main window on a small screen (1024x700): it fits, and every panel keeps a usable width; the
+tab shown has the keyboard, and a list with the keyboard shows it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QApplication
 
 from rap_desktop.ui.main_window import MainWindow
 
@@ -61,3 +64,55 @@ def test_first_start_and_a_restored_big_window_fit_a_small_screen(
     win.resize(1600, 1000)
     win.close()
     assert _probe(tmp_path, tiny_config, big) == []
+
+
+# --- the keyboard: a tab shown has it, and the grid shows where it is ---------------------------
+
+
+def _active(qtbot, win: MainWindow) -> None:
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+
+
+def test_the_tab_shown_has_the_keyboard(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    from rap_desktop.devtools.synthetic_album import make_album
+
+    _active(qtbot, window)
+    page = window.album
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is page
+    assert QApplication.focusWidget() is page.text_edit  # an empty album: its search
+    with qtbot.waitSignal(page.indexer.finished, timeout=60_000):
+        page.add_folders([str(make_album(tmp_path / "album", 3, seed=2, max_side=120)[0].parents[2])])
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=60_000)
+    window.search.setFocus()  # the keyboard elsewhere, then the shortcuts
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.photo_view
+    assert QApplication.focusWidget() is window.photo_view
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is page.grid
+    qtbot.keyClick(page.grid, Qt.Key.Key_Right)  # the arrows walk the grid at once
+    assert page.grid.currentIndex().isValid()
+    window.tabs.setCurrentWidget(window.photo_view)  # a click on the tab, as well
+    assert QApplication.focusWidget() is window.photo_view
+
+
+def _edge(view: QAbstractItemView) -> QColor:
+    """The colour of the view's frame, halfway down its left edge."""
+    image = view.grab().toImage()
+    return image.pixelColor(0, image.height() // 2)
+
+
+def test_a_list_with_the_keyboard_has_a_clear_ring(qtbot, window: MainWindow) -> None:
+    _active(qtbot, window)
+    highlight = window.list_view.palette().color(QPalette.ColorRole.Highlight)
+    for view in (window.list_view, window.album.grid):
+        window.tabs.show_album()
+        window.album.stack.setCurrentWidget(window.album.grid)  # as with photos (this store has none)
+        window.left_stack.setCurrentWidget(window.list_view)
+        view.setFocus()
+        qtbot.waitUntil(view.hasFocus, timeout=5000)
+        assert _edge(view) == highlight
+        window.search.setFocus()
+        qtbot.waitUntil(lambda v=view: not v.hasFocus(), timeout=5000)
+        assert _edge(view) != highlight

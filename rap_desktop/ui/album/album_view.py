@@ -41,6 +41,7 @@ from rap_desktop.core.thumbcache import for_home
 
 from ..context import AppContext
 from ..photo.photo_view import local_paths
+from ..runtime.focus_ring import add_focus_ring
 from .album_index import IndexController, progress_text, report_text
 from .album_model import ICON, AlbumDelegate, AlbumModel, PhotoRole, ThumbLoader
 from .album_ops import AlbumQueries, Listing
@@ -193,9 +194,11 @@ class AlbumPage(QWidget):
         self.empty_hint = QLabel()
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setWordWrap(True)
+        add_focus_ring(self.grid)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.empty_hint)
+        self.setFocusProxy(self.grid)  # the tab shown: the grid has the keyboard (the search, while empty)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -209,6 +212,14 @@ class AlbumPage(QWidget):
         status.addWidget(self.count_label)
         layout.addLayout(status)
         layout.addWidget(self.stack, 1)
+        for first, then in (
+            (self.concept_box, self.text_edit),
+            (self.text_edit, add_button),
+            (add_button, reindex_button),
+            (reindex_button, self.failures_button),
+            (self.failures_button, self.grid),
+        ):
+            QWidget.setTabOrder(first, then)  # as they are seen: the search row, the buttons, the grid
 
     # --- listing and search --------------------------------------------------------------------
 
@@ -283,6 +294,7 @@ class AlbumPage(QWidget):
         else:
             text = f"{count:,} {noun}"
         self.count_label.setText(text)
+        grid_had_focus = self.grid.hasFocus()
         if count:
             self.stack.setCurrentWidget(self.grid)
         else:
@@ -293,6 +305,9 @@ class AlbumPage(QWidget):
                 "every photo is indexed once, and you can find people, pets and things in them."
             )
             self.stack.setCurrentWidget(self.empty_hint)
+        self.setFocusProxy(self.grid if count else self.text_edit)
+        if grid_had_focus and not count:  # the grid went: the keyboard stays on the page
+            self.text_edit.setFocus()
         self.listed.emit()
 
     def _activated(self, index: QModelIndex) -> None:
