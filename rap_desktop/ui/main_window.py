@@ -517,7 +517,7 @@ class MainWindow(QMainWindow):
     def _first_dock_widths(self) -> None:
         """The side panels take a share of the window, so a small screen still leaves the photo room."""
         width = self.width()
-        library = min(max(width * 24 // 100, 200), 330)
+        library = min(max(width * 20 // 100, 200), 330)  # one column of names; more as the user widens it
         right = min(max(width * 30 // 100, 280), 380)
         self.resizeDocks([self.library_dock, self.retrieval_dock], [library, right], Qt.Orientation.Horizontal)
 

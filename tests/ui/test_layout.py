@@ -93,6 +93,12 @@ def test_the_tab_shown_has_the_keyboard(qtbot, window: MainWindow, tmp_path: Pat
     assert QApplication.focusWidget() is page.grid
     qtbot.keyClick(page.grid, Qt.Key.Key_Right)  # the arrows walk the grid at once
     assert page.grid.currentIndex().isValid()
+    highlight = page.grid.palette().color(QPalette.ColorRole.Highlight)
+    assert _item_edge(page.grid) == highlight  # the current photo in a ring
+    window.search.setFocus()
+    qtbot.waitUntil(lambda: not page.grid.hasFocus(), timeout=5000)
+    assert _item_edge(page.grid) != highlight
+    window.tabs.show_album()
     window.tabs.setCurrentWidget(window.photo_view)  # a click on the tab, as well
     assert QApplication.focusWidget() is window.photo_view
 
@@ -101,6 +107,12 @@ def _edge(view: QAbstractItemView) -> QColor:
     """The colour of the view's frame, halfway down its left edge."""
     image = view.grab().toImage()
     return image.pixelColor(0, image.height() // 2)
+
+
+def _item_edge(view: QAbstractItemView) -> QColor:
+    """The colour just inside the current item's left edge, halfway down."""
+    place = view.visualRect(view.currentIndex())
+    return view.viewport().grab().toImage().pixelColor(place.left() + 1, place.center().y())
 
 
 def test_a_list_with_the_keyboard_has_a_clear_ring(qtbot, window: MainWindow) -> None:

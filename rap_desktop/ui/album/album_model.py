@@ -26,10 +26,11 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionViewItem
 
 from rap_desktop.core.thumbcache import ThumbCache
 
+from ..runtime.focus_ring import FocusRingDelegate
 from ..runtime.tasks import TaskRunner
 from .album_ops import AlbumPhoto, Listing, read_thumbnails
 
@@ -220,7 +221,7 @@ class AlbumModel(QAbstractListModel):
         return -1
 
 
-class AlbumDelegate(QStyledItemDelegate):
+class AlbumDelegate(FocusRingDelegate):
     """Every cell the same size, known without asking the model: Qt sizes uniform items from a
     sample row, and asking it for its icon would load a thumbnail nobody sees."""
 
