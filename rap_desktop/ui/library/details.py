@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QLabel, QListView, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QLabel, QListView, QVBoxLayout, QWidget
 
 from rap_desktop.core.names import tag
 from rap_desktop.core.store import Concept
@@ -61,9 +61,6 @@ class DetailsPanel(QWidget):
         self.strip.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.strip.setFrameShape(QFrame.Shape.NoFrame)
         self.strip.viewport().setAutoFillBackground(False)  # sit on the panel, not a white box
-        # the rest of the panel, at least one row: its default hint would make the details scroll for nothing
-        self.strip.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-        self.strip.setMinimumHeight(STRIP_ICON + 16)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
