@@ -55,7 +55,6 @@ def strict_config(tiny_config: Path) -> Path:
 def win(qtbot, home: Path, strict_config: Path, tmp_path: Path) -> Iterator[MainWindow]:
     opened = Session.open(home, strict_config)
     window = shown_window(qtbot, opened, tmp_path / "ui.ini", timeout=WAIT)
-    window.resize(1280, 800)  # the window fits Qt's 800x800 offscreen screen at first: room for every thumbnail
     window.test_session = opened
     yield window
     window.close()

@@ -24,4 +24,6 @@ def shown_window(
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.concepts_loaded, timeout=timeout):
         win.show()
+    # the window first fits Qt's 800x800 offscreen screen; the tests were written for the 1280x800 it had
+    win.resize(1280, 800)
     return win
