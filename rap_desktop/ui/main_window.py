@@ -64,6 +64,7 @@ from .runtime.app_icon import app_icon
 from .runtime.focus_ring import add_focus_ring
 from .runtime.tasks import TaskRunner, said
 from .runtime.thumbnails import ThumbnailCache
+from .status_line import RECOGNISING, WRITING_ANSWER, WRITING_CAPTION, StatusLine
 
 LIST_ICON = 96
 FIRST_SIZE = QSize(1280, 800)  # on first start, or less: what the screen has free
@@ -334,10 +335,18 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _build_status_bar(self) -> None:
+        """One plain line ("Ready", "Recognising people and things…", "Writing a caption…"); which
+        model is loaded where stays in its tooltip, and the data folder in the folder label's."""
         bar = self.statusBar()
         self.count_label = QLabel()
+        self.status_line = StatusLine()
+        # the technical lines, kept for the tooltip (and tests) but not shown in the bar
         self.model_label = QLabel("Models: not loaded")
-        self.model_label.setToolTip("The image embedder and the detector (they load on first use)")
+        self.status_line.set_detail("models", self.model_label.text())
+        self.status_line.set_detail("generator", self.assistant.status_label.text())
+        self.assistant.status_label.setParent(self)
+        self.assistant.status_label.hide()
+        self.assistant.worker.state_changed.connect(lambda _s, text: self.status_line.set_detail("generator", text))
         self.folder_label = QLabel(f"Data: {self.session.home}")
         self.folder_label.setToolTip(str(self.session.home))
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -347,14 +356,33 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumHeight(14)
         self.busy.setTextVisible(False)
         self.busy.hide()
-        for widget in (self.busy, self.count_label, self.model_label, self.folder_label, self.assistant.status_label):
+        for widget in (self.busy, self.count_label, self.status_line, self.folder_label):
             bar.addPermanentWidget(widget)
+        self._follow_activity()
+
+    def _follow_activity(self) -> None:
+        line, worker = self.status_line, self.assistant.worker
+        self.photos.photo_opened.connect(lambda _path: line.start("photo", RECOGNISING))
+        self.photos.shown.connect(lambda: line.end("photo"))
+        self.runner.failed.connect(lambda _message: line.end("photo"))  # nothing claims work that stopped
+
+        def writing(busy: bool) -> None:
+            if busy:
+                line.start("chat", WRITING_CAPTION if worker.captioning else WRITING_ANSWER)
+            else:
+                line.end("chat")
+
+        worker.busy_changed.connect(writing)
+
+    def _model_state(self, text: str) -> None:
+        self.model_label.setText(text)
+        self.status_line.set_detail("models", text)
 
     def update_model_state(self) -> None:
         """Ask (store lane: the models live there) which models are loaded, where, and GPU memory."""
         with contextlib.suppress(RuntimeError):  # closing: nothing to report to
             self.runner.submit(
-                photo_ops.model_state, self.session, on_done=self.model_label.setText, on_error=lambda _m: None
+                photo_ops.model_state, self.session, on_done=self._model_state, on_error=lambda _m: None
             )
 
     def _focus_search(self) -> None:

@@ -84,7 +84,9 @@ def test_add_search_select_and_remove(qtbot, window: MainWindow, session, astron
     assert window.remove_action.isEnabled()
     window.remove_action.trigger()
     qtbot.waitUntil(lambda: shown_names(window) == ["<Bo>"], timeout=WAIT)
-    assert len(asked) == 1 and "<eileen>" in asked[0]
+    # plain names, and the truth: a removal can be undone
+    assert len(asked) == 1 and "eileen" in asked[0] and "<" not in asked[0]
+    assert "Undo" in asked[0] and "deleted" not in asked[0]
     assert store.find_concept("eileen") is None
 
     # "no" keeps it
@@ -215,7 +217,7 @@ def test_missing_model_is_a_status_bar_warning(qtbot, tmp_path: Path, tiny_confi
         qtbot.waitUntil(lambda: "Search ready" in win.statusBar().currentMessage(), timeout=20_000)
         register(qtbot, win, astronaut_png, "bo")
         assert errors == []
-        assert "Remembered <bo>" in win.statusBar().currentMessage()
+        assert "Remembered bo." in win.statusBar().currentMessage()
         assert "embedding" in win.statusBar().currentMessage()
     finally:
         win.close()

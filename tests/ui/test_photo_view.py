@@ -170,7 +170,7 @@ def test_photo_dropped_on_a_concept_adds_another_photo_of_it(qtbot, window: Main
     dialog.picker.view.select_region(item.region_id)
     assert dialog.category() == "cat"  # the concept's own category is kept
     dialog.accept()
-    qtbot.waitUntil(lambda: "Added a photo to <cat>" in window.statusBar().currentMessage(), timeout=WAIT)
+    qtbot.waitUntil(lambda: "Added a photo to cat." in window.statusBar().currentMessage(), timeout=WAIT)
     idle(qtbot, window)
     shots = session.store().exemplars("cat")
     assert len(shots) == 2 and shots[1].box == item.box

@@ -24,7 +24,7 @@ from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.models import weights
 from rap_desktop.core.models.generator import GenerationOptions, RapGenerator, generator_spec
 from rap_desktop.core.photo_context import PhotoContext
-from rap_desktop.core.prompting import parse_box
+from rap_desktop.core.prompting import caption_question, parse_box
 from rap_desktop.core.session import Session
 
 from ..runtime.tasks import Steps, TaskRunner, message
@@ -119,6 +119,7 @@ class ChatWorker(QObject):
         self._loaded: Loaded | None = None
         self._cancel: CancelToken | None = None
         self._busy = False
+        self.captioning = False  # the question being answered is the caption request (the status line says so)
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -160,6 +161,7 @@ class ChatWorker(QObject):
         """Start answering; False when a question is already being answered."""
         if self._busy:
             return False
+        self.captioning = request.question == caption_question()
         self._set_busy(True)
         token = self._cancel = CancelToken()
         self.runner.flow(self._answer(request, token), on_done=self._done, on_error=self._fail)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from rap_desktop.core import actions
 from rap_desktop.core.changes import LISTED, Changes, Done
 from rap_desktop.core.images import LoadedImage
-from rap_desktop.core.names import tag
 from rap_desktop.core.store import AddResult, Concept
 
 from ..context import AppContext
@@ -157,7 +156,7 @@ class Commands(QObject):
             info,
             category,
             box,
-            done=lambda d: self._added([d.value], f"Remembered {tag(name)}.", d.changes),
+            done=lambda d: self._added([d.value], f"Remembered {name}.", d.changes),
         )
 
     def _text_of(self, name: str | None) -> dict[str, str]:
@@ -172,7 +171,7 @@ class Commands(QObject):
             name,
             loaded,
             box,
-            done=lambda d: self._added([d.value], f"Added a photo to {tag(name)}.", d.changes),
+            done=lambda d: self._added([d.value], f"Added a photo to {name}.", d.changes),
         )
 
     def _show(self, dialog: RegisterDialog) -> None:
@@ -193,7 +192,7 @@ class Commands(QObject):
         if name is None:
             return
         paths, _ = QFileDialog.getOpenFileNames(
-            self.parent_widget, f"More photos of {tag(name)}", self.ctx.last_folder(), ops.IMAGE_FILTER
+            self.parent_widget, f"More photos of {name}", self.ctx.last_folder(), ops.IMAGE_FILTER
         )
         if paths:
             self.ctx.remember_folder(paths[0])
@@ -228,13 +227,8 @@ class Commands(QObject):
         names = [c.name for c in self.selected()]
         if not names:
             return
-        shown = ", ".join(tag(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        what = f"{len(names)} concepts" if len(names) > 1 else tag(names[0])
-        question = (
-            f"Forget {shown}?\n\nTheir photos and descriptions are deleted from the data folder "
-            "(Edit ▸ Undo brings them back, with their corrections, while the app stays open)."
-        )
-        if self.ctx.status.confirm(f"Remove {what}", question):
+        title, question = remove_question(names)
+        if self.ctx.status.confirm(title, question):
             self.ctx.undo_stack.push(RemoveConceptsCommand(self.ctx, names))
 
     # --- import / export -----------------------------------------------------------------------
@@ -259,7 +253,7 @@ class Commands(QObject):
         report = done.value
         message = f"Imported {len(report.added)} concept" + ("" if len(report.added) == 1 else "s")
         if report.skipped:
-            message += f"; kept the existing {', '.join(tag(n) for n in report.skipped)}"
+            message += f"; kept the existing {', '.join(report.skipped)}"
         if report.left_out:  # a damaged backup: the sound part is in, the rest is named
             message += f"; left out (damaged): {'; '.join(report.left_out)}"
         self._added(report.added, message + ".", done.changes)
@@ -283,3 +277,16 @@ class Commands(QObject):
         self._photos.clear()
         if self.dialog is not None:
             self.dialog.reject()
+
+
+def remove_question(names: list[str]) -> tuple[str, str]:
+    """The Remove confirmation's title and text: plain names, and the truth (it can be undone)."""
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    whose = "their" if len(names) > 1 else f"{names[0]}'s"
+    title = f"Remove {len(names)} people and things" if len(names) > 1 else f"Remove {names[0]}"
+    text = (
+        f"Remove {shown} from your library?\n\nThe app will no longer recognise them in photos. "
+        f"Changed your mind? Edit ▸ Undo (Ctrl+Z) brings back {whose} photos, description and "
+        "corrections, as long as the app stays open."
+    )
+    return title, text

@@ -56,7 +56,7 @@ class RegisterDialog(QDialog):
         self.adding_to = adding_to  # another photo of this concept: only the photo and box are asked
         self.picker: RegionPicker | None = None
         self._suggested = ""  # the category we filled in from a region's label (replaced, never the user's)
-        title = f"Edit {tag(editing)}" if editing else f"Add a photo of {tag(adding_to)}" if adding_to else ""
+        title = f"Edit {editing}" if editing else f"Add a photo of {adding_to}" if adding_to else ""
         self.setWindowTitle(title or "Remember a concept")
         editing = editing or adding_to
         self.caption = caption  # what the photo is (file name, size): shown under the preview
@@ -143,7 +143,7 @@ class RegisterDialog(QDialog):
             # an empty field is not an error worth shouting about; OK stays disabled all the same
             return "" if not self.name_edit.text().strip() else str(exc)
         if name.casefold() in self._taken:
-            return f"a concept named {tag(name)} already exists"
+            return f"{name} already exists in your library"
         return ""
 
     def is_valid(self) -> bool:
