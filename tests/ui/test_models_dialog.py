@@ -86,7 +86,8 @@ def test_use_local_folder_writes_the_settings_and_fixes_it(qtbot, offline_window
     before = config.read_bytes()
 
     dialog.use_local(config.parent / "empty")  # not a model folder: said plainly, nothing written
-    qtbot.waitUntil(lambda: "does not hold 'tiny-rap'" in dialog.message, timeout=WAIT)
+    qtbot.waitUntil(lambda: "That is not tiny-rap" in dialog.message, timeout=WAIT)
+    assert "does not hold 'tiny-rap'" in dialog.raw  # the exact reason, under Details
     assert config.read_bytes() == before
 
     checkpoint = tiny_config.parent / tomllib.loads(tiny_config.read_text())["models"]["custom"]["tiny-rap"]["path"]
@@ -111,7 +112,12 @@ def test_download_offline_fails_in_plain_words(qtbot, offline_window: MainWindow
     with qtbot.waitSignal(dialog.fetch_ended, timeout=WAIT) as ended:
         dialog.download_button.click()
     assert ended.args == ["failed"]
-    assert dialog.message.startswith("could not download 'tiny-rap' from nobody/rap-nothing")
+    # one plain sentence on view; the library's own error only under Details
+    assert dialog.message == "This computer is offline, so nothing can be downloaded now."
+    assert dialog.raw.startswith("could not download 'tiny-rap' from nobody/rap-nothing")
+    assert not dialog.technical.isVisible()
+    dialog.details_button.click()
+    assert dialog.technical.isVisible() and "nobody/rap-nothing" in dialog.technical.text()
     assert not dialog.cancel_button.isEnabled() and dialog.download_button.isEnabled()
 
 
@@ -168,3 +174,34 @@ def test_cancel_mid_download_leaves_nothing(qtbot, tiny_config, tmp_path, monkey
     assert list(weights_dir.iterdir()) == []  # no half file, no temp file
     runner.shutdown()
     session.close()
+
+
+def _visible_text(widget) -> str:
+    """Every piece of text a person can see in `widget` now (labels, buttons, table cells)."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QTableWidget
+
+    texts = [w.text() for w in widget.findChildren(QLabel) if w.isVisible()]
+    texts += [w.text() for w in widget.findChildren(QAbstractButton) if w.isVisible()]
+    for table in widget.findChildren(QTableWidget):
+        texts += [table.item(r, c).text() for r in range(table.rowCount()) for c in range(table.columnCount())]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("offline_window", [{"hub_repo": "nobody/rap-nothing", "size_mb": 1234}], indirect=True)
+def test_offline_first_start_speaks_plainly(qtbot, offline_window: MainWindow) -> None:
+    dialog: ModelsDialog = offline_window.assistant.models_dialog
+    with qtbot.waitSignal(dialog.fetch_ended, timeout=WAIT):
+        dialog.download_button.click()
+    qtbot.waitUntil(lambda: dialog.recheck_button.isEnabled(), timeout=WAIT)
+    shown = _visible_text(dialog)
+    # what it needs, how big, where it goes, the room there; offline in one sentence, and what to pick
+    summary = dialog.summary.text()
+    assert "1.2 GB" in summary and "free" in summary and "models--nobody--rap-nothing" not in summary
+    assert str(Path(dialog.rows[-1].destination).parent) in summary
+    assert "offline" in summary and '"Use a folder…"' in summary and '"config.json"' in summary
+    assert dialog.local_button.text() == "Use a folder…"
+    for raw in ("HF_HUB_OFFLINE", "rap-desktop models", "settings.toml", "config.toml", "Traceback", "embedder"):
+        assert raw not in shown, raw
+    # the technical story is kept, behind Details
+    dialog.details_button.click()
+    assert "Looked in:" in _visible_text(dialog) and "HF_HUB_OFFLINE" in dialog.raw

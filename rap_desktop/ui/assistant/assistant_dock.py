@@ -72,7 +72,9 @@ class Assistant(QObject):
         def checked(rows: list[model_files.ModelRow]) -> None:
             missing = [row for row in rows if not row.found.present]
             if missing and not self.ctx.settings.value(SKIP_MODELS_PROMPT, False, type=bool):
-                self.ctx.status.notify(f"{len(missing)} model(s) missing: see Assistant ▸ Models…", warning=True)
+                self.ctx.status.notify(
+                    "Some models are not on this computer yet: see Assistant ▸ Models…", warning=True
+                )
                 self.show_models()
 
         self.worker.check()

@@ -257,14 +257,15 @@ class ChatPanel(QWidget):
         self.text_only_button.setEnabled(not busy and self.photo is not None)
         if state == MISSING:
             self.hint.setText(
-                "<b>Captions and chat need the generator model, whose weights are missing.</b> "
-                "<a href='models'>Models…</a>"
+                "<b>Captions and chat need a model that is not on this computer yet.</b> <a href='models'>Get it…</a>"
             )
             self.hint.setToolTip(self.worker.missing or "the generator is not configured")
         elif state == LOADING:
-            self.hint.setText("Loading the generator; the first answer waits for it.")
+            self.hint.setText("Getting ready to write; the first answer takes a little longer.")
         self.hint.setVisible(state in (MISSING, LOADING))
-        why_not = "" if usable else "The generator model is missing: see Models…"
+        why_not = (
+            "" if usable else "Captions and chat need a model that is not on this computer yet: see Assistant ▸ Models…"
+        )
         for button in (self.send_button, self.caption_button):
             button.setToolTip(why_not or button.toolTip())
 

@@ -6,6 +6,8 @@ thread (io lane)."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,3 +145,75 @@ def use_local_copy(settings: Settings, spec: ModelSpec, path: Path) -> Settings:
     except OSError as exc:
         raise RapError(f"cannot write the settings file {target}: {exc.strerror or exc}") from None
     return load_settings(target)
+
+
+# --- the same, in a person's words -------------------------------------------------------------
+
+_OFFLINE_HINTS = ("offline", "connection", "resolve", "network", "unreachable", "timed out", "max retries")
+
+
+def offline() -> bool:
+    """The app was told to stay off the network (the hub's own switch)."""
+    return any(os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on") for var in _OFFLINE_ENV)
+
+
+_OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def download_trouble(raw: str) -> str:
+    """One plain sentence for a failed download (the raw error goes behind "Details")."""
+    lowered = raw.lower()
+    if offline() or any(hint in lowered for hint in _OFFLINE_HINTS):
+        return "This computer is offline, so nothing can be downloaded now."
+    if "space" in lowered or "disk" in lowered:
+        return "There is not enough free disk space for this download."
+    return "The download did not work. Try again later, or use a folder you already have."
+
+
+def free_space(place: str | Path) -> int | None:
+    """Bytes free on the disk that `place` (or its nearest existing folder) is on."""
+    path = Path(place)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            try:
+                return shutil.disk_usage(folder).free
+            except OSError:
+                return None
+    return None
+
+
+def expected_names(spec: ModelSpec) -> str:
+    """What "Use a folder…" looks for, in words: the file, or a folder holding these files."""
+    if spec.download_url:
+        return f'the file "{spec.files[0] if spec.files else spec.download_url.rsplit("/", 1)[-1]}"'
+    if spec.files:
+        shown = ", ".join(f'"{name}"' for name in spec.files[:3]) + (" …" if len(spec.files) > 3 else "")
+        return f"a folder holding {shown}"
+    return f'a folder named "{spec.name}"'
+
+
+def size_words(mb: int) -> str:
+    return f"{mb / 1000:.1f} GB" if mb >= 1000 else f"{mb} MB"
+
+
+def first_start_text(rows: list[ModelRow]) -> str:
+    """What the app needs, how big, where it goes and how much room is there: for a first start."""
+    missing = [row for row in rows if not row.found.present]
+    if not missing:
+        return "Everything RAP Desktop needs is on this computer."
+    total = sum(row.spec.size_mb for row in missing)
+    uses = "; ".join(dict.fromkeys(row.purpose for row in missing))
+    where = Path(missing[0].destination).parent
+    free = free_space(where)
+    room = f" That disk has {size_words(int(free / 1e6))} free." if free is not None else ""
+    text = (
+        f"RAP Desktop needs {len(missing)} more model file{'s' if len(missing) > 1 else ''} "
+        f"({size_words(total)} in all) for {uses}. They are downloaded once, into {where}.{room}"
+    )
+    if offline():
+        names = "; ".join(f"{row.spec.name}: {expected_names(row.spec)}" for row in missing)
+        text += (
+            " This computer is offline, so nothing can be downloaded now. If you have the models on a disk, "
+            f'choose "Use a folder…" and pick {names}.'
+        )
+    return text

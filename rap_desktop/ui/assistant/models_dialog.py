@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -48,6 +49,7 @@ class ModelsDialog(QDialog):
         self.runner = runner
         self.rows: list[ModelRow] = []
         self.message = ""  # the last outcome, in words (tests read it)
+        self.raw = ""  # and the library's own words for it, shown only under Details
         self._cancel: CancelToken | None = None
         self.setWindowTitle("Models")
         self.resize(760, 440)
@@ -56,11 +58,12 @@ class ModelsDialog(QDialog):
         self.recheck()
 
     def _build(self) -> None:
-        intro = QLabel(
+        intro = self.summary = QLabel(
             "RAP Desktop runs these models on this computer. Missing ones can be downloaded once, or "
             "taken from a folder you already have. Everything that needs no missing model keeps working."
         )
         intro.setWordWrap(True)
+        intro.setTextFormat(Qt.TextFormat.PlainText)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -71,10 +74,25 @@ class ModelsDialog(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._show_details)
+        # where each was looked for, the download source, raw errors: behind "Details", for whoever asks
         self.details = QLabel()
-        self.details.setWordWrap(True)
-        self.details.setTextFormat(Qt.TextFormat.PlainText)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.technical = QLabel()
+        for label in (self.details, self.technical):
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_button = QToolButton()
+        self.details_button.setText("Details")
+        self.details_button.setCheckable(True)
+        self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.details_box = QWidget()
+        box = QVBoxLayout(self.details_box)
+        box.setContentsMargins(16, 0, 0, 0)
+        box.addWidget(self.details)
+        box.addWidget(self.technical)
+        self.details_box.hide()
+        self.details_button.toggled.connect(self._show_technical)
         self.progress = QProgressBar()
         self.progress.hide()
         self.status = QLabel()
@@ -85,7 +103,7 @@ class ModelsDialog(QDialog):
         self.download_button.clicked.connect(self.download)
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.clicked.connect(self.cancel)
-        self.local_button = QPushButton("Use local folder…")
+        self.local_button = QPushButton("Use a folder…")
         self.local_button.clicked.connect(self._choose_local)
         self.recheck_button = QPushButton("Check again")
         self.recheck_button.clicked.connect(self.recheck)
@@ -99,10 +117,11 @@ class ModelsDialog(QDialog):
 
         column = QVBoxLayout(self)
         column.addWidget(intro)
-        column.addWidget(self.table, 1)
-        column.addWidget(self.details)
-        column.addWidget(self.progress)
         column.addWidget(self.status)
+        column.addWidget(self.progress)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
+        column.addWidget(self.details_box)
         column.addLayout(buttons)
         self._update_buttons()
 
@@ -118,8 +137,12 @@ class ModelsDialog(QDialog):
             on_error=said(self._check_failed),
         )
 
+    def _show_technical(self, shown: bool) -> None:
+        self.details_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.details_box.setVisible(shown)
+
     def _check_failed(self, message: str) -> None:
-        self._say(message)
+        self._say("The list of models could not be read.", message)
         self.recheck_button.setEnabled(True)
         self.checked.emit()
 
@@ -129,7 +152,7 @@ class ModelsDialog(QDialog):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             status = "present" if row.found.present else "missing"
-            for c, text in enumerate((row.spec.name, f"{row.role}: {row.purpose}", _size(row.spec.size_mb), status)):
+            for c, text in enumerate((row.spec.name, row.purpose, _size(row.spec.size_mb), status)):
                 item = QTableWidgetItem(text)
                 if c == 3 and not row.found.present:
                     item.setForeground(Qt.GlobalColor.darkRed)
@@ -140,6 +163,7 @@ class ModelsDialog(QDialog):
         if rows:
             self.table.selectRow(pick)
         self.recheck_button.setEnabled(True)
+        self.summary.setText(model_files.first_start_text(rows))
         self._show_details()
         self.checked.emit()
 
@@ -190,7 +214,10 @@ class ModelsDialog(QDialog):
             on_error=said(
                 lambda message: self._fetch_ended(
                     "cancelled" if token.cancelled else "failed",
-                    "Download cancelled; nothing half-written was kept." if token.cancelled else message,
+                    "Download cancelled; nothing half-written was kept."
+                    if token.cancelled
+                    else model_files.download_trouble(message),
+                    message,
                 )
             ),
         )
@@ -211,17 +238,19 @@ class ModelsDialog(QDialog):
             self._cancel.cancel()
             self._say("Cancelling…")
 
-    def _fetch_ended(self, outcome: str, message: str) -> None:
+    def _fetch_ended(self, outcome: str, message: str, raw: str = "") -> None:
         self._cancel = None
         self.progress.hide()
         self._update_buttons()
-        self._say(message)
+        self._say(message, raw if outcome == "failed" else "")
         self.fetch_ended.emit(outcome)
         self.recheck()
 
-    def _say(self, message: str) -> None:
-        self.message = message
+    def _say(self, message: str, raw: str = "") -> None:
+        """`message`: one plain sentence, on view; `raw`: the library's own words, under Details."""
+        self.message, self.raw = message, raw
         self.status.setText(message)
+        self.technical.setText(f"What went wrong, exactly: {raw}" if raw else "")
 
     # --- local copy ----------------------------------------------------------------------------
 
@@ -248,14 +277,18 @@ class ModelsDialog(QDialog):
             path,
             lane="io",
             on_done=lambda settings: self._local_set(row, settings),
-            on_error=said(self._say),
+            on_error=said(lambda raw: self._not_there(row, raw)),
         )
+
+    def _not_there(self, row: ModelRow, raw: str) -> None:
+        self._say(f"That is not {row.spec.name}: pick {model_files.expected_names(row.spec)}.", raw)
 
     def _local_set(self, row: ModelRow, settings) -> None:
         self.session.settings = settings
         where = model_files.settings_path(settings)
         later = "" if row.role == "generator" else " Restart RAP Desktop to use it for search."
-        self._say(f"{row.spec.name} now comes from your folder (saved in {where}).{later}")
+        self._say(f"{row.spec.name} now comes from your folder.{later}")
+        self.technical.setText(f"Saved in {where}")
         self.settings_changed.emit()
         self.recheck()
 
