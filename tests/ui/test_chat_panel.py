@@ -44,6 +44,8 @@ def test_caption_streams_then_follow_up_keeps_the_conversation(qtbot, chat_windo
     worker.piece.connect(pieces.append)
     shown_while_streaming: list[str] = []
     worker.piece.connect(lambda _p: shown_while_streaming.append(panel.transcript.toPlainText()))
+    status_while_streaming: list[str] = []
+    worker.piece.connect(lambda _p: status_while_streaming.append(chat_window.status_line.text()))
 
     ask(qtbot, panel, panel.caption)
 
@@ -56,14 +58,28 @@ def test_caption_streams_then_follow_up_keeps_the_conversation(qtbot, chat_windo
     assert turn.answer == reply.text and len("".join(pieces).strip()) > 0
     assert reply.text and reply.text in panel.transcript.toPlainText()
     assert "Caption this photo." in shown_while_streaming[0]  # the panel showed the turn before it ended
+    assert set(status_while_streaming) == {"Writing a caption…"}  # the status bar says so in words
+    assert chat_window.status_line.text() == "Ready"
     assert worker.state == READY and "ready on cpu" in parts.status_label.text()
     assert panel.caption_button.isEnabled() and not panel.stop_button.isEnabled()
 
-    # "why?": the exact prompt and the concepts, as the model got them
+    # "why?": in sentences, one per name the model was given, each with the user's own photo of it
     assert reply.prompt.startswith("<image>\n") and reply.prompt.endswith("Give a caption of the image.")
     panel.transcript.anchorClicked.emit(QUrl("why:0"))
     why = panel.why
     assert why is not None and why.isVisible()
+    given = turn.prepared.conversation.first.concepts
+    assert given  # the registered photo of chelsea is found in the same photo
+    assert len(why.sentences) == len(why.thumbnails) == len(given)
+    for ref, words, picture in zip(given, why.sentences, why.thumbnails, strict=True):
+        assert words.text().startswith(f"{ref.name}: ") and "<" not in words.text()
+        assert any(w in words.text() for w in ("it is sure", "fairly sure", "not sure", "you named"))
+        assert not picture.pixmap().isNull() and max(picture.pixmap().width(), picture.pixmap().height()) <= 72
+    assert "<" not in why.summary.text() and "similarity" not in why.summary.text()
+    # the exact prompt and the concepts as the model got them: behind "Technical details"
+    assert not why.prompt.isVisible()
+    why.details_button.click()
+    assert why.prompt.isVisible()
     assert turn.prepared.conversation.prompt() == why.prompt.toPlainText()
     assert "Give a caption of the image." in why.prompt.toPlainText()
     assert "Concepts given to the model" in why.concepts.text()
