@@ -149,6 +149,7 @@ def use_local_copy(settings: Settings, spec: ModelSpec, path: Path) -> Settings:
 
 # --- the same, in a person's words -------------------------------------------------------------
 
+OFFLINE = "This computer is offline, so nothing can be downloaded now."
 _OFFLINE_HINTS = ("offline", "connection", "resolve", "network", "unreachable", "timed out", "max retries")
 
 
@@ -164,7 +165,7 @@ def download_trouble(raw: str) -> str:
     """One plain sentence for a failed download (the raw error goes behind "Details")."""
     lowered = raw.lower()
     if offline() or any(hint in lowered for hint in _OFFLINE_HINTS):
-        return "This computer is offline, so nothing can be downloaded now."
+        return OFFLINE
     if "space" in lowered or "disk" in lowered:
         return "There is not enough free disk space for this download."
     return "The download did not work. Try again later, or use a folder you already have."
@@ -211,9 +212,9 @@ def first_start_text(rows: list[ModelRow]) -> str:
         f"({size_words(total)} in all) for {uses}. They are downloaded once, into {where}.{room}"
     )
     if offline():
-        names = "; ".join(f"{row.spec.name}: {expected_names(row.spec)}" for row in missing)
+        names = "\n".join(f"  • for {row.spec.name}: {expected_names(row.spec)}" for row in missing)
         text += (
-            " This computer is offline, so nothing can be downloaded now. If you have the models on a disk, "
-            f'choose "Use a folder…" and pick {names}.'
+            f"\n\n{OFFLINE}\nIf you have the models on a disk, select one below, "
+            f'choose "Use a folder…" and pick\n{names}'
         )
     return text

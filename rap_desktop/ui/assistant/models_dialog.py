@@ -249,7 +249,7 @@ class ModelsDialog(QDialog):
     def _say(self, message: str, raw: str = "") -> None:
         """`message`: one plain sentence, on view; `raw`: the library's own words, under Details."""
         self.message, self.raw = message, raw
-        self.status.setText(message)
+        self.status.setText("" if message in self.summary.text() else message)  # said once is enough
         self.technical.setText(f"What went wrong, exactly: {raw}" if raw else "")
 
     # --- local copy ----------------------------------------------------------------------------

@@ -62,9 +62,9 @@ def sentence(concept: ChosenConcept | None, name: str, threshold: float) -> str:
         return f"{name}: one of your people and things it was given."
     if concept.reason == "mention":
         return f"{name}: you named {name} in your question, so it was shown this photo of {name}."
-    how = sureness(concept.similarity, threshold)
-    said = {"sure": "it is sure", "probably": "it is fairly sure", "maybe": "it is not sure"}[how]
-    return f"{name}: someone or something in your photo looks like this photo of {name}; {said} it is {name}."
+    said = {"sure": "it is sure this is", "probably": "this is probably", "maybe": "this might be"}
+    how = said[sureness(concept.similarity, threshold)]
+    return f"{name}: part of the photo looks like your photo of {name}, so {how} {name}."
 
 
 def summary(prepared: Prepared) -> str:
