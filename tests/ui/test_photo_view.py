@@ -162,7 +162,7 @@ def test_photo_dropped_on_a_concept_adds_another_photo_of_it(qtbot, window: Main
     drop(window, file_mime(photos["astronaut"]), QPointF(pos))
     qtbot.waitUntil(lambda: window.commands.dialog is not None, timeout=WAIT)
     dialog = window.commands.dialog
-    assert dialog.adding_to == "cat" and dialog.windowTitle() == "Add a photo of <cat>"
+    assert dialog.adding_to == "cat" and dialog.windowTitle() == "Add a photo of cat"
     assert dialog.ok_button.isEnabled() and not dialog.name_edit.isEnabled()
     assert dialog.info() == "<cat> is ours."
     qtbot.waitUntil(lambda: bool(dialog.picker.labels), timeout=WAIT)
