@@ -29,7 +29,7 @@ class Status:
     """The window's feedback: a status-line message, an error box, a yes/no question."""
 
     notify: Callable[..., None]  # (message, warning=False)
-    show_error: Callable[[str], None]
+    show_error: Callable[..., None]  # (message, details=""): details stay behind the box's button
     confirm: Callable[[str, str], bool]  # (title, text) -> yes
 
 

@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
             # late-bound, so a replaced show_error or confirm (tests) is the one used
             Status(
                 notify=lambda message, warning=False: self.notify(message, warning),
-                show_error=lambda message: self.show_error(message),
+                show_error=self._show_error_late,
                 confirm=lambda title, text: self.confirm(title, text),
             ),
             apply_changes=lambda changes, select: self.apply_changes(changes, select),
@@ -482,10 +482,20 @@ class MainWindow(QMainWindow):
 
     # --- feedback ------------------------------------------------------------------------------
 
-    def show_error(self, message: str) -> None:
-        """Every failure ends here: a plain message in a dialog (non-blocking: work goes on)."""
+    def _show_error_late(self, message: str, details: str = "") -> None:
+        # one argument when there are no details: tests replace show_error with a one-argument callable
+        if details:
+            self.show_error(message, details)
+        else:
+            self.show_error(message)
+
+    def show_error(self, message: str, details: str = "") -> None:
+        """Every failure ends here: a plain message in a dialog (non-blocking: work goes on); technical
+        `details` only behind the box's "Show Details…" button."""
         box = QMessageBox(QMessageBox.Icon.Warning, APPLICATION, message, QMessageBox.StandardButton.Ok, self)
         box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote names as <name>
+        if details:
+            box.setDetailedText(details)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._error_box = box
         box.open()

@@ -71,3 +71,38 @@ def test_quit_and_close_leave_no_traceback(tmp_path: Path, tiny_config: Path, ph
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr, done.stderr
         assert "Error" not in done.stderr, done.stderr
+
+
+def test_a_photo_opened_without_the_models_says_so_plainly(qtbot, tiny_config: Path, tmp_path: Path, photos) -> None:
+    """The embedder's weights are missing: the box says what to do in plain words (no command line,
+    no settings key; those stay behind Details) and the panel does not go on claiming it is looking."""
+    import tomllib
+
+    import tomli_w
+
+    from rap_desktop.core.session import Session
+    from rap_desktop.ui.photo.photo_controller import MODELS_MISSING
+
+    from .windows import shown_window
+
+    config = tomllib.loads(tiny_config.read_text(encoding="utf-8"))
+    for spec in config["models"]["custom"].values():  # absolute paths, as the tiny config's folder holds them
+        spec["path"] = str(tiny_config.parent / spec["path"])
+    config["models"]["custom"]["tiny-clip"]["path"] = str(tmp_path / "no-such-folder")
+    broken = tmp_path / "config.toml"
+    broken.write_text(tomli_w.dumps(config), encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    session = Session.open(home, broken)
+    win = shown_window(qtbot, session, tmp_path / "ui.ini", timeout=10_000)
+    try:
+        win.photos.open_path(photos["coffee"])
+        qtbot.waitUntil(lambda: win._error_box is not None and win._error_box.isVisible(), timeout=WAIT)
+        box = win._error_box
+        assert box.text() == MODELS_MISSING
+        assert "not available" in box.detailedText() and "rap-desktop models" not in box.text()
+        qtbot.waitUntil(lambda: "could not look" in win.photos.panel.summary.text(), timeout=WAIT)
+        assert "looking for" not in win.photos.panel.summary.text()
+    finally:
+        win.close()
+        session.close()

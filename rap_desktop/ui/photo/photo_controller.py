@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QPoint, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from rap_desktop.core.errors import ModelMissingError
 from rap_desktop.core.images import LoadedImage
 from rap_desktop.core.mentions import mentioned
 from rap_desktop.core.photo_context import PhotoContext
@@ -20,6 +21,7 @@ from ..library import operations as ops
 from ..library.concept_picker import ConceptPicker
 from ..library.register_dialog import RegisterDialog
 from ..runtime.actions import make_action
+from ..runtime.tasks import message
 from . import answers, photo_display, photo_ops
 from .answers import Answer
 from .photo_view import PhotoView
@@ -28,6 +30,10 @@ from .retrieval_panel import RetrievalPanel
 from .undo_commands import CorrectionCommand
 
 _TAGS = re.compile(r"<([^<>\s][^<>]*)>")
+MODELS_MISSING = (
+    "The models that find people and things in photos are not on this computer yet. "
+    "Assistant ▸ Models… downloads them, or takes a folder that already holds them."
+)
 
 
 class PhotoController(QObject):
@@ -205,7 +211,18 @@ class PhotoController(QObject):
             self.path,
             self.panel.question.text().strip(),
             on_done=lambda result: self._show(generation, result),
+            on_error=lambda exc: self._failed(generation, exc),
         )
+
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        """Nothing stays on screen claiming work that stopped; a missing model is said in plain words
+        (what to get and where, with the technical text behind Details)."""
+        if generation == self._generation and self.path is not None:
+            self.panel.summary.setText(f"{self.path.name}: could not look for people and things.")
+        if isinstance(exc, ModelMissingError):
+            self.ctx.status.show_error(MODELS_MISSING, message(exc))
+        else:
+            self.ctx.status.show_error(message(exc))
 
     def _question(self, _text: str) -> None:
         self.retrieve()
