@@ -340,12 +340,9 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.count_label = QLabel()
         self.status_line = StatusLine()
-        # the technical lines, kept for the tooltip (and tests) but not shown in the bar
-        self.model_label = QLabel("Models: not loaded")
-        self.status_line.set_detail("models", self.model_label.text())
-        self.status_line.set_detail("generator", self.assistant.status_label.text())
-        self.assistant.status_label.setParent(self)
-        self.assistant.status_label.hide()
+        # the technical lines live in the tooltip only
+        self.status_line.set_detail("models", "Models: not loaded")
+        self.status_line.set_detail("generator", self.assistant.status_text)
         self.assistant.worker.state_changed.connect(lambda _s, text: self.status_line.set_detail("generator", text))
         self.folder_label = QLabel(f"Data: {self.session.home}")
         self.folder_label.setToolTip(str(self.session.home))
@@ -375,7 +372,6 @@ class MainWindow(QMainWindow):
         worker.busy_changed.connect(writing)
 
     def _model_state(self, text: str) -> None:
-        self.model_label.setText(text)
         self.status_line.set_detail("models", text)
 
     def update_model_state(self) -> None:

@@ -31,5 +31,8 @@ class StatusLine(QLabel):
         self._details[topic] = text
         self.setToolTip("\n".join(line for line in self._details.values() if line))
 
+    def detail(self, topic: str) -> str:
+        return self._details.get(topic, "")
+
     def _show(self) -> None:
         self.setText(next(reversed(self._doing.values())) if self._doing else READY)

@@ -60,7 +60,7 @@ def test_caption_streams_then_follow_up_keeps_the_conversation(qtbot, chat_windo
     assert "Caption this photo." in shown_while_streaming[0]  # the panel showed the turn before it ended
     assert set(status_while_streaming) == {"Writing a caption…"}  # the status bar says so in words
     assert chat_window.status_line.text() == "Ready"
-    assert worker.state == READY and "ready on cpu" in parts.status_label.text()
+    assert worker.state == READY and "ready on cpu" in parts.status_text
     assert panel.caption_button.isEnabled() and not panel.stop_button.isEnabled()
 
     # "why?": in sentences, one per name the model was given, each with the user's own photo of it
@@ -111,7 +111,7 @@ def test_unload_frees_the_model_and_the_next_question_loads_it_again(qtbot, chat
     unload.trigger()
     qtbot.waitUntil(lambda: worker.state == NOT_LOADED, timeout=WAIT)
     assert generator.model is None and model() is None  # freed, not just forgotten
-    assert parts.status_label.text() == "Generator: not loaded"
+    assert parts.status_text == "Generator: not loaded"
     ask(qtbot, panel, panel.caption)
     assert worker.state == READY and panel.turns[-1].reply.text
 

@@ -72,7 +72,7 @@ def test_missing_generator_is_listed_and_the_library_still_works(qtbot, offline_
     qtbot.waitUntil(lambda: worker.state == MISSING, timeout=WAIT)
     assert not panel.caption_button.isEnabled() and not panel.send_button.isEnabled()
     assert panel.hint.isVisible() and "tiny-rap" in panel.hint.toolTip()
-    assert "missing" in win.assistant.status_label.text()
+    assert "missing" in win.assistant.status_text
     win.session.store().add_concept("chelsea", photos["chelsea"], "a cat", "cat")
     with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
         win.refresh()

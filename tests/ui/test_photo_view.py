@@ -132,7 +132,7 @@ def test_drop_on_the_photo_view_opens_it(qtbot, window: MainWindow, photos) -> N
     assert window.commands.dialog is None  # not a registration
     assert view.region_items()  # at least the whole photo
     idle(qtbot, window)
-    assert "embedder on cpu" in window.model_label.text()
+    assert "embedder on cpu" in window.status_line.detail("models")
 
 
 def test_library_drags_a_concept_by_name(qtbot, window: MainWindow, session, photos) -> None:

@@ -1,4 +1,4 @@
-"""The assistant: the chat panel (the window docks it), the generator's status-bar label, the
+"""The assistant: the chat panel (the window docks it), the generator's state line (for the status bar's tooltip), the
 Assistant menu's actions (caption, models, unload), the models dialog at start when weights are
 missing, and a clean stop of generation and downloads when the window closes (`close`).
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from rap_desktop.core.changes import Changes
 
@@ -30,9 +30,8 @@ class Assistant(QObject):
         self.worker = ChatWorker(ctx.session, ctx.runner, parent=parent)
         self.panel = ChatPanel(self.worker)
         self.models_dialog: ModelsDialog | None = None
-        self.status_label = QLabel("Generator: not loaded")
-        self.status_label.setToolTip("The caption and chat model")
-        self.worker.state_changed.connect(lambda _state, text: self.status_label.setText(text))
+        self.status_text = "Generator: not loaded"  # the technical line, for the status bar's tooltip
+        self.worker.state_changed.connect(self._state_changed)
 
         self.caption_action = QAction("&Caption photo", parent)
         self.caption_action.setShortcut("Ctrl+Shift+C")
@@ -45,6 +44,9 @@ class Assistant(QObject):
         self.panel.models_requested.connect(self.show_models)
         self.worker.failed.connect(ctx.status.show_error)
         self._check_models_at_start()
+
+    def _state_changed(self, _state: str, text: str) -> None:
+        self.status_text = text
 
     def follow(self, changes: Changes) -> None:
         """The list has reloaded when concepts changed: the chat's names are the list's."""
