@@ -1,11 +1,15 @@
-"""`rap-desktop concept add|add-image|list|edit|remove`: the concepts themselves."""
+"""`rap-desktop concept add|add-image|list|edit|merge|remove`: the concepts themselves."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from pathlib import Path
 
 from ..core import actions
+from ..core.album import renames
+from ..core.album.indexer import Progress
 from ..core.errors import RapError
 from ..core.images import parse_box
 from ..core.names import tag
@@ -42,6 +46,9 @@ def register(sub, command) -> None:
     p.add_argument("--rename")
     p.add_argument("--info")
     p.add_argument("--category")
+    p = command(concept, "merge", concept_merge, "OTHER is the same person or thing as KEEP: one concept, KEEP")
+    p.add_argument("keep", help="the concept that stays (its name is kept)")
+    p.add_argument("other", help="the concept that goes: its photos, matches and captions become KEEP's")
     p = command(concept, "remove", concept_remove, "remove a concept and its images")
     p.add_argument("name")
 
@@ -91,9 +98,53 @@ def concept_edit(args: argparse.Namespace, session: Session) -> dict:
     if args.rename is None and args.info is None and args.category is None:
         raise RapError("nothing to change: give --rename, --info or --category")
     session.store(with_embedder=False)  # text only: the store opens without building the embedder
+    before = session.store(with_embedder=False).get_concept(args.name).name
     done = actions.edit_concept(session, args.name, args.rename, args.info, args.category)
     rematched(done.changes)
-    return {"concept": concept_dict(done.value), "text": f"updated {tag(done.value.name)}"}
+    result = {"concept": concept_dict(done.value), "text": f"updated {tag(done.value.name)}"}
+    if done.value.name != before:
+        sidecars = _sidecars(session, before, done.value.name)
+        result.update(sidecars, text=f"{result['text']}\n{sidecars['text']}")
+    return result
+
+
+def concept_merge(args: argparse.Namespace, session: Session) -> dict:
+    done = actions.merge_concepts(session, args.keep, args.other)
+    rematched(done.changes)
+    merged = done.value
+    text = (
+        f"{merged.summary}: {merged.exemplars} photo{'s' * (merged.exemplars != 1)}, "
+        f"{merged.matches} album region{'s' * (merged.matches != 1)}, {merged.captions} stored "
+        f"caption{'s' * (merged.captions != 1)} (undo: rap-desktop match undo)"
+    )
+    result = {
+        "kept": merged.keep,
+        "merged": merged.other,
+        "correction": merged.correction,
+        "exemplars": merged.exemplars,
+        "regions": merged.matches,
+        "captions": merged.captions,
+        "text": text,
+    }
+    sidecars = _sidecars(session, merged.other, merged.keep)
+    sidecars["text"] = f"{text}\n{sidecars['text']}"
+    return {**result, **sidecars}
+
+
+def _sidecars(session: Session, old: str, new: str) -> dict:
+    """Rewrite the sidecars naming `old` in the foreground, a progress line on stderr each second."""
+    last = [0.0]
+
+    def show(progress: Progress) -> None:
+        now = time.monotonic()
+        if progress.done == progress.total or now - last[0] >= 1.0:
+            last[0] = now
+            print(f"rap-desktop: sidecars {progress.done}/{progress.total}", file=sys.stderr, flush=True)
+
+    report = renames.rename_everywhere(session.store(with_embedder=False), old, new, show)
+    for path, why in report.failed:
+        warn(f"{path}: {why}")
+    return {"sidecars": list(report.rewritten), "sidecars_failed": [p for p, _ in report.failed], "text": report.line()}
 
 
 def concept_remove(args: argparse.Namespace, session: Session) -> dict:

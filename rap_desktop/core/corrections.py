@@ -21,6 +21,7 @@ from .images import crop_box, load_image
 from .store import NewExemplar, Store, photos
 from .store import concepts as concepts_table
 from .store import corrections as log_table
+from .store import merge as merge_table
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,9 @@ def undo(store: Store) -> Correction:
         if newest is None:
             raise RapError("nothing to undo")
         log_id, action, payload = newest
+        if action == merge_table.ACTION:  # a merge's payload is its own (core/store/merge.py)
+            merge_table.undo_rows(store, payload)
+            payload = {}
         for part in photos.log_parts(payload):
             if part.get("exemplar"):
                 concepts_table.delete_exemplar(store, part["exemplar"])

@@ -292,9 +292,94 @@ def write_sidecar(
                 _sub(area, f"stArea:{key}", f"{min(max(value, 0.0), 1.0):.6f}")
             _sub(area, "stArea:unit", "normalized")
     _drop_empty(rdf, description)
+    _save(root, path)
+    return path
+
+
+def _save(root: ET.Element, path: Path) -> None:
     ET.indent(root, space=" ")
     data = b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     data += ET.tostring(root, encoding="utf-8", xml_declaration=False) + b'\n<?xpacket end="w"?>\n'
     with atomic_file(path) as handle:
         handle.write(data)
-    return path
+
+
+# --- renaming a concept in the sidecars we wrote --------------------------------------------------
+
+
+def written_by_us(descriptions: Sequence[ET.Element]) -> bool:
+    """A sidecar this app wrote (or merged into): its xmp:CreatorTool says so."""
+    return any(_text(_field(d, "xmp:CreatorTool")) == "rap-desktop" for d in descriptions)
+
+
+def _set_field(node: ET.Element, name: str, value: str) -> None:
+    """Set a struct field in whichever form `_field` found it."""
+    key = _q(name)
+    for holder in (node, *node.findall(_q("rdf:Description"))):
+        if key in holder.attrib:
+            holder.set(key, value)
+            return
+        found = holder.find(key)
+        if found is not None:
+            found.text = value
+            return
+
+
+def _rename_keywords(descriptions: Sequence[ET.Element], old: str, new: str) -> bool:
+    """Keyword `old` (any case) becomes `new`; a keyword that would then be there twice goes."""
+    changed = False
+    for description in descriptions:
+        for bag in (b for s in description.findall(_q("dc:subject")) for b in s):
+            seen: set[str] = set()
+            for li in list(bag.findall(_q("rdf:li"))):
+                word = (li.text or "").strip()
+                if word.casefold() == old.casefold() and word != new:
+                    li.text, word, changed = new, new, True
+                if word.casefold() in seen and word.casefold() == new.casefold():
+                    bag.remove(li)
+                    changed = True
+                seen.add(word.casefold())
+    return changed
+
+
+def _rename_regions(descriptions: Sequence[ET.Element], old: str, new: str) -> bool:
+    changed = False
+    for description in descriptions:
+        for holder in description.findall(_q("mwg-rs:Regions")):
+            for li in _region_items(holder):
+                if _text(_field(li, "mwg-rs:Name")).casefold() == old.casefold():
+                    _set_field(li, "mwg-rs:Name", new)
+                    changed = True
+    return changed
+
+
+def _retag_caption(descriptions: Sequence[ET.Element], old: str, new: str) -> bool:
+    pattern = re.compile(re.escape(f"<{old}>"), re.IGNORECASE)
+    changed = False
+    for description in descriptions:
+        for li in (li for d in description.findall(_q("dc:description")) for li in d.iter(_q("rdf:li"))):
+            text = pattern.sub(f"<{new}>".replace("\\", r"\\"), li.text or "")
+            if li.text and text != li.text:
+                li.text, changed = text, True
+    return changed
+
+
+def rename_in_sidecar(path: str | os.PathLike, old: str, new: str) -> bool:
+    """In a sidecar this app wrote: the keyword `old`, regions named `old` and `<old>` in the caption
+    now say `new` (compared case-insensitively). Rewritten atomically; False when nothing named it
+    or the sidecar is not ours (another tool's file is never touched)."""
+    path = Path(path)
+    try:
+        if old.casefold() not in path.read_bytes().decode("utf-8", "replace").casefold():
+            return False  # the quick test: most sidecars do not name it at all
+    except OSError:
+        return False
+    root = _existing(path)
+    descriptions = _rdf(root).findall(_q("rdf:Description")) if root is not None else []
+    if root is None or not written_by_us(descriptions):
+        return False
+    parts = (_rename_keywords, _rename_regions, _retag_caption)
+    changed = [rename(descriptions, old, new) for rename in parts]  # every part, no short cut
+    if any(changed):
+        _save(root, path)
+    return any(changed)

@@ -10,6 +10,7 @@ from .concepts import add_concept, add_exemplar, edit_concept, remove_concept, r
 from .corrections import confirm, correct, reassign, reject, undo_correction
 from .groups import name_group, name_regions, unname_group
 from .imports import import_backup, import_rap
+from .merge import merge_concepts, unmerge
 
 __all__ = [
     "add_concept",
@@ -19,6 +20,7 @@ __all__ = [
     "edit_concept",
     "import_backup",
     "import_rap",
+    "merge_concepts",
     "name_group",
     "name_regions",
     "reassign",
@@ -27,5 +29,6 @@ __all__ = [
     "remove_concepts",
     "restore_concepts",
     "undo_correction",
+    "unmerge",
     "unname_group",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import removal
+from ..album import renames
 from ..changes import Changes, Done
 from ..images import LoadedImage
 from ..session import Session
@@ -29,10 +30,16 @@ def add_exemplar(session: Session, name: str, image: Path | LoadedImage, box: Bo
 def edit_concept(
     session: Session, name: str, rename: str | None = None, info: str | None = None, category: str | None = None
 ) -> Done[Concept]:
-    """Rename / describe / categorise; matches show names, so a rename marks them too."""
-    concept = session.store().edit_concept(name, rename=rename, info=info, category=category)
-    touched = tuple(dict.fromkeys((name, concept.name)))
-    return Done(concept, followed(session, Changes(concepts=True, matches=True, names=touched)))
+    """Rename / describe / categorise; matches show names, so a rename marks them too. A rename also
+    renames the stored captions that carry the old name (the sidecars follow: `album.renames`)."""
+    store = session.store()
+    before = store.get_concept(name).name
+    concept = store.edit_concept(name, rename=rename, info=info, category=category)
+    captions = renames.rename_captions(store, before, concept.name) > 0
+    if before != concept.name:
+        renames.note_name(store.home, concept.id, concept.name)
+    touched = tuple(dict.fromkeys((before, concept.name)))
+    return Done(concept, followed(session, Changes(concepts=True, matches=True, captions=captions, names=touched)))
 
 
 def remove_concept(session: Session, name: str) -> Done[Concept]:

@@ -1,6 +1,9 @@
 """Album captioning in steps a GUI runs on different threads: `plan` and
 `prepare` and `save` read or write the store, `generate` uses the generator only, `write_sidecar`
 touches files only. Between two steps nothing is held, so concept edits go on during a long run.
+Names are those valid when each thing is written: `save` reads the photo's concepts again in the
+transaction that stores the caption (a rename since `prepare` retags the text), and `write_sidecar`
+maps every name through the renames and merges made meanwhile (`renames.current_name`).
 Photos are prepared and saved one by one and generated several at a time (`generate_batch`).
 
 The same rules as `caption.caption_folder` (the CLI's one-call loop): concepts come from the
@@ -10,7 +13,7 @@ unless forced, and the photo itself is never rewritten.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import xmp
 from ..assistant import Assistant, Prepared, Reply, prompt_image
@@ -23,7 +26,9 @@ from ..retrieval import ChosenConcept
 from ..store import Store, captions
 from ..store import album as album_store
 from ..store.matches import accepted_in_photo
+from ..store.merge import merged_into, retag
 from ..store.photos import photo_sha256
+from . import renames
 
 
 def accepted(store: Store, photo_id: int) -> list[tuple[ChosenConcept, xmp.Region]]:
@@ -51,6 +56,9 @@ class Step:
     regions: tuple[xmp.Region, ...]
     text: str | None
     prepared: Prepared | None
+    home: str = ""  # the data folder (renames are noted per folder)
+    ids: tuple[int, ...] = ()  # the concept id of each of `names`
+    region_ids: tuple[int, ...] = ()  # the concept id of each of `regions`
 
 
 def plan(store: Store, folder: str) -> list[Item]:
@@ -69,8 +77,7 @@ def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) 
     """Store side of one photo: the file (checked against what was indexed), its accepted concepts
     and regions, and the exact caption prompt when a caption is to be made (`assistant` needed then)."""
     found = accepted(store, item.photo_id)
-    names = tuple(dict.fromkeys(c.name for c, _ in found))
-    regions = tuple(region for _, region in found)
+    named = _named(store, item, found)
     loaded = load_working(item.path)
     sha256 = photo_sha256(store, item.photo_id)
     if sha256 is None:
@@ -79,7 +86,7 @@ def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) 
         raise RapError("the file changed since it was indexed; index the folder again")
     stored = captions.caption(store, item.photo_id)
     if stored is not None and not force:
-        return Step(item, loaded.size, names, regions, stored, None)
+        return replace(named, size=loaded.size, text=stored)
     if assistant is None:
         raise RapError("the generator is not loaded")
     limit = assistant.generator.concept_limit
@@ -91,7 +98,24 @@ def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) 
         caption_question(), assistant.concept_refs(chosen), query_image=prompt_image(loaded.image), limit=limit
     )
     prepared = Prepared(Conversation.start(assistant.template, turn), chosen, None)
-    return Step(item, loaded.size, names, regions, None, prepared)
+    return replace(named, size=loaded.size, prepared=prepared)
+
+
+def _named(store: Store, item: Item, found: list[tuple[ChosenConcept, xmp.Region]]) -> Step:
+    """A step with the photo's concepts as they are now (no size, text or prompt yet)."""
+    ids = {c.name: c.concept_id for c, _ in found}
+    names = tuple(ids)
+    return Step(
+        item,
+        (0, 0),
+        names,
+        tuple(region for _, region in found),
+        None,
+        None,
+        str(store.home),
+        tuple(ids[n] for n in names),
+        tuple(c.concept_id for c, _ in found),
+    )
 
 
 def generate(
@@ -131,14 +155,46 @@ def save(store: Store, step: Step, reply: Reply) -> str:
     """Store the caption (a cancelled, partial answer is refused); returns the text."""
     if reply.answer.cancelled:
         raise RapError("cancelled before the caption was complete")
-    text = reply.text.strip()
-    captions.save_caption(store, step.item.photo_id, text, reply.model, list(step.names))
+    with store.transaction():  # the names read and the caption stored at one moment
+        now = _named(store, step.item, accepted(store, step.item.photo_id))
+        text = _retagged(store, step, reply.text.strip())
+        captions.write_caption(store, step.item.photo_id, text, reply.model, list(now.names))
+    return text
+
+
+def _retagged(store: Store, step: Step, text: str) -> str:
+    """`<name>` of each concept the prompt named, renamed or merged since, says its name now."""
+    chosen = step.prepared.chosen if step.prepared is not None else ()
+    was = {c.concept_id: c.name for c in chosen} | dict(zip(step.ids, step.names, strict=True))
+    now = store.concept_names(list(was))
+    for concept_id, name in was.items():
+        current = now.get(concept_id)
+        if current is None and (keep := merged_into(store, concept_id)) is not None:
+            current = store.concept_names([keep]).get(keep)
+        if current is not None and current != name:
+            text = retag(text, name, current)
     return text
 
 
 def write_sidecar(step: Step, text: str, style: str = "ext") -> str:
     """File side: the caption, names and regions into the photo's XMP sidecar (merged, never the photo)."""
     try:
-        return str(xmp.write_sidecar(step.item.path, step.size, text, list(step.names), list(step.regions), style))
+        with renames.writing():  # no rename is noted, nor its rewrite runs, while this one writes
+            names, regions, text = _current(step, text)
+            return str(xmp.write_sidecar(step.item.path, step.size, text, names, regions, style))
     except OSError as exc:
         raise RapError(f"cannot write the sidecar: {exc.strerror or exc}") from None
+
+
+def _current(step: Step, text: str) -> tuple[list[str], list[xmp.Region], str]:
+    """The step's names, regions and caption with every rename and merge noted since it was read."""
+
+    def now(concept_id: int, name: str) -> str:
+        return renames.current_name(step.home, concept_id, name)
+
+    names = list(dict.fromkeys(now(i, n) for i, n in zip(step.ids, step.names, strict=True)))
+    regions = [replace(r, name=now(i, r.name)) for i, r in zip(step.region_ids, step.regions, strict=True)]
+    for concept_id, name in zip(step.ids, step.names, strict=True):
+        if now(concept_id, name) != name:
+            text = retag(text, name, now(concept_id, name))
+    return names, regions, text

@@ -12,10 +12,15 @@ from .base import Store
 def save_caption(store: Store, photo_id: int, text: str, model: str, names: Sequence[str]) -> None:
     """Store (or replace) the photo's caption, in its own transaction."""
     with store.transaction():
-        store.conn.execute(
-            "INSERT OR REPLACE INTO album_captions(photo_id, text, model, concepts, created) VALUES (?,?,?,?,?)",
-            (photo_id, text, model, json.dumps(list(names)), time.time()),
-        )
+        write_caption(store, photo_id, text, model, names)
+
+
+def write_caption(store: Store, photo_id: int, text: str, model: str, names: Sequence[str]) -> None:
+    """Store (or replace) the photo's caption inside the caller's transaction."""
+    store.conn.execute(
+        "INSERT OR REPLACE INTO album_captions(photo_id, text, model, concepts, created) VALUES (?,?,?,?,?)",
+        (photo_id, text, model, json.dumps(list(names)), time.time()),
+    )
 
 
 def captioned(store: Store) -> set[int]:
