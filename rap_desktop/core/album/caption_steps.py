@@ -164,7 +164,7 @@ def save(store: Store, step: Step, reply: Reply) -> str:
 
 def _retagged(store: Store, step: Step, text: str) -> str:
     """`<name>` of each concept the prompt named, renamed or merged since, says its name now."""
-    chosen = step.prepared.chosen if step.prepared is not None else ()
+    chosen = step.prepared.concepts if step.prepared is not None else ()
     was = {c.concept_id: c.name for c in chosen} | dict(zip(step.ids, step.names, strict=True))
     now = store.concept_names(list(was))
     for concept_id, name in was.items():
