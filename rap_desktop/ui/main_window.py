@@ -265,6 +265,8 @@ class MainWindow(QMainWindow):
         self.add_photo_action = make_action(self, "Add &photo to concept…", c.add_photo, "Ctrl+Shift+N")
         self.edit_action = make_action(self, "&Edit…", c.edit, "F2")
         self.remove_action = make_action(self, "&Remove", c.remove, key.Delete)
+        self.merge_action = make_action(self, "&Same person or thing…", c.merge)
+        self.merge_action.setToolTip("Two selected concepts are one person or thing: make them one")
         self.import_rap_action = make_action(self, "Import RAP &database folder…", c.import_rap_folder)
         self.export_action = make_action(self, "&Export backup…", c.export_backup, "Ctrl+E")
         self.import_backup_action = make_action(self, "&Import backup…", c.import_backup)
@@ -300,6 +302,7 @@ class MainWindow(QMainWindow):
         menu.addActions([self.undo_action, self.redo_action])
         menu = bar.addMenu("&Concepts")
         menu.addActions([self.add_action, self.add_photo_action, self.edit_action, self.remove_action])
+        menu.addAction(self.merge_action)
         menu.addSeparator()
         menu.addAction(self.find_action)
         menu = bar.addMenu("&Photo")
@@ -475,6 +478,7 @@ class MainWindow(QMainWindow):
         self.add_photo_action.setEnabled(count == 1)
         self.edit_action.setEnabled(count == 1)
         self.remove_action.setEnabled(count >= 1)
+        self.merge_action.setEnabled(count == 2)
 
     # --- feedback ------------------------------------------------------------------------------
 

@@ -10,20 +10,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
 
 from rap_desktop.core import actions
+from rap_desktop.core.actions.merge import Merged
 from rap_desktop.core.changes import LISTED, Changes, Done
 from rap_desktop.core.images import LoadedImage
+from rap_desktop.core.session import Session
 from rap_desktop.core.store import AddResult, Concept
 
 from ..context import AppContext
 from ..photo import photo_ops
-from ..photo.undo_commands import ConceptText, EditConceptCommand, RemoveConceptsCommand
+from ..photo.undo_commands import ConceptText, EditConceptCommand, RemoveConceptsCommand, StoreCommand
 from ..runtime.tasks import said
 from ..runtime.thumbnails import load_photo
+from . import name_job
 from . import operations as ops
 from .register_dialog import PICKER_SIZE, RegisterDialog
 
@@ -42,6 +45,8 @@ class Commands(QObject):
         # dropped or chosen photos waiting for their dialog, each with the concept it is for (or None: new)
         self._photos: deque[tuple[Path, str | None]] = deque()
         self._loading = False
+        self.merge_box: QMessageBox | None = None  # the "Same person or thing?" question now open
+        self.name_jobs: list[name_job.NameJob] = []  # sidecar rewrites running (tests wait on them)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -221,7 +226,50 @@ class Commands(QObject):
     def _save_edit(self, old: ConceptText, dialog: RegisterDialog) -> None:
         new = ConceptText(dialog.name(), dialog.info(), dialog.category())
         if new != old:
-            self.ctx.undo_stack.push(EditConceptCommand(self.ctx, old, new))
+            self.ctx.undo_stack.push(RenameCommand(self, old, new))
+
+    # --- merge two concepts --------------------------------------------------------------------
+
+    def merge(self) -> None:
+        """Two selected concepts are one: ask which name stays (plain words), then merge undoably."""
+        chosen = self.selected()
+        if len(chosen) != 2 or self.merge_box is not None:
+            return
+        # the one with more photos is offered first (most often the name the family uses)
+        first, second = sorted(chosen, key=lambda c: (-c.exemplar_count, c.name.casefold()))
+        box = self.merge_box = merge_question(self.parent_widget, first.name, second.name)
+
+        def answered(button: QPushButton) -> None:
+            keep = button.property("keep")
+            if keep:
+                other = second.name if keep == first.name else first.name
+                self.ctx.undo_stack.push(MergeCommand(self, keep, other))
+
+        box.buttonClicked.connect(answered)
+        box.finished.connect(lambda _result: self._merge_closed(box))
+        box.open()
+
+    def _merge_closed(self, box: QMessageBox) -> None:
+        if self.merge_box is box:
+            self.merge_box = None
+        box.deleteLater()
+
+    def rename_sidecars(self, old: str, new: str) -> None:
+        """The app's sidecars saying `old` say `new` (a background job with progress and Cancel)."""
+        if old == new:
+            return
+        job = name_job.NameJob(self.ctx.session, self.ctx.runner, old, new, self.parent_widget)
+        self.name_jobs.append(job)
+
+        def finished(report) -> None:
+            self.name_jobs.remove(job)
+            text = name_job.said(report)
+            if text:
+                self.ctx.status.notify(text, warning=report.cancelled or bool(report.failed))
+            job.deleteLater()
+
+        job.finished.connect(finished)
+        job.start()
 
     def remove(self) -> None:
         names = [c.name for c in self.selected()]
@@ -290,3 +338,72 @@ def remove_question(names: list[str]) -> tuple[str, str]:
         "corrections, as long as the app stays open."
     )
     return title, text
+
+
+def merge_question(parent: QWidget, first: str, second: str) -> QMessageBox:
+    """ "Same person or thing?": which name stays, in plain words; `keep` on each Keep button."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Same person or thing?", "", parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(f"Are “{first}” and “{second}” the same person or thing?")
+    box.setInformativeText(
+        "Their photos, the places the app found them in your album, your corrections and the captions "
+        "become one, under the name you keep. The other name goes.\n\n"
+        "Changed your mind? Edit ▸ Undo (Ctrl+Z) separates them again."
+    )
+    for name in (first, second):
+        button = box.addButton(f"Keep “{name}”", QMessageBox.ButtonRole.AcceptRole)
+        button.setProperty("keep", name)
+    box.setDefaultButton(box.buttons()[0])
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    return box
+
+
+class MergeCommand(StoreCommand):
+    """`concept merge KEEP OTHER`; undo separates them again exactly (`actions.unmerge`)."""
+
+    def __init__(self, commands: Commands, keep: str, other: str) -> None:
+        super().__init__(commands.ctx, f"Same person or thing: {other} is {keep}")
+        self.commands, self.keep, self.other = commands, keep, other
+        self.merged: Merged | None = None  # set on the store lane by apply, cleared by revert
+
+    def apply(self, session: Session) -> Any:
+        done = actions.merge_concepts(session, self.keep, self.other)
+        self.merged = done.value
+        return done
+
+    def revert(self, session: Session) -> Any:
+        if self.merged is None:
+            return None
+        done = actions.unmerge(session, self.merged)
+        self.merged = None
+        return done
+
+    def applied(self, done: Done) -> None:
+        merged = done.value
+        self.ctx.status.notify(f"“{merged.other}” is now part of “{merged.keep}”. Undo with Ctrl+Z.")
+        self.ctx.apply_changes(done.changes, [merged.keep])
+        self.commands.rename_sidecars(merged.other, merged.keep)
+
+    def reverted(self, done: Done | None) -> None:
+        if done is None:
+            self.ctx.apply_changes(Changes(concepts=True, matches=True), [])
+            return
+        self.ctx.status.notify(f"Undone: “{done.value.other}” and “{done.value.keep}” are separate again.")
+        self.ctx.apply_changes(done.changes, [done.value.keep, done.value.other])
+
+
+class RenameCommand(EditConceptCommand):
+    """An edit whose rename also goes to the app's sidecars (a background job after it, and after its undo)."""
+
+    def __init__(self, commands: Commands, old: ConceptText, new: ConceptText) -> None:
+        super().__init__(commands.ctx, old, new)
+        self.commands = commands
+
+    def applied(self, done: Done) -> None:
+        super().applied(done)
+        self.commands.rename_sidecars(self.old.name, done.value.name)
+
+    def reverted(self, done: Done) -> None:
+        super().reverted(done)
+        self.commands.rename_sidecars(self.new.name, done.value.name)
