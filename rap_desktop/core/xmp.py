@@ -315,7 +315,7 @@ def written_by_us(descriptions: Sequence[ET.Element]) -> bool:
 def _set_field(node: ET.Element, name: str, value: str) -> None:
     """Set a struct field in whichever form `_field` found it."""
     key = _q(name)
-    for holder in (node, *node.findall(_q("rdf:Description"))):
+    for holder in [node, *node.findall(_q("rdf:Description"))]:  # the places `_field` looks, in its order
         if key in holder.attrib:
             holder.set(key, value)
             return

@@ -145,3 +145,33 @@ def test_cli_merge_and_undo(cli, photos) -> None:
     assert code == 0 and "merge" in out
     listed = json.loads(cli("concept", "list", "--json")[1])["concepts"]
     assert sorted((c["name"], c["exemplars"]) for c in listed) == [("kitty", 1), ("mochi", 1)]
+
+
+def test_a_region_matched_to_both_keeps_the_users_word_then_the_stronger(store: Store, photos) -> None:
+    from rap_desktop.core.actions.merge import merge
+
+    keep = store.add_concept("mochi", photos["chelsea"]).concept.id
+    other = store.add_concept("kitty", photos["astronaut"]).concept.id
+    retriever = Retriever(store, store.embedder, detector=None, threshold=0.999)
+    for key in ("chelsea", "bus", "rocket", "zidane"):
+        retriever.retrieve(load_image(photos[key]), path=str(photos[key]))
+    regions = [r[0] for r in store.conn.execute("SELECT id FROM regions ORDER BY id")]
+    rows = {  # region: (KEEP's row, OTHER's row) as (similarity, status, accepted); what stays
+        regions[0]: (((0.9, "auto", 1), (0.1, "confirmed", 1)), (0.1, "confirmed", 1)),  # the user's yes
+        regions[1]: (((0.2, "auto", 0), (0.8, "auto", 1)), (0.8, "auto", 1)),  # the more similar
+        regions[2]: (((0.7, "rejected", 0), (0.3, "confirmed", 1)), (0.3, "confirmed", 1)),  # yes beats no
+        regions[3]: (((0.4, "confirmed", 1), (0.6, "confirmed", 1)), (0.4, "confirmed", 1)),  # KEEP's own
+    }
+    with store.transaction():
+        store.conn.execute("DELETE FROM matches")
+        for region, ((a, b), _) in rows.items():
+            for concept, (sim, status, accepted) in ((keep, a), (other, b)):
+                store.conn.execute(
+                    "INSERT INTO matches VALUES (?, ?, ?, ?, ?)", (region, concept, sim, status, accepted)
+                )
+    merge(store, "mochi", "kitty")
+    got = {
+        r: (s, st, a)
+        for r, s, st, a in store.conn.execute("SELECT region_id, similarity, status, accepted FROM matches")
+    }
+    assert got == {region: expected for region, (_, expected) in rows.items()}

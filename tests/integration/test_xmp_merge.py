@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rap_desktop.core.errors import RapError
-from rap_desktop.core.xmp import NS, Region, sidecar_path, write_sidecar
+from rap_desktop.core.xmp import NS, Region, rename_in_sidecar, sidecar_path, write_sidecar
 
 from .test_xmp import EXIFTOOL, needs_exiftool, read_back
 
@@ -66,7 +66,7 @@ def test_exiftool_sidecar_keeps_theirs_and_holds_one_region_per_person(tmp_path:
     photo = tmp_path / "party.jpg"
     path = _exiftool_sidecar(sidecar_path(photo), *options)
     if options:
-        assert 'mwg-rs:Name=' in path.read_text(encoding="utf-8")  # the compact form is what is merged here
+        assert "mwg-rs:Name=" in path.read_text(encoding="utf-8")  # the compact form is what is merged here
     write_sidecar(photo, (100, 100), "a caption", ["bo"], [_bo()])
     doc = read_back(path)
     assert "Warning" not in doc
@@ -240,3 +240,23 @@ def test_a_sidecar_declaring_entities_is_left_untouched(tmp_path: Path) -> None:
     with pytest.raises(RapError, match="left untouched"):
         write_sidecar(photo, (10, 10), "caption", ["bo"], [])
     assert path.read_text(encoding="utf-8") == text
+
+
+@needs_exiftool
+@pytest.mark.parametrize("options", [(), ("-api", "Compact=Shorthand,OneDesc")], ids=["elements", "shorthand"])
+def test_a_rename_in_a_merged_sidecar_reaches_every_form_and_leaves_no_keyword_twice(tmp_path: Path, options) -> None:
+    photo = tmp_path / "party.jpg"
+    path = _exiftool_sidecar(sidecar_path(photo), *options)  # theirs: Alice, BO, keywords holiday and bo
+    write_sidecar(photo, (100, 100), "<bo> and <Alice>", ["bo", "Anna"], [_bo()])
+    assert rename_in_sidecar(path, "alice", "Anna")  # their region in their form, our caption's tag
+    doc = read_back(path)
+    assert "Warning" not in doc
+    assert _names(doc) == ["Anna", "bo"] and doc["Subject"] == ["holiday", "bo", "Anna"]
+    assert doc["Description"] == "<bo> and <Anna>" and doc["Rating"] == 4
+    assert rename_in_sidecar(path, "bo", "Anna")  # a merge: one keyword "Anna", both regions say it
+    doc = read_back(path)
+    assert _names(doc) == ["Anna", "Anna"] and doc["Subject"] == ["holiday", "Anna"]
+    assert not rename_in_sidecar(path, "bo", "Anna")  # nothing left to do
+    other = _exiftool_sidecar(sidecar_path(tmp_path / "theirs.jpg"), *options)
+    before = other.read_bytes()
+    assert not rename_in_sidecar(other, "bo", "Anna") and other.read_bytes() == before  # not ours
