@@ -97,7 +97,7 @@ def concept_list(args: argparse.Namespace, session: Session) -> dict:
 def concept_edit(args: argparse.Namespace, session: Session) -> dict:
     if args.rename is None and args.info is None and args.category is None:
         raise RapError("nothing to change: give --rename, --info or --category")
-    session.store(with_embedder=False)  # text only: the store opens without building the embedder
+    # text only: the store opens without building the embedder
     before = session.store(with_embedder=False).get_concept(args.name).name
     done = actions.edit_concept(session, args.name, args.rename, args.info, args.category)
     rematched(done.changes)
@@ -144,7 +144,10 @@ def _sidecars(session: Session, old: str, new: str) -> dict:
     report = renames.rename_everywhere(session.store(with_embedder=False), old, new, show)
     for path, why in report.failed:
         warn(f"{path}: {why}")
-    return {"sidecars": list(report.rewritten), "sidecars_failed": [p for p, _ in report.failed], "text": report.line()}
+    result = {"sidecars": list(report.rewritten), "sidecars_failed": [p for p, _ in report.failed]}
+    if report.failed:  # the store changed all the same: say which files still carry the old name
+        result["error"] = f"{len(report.failed)} XMP sidecars still say {tag(old)}: they could not be rewritten"
+    return {**result, "text": report.line()}
 
 
 def concept_remove(args: argparse.Namespace, session: Session) -> dict:

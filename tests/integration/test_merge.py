@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rap_desktop.cli import main
-from rap_desktop.core import actions
+from rap_desktop.core import actions, health
 from rap_desktop.core.album import rematch
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import load_image
@@ -89,6 +89,7 @@ def test_merge_moves_everything_and_one_undo_gives_back_every_row(session: Sessi
     assert all(kitty.id not in (p.get("concept"), p.get("created")) for p in logged)
     astronaut = store.embedder.embed_images([load_image(photos["astronaut"]).image])
     assert store.search(astronaut, k=1)[0][0].concept == "mochi"  # kitty's photo is mochi's now
+    assert health.check(store) == []
 
     undone = actions.undo_correction(session)
     assert undone.value.action == "merge"
@@ -100,7 +101,8 @@ def test_merge_moves_everything_and_one_undo_gives_back_every_row(session: Sessi
     seq_after = dict(after.pop("sqlite_sequence"))
     assert seq_after == {**seq, "corrections": seq["corrections"] + 1}
     assert after == before  # every other row of every table, exactly
-    assert store.search(astronaut, k=1)[0][0].concept == "kitty"  # the FAISS owner lookup follows the rows back
+    assert store.search(astronaut, k=1)[0][0].concept == "kitty"
+    assert health.check(store) == []  # the FAISS owner lookup follows the rows back
 
 
 def test_bad_merges_change_nothing(session: Session, photos) -> None:
