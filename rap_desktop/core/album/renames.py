@@ -78,10 +78,7 @@ def rename_captions(store: Store, old: str, new: str) -> int:
 
 def photo_files(store: Store) -> list[str]:
     """Every photo path the store knows (album files and photos opened by path), once, sorted."""
-    rows = store.conn.execute(
-        "SELECT path FROM album_files WHERE status = 'indexed' UNION SELECT path FROM photos WHERE path IS NOT NULL"
-    )
-    return sorted({r[0] for r in rows if r[0]})
+    return merge_rows.photo_files(store)
 
 
 def sidecars(photos: Sequence[str]) -> list[Path]:

@@ -230,3 +230,11 @@ def merged_into(store: Store, concept_id: int) -> int | None:
             break
         current = int(row[0])
     return current if current != concept_id else None
+
+
+def photo_files(store: Store) -> list[str]:
+    """Every photo path the store knows (indexed album files and photos opened by path), sorted."""
+    rows = store.conn.execute(
+        "SELECT path FROM album_files WHERE status = 'indexed' UNION SELECT path FROM photos WHERE path IS NOT NULL"
+    )
+    return sorted({r[0] for r in rows if r[0]})
