@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from PIL import Image
 
@@ -370,9 +371,11 @@ def rename_in_sidecar(path: str | os.PathLike, old: str, new: str) -> bool:
     or the sidecar is not ours (another tool's file is never touched)."""
     path = Path(path)
     try:
-        if old.casefold() not in path.read_bytes().decode("utf-8", "replace").casefold():
-            return False  # the quick test: most sidecars do not name it at all
+        data = path.read_bytes().decode("utf-8", "replace").casefold()
     except OSError:
+        return False
+    # the quick test (most sidecars do not name it at all), on the name as XML writes it too ("&amp;")
+    if not any(form.casefold() in data for form in (old, escape(old, {'"': "&quot;", "'": "&apos;"}))):
         return False
     root = _existing(path)
     descriptions = _rdf(root).findall(_q("rdf:Description")) if root is not None else []

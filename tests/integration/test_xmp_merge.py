@@ -257,6 +257,9 @@ def test_a_rename_in_a_merged_sidecar_reaches_every_form_and_leaves_no_keyword_t
     doc = read_back(path)
     assert _names(doc) == ["Anna", "Anna"] and doc["Subject"] == ["holiday", "Anna"]
     assert not rename_in_sidecar(path, "bo", "Anna")  # nothing left to do
+    write_sidecar(photo, (100, 100), None, ["Tom & Jerry"], [Region("Tom & Jerry", "cat", (0, 0, 9, 9))])
+    assert rename_in_sidecar(path, "tom & jerry", "Tom")  # a name XML writes escaped ("&amp;")
+    assert "Tom & Jerry" not in _names(read_back(path)) and "Tom" in read_back(path)["Subject"]
     other = _exiftool_sidecar(sidecar_path(tmp_path / "theirs.jpg"), *options)
     before = other.read_bytes()
     assert not rename_in_sidecar(other, "bo", "Anna") and other.read_bytes() == before  # not ours
