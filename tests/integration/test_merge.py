@@ -143,6 +143,10 @@ def test_cli_merge_and_undo(cli, photos) -> None:
     assert (result["kept"], result["merged"], result["exemplars"]) == ("mochi", "kitty", 1)
     listed = json.loads(cli("concept", "list", "--json")[1])["concepts"]
     assert [(c["name"], c["exemplars"]) for c in listed] == [("mochi", 2)]
+    assert cli("concept", "add", "Kitty", str(photos["coffee"]))[0] == 0  # the name is taken again
+    code, out, err = cli("match", "undo")
+    assert (code, out) == (2, "") and "cannot separate <kitty> again: <Kitty> exists now" in err
+    assert cli("concept", "remove", "kitty")[0] == 0
     code, out, _ = cli("match", "undo")
     assert code == 0 and "merge" in out
     listed = json.loads(cli("concept", "list", "--json")[1])["concepts"]

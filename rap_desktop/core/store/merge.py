@@ -19,9 +19,11 @@ import json
 import re
 from collections.abc import Sequence
 
+from ..errors import ConflictError
 from ..names import tag
 from .base import Store
 from .photos import chunks, log_parts
+from .removal import name_or_id_taken
 
 ACTION = "merge"  # the correction-log action
 _RANK = {"confirmed": 3, "rejected": 2, "reassigned": 2, "auto": 1}
@@ -186,6 +188,9 @@ def undo_rows(store: Store, payload: dict) -> None:
     corrections and captions as they were. Rows removed since (a forgotten photo) stay removed."""
     keep, other_row = int(payload["keep"]), payload["other"]
     other, old, new = int(other_row[0]), str(other_row[1]), str(payload["keep_name"])
+    taken = name_or_id_taken(store, other_row[2], other)
+    if taken:
+        raise ConflictError(f"cannot separate {tag(old)} again: {tag(taken)} exists now; rename or remove it first")
     store.conn.execute(
         "INSERT INTO concepts(id, name, name_key, info, category, created, updated) VALUES (?,?,?,?,?,?,?)",
         other_row,
