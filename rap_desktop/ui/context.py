@@ -29,7 +29,9 @@ class Status:
     """The window's feedback: a status-line message, an error box, a yes/no question."""
 
     notify: Callable[..., None]  # (message, warning=False)
-    show_error: Callable[..., None]  # (message, details=""): details stay behind the box's button
+    # (message, details=""): `message` one plain sentence, `details` the technical text behind the box's
+    # button; a message given without details is put in plain words there (`plain_words.readable`)
+    show_error: Callable[..., None]
     confirm: Callable[[str, str], bool]  # (title, text) -> yes
 
 

@@ -59,6 +59,7 @@ from .library.library_actions import Commands
 from .photo import photo_ops
 from .photo.photo_controller import PhotoController
 from .photo.photo_view import local_paths
+from .plain_words import readable
 from .runtime.actions import make_action
 from .runtime.app_icon import app_icon
 from .runtime.focus_ring import add_focus_ring
@@ -153,12 +154,20 @@ class MainWindow(QMainWindow):
         photos.photo_retrieved.connect(chat.set_context)  # its decode and retrieval go with a question
         photos.photo_opened.connect(lambda _path: self.tabs.show_photo())  # File ▸ Open from the album too
         chat.box_found.connect(photos.show_answer_box)  # grounding, about the photo it was asked of
+        chat.asked.connect(photos.ask)  # the one question box: names it mentions are starred on the photo
+        self.assistant.ask_action.triggered.connect(self._ask_assistant)
+        photos.panel.show_ask(self.assistant.ask_action)
         chat.concept_clicked.connect(lambda name: self.select_names([name]))
         self.album.open_requested.connect(self._open_from_album)
         tools, worker = self.album_tools, self.assistant.worker
         tools.models_requested.connect(self.assistant.show_models)
         tools.generator_loaded.connect(worker.adopt)  # the chat uses (and can unload) the run's generator
         worker.unloading.connect(tools.generator_unloading)
+
+    def _ask_assistant(self) -> None:
+        self.assistant_dock.show()
+        self.assistant_dock.raise_()
+        self.assistant.panel.focus_question()
 
     def _open_from_album(self, path: str) -> None:
         self.tabs.show_photo()
@@ -322,7 +331,8 @@ class MainWindow(QMainWindow):
         menu.addActions([self.library_dock.toggleViewAction(), self.retrieval_dock.toggleViewAction()])
         a = self.assistant
         menu = bar.addMenu("&Assistant")
-        menu.addActions([a.caption_action, self.assistant_dock.toggleViewAction(), a.models_action, a.unload_action])
+        menu.addActions([a.ask_action, a.caption_action, self.assistant_dock.toggleViewAction(), a.models_action])
+        menu.addAction(a.unload_action)
 
         toolbar = self.main_toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")  # saveState() needs a name
@@ -491,7 +501,10 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str, details: str = "") -> None:
         """Every failure ends here: a plain message in a dialog (non-blocking: work goes on); technical
-        `details` only behind the box's "Show Details…" button."""
+        `details` only behind the box's "Show Details…" button. A message with no details is put in
+        plain words here: a technical one (a library's text, a command line) goes behind Details."""
+        if not details:
+            message, details = readable(message)
         box = QMessageBox(QMessageBox.Icon.Warning, APPLICATION, message, QMessageBox.StandardButton.Ok, self)
         box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote names as <name>
         if details:

@@ -49,11 +49,12 @@ def main(out: Path, dark: bool) -> None:
     settle(lambda: window.model.rowCount() == 2)
 
     photos = window.photos
-    photos.panel.question.setText("What is <coach> doing?")
     shown: list[int] = []
     photos.shown.connect(lambda: shown.append(1))
     photos.open_path(zidane)
     settle(lambda: bool(shown))
+    photos.ask("What is <coach> doing?", zidane)  # as the Assistant's question box hands it on
+    settle(lambda: len(shown) > 1)
     accepted = next(r for r in photos.current.result.regions if r.accepted)
     photos.view.select_region(accepted.id)
     settle()

@@ -1,5 +1,6 @@
-"""Screenshots of the offline first start and of the "why?" explanation, the whole screen as a
-person sees it. Run under Xvfb, once per screen size:
+"""Screenshots of the offline first start, the models table in plain words (Details open), a
+question asked in the Assistant (the one question box) with its names starred on the photo, and of the
+"why?" explanation, the whole screen as a person sees it. Run under Xvfb, once per screen size:
 
     xvfb-run -a -s "-screen 0 1024x700x24" .venv/bin/python -m tests.ui.make_words_screenshots docs/screenshots 1024x700
 
@@ -75,6 +76,47 @@ def first_start(app, out: Path, work: Path, config: Path, size: tuple[int, int],
     session.close()
 
 
+def models_table(app, out: Path, work: Path, config: Path, size: tuple[int, int], suffix: str) -> None:
+    from rap_desktop.core.session import Session
+
+    os.environ["RAP_DESKTOP_GENERATOR"] = "rap-phi3-mini"
+    session = Session.open(work / "home-models", config)
+    del os.environ["RAP_DESKTOP_GENERATOR"]
+    win = window(app, session, work / "models", size)
+    wait_until(app, lambda: win.assistant.models_dialog is not None and bool(win.assistant.models_dialog.rows))
+    dialog = win.assistant.models_dialog
+    dialog.details_button.setChecked(True)  # the technical id and source: under Details only
+    dialog.move(max(0, (size[0] - dialog.width()) // 2), max(0, (size[1] - dialog.height()) // 2))
+    shoot(app, out / f"models_table{suffix}.png")
+    win.close()
+    session.close()
+
+
+def one_box(app, out: Path, work: Path, config: Path, size: tuple[int, int], suffix: str) -> None:
+    import ultralytics
+
+    from rap_desktop.core.session import Session
+
+    zidane = Path(ultralytics.__file__).parent / "assets" / "zidane.jpg"
+    session = Session.open(work / "home-ask", config)
+    store = session.store()
+    if not store.list_concepts():
+        store.add_concept("Coach", zidane, "<Coach> is the man in the white shirt.", "person", box=(750, 40, 1150, 710))
+    win = window(app, session, work / "ask", size)
+    panel = win.assistant.panel
+    shown: list[int] = []
+    win.photos.shown.connect(lambda: shown.append(1))
+    win.photos.open_path(zidane)
+    wait_until(app, lambda: bool(shown) and panel.photo is not None)
+    win.assistant.ask_action.trigger()  # Ctrl+Shift+A: the one question box takes the keyboard
+    panel.question_edit.setText("What is <Coach> doing?")
+    panel.send()
+    wait_until(app, lambda: len(shown) > 1 and panel.turns[-1].done and not win.assistant.worker.busy)
+    shoot(app, out / f"one_question_box{suffix}.png")
+    win.close()
+    session.close()
+
+
 def why(app, out: Path, work: Path, config: Path, size: tuple[int, int], suffix: str) -> None:
     import skimage
 
@@ -114,6 +156,8 @@ def main(out: Path, size: tuple[int, int]) -> None:
     config = write_all(work / "models")
     suffix = f"_{size[0]}x{size[1]}"
     first_start(app, out, work, config, size, suffix)
+    models_table(app, out, work, config, size, suffix)
+    one_box(app, out, work, config, size, suffix)
     why(app, out, work, config, size, suffix)
 
 

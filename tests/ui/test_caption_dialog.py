@@ -220,3 +220,21 @@ def test_unload_generator_during_a_run_stops_it_and_frees_the_model(qtbot, album
     qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
     assert worker.state == NOT_LOADED and session.generator().model is None  # not loaded again by the run
     assert "Cancelled (the generator was unloaded)" in dialog.summary.toPlainText()
+
+
+def test_the_status_line_counts_the_captions_being_written(qtbot, album_window, indexed) -> None:
+    """The window's one plain status line says what a caption run does, as it does for one photo:
+    "Writing captions… 3 of 6", then "Ready" once the run ends."""
+    win, _ = album_window
+    dialog = _dialog(qtbot, win, indexed[1][0].parents[2])
+    dialog.force.setChecked(True)  # every photo is written again: one count per photo
+    said: list[str] = []
+
+    def hook() -> None:
+        said.append(win.status_line.text())  # just started
+        dialog.run.progress.connect(lambda _p: said.append(win.status_line.text()))
+
+    result = _run(qtbot, dialog, hook)
+    assert result.captioned == N and not result.failed
+    assert said == ["Writing captions…"] + [f"Writing captions… {i} of {N}" for i in range(1, N + 1)]
+    assert win.status_line.text() == "Ready"

@@ -33,7 +33,7 @@ def register(qtbot, win: MainWindow, photo: Path, name: str, info: str = "", cat
     dialog.category_edit.setText(category)
     assert dialog.ok_button.isEnabled()
     dialog.accept()
-    qtbot.waitUntil(lambda: f"<{name}>" in shown_names(win), timeout=WAIT)
+    qtbot.waitUntil(lambda: name in shown_names(win), timeout=WAIT)
 
 
 def test_window_shows_empty_store(window: MainWindow, session) -> None:
@@ -51,7 +51,7 @@ def test_window_shows_empty_store(window: MainWindow, session) -> None:
 def test_add_search_select_and_remove(qtbot, window: MainWindow, session, astronaut_png: Path) -> None:
     register(qtbot, window, astronaut_png, "eileen", "<eileen> is an astronaut in an orange suit.", "person")
     register(qtbot, window, astronaut_png, "Bo", "<Bo> is my dog.", "dog")
-    assert shown_names(window) == ["<Bo>", "<eileen>"]
+    assert shown_names(window) == ["Bo", "eileen"]  # as typed, no brackets
     assert window.count_label.text() == "2 concepts"
     assert window.left_stack.currentWidget() is window.list_view
     qtbot.waitUntil(lambda: window.runner.pending == 0, timeout=WAIT)
@@ -62,16 +62,17 @@ def test_add_search_select_and_remove(qtbot, window: MainWindow, session, astron
 
     # the new concept is selected and its details (and photo strip) are shown
     assert [c.name for c in window.selected_concepts()] == ["Bo"]
-    assert window.details.title.text() == "<Bo>"
+    assert window.details.title.text() == "Bo"
+    assert window.details.info.text() == "Bo is my dog."  # the description too reads without brackets
     qtbot.waitUntil(lambda: window.details.exemplars.rowCount() == 1, timeout=WAIT)
 
     # search: name, category and description, case-insensitive
     window.search.setText("ORANGE")
-    assert shown_names(window) == ["<eileen>"]
+    assert shown_names(window) == ["eileen"]
     window.search.setText("dog")
-    assert shown_names(window) == ["<Bo>"]
-    window.search.setText("<bo>")
-    assert shown_names(window) == ["<Bo>"]
+    assert shown_names(window) == ["Bo"]
+    window.search.setText("<bo>")  # typed with the brackets, found all the same
+    assert shown_names(window) == ["Bo"]
     window.search.setText("nobody")
     assert shown_names(window) == []
     window.search.clear()
@@ -83,7 +84,7 @@ def test_add_search_select_and_remove(qtbot, window: MainWindow, session, astron
     window.select_names(["eileen"])
     assert window.remove_action.isEnabled()
     window.remove_action.trigger()
-    qtbot.waitUntil(lambda: shown_names(window) == ["<Bo>"], timeout=WAIT)
+    qtbot.waitUntil(lambda: shown_names(window) == ["Bo"], timeout=WAIT)
     # plain names, and the truth: a removal can be undone
     assert len(asked) == 1 and "eileen" in asked[0] and "<" not in asked[0]
     assert "Undo" in asked[0] and "deleted" not in asked[0]
@@ -168,9 +169,9 @@ def test_edit_renames_and_updates_details(qtbot, window: MainWindow, session, as
     assert dialog.ok_button.isEnabled()  # its own name is not a duplicate
     dialog.name_edit.setText("Collins")
     dialog.accept()
-    qtbot.waitUntil(lambda: shown_names(window) == ["<Collins>"], timeout=WAIT)
+    qtbot.waitUntil(lambda: shown_names(window) == ["Collins"], timeout=WAIT)
     assert session.store().get_concept("collins").info == "<Collins> flies."
-    assert window.details.title.text() == "<Collins>"
+    assert window.details.title.text() == "Collins"
 
 
 def test_task_runner_reports_errors_on_the_gui_thread(qtbot) -> None:

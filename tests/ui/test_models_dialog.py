@@ -63,8 +63,8 @@ def test_missing_generator_is_listed_and_the_library_still_works(qtbot, offline_
     assert dialog.selected() is missing  # the missing one is picked first
     details = dialog.details.text()
     assert "no-such-model (does not exist)" in details and "It would go to:" in details
-    statuses = [dialog.table.item(r, 3).text() for r in range(dialog.table.rowCount())]
-    assert statuses.count("missing") == 1
+    statuses = [dialog.table.item(r, 2).text() for r in range(dialog.table.rowCount())]
+    assert [s.startswith("Not here yet") for s in statuses].count(True) == 1
     assert not dialog.download_button.isEnabled()  # a local-only model has nothing to download
 
     # chat says what is missing instead of failing later; the concept library works as ever
@@ -86,7 +86,7 @@ def test_use_local_folder_writes_the_settings_and_fixes_it(qtbot, offline_window
     before = config.read_bytes()
 
     dialog.use_local(config.parent / "empty")  # not a model folder: said plainly, nothing written
-    qtbot.waitUntil(lambda: "That is not tiny-rap" in dialog.message, timeout=WAIT)
+    qtbot.waitUntil(lambda: "does not hold the model that writes captions and answers" in dialog.message, timeout=WAIT)
     assert "does not hold 'tiny-rap'" in dialog.raw  # the exact reason, under Details
     assert config.read_bytes() == before
 
@@ -106,7 +106,7 @@ def test_use_local_folder_writes_the_settings_and_fixes_it(qtbot, offline_window
 @pytest.mark.parametrize("offline_window", [{"hub_repo": "nobody/rap-nothing", "size_mb": 1234}], indirect=True)
 def test_download_offline_fails_in_plain_words(qtbot, offline_window: MainWindow) -> None:
     dialog: ModelsDialog = offline_window.assistant.models_dialog
-    assert "1.2 GB" in dialog.table.item(dialog.table.currentRow(), 2).text()
+    assert "1.2 GB" in dialog.table.item(dialog.table.currentRow(), 1).text()
     assert "models--nobody--rap-nothing" in dialog.details.text()
     assert dialog.download_button.isEnabled()
     with qtbot.waitSignal(dialog.fetch_ended, timeout=WAIT) as ended:
@@ -205,3 +205,27 @@ def test_offline_first_start_speaks_plainly(qtbot, offline_window: MainWindow) -
     # the technical story is kept, behind Details
     dialog.details_button.click()
     assert "Looked in:" in _visible_text(dialog) and "HF_HUB_OFFLINE" in dialog.raw
+
+
+def test_the_table_says_what_each_model_is_for_in_plain_words(qtbot, offline_window: MainWindow) -> None:
+    """What each model does, its size and whether it is here, in words; the model's id and source
+    only in the row's tooltip and under Details."""
+    dialog: ModelsDialog = offline_window.assistant.models_dialog
+    table = dialog.table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["What it does", "Size", "On this computer?"]
+    by_role = {row.role: r for r, row in enumerate(dialog.rows)}
+    does = {role: table.item(r, 0).text() for role, r in by_role.items()}
+    assert does["embedder"] == "Recognises people and things"
+    assert does["detector"] == "Finds regions in a photo"
+    assert does["generator"] == "Writes captions and answers"
+    states = {role: table.item(r, 2).text() for role, r in by_role.items()}
+    assert states["embedder"] == states["detector"] == "On this computer"
+    assert states["generator"].startswith("Not here yet")
+    for r, row in enumerate(dialog.rows):
+        cells = [table.item(r, c).text() for c in range(table.columnCount())]
+        assert not any(row.spec.name in cell for cell in cells), cells  # no ids in the table
+        assert table.item(r, 1).text().startswith(("about ", "size not known"))
+        assert row.spec.name in table.item(r, 0).toolTip()  # the id, for whoever asks
+    dialog.table.selectRow(by_role["generator"])
+    assert "tiny-rap" in dialog.details.text()  # and under Details

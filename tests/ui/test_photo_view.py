@@ -76,7 +76,7 @@ def test_retrieval_draws_every_region(qtbot, window: MainWindow, session, photos
         item = window.photo_view.items_by_id[region.id]
         assert item.box == region.box
         if region.accepted:
-            assert item.look.label.startswith(f"<{region.accepted.concept}>") and item.look.style == "accepted"
+            assert item.look.label.startswith(f"{region.accepted.concept} ") and item.look.style == "accepted"
         else:
             assert item.look.label.startswith(("unknown", "not ")) and item.look.style != "accepted"
     assert any(r.accepted for r in expected.regions)  # the registered crop is found again
@@ -103,16 +103,19 @@ def test_retrieval_draws_every_region(qtbot, window: MainWindow, session, photos
 
 
 def test_question_mentions_are_marked(qtbot, window: MainWindow, session, photos) -> None:
+    """The question is asked in the Assistant's chat, the one question box; the photo view stars
+    and lists the names it mentions."""
     window.photos.everything_action.setChecked(True)  # the full view (every region, scores): quiet is the default
     session.store().add_concept("coach", photos["zidane"], category="person")
     window.refresh()
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
     open_photo(qtbot, window, photos["zidane"])
-    panel = window.photos.panel
-    panel.question.setText("Is <coach> with <nobody>?")
-    with qtbot.waitSignal(window.photos.shown, timeout=WAIT):
-        panel.question.returnPressed.emit()
-    assert "<coach> ✓" in panel.mentions.text() and "<nobody> (not remembered)" in panel.mentions.text()
+    panel, chat = window.photos.panel, window.assistant.panel
+    assert chat.photo == photos["zidane"]
+    chat.question_edit.setText("Is <coach> with <nobody>?")
+    with qtbot.waitSignals([window.photos.shown, chat.answer_finished], timeout=WAIT):
+        chat.send_button.click()
+    assert "coach ✓" in panel.mentions.text() and "nobody (not remembered)" in panel.mentions.text()
     assert window.photos.current.result.concepts[0].reason == "mention"
     assert "named in the question" in panel.summary.text()
     starred = [i for i in window.photo_view.region_items() if i.look.label.endswith("★")]

@@ -106,3 +106,140 @@ def test_a_photo_opened_without_the_models_says_so_plainly(qtbot, tiny_config: P
     finally:
         win.close()
         session.close()
+
+
+# --- one question box: the Assistant's -----------------------------------------------------------
+
+
+def test_the_one_question_box_is_the_assistants(qtbot, window: MainWindow, session, photos) -> None:
+    """The Regions panel has no question box of its own: its "Ask about this photo…" (and Ctrl+Shift+A)
+    take the keyboard to the Assistant's; a question asked there about the photo on view stars and
+    lists the names it mentions, as the panel's box once did."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QLineEdit
+
+    panel, chat = window.photos.panel, window.assistant.panel
+    assert panel.findChildren(QLineEdit) == []
+    session.store().add_concept("coach", photos["zidane"], category="person")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    with qtbot.waitSignal(window.photos.shown, timeout=WAIT):
+        window.photos.open_path(photos["zidane"])
+    idle(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
+
+    window.photo_view.setFocus()
+    qtbot.waitUntil(window.photo_view.hasFocus, timeout=WAIT)
+    keys = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window.photo_view, Qt.Key.Key_A, keys)
+    assert QApplication.focusWidget() is chat.question_edit and window.assistant_dock.isVisible()
+    window.retrieval_dock.raise_()
+    assert panel.ask_button.isVisible() and panel.ask_button.text() == "Ask about this photo…"
+    panel.ask_button.click()
+    assert QApplication.focusWidget() is chat.question_edit
+
+    assert not any(i.look.label.endswith("★") for i in window.photo_view.region_items())
+    qtbot.keyClicks(chat.question_edit, "Is <coach> with <nobody>?")
+    with qtbot.waitSignals([window.photos.shown, chat.answer_finished], timeout=WAIT):
+        qtbot.keyClick(chat.question_edit, Qt.Key.Key_Return)
+    assert window.photos.current.question == "Is <coach> with <nobody>?"
+    assert panel.mentions.text() == "Your question names coach, nobody (not remembered yet)."
+    accepted = [r for r in window.photos.current.result.regions if r.accepted]
+    starred = [i for i in window.photo_view.region_items() if i.look.label.endswith("★")]
+    assert len(starred) == len(accepted) >= 1
+    assert chat.turns[-1].question == "Is <coach> with <nobody>?"  # answered in the chat, as typed
+
+
+# --- names without brackets -----------------------------------------------------------------------
+
+
+def test_names_show_without_brackets_anywhere_in_the_window(qtbot, window: MainWindow, session, photos) -> None:
+    """The list, the details, the region labels (quiet and full), the candidates, the picker, the undo
+    texts and the status messages say "coach", never "<coach>"."""
+    from PySide6.QtCore import Qt
+
+    from rap_desktop.ui.photo.undo_commands import ConceptText, EditConceptCommand
+
+    store = session.store()
+    store.add_concept("coach", photos["zidane"], "<coach> is the man in the white shirt.", "person")
+    store.add_concept("cat", photos["chelsea"], "<cat> is our tabby.", "cat")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=WAIT)
+    names = [window.proxy.index(r, 0).data() for r in range(window.proxy.rowCount())]
+    assert names == ["cat", "coach"]
+    window.select_names(["coach"])
+    assert window.details.title.text() == "coach"
+    assert window.details.info.text() == "coach is the man in the white shirt."
+    assert "&lt;" not in window.proxy.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+
+    with qtbot.waitSignal(window.photos.shown, timeout=WAIT):
+        window.photos.open_path(photos["zidane"])
+    idle(qtbot, window)
+    labels = [i.look.label for i in window.photo_view.region_items()]
+    window.photos.everything_action.setChecked(True)
+    labels += [i.look.label for i in window.photo_view.region_items()]
+    assert any("coach" in label for label in labels) and not any("<" in label for label in labels), labels
+    region = next(r for r in window.photos.current.result.regions if r.accepted)
+    window.photo_view.select_region(region.id)
+    panel = window.photos.panel
+    rows = [panel.candidates.index(r).data() for r in range(panel.candidates.rowCount())]
+    texts = [*rows, panel.summary.text(), panel.region_title.text(), panel.ask.text()]
+    assert rows and not any("<" in text for text in texts), texts
+
+    window.photos.reassign_action.trigger()
+    qtbot.waitUntil(lambda: window.photos.dialog is not None, timeout=WAIT)
+    assert window.photos.dialog.note.text() == f"Now shown as {region.accepted.concept}."
+    window.photos.dialog.reject()
+
+    edit = EditConceptCommand(window.ctx, ConceptText("cat", "", "cat"), ConceptText("Mochi", "", "cat"))
+    assert edit.text() == "Edit cat → Mochi"
+    said: list[str] = []
+    window.notify = lambda message, warning=False: said.append(message)  # type: ignore[method-assign]
+    window.confirm = lambda title, text: True  # type: ignore[method-assign]
+    window.select_names(["cat"])
+    window.remove_action.trigger()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=WAIT)
+    assert window.undo_stack.undoText() == "Remove cat"
+    assert "Removed cat. Undo with Ctrl+Z." in said
+
+
+# --- errors a person can read ---------------------------------------------------------------------
+
+
+def test_an_error_is_a_plain_sentence_with_the_technical_text_behind_details(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch
+) -> None:
+    """A backup that is not one: the box says so in words; the library's own text (zipfile's) and the
+    path are under Details. An internal failure is said plainly as well."""
+    from PySide6.QtWidgets import QFileDialog
+
+    bad = tmp_path / "holiday-backup.zip"
+    bad.write_bytes(b"this is not a zip archive at all")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *_a, **_k: (str(bad), "")))
+    window.import_backup_action.trigger()
+    qtbot.waitUntil(lambda: window._error_box is not None and window._error_box.isVisible(), timeout=WAIT)
+    box = window._error_box
+    assert box.text() == "That backup could not be read: it is damaged, or not a RAP Desktop backup."
+    assert "File is not a zip file" in box.detailedText() and "holiday-backup.zip" in box.detailedText()
+    box.close()
+
+    window._error_box = None
+    window.runner.submit(lambda: 1 / 0)  # a bug of ours: no one's exception text in the main words
+    qtbot.waitUntil(lambda: window._error_box is not None and window._error_box.isVisible(), timeout=WAIT)
+    box = window._error_box
+    assert "ZeroDivisionError" not in box.text() and "went wrong inside the app" in box.text()
+    assert "ZeroDivisionError: division by zero" in box.detailedText()
+    box.close()
+
+
+def test_plain_sentences_keep_what_a_person_can_use() -> None:
+    from rap_desktop.ui.plain_words import readable
+
+    assert readable("a concept named <Bo> already exists") == ("A concept named Bo already exists.", "")
+    assert readable("holiday.jpg: a text file, not an image") == ("holiday.jpg: a text file, not an image.", "")
+    raw = "could not download 'tiny-rap' from nobody/rap: offline; set HF_HUB_OFFLINE=0"
+    text, details = readable(raw)
+    assert "HF_HUB_OFFLINE" not in text and "tiny-rap" not in text and details == raw
+    text, details = readable("concept name 'a/b' contains a slash", "Not saved.")
+    assert text.startswith("Not saved. That name cannot be used") and "'a/b'" in details

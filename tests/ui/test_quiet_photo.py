@@ -51,7 +51,7 @@ def test_quiet_by_default_and_everything_behind_one_toggle(qtbot, coach: MainWin
     assert win.photos.everything_action.isChecked()
     assert set(view.items_by_id) == {r.id for r in regions}
     for region in known:
-        assert view.items_by_id[region.id].look.label == f"<{region.accepted.concept}> {region.accepted.similarity:.2f}"
+        assert view.items_by_id[region.id].look.label == f"{region.accepted.concept} {region.accepted.similarity:.2f}"
     assert all(view.items_by_id[r.id].look.label.startswith(("unknown", "not ")) for r in unknown)
     assert panel.regions.rowCount() == len(regions)
     assert all(_painted_nothing(i) for i in view.region_items() if i.whole)

@@ -30,6 +30,7 @@ from rap_desktop.core.store import album as album_store
 
 from ..assistant.chat_worker import generator_missing, load_generator
 from ..runtime.tasks import Steps, TaskRunner, message
+from ..status_line import activity, writing_captions
 
 CAPTION_OPTIONS = GenerationOptions(max_new_tokens=64)  # the CLI's caption-album default
 
@@ -123,6 +124,7 @@ class CaptionRun(QObject):
     def start(self) -> None:
         self.running = True
         self._start = time.perf_counter()
+        activity().start(self._status_key, writing_captions(0, 0))  # the window's status line
         self.runner.flow(self._run(), on_done=lambda _none: self._finish(), on_error=self._stop_with)
 
     def cancel(self, because: str = "") -> None:
@@ -141,6 +143,7 @@ class CaptionRun(QObject):
         if not self.running:
             return
         self.running = False
+        activity().end(self._status_key)
         self.result.cancelled = self.token.cancelled and self._done < len(self._items)
         self.result.seconds = time.perf_counter() - self._start
         self.finished.emit(self.result)
@@ -245,7 +248,12 @@ class CaptionRun(QObject):
         elapsed = time.perf_counter() - (self._photos_start or self._start)
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else None
+        activity().start(self._status_key, writing_captions(done, total))
         self.progress.emit(Progress(done, total, len(self.result.failed), rate, eta, item.path))
+
+    @property
+    def _status_key(self) -> str:
+        return f"album-captions-{id(self)}"
 
 
 def _plan(session: Session, folder: str) -> list[caption_steps.Item]:

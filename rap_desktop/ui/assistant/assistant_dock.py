@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 from rap_desktop.core.changes import Changes
 
 from ..context import AppContext
+from ..plain_words import readable
 from . import model_files
 from .chat_panel import ChatPanel
 from .chat_worker import ChatWorker
@@ -36,14 +37,22 @@ class Assistant(QObject):
         self.caption_action = QAction("&Caption photo", parent)
         self.caption_action.setShortcut("Ctrl+Shift+C")
         self.caption_action.triggered.connect(lambda _checked=False: self.panel.caption())
+        # the one question box is the chat's: this takes the keyboard there (the window shows the panel)
+        self.ask_action = QAction("&Ask about this photo…", parent)
+        self.ask_action.setShortcut("Ctrl+Shift+A")
+        self.ask_action.setToolTip("Ask the Assistant about the photo, or about your people and things (Ctrl+Shift+A)")
         self.models_action = QAction("&Models…", parent)
         self.models_action.triggered.connect(lambda _checked=False: self.show_models())
         self.unload_action = QAction("&Unload generator (free memory)", parent)
         self.unload_action.triggered.connect(lambda _checked=False: self.worker.unload())
 
         self.panel.models_requested.connect(self.show_models)
-        self.worker.failed.connect(ctx.status.show_error)
+        self.worker.failed.connect(self._failed)
         self._check_models_at_start()
+
+    def _failed(self, message: str) -> None:
+        """An answer or a caption that could not be written: plain words, the technical text behind Details."""
+        self.ctx.status.show_error(*readable(message, "The Assistant could not answer."))
 
     def _state_changed(self, _state: str, text: str) -> None:
         self.status_text = text

@@ -27,6 +27,7 @@ from rap_desktop.core.photo_context import PhotoContext
 from rap_desktop.core.prompting import caption_question
 
 from ..library.operations import IMAGE_FILTER
+from ..plain_words import readable, unbracket
 from .chat_worker import LOADING, MISSING, ChatWorker, Request
 from .why_dialog import WhyDialog
 
@@ -49,6 +50,7 @@ class ChatPanel(QWidget):
     box_found = Signal(object, object)  # (x1, y1, x2, y2) in photo pixels, and the photo it is about
     models_requested = Signal()  # "Models…" in the missing-weights hint
     answer_finished = Signal()  # after each answer (tests and scripts wait on it)
+    asked = Signal(str, object)  # a question typed here, and the photo it is about (the photo view marks its names)
 
     def __init__(self, worker: ChatWorker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -169,7 +171,9 @@ class ChatPanel(QWidget):
         if not question or not self._can_ask():
             return
         follow = self._reply
-        self._start(Request(question, self._about(), follow), question)
+        about = self._about()
+        if self._start(Request(question, about, follow), question):
+            self.asked.emit(question, about)
         self.question_edit.clear()
 
     def caption(self) -> None:
@@ -184,14 +188,21 @@ class ChatPanel(QWidget):
         self._render()
         self._update()
 
-    def _start(self, request: Request, shown: str) -> None:
+    def focus_question(self) -> None:
+        """The one question box takes the keyboard (Assistant ▸ Ask about this photo…)."""
+        self.question_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.question_edit.selectAll()
+
+    def _start(self, request: Request, shown: str) -> bool:
         if request.follow is None:
             self._reply = None  # a new conversation
         about = request.photo.path if isinstance(request.photo, PhotoContext) else request.photo
         photo = about.name if (about is not None and request.follow is None) else None
-        if self.worker.ask(request):
-            self.turns.append(Turn(shown, photo))
-            self._render()
+        if not self.worker.ask(request):
+            return False
+        self.turns.append(Turn(shown, photo))
+        self._render()
+        return True
 
     def _can_ask(self) -> bool:
         return not self.worker.busy and self.worker.state != MISSING
@@ -281,7 +292,8 @@ class ChatPanel(QWidget):
         parts = [f"<p><b>You:</b> {html.escape(turn.question)}{about}</p>"]
         answer = self.highlight(turn.answer) if turn.answer else ""
         if turn.error:
-            answer += f" <span style='color:#b00020'>Failed: {html.escape(turn.error)}</span>"
+            plain, _details = readable(turn.error)  # the technical text: in the error box's Details
+            answer += f" <span style='color:#b00020'>{html.escape(plain)}</span>"
         elif not turn.done:
             answer += " <span style='color:gray'>▍</span>"
         elif turn.reply is None or turn.reply.answer.cancelled:
@@ -292,11 +304,12 @@ class ChatPanel(QWidget):
         return "".join(parts)
 
     def highlight(self, text: str) -> str:
-        """Escaped HTML of `text`, each concept name (`<bo>`, `bo`, `Bo`) a link that selects it."""
+        """Escaped HTML of `text`, each concept name (`<bo>`, `bo`, `Bo`) a link that selects it, shown
+        without the model's brackets (`<bo>` reads `bo`)."""
         out, at = [], 0
         for start, end, name in mention_spans(text, self._names):
             out.append(html.escape(text[at:start]))
-            shown = html.escape(text[start:end])
+            shown = html.escape(unbracket(text[start:end]))
             out.append(f"<a href='concept:{quote(name)}' style='font-weight:600'>{shown}</a>")
             at = end
         out.append(html.escape(text[at:]))

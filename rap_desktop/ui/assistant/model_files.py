@@ -24,11 +24,18 @@ from rap_desktop.core.models.registry import ModelSpec
 from rap_desktop.core.paths import config_file
 from rap_desktop.core.settings import Settings, load_settings
 
+# what each model is for, in a family's words: the table's first column, and within a sentence
+WHAT_IT_DOES = {
+    "embedder": "Recognises people and things",
+    "detector": "Finds regions in a photo",
+    "generator": "Writes captions and answers",
+    "vision tower": "Lets the caption writer see photos (set up once)",
+}
 PURPOSE = {
-    "embedder": "finding your concepts in photos (search)",
-    "detector": "finding people, pets and things in a photo",
-    "generator": "captions and chat",
-    "vision tower": "converting the generator (once)",
+    "embedder": "recognising people and things",
+    "detector": "finding regions in a photo",
+    "generator": "writing captions and answers",
+    "vision tower": "setting up the caption writer (once)",
 }
 
 Progress = Callable[[str, int, int | None], None]  # what, bytes (or files) done, total
@@ -44,6 +51,26 @@ class ModelRow:
     @property
     def purpose(self) -> str:
         return PURPOSE[self.role]
+
+    @property
+    def what_it_does(self) -> str:
+        return WHAT_IT_DOES[self.role]
+
+    @property
+    def state(self) -> str:
+        """On this computer or not, and what can be done about it, in words."""
+        if self.found.present:
+            return "On this computer"
+        if self.spec.download_url or self.spec.hub_repo:
+            return "Not here yet: can be downloaded"
+        return "Not here yet: needs a folder that holds it"
+
+    @property
+    def technical(self) -> str:
+        """The model's id and where it comes from: for the tooltip and Details, never the table."""
+        source = self.spec.hub_repo or self.spec.download_url or self.spec.local_path or "a local model"
+        files = ", ".join(self.spec.files[:3]) + (" …" if len(self.spec.files) > 3 else "")
+        return f"{self.spec.name} ({self.role}) from {source}" + (f"; files: {files}" if files else "")
 
 
 def needed_models(settings: Settings) -> list[ModelRow]:
@@ -197,6 +224,11 @@ def size_words(mb: int) -> str:
     return f"{mb / 1000:.1f} GB" if mb >= 1000 else f"{mb} MB"
 
 
+def size_in_words(mb: int) -> str:
+    """A download's size for the table: "about 1.7 GB", "about 30 MB"; unknown when not listed."""
+    return f"about {size_words(mb)}" if mb else "size not known"
+
+
 def first_start_text(rows: list[ModelRow]) -> str:
     """What the app needs, how big, where it goes and how much room is there: for a first start."""
     missing = [row for row in rows if not row.found.present]
@@ -212,7 +244,7 @@ def first_start_text(rows: list[ModelRow]) -> str:
         f"({size_words(total)} in all) for {uses}. They are downloaded once, into {where}.{room}"
     )
     if offline():
-        names = "\n".join(f"  • for {row.spec.name}: {expected_names(row.spec)}" for row in missing)
+        names = "\n".join(f"  • for {row.purpose}: {expected_names(row.spec)}" for row in missing)
         text += (
             f"\n\n{OFFLINE}\nIf you have the models on a disk, select one below, "
             f'choose "Use a folder…" and pick\n{names}'

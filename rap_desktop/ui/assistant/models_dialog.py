@@ -1,6 +1,9 @@
 """The models dialog: what the settings need, what is missing, sizes, where each was looked for and
 where a download goes; download with progress and cancel, or point at a local copy. Non-modal: the
-rest of the app keeps working (the concept library needs no generator)."""
+rest of the app keeps working (the concept library needs no generator).
+
+The table speaks a family's words (what each model is for, its size, whether it is here); the model's
+id, its source and its files are in each row's tooltip and under Details."""
 
 from __future__ import annotations
 
@@ -30,11 +33,18 @@ from ..runtime.tasks import TaskRunner, said
 from . import model_files
 from .model_files import ModelRow
 
-COLUMNS = ("Model", "Needed for", "Size", "Status")
+COLUMNS = ("What it does", "Size", "On this computer?")
+STATE = 2  # the column that says whether it is here
 
 
 def _size(mb: int) -> str:
     return f"{mb / 1000:.1f} GB" if mb >= 1000 else (f"{mb} MB" if mb else "—")
+
+
+def _the_model(row: ModelRow) -> str:
+    """The model in a sentence: "the model that writes captions and answers"."""
+    does = row.what_it_does
+    return f"the model that {does[0].lower()}{does[1:]}"
 
 
 class ModelsDialog(QDialog):
@@ -72,7 +82,7 @@ class ModelsDialog(QDialog):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._show_details)
         # where each was looked for, the download source, raw errors: behind "Details", for whoever asks
         self.details = QLabel()
@@ -151,10 +161,11 @@ class ModelsDialog(QDialog):
         self.rows = rows
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
-            status = "present" if row.found.present else "missing"
-            for c, text in enumerate((row.spec.name, row.purpose, _size(row.spec.size_mb), status)):
+            cells = (row.what_it_does, model_files.size_in_words(row.spec.size_mb), row.state)
+            for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if c == 3 and not row.found.present:
+                item.setToolTip(row.technical)  # the technical id, for whoever asks
+                if c == STATE and not row.found.present:
                     item.setForeground(Qt.GlobalColor.darkRed)
                 self.table.setItem(r, c, item)
         missing = [i for i, row in enumerate(rows) if not row.found.present]
@@ -176,12 +187,12 @@ class ModelsDialog(QDialog):
         if row is None:
             self.details.setText("")
         elif row.found.present:
-            self.details.setText(f"{row.spec.description}\nFound at {row.found.path}")
+            self.details.setText(f"{row.technical}\n{row.spec.description}\nFound at {row.found.path}")
         else:
             looked = "\n".join(f"  • {place}" for place in row.found.looked) or "  (nowhere configured)"
             source = row.spec.download_url or row.spec.hub_repo or "no download source"
             self.details.setText(
-                f"{row.spec.description}\nLooked in:\n{looked}\n"
+                f"{row.technical}\n{row.spec.description}\nLooked in:\n{looked}\n"
                 f"Download: {_size(row.spec.size_mb)} from {source}\nIt would go to: {row.destination}"
             )
         self._update_buttons()
@@ -202,7 +213,7 @@ class ModelsDialog(QDialog):
         token = self._cancel = CancelToken()
         self.progress.setRange(0, 0)
         self.progress.show()
-        self._say(f"Downloading {row.spec.name} ({_size(row.spec.size_mb)})…")
+        self._say(f"Downloading {_the_model(row)} ({_size(row.spec.size_mb)})…")
         self._update_buttons()
         self.runner.submit(
             model_files.fetch,
@@ -210,7 +221,7 @@ class ModelsDialog(QDialog):
             self._progress_from_worker,
             token,
             lane="io",
-            on_done=lambda _path: self._fetch_ended("done", f"Downloaded {row.spec.name}."),
+            on_done=lambda _path: self._fetch_ended("done", f"Downloaded {_the_model(row)}."),
             on_error=said(
                 lambda message: self._fetch_ended(
                     "cancelled" if token.cancelled else "failed",
@@ -231,7 +242,8 @@ class ModelsDialog(QDialog):
         if total > 0:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * min(done, total) / total))
-        self.status.setText(f"Downloading {what}: {done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else ""))
+        self.status.setText(f"Downloading: {done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else ""))
+        self.status.setToolTip(what)  # the file being fetched
 
     def cancel(self) -> None:
         if self._cancel is not None:
@@ -259,9 +271,9 @@ class ModelsDialog(QDialog):
         if row is None:
             return
         if row.spec.download_url:  # single-file models are pointed at the file itself
-            path, _ = QFileDialog.getOpenFileName(self, f"Weights file for {row.spec.name}", str(Path.home()))
+            path, _ = QFileDialog.getOpenFileName(self, f"The file of {_the_model(row)}", str(Path.home()))
         else:
-            path = QFileDialog.getExistingDirectory(self, f"Folder holding {row.spec.name}", str(Path.home()))
+            path = QFileDialog.getExistingDirectory(self, f"Folder holding {_the_model(row)}", str(Path.home()))
         if path:
             self.use_local(Path(path))
 
@@ -281,13 +293,13 @@ class ModelsDialog(QDialog):
         )
 
     def _not_there(self, row: ModelRow, raw: str) -> None:
-        self._say(f"That is not {row.spec.name}: pick {model_files.expected_names(row.spec)}.", raw)
+        self._say(f"That folder does not hold {_the_model(row)}: pick {model_files.expected_names(row.spec)}.", raw)
 
     def _local_set(self, row: ModelRow, settings) -> None:
         self.session.settings = settings
         where = model_files.settings_path(settings)
         later = "" if row.role == "generator" else " Restart RAP Desktop to use it for search."
-        self._say(f"{row.spec.name} now comes from your folder.{later}")
+        self._say(f"{_the_model(row)[0].upper()}{_the_model(row)[1:]} now comes from your folder.{later}")
         self.technical.setText(f"Saved in {where}")
         self.settings_changed.emit()
         self.recheck()

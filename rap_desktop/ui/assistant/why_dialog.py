@@ -24,6 +24,8 @@ from rap_desktop.core.names import tag
 from rap_desktop.core.prompting import ConceptRef
 from rap_desktop.core.retrieval import ChosenConcept
 
+from ..plain_words import unbracket
+
 THUMB = 72  # px, the longer side of each photo shown
 
 
@@ -137,7 +139,7 @@ class WhyDialog(QDialog):
         picture.setPixmap(thumbnail(ref.image))
         picture.setFixedSize(THUMB, THUMB)
         picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        picture.setToolTip(ref.info)
+        picture.setToolTip(unbracket(ref.info))
         words = QLabel(text)
         words.setWordWrap(True)
         words.setTextFormat(Qt.TextFormat.PlainText)

@@ -15,10 +15,10 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from rap_desktop.core.names import tag
 from rap_desktop.core.store import Concept
 
 from ..photo.photo_view import CONCEPT_MIME, concept_mime
+from ..plain_words import unbracket
 from ..runtime.thumbnail_model import ThumbnailListModel
 from .operations import ConceptEntry
 
@@ -55,7 +55,7 @@ class ConceptListModel(ThumbnailListModel):
     def entry_data(self, entry: ConceptEntry, role: int) -> object:
         concept = entry.concept
         if role == Qt.ItemDataRole.DisplayRole:
-            return tag(concept.name)
+            return concept.name  # as typed: the model's <brackets> stay in its prompt
         if role == Qt.ItemDataRole.ToolTipRole:
             return _tooltip(concept)
         if role == ConceptRole:
@@ -79,7 +79,7 @@ class ConceptListModel(ThumbnailListModel):
 
 def _tooltip(concept: Concept) -> str:
     # tooltips guess rich text, and "<b> is ..." would turn bold: send escaped HTML instead
-    text = html.escape(concept.info or "(no description)").replace("\n", "<br>")
+    text = html.escape(unbracket(concept.info) or "(no description)").replace("\n", "<br>")
     if concept.category:
         text += f"<br><i>Category: {html.escape(concept.category)}</i>"
     return f"<p>{text}</p>"

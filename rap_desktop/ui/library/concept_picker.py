@@ -6,8 +6,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
 
-from rap_desktop.core.names import tag
-
 from .concept_model import ConceptFilterModel, ConceptListModel, ConceptRole
 
 
@@ -28,7 +26,7 @@ class ConceptPicker(QDialog):
         self.list.setUniformItemSizes(True)
         self.list.doubleClicked.connect(lambda _index: self.accept())
         self.current = exclude.casefold()
-        self.note = QLabel(f"Currently {tag(exclude)}." if exclude else "")
+        self.note = QLabel(f"Now shown as {exclude}." if exclude else "")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setVisible(bool(exclude))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

@@ -9,9 +9,9 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QLabel, QListView, QVBoxLayout, QWidget
 
-from rap_desktop.core.names import tag
 from rap_desktop.core.store import Concept
 
+from ..plain_words import unbracket
 from ..runtime.thumbnail_model import ThumbnailListModel
 from ..runtime.thumbnails import ThumbnailCache
 from .operations import ExemplarEntry
@@ -74,7 +74,7 @@ class DetailsPanel(QWidget):
         self._shown: str | None = None
         if selected > 1:
             self.title.setText(f"{selected} concepts selected")
-            self.info.setText("Remove deletes all of them (Delete).")
+            self.info.setText("Remove (Delete) forgets all of them; Undo (Ctrl+Z) brings them back.")
         else:
             self.title.setText("No concept selected")
             self.info.setText(
@@ -90,10 +90,10 @@ class DetailsPanel(QWidget):
         if self._shown != concept.name:
             self.exemplars.set_entries([])
         self._shown = concept.name
-        self.title.setText(tag(concept.name))
+        self.title.setText(concept.name)
         self.category.setText(f"Category: {concept.category}" if concept.category else "No category")
         self.category.show()
-        self.info.setText(concept.info or "No description yet. Edit (F2) to add one.")
+        self.info.setText(unbracket(concept.info) or "No description yet. Edit (F2) to add one.")
         count = concept.exemplar_count
         self.photos_label.setText(f"{count} photo" + ("" if count == 1 else "s"))
         self.photos_label.show()

@@ -1,5 +1,8 @@
 """See and correct retrieval: a photo is decoded (io lane), retrieved (store lane) and drawn; the
-region actions push undoable corrections. The widgets are `view` (the photo) and `panel`."""
+region actions push undoable corrections. The widgets are `view` (the photo) and `panel`.
+
+The question about the photo is asked in the Assistant's chat (the window's one question box); the
+window hands it here (`ask`) so the names it mentions are starred on the photo and listed."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from ..context import AppContext
 from ..library import operations as ops
 from ..library.concept_picker import ConceptPicker
 from ..library.register_dialog import RegisterDialog
+from ..plain_words import readable
 from ..runtime.actions import make_action
 from ..runtime.tasks import message
 from . import answers, photo_display, photo_ops
@@ -58,6 +62,7 @@ class PhotoController(QObject):
         self._tile_busy = False
         self._tile_next: tuple[QRectF, float] | None = None
         self._named: set[str] = set()  # concepts named in the question (casefolded): starred
+        self.question = ""  # the last question asked in the Assistant about the photo on view
         self._build_actions()
         self.view.region_selected.connect(self._view_selected)
         self.view.region_hovered.connect(self._hovered_changed)
@@ -67,7 +72,6 @@ class PhotoController(QObject):
         self.view.context_requested.connect(self._context_menu)
         self.view.detail_wanted.connect(self._want_tile)
         self.panel.region_chosen.connect(self._panel_selected)
-        self.panel.question_entered.connect(self._question)
         self.panel.undo_requested.connect(self._undo_answer)
         self.pending: Answer | None = None  # the last answer given here, until its result is drawn
         self.shown_answer: Answer | None = None  # the answer the panel's note speaks of
@@ -145,6 +149,7 @@ class PhotoController(QObject):
 
     def open_path(self, path: Path) -> None:
         self._generation += 1
+        self.question = ""  # another photo: the chat starts a new conversation as well
         generation = self._generation
         self.ctx.status.notify(f"Opening {path.name}…")
         self._tile_next = None
@@ -209,7 +214,7 @@ class PhotoController(QObject):
             self.ctx.session,
             self.loaded,
             self.path,
-            self.panel.question.text().strip(),
+            self.question,
             on_done=lambda result: self._show(generation, result),
             on_error=lambda exc: self._failed(generation, exc),
         )
@@ -222,10 +227,21 @@ class PhotoController(QObject):
         if isinstance(exc, ModelMissingError):
             self.ctx.status.show_error(MODELS_MISSING, message(exc))
         else:
-            self.ctx.status.show_error(message(exc))
+            name = self.path.name if self.path is not None else "the photo"
+            self.ctx.status.show_error(*readable(message(exc), f"It could not look for people and things in {name}."))
 
-    def _question(self, _text: str) -> None:
-        self.retrieve()
+    def ask(self, question: str, about: PhotoContext | Path | None) -> None:
+        """A question asked in the Assistant: when it is about the photo on view, the names it
+        mentions are starred on the photo and listed in the panel (a retrieval with the question)."""
+        if self._on_view(about) and question.strip() != self.question:
+            self.question = question.strip()
+            self.retrieve()
+
+    def _on_view(self, about: PhotoContext | Path | None) -> bool:
+        """`about` is the photo on view: that decode of it, or its file."""
+        if isinstance(about, PhotoContext):
+            return about.photo is self.loaded
+        return about is not None and self.path is not None and Path(about) == self.path
 
     def _show(self, generation: int, result: photo_ops.PhotoResult) -> None:
         if generation != self._generation:
@@ -478,11 +494,7 @@ class PhotoController(QObject):
     def show_answer_box(self, box: tuple, about: PhotoContext | Path | None) -> None:
         """The assistant's grounding answer, drawn when it is about the photo on view: that decode of
         it (a question asked with its PhotoContext), or its file (a question about a chosen file)."""
-        if isinstance(about, PhotoContext):
-            shown = about.photo is self.loaded
-        else:
-            shown = about is not None and about == self.path
-        if shown:
+        if self._on_view(about):
             self.view.show_answer_box(tuple(float(v) for v in box))
 
     def close_dialogs(self) -> None:

@@ -14,7 +14,6 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem
 
 from rap_desktop.core import retrieval as rv
-from rap_desktop.core.names import tag
 
 # style -> (colour, pen style); decisions that name the region are solid, doubts are dashed,
 # what the user or a negative ruled out is grey and dotted (and its label struck through)
@@ -65,19 +64,19 @@ def quiet_look(region: rv.RegionResult) -> RegionLook:
 
 def region_look(region: rv.RegionResult, everything: bool = True) -> RegionLook:
     """What a retrieved region says at a glance. Everything shown: the accepted concept with its
-    score, or "unknown" and why; quiet: the name only."""
+    score, or "unknown" and why; quiet: the name only. Either way names as typed, no brackets."""
     if not everything:
         return quiet_look(region)
     accepted = region.accepted
     if accepted is not None:
         if accepted.decision == rv.CONFIRMED:
-            return RegionLook(f"✓ {tag(accepted.concept)}", "confirmed")
-        return RegionLook(f"{tag(accepted.concept)} {accepted.similarity:.2f}", "accepted")
+            return RegionLook(f"✓ {accepted.concept}", "confirmed")
+        return RegionLook(f"{accepted.concept} {accepted.similarity:.2f}", "accepted")
     if not region.candidates:
         return RegionLook("unknown", "empty")
     best = region.candidates[0]
     if best.decision in (rv.SUPPRESSED, rv.REJECTED):
-        return RegionLook(f"not {tag(best.concept)}", "ruled_out", struck=True)
+        return RegionLook(f"not {best.concept}", "ruled_out", struck=True)
     return RegionLook(f"unknown {best.similarity:.2f}", "below")
 
 

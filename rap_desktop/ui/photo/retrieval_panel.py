@@ -1,5 +1,7 @@
-"""The side panel of the photo view: the question, what goes to the assistant, the regions, and for
-the selected region its crop beside the ranked candidates (with their photos) and the actions."""
+"""The side panel of the photo view: who is in the photo (and whom the question asked in the
+Assistant names), the regions, and for the selected region its crop beside the ranked candidates
+(with their photos) and the answers to "Is this Bo?". Questions are asked in one place only, the
+Assistant's chat; the panel's "Ask about this photo…" button takes the keyboard there."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
     QLabel,
-    QLineEdit,
     QListView,
     QSizePolicy,
     QToolButton,
@@ -21,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from rap_desktop.core import retrieval as rv
-from rap_desktop.core.names import tag
 
 from ..library.operations import ExemplarEntry
 from ..runtime.thumbnails import ThumbnailCache
@@ -118,7 +118,7 @@ class CandidateModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if not self.everything:
                 return f"{index.row() + 1}. {c.concept}  ({confidence(c, self.threshold)})\n{decision_words(c)}"
-            return f"{index.row() + 1}. {tag(c.concept)}  {c.similarity:.3f}\n{decision_text(c, self.threshold)}"
+            return f"{index.row() + 1}. {c.concept}  {c.similarity:.3f}\n{decision_text(c, self.threshold)}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._strip(self.exemplars.get(c.concept, []))
         if role == Qt.ItemDataRole.FontRole:
@@ -150,16 +150,14 @@ class CandidateModel(QAbstractListModel):
 
 
 class RetrievalPanel(QWidget):
-    question_entered = Signal(str)
     region_chosen = Signal(str)  # the user picked a row in the regions list
     undo_requested = Signal()  # "Undo" in the note that says what an answer did
 
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.question = QLineEdit()
-        self.question.setPlaceholderText("Question, e.g. What is <bo> doing?  (Enter)")
-        self.question.setClearButtonEnabled(True)
-        self.question.returnPressed.connect(lambda: self.question_entered.emit(self.question.text().strip()))
+        self.ask_button = QToolButton()  # "Ask about this photo…": the Assistant's chat box, given its action later
+        self.ask_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.ask_button.hide()
         self.everything_button = QToolButton()  # "Show everything it found (N)", given its action later
         self.everything_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.named: list[str] = []
@@ -213,7 +211,7 @@ class RetrievalPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.question)
+        layout.addWidget(self.ask_button)
         layout.addWidget(self.mentions)
         layout.addWidget(self.summary)
         layout.addWidget(self.everything_button)
@@ -234,6 +232,11 @@ class RetrievalPanel(QWidget):
 
     def show_everything(self, action: QAction) -> None:
         self.everything_button.setDefaultAction(action)
+
+    def show_ask(self, action: QAction) -> None:
+        """The way to the one question box (the Assistant's), from beside the photo."""
+        self.ask_button.setDefaultAction(action)
+        self.ask_button.show()
 
     def add_actions(self, actions: Sequence[QAction]) -> None:
         for i, action in enumerate(actions):
@@ -268,14 +271,14 @@ class RetrievalPanel(QWidget):
             return
         named = sum(1 for r in result.regions if r.accepted)
         chosen = ", ".join(
-            f"{tag(c.name)} ({'named in the question' if c.reason == 'mention' else f'{c.region}, {c.similarity:.2f}'})"
+            f"{c.name} ({'named in the question' if c.reason == 'mention' else f'{c.region}, {c.similarity:.2f}'})"
             for c in result.concepts
         )
         self.summary.setText(
             f"{len(result.regions)} regions, {named} recognised (threshold {result.threshold:.2f}).\n"
             f"For the assistant: {chosen or 'no concept'}."
         )
-        words = [f"{tag(n)} ✓" for n in mentioned] + [f"{tag(n)} (not remembered)" for n in missing]
+        words = [f"{n} ✓" for n in mentioned] + [f"{n} (not remembered)" for n in missing]
         self.mentions.setText("Named in the question: " + ", ".join(words) if words else "")
         self.mentions.setVisible(bool(words))
 

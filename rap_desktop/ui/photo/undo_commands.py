@@ -16,10 +16,10 @@ from PySide6.QtGui import QUndoCommand
 
 from rap_desktop.core import actions, removal
 from rap_desktop.core.changes import ANYTHING, Changes, Done
-from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
 from ..context import AppContext
+from ..plain_words import readable
 from ..runtime.tasks import said
 from . import photo_ops
 
@@ -43,7 +43,7 @@ class StoreCommand(QUndoCommand):
 
     def _apply_failed(self, message: str) -> None:
         # nothing was done: take the command off the stack (its undo is then a no-op)
-        self.ctx.status.show_error(message)
+        self._say(message, f"{self.text()}: not done.")
         self.setObsolete(True)
         stack = self.ctx.undo_stack
         if stack.index() > 0 and stack.command(stack.index() - 1) is self:
@@ -51,8 +51,16 @@ class StoreCommand(QUndoCommand):
         self._changed()
 
     def _revert_failed(self, message: str) -> None:
-        self.ctx.status.show_error(message)
+        self._say(message, f"Undo {self.text()}: not done.")
         self._changed()
+
+    def _say(self, message: str, doing: str) -> None:
+        """The failure in plain words; the store's own text behind Details."""
+        text, details = readable(message, doing)
+        if details:
+            self.ctx.status.show_error(text, details)
+        else:
+            self.ctx.status.show_error(text)
 
     def _changed(self) -> None:
         self.ctx.apply_changes(ANYTHING, None)  # a failure may have done part: every view looks again
@@ -92,7 +100,7 @@ class CorrectionCommand(StoreCommand):
         return done
 
     def applied(self, done: Done) -> None:
-        self.ctx.status.notify(self.text() + ".")  # the CLI says "r4 is <bo>"; a person needs no region id
+        self.ctx.status.notify(self.text() + ".")  # the CLI says "r4 is <bo>"; a person needs no region id or brackets
         if self.on_applied is not None:
             self.on_applied()
         self.ctx.apply_changes(done.changes, None)
@@ -119,7 +127,7 @@ class RemoveConceptsCommand(StoreCommand):
     corrections and album matches that named them: `core.removal`)."""
 
     def __init__(self, ctx: AppContext, names: Sequence[str]) -> None:
-        shown = ", ".join(tag(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         super().__init__(ctx, f"Remove {shown}")
         self.names = list(names)
         self.saved: list[removal.RemovedConcept] | None = None
@@ -137,7 +145,7 @@ class RemoveConceptsCommand(StoreCommand):
         return done
 
     def applied(self, done: Done) -> None:
-        self.ctx.status.notify(f"Removed {', '.join(tag(c.name) for c in done.value)}. Undo with Ctrl+Z.")
+        self.ctx.status.notify(f"Removed {', '.join(c.name for c in done.value)}. Undo with Ctrl+Z.")
         self.ctx.apply_changes(done.changes, [])
 
     def reverted(self, done: Done | None) -> None:
@@ -145,7 +153,7 @@ class RemoveConceptsCommand(StoreCommand):
             self.ctx.apply_changes(Changes(concepts=True, matches=True), [])
             return
         if done.value:
-            self.ctx.status.notify(f"Restored {', '.join(tag(n) for n in done.value)}.")
+            self.ctx.status.notify(f"Restored {', '.join(done.value)}.")
         self.ctx.apply_changes(done.changes, done.value)
 
 
@@ -160,7 +168,7 @@ class EditConceptCommand(StoreCommand):
     """Rename / describe / categorise; undo puts the old values back (a rename re-tags the text)."""
 
     def __init__(self, ctx: AppContext, old: ConceptText, new: ConceptText) -> None:
-        super().__init__(ctx, f"Edit {tag(old.name)}" + (f" → {tag(new.name)}" if new.name != old.name else ""))
+        super().__init__(ctx, f"Edit {old.name}" + (f" → {new.name}" if new.name != old.name else ""))
         self.old, self.new = old, new
 
     @staticmethod
@@ -175,7 +183,7 @@ class EditConceptCommand(StoreCommand):
         return self._set(session, self.new.name, self.old)
 
     def applied(self, done: Done) -> None:
-        self.ctx.status.notify(f"Saved {tag(done.value.name)}.")
+        self.ctx.status.notify(f"Saved {done.value.name}.")
         self.ctx.apply_changes(done.changes, [done.value.name])
 
     def reverted(self, done: Done) -> None:
