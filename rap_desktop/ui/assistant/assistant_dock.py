@@ -40,6 +40,7 @@ class Assistant(QObject):
         # the one question box is the chat's: this takes the keyboard there (the window shows the panel)
         self.ask_action = QAction("&Ask about this photo…", parent)
         self.ask_action.setShortcut("Ctrl+Shift+A")
+        self.ask_action.setIconText("Ask about this photo…")  # a button keeps the "…" (Qt strips it from the text)
         self.ask_action.setToolTip("Ask the Assistant about the photo, or about your people and things (Ctrl+Shift+A)")
         self.models_action = QAction("&Models…", parent)
         self.models_action.triggered.connect(lambda _checked=False: self.show_models())

@@ -489,7 +489,7 @@ class PhotoController(QObject):
         if region is not None and self.ctx.concepts.rowCount() > 0:
             self.reassign(region)
         elif region is not None:
-            self.ctx.status.notify(f"Added {region_id}. Remember what is in it with New concept from box (M).")
+            self.ctx.status.notify("Added your box. Say who or what is in it with New person or thing… (M).")
 
     def show_answer_box(self, box: tuple, about: PhotoContext | Path | None) -> None:
         """The assistant's grounding answer, drawn when it is about the photo on view: that decode of
