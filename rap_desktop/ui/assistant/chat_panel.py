@@ -100,7 +100,7 @@ class ChatPanel(QWidget):
         self.transcript.setPlaceholderText("Captions and answers appear here.")
 
         self.question_edit = QLineEdit()
-        self.question_edit.setPlaceholderText("Ask about this photo, or about <name>…")
+        self.question_edit.setPlaceholderText("Ask about this photo, or about someone by name…")
         self.question_edit.returnPressed.connect(self.send)
         self.question_edit.textChanged.connect(lambda _text: self._update())
         self.send_button = QPushButton("Ask")

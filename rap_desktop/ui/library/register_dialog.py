@@ -87,7 +87,7 @@ class RegisterDialog(QDialog):
         form.addRow("", self.error_label)
         form.addRow("&Description:", self.info_edit)
         form.addRow("&Category:", self.category_edit)
-        hint = QLabel("The name is how you ask about it later, written as <name> in a question.")
+        hint = QLabel("The name is how you ask about it later, e.g. \"Where is Bo?\"")
         hint.setTextFormat(Qt.TextFormat.PlainText)
         hint.setWordWrap(True)
         hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
