@@ -153,4 +153,5 @@ def test_arrows_move_between_boxes(qtbot, asked: MainWindow) -> None:
     assert view.selected_region() == boxes[1].region_id
     QTest.keyClick(view, Qt.Key.Key_Left)
     assert view.selected_region() == boxes[0].region_id
-    assert win.photos.panel.ask.text() in ("Who or what is this?", f"Is this {boxes[0].look.label.split()[0][1:-1]}?")
+    name = boxes[0].look.label.rsplit(" ", 1)[0]  # "coach 0.91": the name as typed, its score
+    assert win.photos.panel.ask.text() in ("Who or what is this?", f"Is this {name}?")
