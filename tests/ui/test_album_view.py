@@ -96,6 +96,12 @@ def _paths(page: AlbumPage) -> list[str]:
     return [page.model.photo(row).path for row in range(page.model.rowCount())]
 
 
+def _visible(page: AlbumPage) -> set[int]:
+    """Rows whose tile is inside the timeline's viewport now."""
+    area, grid, model = page.grid.viewport().rect(), page.grid, page.model
+    return {row for row in range(model.rowCount()) if grid.visualRect(model.index(row)).intersects(area)}
+
+
 def test_index_a_folder_with_progress_and_unreadable_files(qtbot, win: MainWindow, album: Path, tmp_path) -> None:
     page = _page(win)
     bad = add_bad_files(tmp_path / "bad")
@@ -107,11 +113,11 @@ def test_index_a_folder_with_progress_and_unreadable_files(qtbot, win: MainWindo
     assert [p.done for p in seen] == sorted(p.done for p in seen)
     assert page.progress_row.isHidden()
     assert any("10 new photos indexed" in m and "4 could not be read" in m for m in messages), messages
-    # the grid: every photo once, by EXIF date
+    # the timeline: every photo once, by EXIF date, newest first
     assert page.model.rowCount() == N and page.count_label.text() == f"{N} photos"
     assert sorted(_paths(page)) == sorted(str(p) for p in album.rglob("*.jpg"))
     taken = [page.model.photo(row).taken for row in range(N)]
-    assert taken == sorted(taken)
+    assert taken == sorted(taken, reverse=True)
     # the unreadable files: a link, and a dialog with path and reason
     assert page.failures_button.isVisible() and page.failures_button.text() == "4 files could not be read…"
     dialog = page.show_failures()
@@ -121,7 +127,9 @@ def test_index_a_folder_with_progress_and_unreadable_files(qtbot, win: MainWindo
     assert all(rows.values())
     dialog.close()
     # thumbnails of the visible rows load from the disk cache
-    qtbot.waitUntil(lambda: len(page.loader._cache) == N, timeout=WAIT)
+    shown = _visible(page)
+    assert shown
+    qtbot.waitUntil(lambda: all(page.model.photo(r).sha256 in page.loader._cache for r in shown), timeout=WAIT)
 
 
 def test_cancel_then_reindex_indexes_every_photo_once(qtbot, win: MainWindow, album: Path) -> None:
@@ -216,8 +224,8 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         win.undo_stack.push(CorrectionCommand(win.ctx, "confirm", hit.sha256, f"r{region}", "mia"))
     qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.model.photo(0).confirmed, timeout=WAIT)
-    assert page.model.data(page.model.index(0)).startswith("✓ ")
-    assert "✓ confirmed <mia>" in page.model.data(page.model.index(0), Qt.ItemDataRole.ToolTipRole)
+    tooltip = page.model.data(page.model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert "✓ confirmed <mia>" in tooltip and Path(hit.path).name in tooltip
     win.undo_stack.push(CorrectionCommand(win.ctx, "reject", hit.sha256, f"r{region}", "mia"))
     qtbot.waitUntil(lambda: page.count_label.text() == "0 photos with <mia>", timeout=WAIT)
     win.undo_stack.undo()
@@ -243,24 +251,29 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.text_edit.clear()
 
-    # double-click opens the photo in the Photo tab (retrieval runs and shows its regions)
+    # double-click opens the photo in the viewer; R there opens it in the Photo tab (retrieval runs
+    # and shows its regions)
     index = page.model.index(2)
     target = index.data(PhotoRole).path
     page.grid.scrollTo(index)
     where = page.grid.visualRect(index).center()
-    with qtbot.waitSignal(win.photos.shown, timeout=WAIT):
+    with qtbot.waitSignal(page.viewer.loaded, timeout=WAIT):
         qtbot.mouseClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double-click follows a press
         qtbot.mouseDClick(page.grid.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert page.viewing() and page.viewer.photo().path == target
+    with qtbot.waitSignal(win.photos.shown, timeout=WAIT):
+        qtbot.keyClick(page.viewer, Qt.Key.Key_R)
     assert win.tabs.currentIndex() == 0 and str(win.photos.path) == target
     assert win.photos.current is not None and win.photos.current.result.regions
 
     # Enter on the selected photo opens it too
     win.tabs.tab_actions[1].trigger()
+    qtbot.keyClick(page.viewer, Qt.Key.Key_Escape)
     page.grid.setFocus()
     page.grid.setCurrentIndex(page.model.index(4))
-    with qtbot.waitSignal(win.photos.shown, timeout=WAIT):
+    with qtbot.waitSignal(page.viewer.loaded, timeout=WAIT):
         qtbot.keyClick(page.grid, Qt.Key.Key_Return)
-    assert str(win.photos.path) == page.model.photo(4).path and win.tabs.currentIndex() == 0
+    assert page.viewing() and page.viewer.photo().path == page.model.photo(4).path
 
 
 def test_shortcuts_switch_tabs_and_f5_follows_the_tab(qtbot, win: MainWindow) -> None:

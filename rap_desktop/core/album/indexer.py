@@ -185,7 +185,10 @@ class Indexer:
             loaded = load_working(data, name=label)  # at the size the models need: 1/2 of a 12-MP JPEG
             if self.thumbs is not None:
                 self.thumbs.ensure(sha, loaded.image)
-            return _Read(SeenFile(path, size, mtime_ns, sha), loaded, exif_taken(data))
+            taken = exif_taken(data)
+            if taken is None:  # no EXIF date: the file's own time places it on the timeline
+                taken = album_store.file_taken(mtime_ns)
+            return _Read(SeenFile(path, size, mtime_ns, sha), loaded, taken)
         except ImageError as exc:
             reason = str(exc)
             return _Read(SeenFile(path, size, mtime_ns, error=reason.removeprefix(f"{label}: ")))

@@ -8,6 +8,7 @@ the batch in flight, and a rerun finds what was committed.
 
 from __future__ import annotations
 
+import calendar
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..regions import USER, Proposal
+from . import captions, matches
 from . import photos as photo_rows
 from .base import Store
 from .photos import StoredRegion, chunks
@@ -235,3 +237,33 @@ def album_photos(store: Store) -> list[tuple[int, str, str, float | None]]:
         "ORDER BY p.taken IS NULL, p.taken, first"
     )
     return rows.fetchall()
+
+
+def file_taken(mtime_ns: int) -> float:
+    """A file's modification time as the wall clock where it was written, read as UTC: the same scale
+    as EXIF times (which carry no zone), so a photo without EXIF sorts and falls on the right day."""
+    return float(calendar.timegm(time.localtime(mtime_ns / 1e9)))
+
+
+def timeline(store: Store) -> list[tuple[int, str, str, float | None]]:
+    """(photo id, first path, sha256, taken) of every indexed album photo once, newest first (undated
+    last), then path. `taken` is the EXIF time, else the file's time (photos indexed before that
+    fallback have none stored: their file's time is read here)."""
+    rows = store.conn.execute(
+        "SELECT f.photo_id, MIN(f.path) AS first, p.sha256, p.taken, MAX(f.mtime_ns) FROM album_files f "
+        "JOIN photos p ON p.id = f.photo_id WHERE f.status = 'indexed' GROUP BY f.photo_id"
+    ).fetchall()
+    out = [(pid, path, sha, taken if taken is not None else file_taken(mtime)) for pid, path, sha, taken, mtime in rows]
+    # newest first; a tie (a burst in one second) by path, as the files are named
+    out.sort(key=lambda r: r[1])
+    out.sort(key=lambda r: -r[3] if r[3] is not None else float("inf"))
+    return out
+
+
+def photo_details(store: Store, photo_id: int) -> tuple[list[tuple[str, str, bool]], str | None]:
+    """Who and what is in a photo, (name, category, confirmed) once per concept, confirmed and most
+    similar first; and its stored caption."""
+    seen: dict[str, tuple[str, str, bool]] = {}
+    for row in matches.accepted_in_photo(store, photo_id):
+        seen.setdefault(row[1], (row[1], row[2], bool(row[9])))
+    return list(seen.values()), captions.caption(store, photo_id)

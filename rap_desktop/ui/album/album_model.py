@@ -1,7 +1,8 @@
-"""The album grid's model: one row per photo, thumbnails loaded lazily.
+"""The album timeline's model: one row per photo (no rows for headings: the view paints them from
+the listing's sections), thumbnails loaded lazily, no file names in the tiles (the tooltip has it).
 
-A thumbnail is asked for only when the view asks for a row's icon, i.e. when it paints that row
-(the grid uses uniform item sizes, so layout never asks). Loads run on the io lane from the disk
+A thumbnail is asked for only when the view asks for a row's thumbnail, i.e. when it paints that
+row (the timeline's layout is arithmetic, it never asks). Loads run on the io lane from the disk
 thumbnail cache, newest request first and a few at a time: after a fast scroll the rows now on
 screen load first and the ones scrolled past are dropped. Decoded thumbnails live in a bounded
 in-memory cache (least recently used out)."""
@@ -20,26 +21,27 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QRectF,
-    QSize,
     Qt,
     QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QStyle
 
 from rap_desktop.core.thumbcache import ThumbCache
 
-from ..runtime.focus_ring import FocusRingDelegate
 from ..runtime.tasks import TaskRunner
 from .album_ops import AlbumPhoto, Listing, read_thumbnails
+from .timeline_layout import Section, day_title, flat
 
-ICON = 128  # grid thumbnail side, pixels
-CACHE = 1500  # decoded thumbnails kept (128 px: ~64 KB each, ~100 MB at most)
+ICON = 192  # a thumbnail's side in memory: the middle square of the disk thumbnail (tiles are 120-250 px)
+CACHE = 600  # decoded thumbnails kept (192 px squares: ~144 KB each, ~90 MB at most; ~6 screens full)
 JOBS = 2  # io-lane jobs at once
 BATCH = 8  # thumbnails per job (one result delivered to the GUI thread per job, not per thumbnail)
 WANTED = 400  # requests waiting; older ones (scrolled past) are dropped and asked again if seen
 PhotoRole = Qt.ItemDataRole.UserRole + 1
+ThumbRole = Qt.ItemDataRole.UserRole + 2  # the tile's square QPixmap, or None while it loads (or is broken)
+BrokenRole = Qt.ItemDataRole.UserRole + 3  # the thumbnail cannot be read
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -136,7 +138,11 @@ def _placeholder(side: int) -> QIcon:
 
 
 def when(taken: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(taken)) if taken is not None else "no date"
+    """A photo's date and time in words ("Saturday 14 June 2025, 14:05"); taken is wall clock read as UTC."""
+    if taken is None:
+        return "No date"
+    moment = time.gmtime(taken)
+    return f"{day_title(moment, True)}, {moment.tm_hour:02d}:{moment.tm_min:02d}"
 
 
 class AlbumModel(QAbstractListModel):
@@ -144,6 +150,7 @@ class AlbumModel(QAbstractListModel):
         super().__init__(parent)
         self.loader = loader
         self.listing = Listing([])
+        self.sections: list[Section] = []
         self._rows: dict[str, list[int]] = {}
         self._icons: dict[str, QIcon] = {}  # an icon per pixmap in the loader's cache, made once
         self._placeholder = _placeholder(loader.side)
@@ -157,6 +164,7 @@ class AlbumModel(QAbstractListModel):
     def set_listing(self, listing: Listing) -> None:
         self.beginResetModel()
         self.listing = listing
+        self.sections = listing.sections if listing.sections is not None else flat(len(listing.photos))
         self._rows = {}
         for row, photo in enumerate(listing.photos):
             self._rows.setdefault(photo.sha256, []).append(row)
@@ -173,11 +181,14 @@ class AlbumModel(QAbstractListModel):
         if not index.isValid() or index.row() >= len(self.listing.photos):
             return None
         photo = self.listing.photos[index.row()]
+        if role == ThumbRole:
+            return self.loader.pixmap(photo.sha256, photo.path)
+        if role == BrokenRole:
+            return self.loader.is_broken(photo.sha256)
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icon(photo)
-        if role == Qt.ItemDataRole.DisplayRole:
-            name = os.path.basename(photo.path) or photo.sha256[:12]
-            return f"✓ {name}" if photo.confirmed else name
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{name_of(photo)}, {when(photo.taken)}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(photo)
         if role == PhotoRole:
@@ -197,17 +208,17 @@ class AlbumModel(QAbstractListModel):
         return icon
 
     def _tooltip(self, photo: AlbumPhoto) -> str:
-        lines = [photo.path or photo.sha256, when(photo.taken)]
+        lines = [name_of(photo), when(photo.taken), os.path.dirname(photo.path)]
         listing = self.listing
         if photo.confirmed and listing.concept:
             lines.append(f"✓ confirmed <{listing.concept}>")
         elif photo.score is not None:
             what = f'"{listing.text}"' if listing.text else f"<{listing.concept}>"
             lines.append(f"similarity to {what}: {photo.score:.2f}")
-        return "\n".join(lines)
+        return "\n".join(line for line in lines if line)
 
     def _thumbnails_ready(self, shas: list[str]) -> None:
-        roles = [Qt.ItemDataRole.DecorationRole]
+        roles = [Qt.ItemDataRole.DecorationRole, ThumbRole]
         for sha in shas:
             self._icons.pop(sha, None)
             for row in self._rows.get(sha, ()):
@@ -221,13 +232,5 @@ class AlbumModel(QAbstractListModel):
         return -1
 
 
-class AlbumDelegate(FocusRingDelegate):
-    """Every cell the same size, known without asking the model: Qt sizes uniform items from a
-    sample row, and asking it for its icon would load a thumbnail nobody sees."""
-
-    def __init__(self, cell: QSize, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.cell = cell
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return self.cell
+def name_of(photo: AlbumPhoto) -> str:
+    return os.path.basename(photo.path) or photo.sha256[:12]

@@ -12,10 +12,13 @@ from PySide6.QtGui import QImage, QImageReader
 from rap_desktop.core.album import search as album_search
 from rap_desktop.core.album.indexer import Indexer, IndexReport, IndexRun, Progress
 from rap_desktop.core.errors import NotFoundError
-from rap_desktop.core.images import load_image
+from rap_desktop.core.images import fit_within, load_image, load_working
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import album as album_store
 from rap_desktop.core.thumbcache import ThumbCache, for_home
+
+from ..runtime.thumbnails import pil_to_qimage
+from .timeline_layout import Section, by_day
 
 TEXT_LIMIT = 200  # photos a text search returns
 
@@ -40,6 +43,31 @@ class Listing:
     concept: str | None = None
     text: str = ""
     folders: int = 0
+    sections: list[Section] | None = None  # the timeline's days (made on the store lane); None: one flat list
+
+    def dated(self) -> bool:
+        return self.sections is not None
+
+
+@dataclass(frozen=True)
+class PhotoDetails:
+    """The viewer's info panel: who and what is in the photo (name, category, confirmed), its stored
+    caption, and where it is in the album's folders ("Family photos ▸ 2019 ▸ 06")."""
+
+    photo_id: int
+    names: list[tuple[str, str, bool]]
+    caption: str | None
+    place: str
+
+
+def place_in_album(path: str, folders: list[str]) -> str:
+    """The photo's folder as the family sees it: from the album folder's own name down, ▸ between."""
+    folder = Path(path).parent
+    for root in sorted(folders, key=len, reverse=True):  # the innermost album folder that holds it
+        top = Path(root)
+        if folder == top or top in folder.parents:
+            return " ▸ ".join([top.name or str(top), *folder.relative_to(top).parts])
+    return str(folder)
 
 
 class AlbumQueries:
@@ -50,9 +78,15 @@ class AlbumQueries:
         self._text: album_search.TextSearch | None = None
 
     def all_photos(self) -> list[AlbumPhoto]:
-        """Every indexed album photo once, by EXIF date (undated last), then path."""
-        rows = album_store.album_photos(self.session.store())
+        """Every indexed album photo once, newest first (undated last), then path."""
+        rows = album_store.timeline(self.session.store())
         return [AlbumPhoto(pid, sha, path, taken) for pid, path, sha, taken in rows]
+
+    def details(self, photo: AlbumPhoto) -> PhotoDetails:
+        """What the viewer's info panel says about a photo."""
+        store = self.session.store()
+        names, caption = album_store.photo_details(store, photo.photo_id)
+        return PhotoDetails(photo.photo_id, names, caption, place_in_album(photo.path, album_store.folders(store)))
 
     def search(self, concept: str | None, text: str) -> Listing:
         store = self.session.store()
@@ -66,7 +100,8 @@ class AlbumQueries:
             elif concept:
                 hits = album_search.by_concept(store, concept)
             else:
-                return Listing(self.all_photos(), None, "", folders)
+                photos = self.all_photos()
+                return Listing(photos, None, "", folders, by_day([p.taken for p in photos]))
         except NotFoundError:  # the concept was removed meanwhile: the refresh that follows resets the filter
             hits = []
         photos = [AlbumPhoto(h.photo_id, h.sha256, h.path or "", h.taken, h.score, h.confirmed) for h in hits]
@@ -107,9 +142,10 @@ def finish_index(run: IndexRun) -> IndexReport:
 # --- thumbnails (io lane) --------------------------------------------------------------------------
 
 
-def read_thumbnail(thumbs: ThumbCache, sha256: str, path: str, side: int) -> QImage:
+def read_thumbnail(thumbs: ThumbCache, sha256: str, path: str, side: int, square: bool = True) -> QImage:
     """The disk thumbnail, decoded at `side` pixels (JPEG decodes scaled down); rebuilt from the
-    photo when the cache lost it. QImage, not QPixmap: made off the GUI thread."""
+    photo when the cache lost it. Square: its middle, `side` x `side` (a timeline tile); else the
+    whole picture within `side`. QImage, not QPixmap: made off the GUI thread."""
     file = thumbs.path(sha256)
     if not thumbs.has(sha256):
         if not path:
@@ -117,13 +153,26 @@ def read_thumbnail(thumbs: ThumbCache, sha256: str, path: str, side: int) -> QIm
         thumbs.ensure(sha256, load_image(Path(path)).image)
     reader = QImageReader(str(file))
     size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > side:
-        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
+    fit = Qt.AspectRatioMode.KeepAspectRatioByExpanding if square else Qt.AspectRatioMode.KeepAspectRatio
+    if size.isValid() and (min if square else max)(size.width(), size.height()) > side:
+        reader.setScaledSize(size.scaled(QSize(side, side), fit))
     image = reader.read()
     if image.isNull():
         raise OSError(f"cannot read the thumbnail of {Path(path).name or sha256[:12]}: {reader.errorString()}")
+    if square and image.width() != image.height():
+        short = min(image.width(), image.height())
+        image = image.copy((image.width() - short) // 2, (image.height() - short) // 2, short, short)
     return image
 
+
+def read_photo(path: str, side: int) -> QImage:
+    """The photo itself for the viewer, within `side` pixels (a big JPEG decodes reduced): the core's
+    checked loader, upright by its EXIF orientation."""
+    loaded = load_working(path, long_side=side, short_side=side * 2 // 3)
+    image = loaded.image
+    if max(image.size) > side:
+        image = fit_within(image, side)
+    return pil_to_qimage(image)
 
 
 def read_thumbnails(thumbs: ThumbCache, wanted: list[tuple[str, str]], side: int) -> list[tuple[str, QImage | None]]:

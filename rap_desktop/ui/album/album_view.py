@@ -1,5 +1,6 @@
-"""The Album tab: a grid of every indexed photo (lazy thumbnails), a bar to add folders, re-index
-and search (by concept, by text, or both), and the indexing progress with its Cancel button.
+"""The Album tab: the timeline of every indexed photo (newest first, by day, lazy thumbnails), a
+bar to add folders, re-index and search (by concept, by text, or both), the indexing progress with
+its Cancel button, and the viewer a photo opens in (double-click or Enter; Esc comes back to it).
 
 Everything that touches the store runs on the store lane (listing, searching, each indexing
 batch); thumbnails come from the disk cache on the io lane. The window places the page, its
@@ -11,7 +12,7 @@ import contextlib
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,7 +25,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListView,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -43,11 +43,12 @@ from ..context import AppContext
 from ..photo.photo_view import local_paths
 from ..runtime.focus_ring import add_focus_ring
 from .album_index import IndexController, progress_text, report_text
-from .album_model import ICON, AlbumDelegate, AlbumModel, PhotoRole, ThumbLoader
+from .album_model import ICON, AlbumModel, PhotoRole, ThumbLoader
 from .album_ops import AlbumQueries, Listing
+from .timeline_view import TimelineView
+from .viewer import PhotoViewer
 
 ALL = "All photos"
-CELL, CELL_HEIGHT = ICON + 28, ICON + 30  # the narrowest grid cell
 REFRESH_S = 2.0  # while indexing, the grid shows the new photos this often
 
 
@@ -86,7 +87,7 @@ class FailuresDialog(QDialog):
 
 class AlbumPage(QWidget):
     listed = Signal()  # the grid shows a new listing (tests wait on it)
-    open_requested = Signal(str)  # a photo's path: open it in the Photo tab
+    open_requested = Signal(str)  # a photo's path: open it in the Photo tab (the viewer's R)
     models_used = Signal()  # indexing loaded the models: the window's model label looks again
 
     def __init__(self, ctx: AppContext) -> None:
@@ -174,23 +175,13 @@ class AlbumPage(QWidget):
         self.failures_button.clicked.connect(self.show_failures)
         self.failures_button.hide()
 
-        self.grid = QListView()
+        self.grid = TimelineView()  # days under their headings, the tiles sharing the width at any size
         self.grid.setModel(self.model)
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setUniformItemSizes(True)  # layout never asks rows for their (lazy) icons
-        self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setWrapping(True)
-        self.grid.setIconSize(QSize(ICON, ICON))
-        self.grid.setGridSize(QSize(CELL, CELL_HEIGHT))  # widened to share the width (_fit_columns)
-        self.grid.setItemDelegate(AlbumDelegate(QSize(ICON + 24, ICON + 26), self.grid))
-        self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.grid.setWordWrap(False)
-        self.grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.grid.verticalScrollBar().setSingleStep(ICON // 3)
-        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.grid.activated.connect(self._activated)  # double-click or Enter
-        self.grid.viewport().installEventFilter(self)  # resized: the columns share the width
+        self.grid.activated.connect(self._activated)  # double-click or Enter: the viewer
+        self.viewer = PhotoViewer(self.ctx.runner, self.queries, self.model, self.loader.thumbs)
+        self.viewer.back_requested.connect(self.close_viewer)
+        self.viewer.recognise_requested.connect(self.open_requested)
+        self.viewer.moved.connect(self._viewer_moved)
         self.empty_hint = QLabel()
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setWordWrap(True)
@@ -200,7 +191,14 @@ class AlbumPage(QWidget):
         self.stack.addWidget(self.empty_hint)
         self.setFocusProxy(self.grid)  # the tab shown: the grid has the keyboard (the search, while empty)
 
-        layout = QVBoxLayout(self)
+        self.browser = QWidget()  # the search, the buttons and the timeline; the viewer takes its place
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.browser)
+        self.pages.addWidget(self.viewer)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.pages)
+        layout = QVBoxLayout(self.browser)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addWidget(self.progress_row)
@@ -276,6 +274,7 @@ class AlbumPage(QWidget):
         same = listing.concept == self.model.listing.concept and listing.text == self.model.listing.text
         keep = bar.value() if same else 0  # a refresh keeps the place; a new search starts at the top
         current = self.grid.currentIndex().data(PhotoRole)
+        viewed = self.viewer.photo() if self.viewing() else None
         self.model.set_listing(listing)
         self.grid.doItemsLayout()
         bar.setValue(min(keep, bar.maximum()))
@@ -285,6 +284,9 @@ class AlbumPage(QWidget):
                 self.grid.selectionModel().setCurrentIndex(
                     self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
                 )
+        if viewed is not None:  # the viewer follows its photo to its new row (or closes when it went)
+            row = self.model.row_of_path(viewed.path)
+            self.viewer.open_row(row) if row >= 0 else self.close_viewer()
         count = len(listing.photos)
         noun = "photo" if count == 1 else "photos"
         if listing.text:
@@ -305,15 +307,42 @@ class AlbumPage(QWidget):
                 "every photo is indexed once, and you can find people, pets and things in them."
             )
             self.stack.setCurrentWidget(self.empty_hint)
-        self.setFocusProxy(self.grid if count else self.text_edit)
+        if not self.viewing():
+            self.setFocusProxy(self.grid if count else self.text_edit)
         if grid_had_focus and not count:  # the grid went: the keyboard stays on the page
             self.text_edit.setFocus()
         self.listed.emit()
 
+    # --- the viewer ----------------------------------------------------------------------------
+
     def _activated(self, index: QModelIndex) -> None:
-        photo = index.data(PhotoRole)
-        if photo is not None and photo.path:
-            self.open_requested.emit(photo.path)
+        if index.isValid():
+            self.open_viewer(index.row())
+
+    def viewing(self) -> bool:
+        return self.pages.currentWidget() is self.viewer
+
+    def open_viewer(self, row: int) -> None:
+        """The photo large, with next/previous and its info; Esc comes back to it in the timeline."""
+        self.pages.setCurrentWidget(self.viewer)
+        self.setFocusProxy(self.viewer)
+        self.viewer.open_row(row)
+        self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def close_viewer(self) -> None:
+        """Back to the timeline, at the photo the viewer showed last: selected, in sight, with the keyboard."""
+        row = self.viewer.row
+        self.pages.setCurrentWidget(self.browser)
+        self.setFocusProxy(self.grid if self.model.rowCount() else self.text_edit)
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row)
+            self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.grid.scrollTo(index)
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _viewer_moved(self, row: int) -> None:
+        index = self.model.index(row)
+        self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     # --- indexing ------------------------------------------------------------------------------
 
@@ -398,21 +427,9 @@ class AlbumPage(QWidget):
         self.failures_dialog.show()
         return self.failures_dialog
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.grid.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_columns()
-        return False
-
     def close_index(self) -> None:
         """The window closes: stop indexing before it waits for the lanes (the batch in flight lands)."""
         self.indexer.close()
-
-    def _fit_columns(self) -> None:
-        width = self.grid.viewport().width()
-        columns = max(1, width // CELL)
-        cell = QSize(max(CELL, width // columns), CELL_HEIGHT)
-        if cell != self.grid.gridSize():
-            self.grid.setGridSize(cell)
 
     # --- drops: a folder dropped on the album is added ------------------------------------------
 

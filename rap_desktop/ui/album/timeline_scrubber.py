@@ -1,0 +1,110 @@
+"""The timeline's date scrubber: a slim bar at the side where the whole album is one height. A mark
+per year, a handle where the view is; press or drag to jump to a month (its first day at the top),
+the month and year shown beside the pointer while dragging. In a search (no dates) it is a plain
+scroll bar."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QLabel, QWidget
+
+from .timeline_layout import MONTHS, UNDATED
+
+if TYPE_CHECKING:
+    from .timeline_view import TimelineView
+
+WIDTH = 18  # pixels
+HANDLE = 28  # the handle's least height
+
+
+class TimelineScrubber(QWidget):
+    def __init__(self, view: TimelineView) -> None:
+        super().__init__(view)
+        self.view = view
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setMouseTracking(True)
+        self.setToolTip("Drag or click to jump to a month")
+        self.bubble = QLabel(view)  # "June 2024" beside the pointer while dragging
+        self.bubble.setStyleSheet(
+            "QLabel { background: palette(tool-tip-base); color: palette(tool-tip-text); "
+            "border: 1px solid palette(mid); border-radius: 4px; padding: 4px 8px; font-weight: bold; }"
+        )
+        self.bubble.hide()
+        self.dragging = False
+
+    # --- where ---------------------------------------------------------------------------------
+
+    def _content_y(self, y: float) -> int:
+        """The content height at this bar height (the bar is the whole album)."""
+        return int(max(0.0, min(1.0, y / max(1, self.height()))) * self.view.grid.height)
+
+    def month_at(self, y: float) -> str:
+        """The month and year shown at this bar height, "" in a search."""
+        grid = self.view.grid
+        if not grid.sections:
+            return ""
+        key = grid.sections[grid.section_at(self._content_y(y))].month_key
+        if not key:
+            return UNDATED if grid.sections[grid.section_at(self._content_y(y))].title == UNDATED else ""
+        year, month = key.split("-")
+        return f"{MONTHS[int(month) - 1]} {year}"
+
+    def jump(self, y: float) -> None:
+        """To the first day of the month at this bar height (a search: to that height)."""
+        grid, bar = self.view.grid, self.view.verticalScrollBar()
+        content = self._content_y(y)
+        if grid.sections and grid.sections[0].title:
+            self.view.scroll_to_section(grid.month_start(content))
+        else:
+            bar.setValue(int(content * bar.maximum() / max(1, grid.height)))
+        text = self.month_at(y)
+        self.bubble.setText(text)
+        self.bubble.adjustSize()
+        at = self.mapTo(self.view, QPoint(0, int(y)))
+        self.bubble.move(at.x() - self.bubble.width() - 6, max(0, at.y() - self.bubble.height() // 2))
+        self.bubble.setVisible(bool(text))
+        self.bubble.raise_()
+
+    # --- mouse ---------------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.dragging = True
+            self.jump(event.position().y())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.dragging:
+            self.jump(event.position().y())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self.dragging = False
+        self.bubble.hide()
+
+    # --- paint ---------------------------------------------------------------------------------
+
+    def handle(self) -> QRect:
+        bar, total = self.view.verticalScrollBar(), max(1, self.view.grid.height)
+        height = max(HANDLE, int(self.height() * bar.pageStep() / total))
+        top = int((self.height() - height) * bar.value() / max(1, bar.maximum())) if bar.maximum() else 0
+        return QRect(3, top, self.width() - 6, height)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        palette = self.palette()
+        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Window))
+        total = max(1, self.view.grid.height)
+        mark = palette.color(QPalette.ColorRole.PlaceholderText)
+        for y, _year in self.view.grid.years():  # a tick where each year starts
+            at = int(y * self.height() / total)
+            painter.fillRect(QRect(4, at, self.width() - 8, 2), mark)
+        if self.view.verticalScrollBar().maximum() > 0:
+            handle = QColor(palette.color(QPalette.ColorRole.Highlight))
+            handle.setAlpha(200 if self.dragging else 140)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(handle)
+            painter.drawRoundedRect(self.handle(), 4, 4)
+        painter.end()

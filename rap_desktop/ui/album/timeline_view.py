@@ -1,0 +1,289 @@
+"""The album's timeline: square tiles under day and month headings, newest first, filling the width,
+with a date scrubber at the side.
+
+One view paints everything (no widget per photo, no model row per heading): the places come from
+TimelineLayout's arithmetic, and a paint asks the model only for the rows on screen, so a
+thumbnail is loaded only when its tile is seen. Each thumbnail is scaled to the tile size once
+(kept for the next frames), so a scroll frame only copies pixels."""
+
+from __future__ import annotations
+
+import collections
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPixmap, QRegion, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyle, QWidget
+
+from .album_model import BrokenRole, PhotoRole, ThumbRole
+from .timeline_layout import DAY_HEIGHT, GAP, MARGIN, MONTH_HEIGHT, TimelineLayout
+from .timeline_scrubber import WIDTH as SCRUBBER_WIDTH
+from .timeline_scrubber import TimelineScrubber
+
+SCALED = 400  # tile-sized pixmaps kept (about four screens of tiles)
+RING = 3  # the keyboard's ring around the current tile, pixels
+
+
+class TimelineView(QAbstractItemView):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid = TimelineLayout([], 1)
+        self._scaled: collections.OrderedDict[str, QPixmap] = collections.OrderedDict()
+        self._scaled_side = 0
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the scrubber shows where
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setViewportMargins(0, 0, SCRUBBER_WIDTH, 0)
+        self.scrubber = TimelineScrubber(self)
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self.scrubber.update())
+        self._broken = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+
+    # --- layout ----------------------------------------------------------------------------------
+
+    def relayout(self) -> None:
+        sections = getattr(self.model(), "sections", []) if self.model() is not None else []
+        self.grid = TimelineLayout(sections, self.viewport().width())
+        if self.grid.tile != self._scaled_side:
+            self._scaled.clear()
+            self._scaled_side = self.grid.tile
+        self.updateGeometries()
+        self.scrubber.update()
+        self.viewport().update()
+
+    def reset(self) -> None:  # the model has a new listing
+        super().reset()
+        self.relayout()
+
+    def doItemsLayout(self) -> None:
+        self.relayout()
+        super().doItemsLayout()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        area = self.contentsRect()
+        self.scrubber.setGeometry(area.right() + 1 - SCRUBBER_WIDTH, area.top(), SCRUBBER_WIDTH, area.height())
+        if self.viewport().width() != self.grid.width:
+            current = self.currentIndex()
+            self.relayout()
+            if current.isValid():  # the photo with the keyboard stays in sight
+                self.scrollTo(current)
+
+    def updateGeometries(self) -> None:
+        bar, height = self.verticalScrollBar(), self.viewport().height()
+        bar.setRange(0, max(0, self.grid.height - height))
+        bar.setPageStep(height)
+        bar.setSingleStep(max(1, self.grid.line // 3))
+        super().updateGeometries()
+
+    # --- places ----------------------------------------------------------------------------------
+
+    def horizontalOffset(self) -> int:
+        return 0
+
+    def verticalOffset(self) -> int:
+        return self.verticalScrollBar().value()
+
+    def isIndexHidden(self, index: QModelIndex) -> bool:
+        return False
+
+    def visualRect(self, index: QModelIndex) -> QRect:
+        if not index.isValid() or index.row() >= self.grid.count():
+            return QRect()
+        x, y, w, h = self.grid.rect(index.row())
+        return QRect(x, y - self.verticalOffset(), w, h)
+
+    def indexAt(self, point: QPoint) -> QModelIndex:
+        row = self.grid.row_at(point.x(), point.y() + self.verticalOffset())
+        return self.model().index(row, 0) if row >= 0 and self.model() is not None else QModelIndex()
+
+    def scrollTo(
+        self, index: QModelIndex, hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible
+    ) -> None:
+        if not index.isValid() or index.row() >= self.grid.count():
+            return
+        _x, y, _w, h = self.grid.rect(index.row())
+        line, _column = self.grid.place(index.row())
+        top = self.grid.tops[self.grid.section_of(index.row())] if line == 0 else y - GAP  # its day's heading too
+        offset, height = self.verticalOffset(), self.viewport().height()
+        if hint == QAbstractItemView.ScrollHint.PositionAtTop:
+            offset = top
+        elif hint == QAbstractItemView.ScrollHint.PositionAtCenter:
+            offset = y + h // 2 - height // 2
+        elif top < offset:
+            offset = top
+        elif y + h > offset + height:
+            offset = y + h + GAP - height
+        self.verticalScrollBar().setValue(offset)
+
+    def scroll_to_section(self, index: int) -> None:
+        """The scrubber's jump: this section's heading at the top."""
+        if 0 <= index < len(self.grid.tops):
+            self.verticalScrollBar().setValue(self.grid.tops[index])
+
+    # --- the keyboard and selection --------------------------------------------------------------
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        count = self.grid.count()
+        if not count:
+            return QModelIndex()
+        current = self.currentIndex()
+        if not current.isValid():
+            return self.model().index(0, 0)
+        row, move = current.row(), QAbstractItemView.CursorAction
+        if action in (move.MoveLeft, move.MovePrevious):
+            row -= 1
+        elif action in (move.MoveRight, move.MoveNext):
+            row += 1
+        elif action == move.MoveUp:
+            row = self.grid.above(row)
+        elif action == move.MoveDown:
+            row = self.grid.below(row)
+        elif action == move.MoveHome:
+            row = 0
+        elif action == move.MoveEnd:
+            row = count - 1
+        elif action in (move.MovePageUp, move.MovePageDown):
+            row = self._page(row, -1 if action == move.MovePageUp else 1)
+        return self.model().index(max(0, min(count - 1, row)), 0)
+
+    def _page(self, row: int, sign: int) -> int:
+        """The tile a screen above or below, in the same column or the nearest."""
+        x, y, _w, _h = self.grid.rect(row)
+        target = y + sign * self.viewport().height()
+        band = list(self.grid.rows_between(target, target + self.grid.line))
+        if not band:
+            return 0 if sign < 0 else self.grid.count() - 1
+        return min(band, key=lambda r: (abs(self.grid.rect(r)[1] - target), abs(self.grid.rect(r)[0] - x)))
+
+    def setSelection(self, rect: QRect, command: QItemSelectionModel.SelectionFlag) -> None:
+        area = rect.normalized().translated(0, self.verticalOffset())
+        band = self.grid.rows_between(area.top(), area.bottom() + 1)
+        rows = [r for r in band if QRect(*self.grid.rect(r)).intersects(area)]
+        self.selectionModel().select(self._selection(rows), command)
+
+    def _selection(self, rows: list[int]) -> QItemSelection:
+        selection = QItemSelection()
+        model = self.model()
+        start = previous = None
+        for row in [*rows, None]:
+            if start is not None and (row is None or row != previous + 1):
+                selection.select(model.index(start, 0), model.index(previous, 0))
+                start = None
+            if row is not None and start is None:
+                start = row
+            previous = row
+        return selection
+
+    def visualRegionForSelection(self, selection: QItemSelection) -> QRegion:
+        region = QRegion()
+        offset = self.verticalOffset()
+        for row in self.grid.rows_between(offset, offset + self.viewport().height()):
+            if selection.contains(self.model().index(row, 0)):
+                region += self.visualRect(self.model().index(row, 0))
+        return region
+
+    # --- painting --------------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        model = self.model()
+        if model is None:
+            return
+        painter = QPainter(self.viewport())
+        offset = self.verticalOffset()
+        area = event.rect()
+        top, bottom = area.top() + offset, area.bottom() + offset + 1
+        painter.translate(0, -offset)
+        for index in self.grid.sections_between(top, bottom):
+            self._paint_heading(painter, index)
+        selection = self.selectionModel()
+        current = self.currentIndex().row() if self.currentIndex().isValid() else -1
+        focused = self.hasFocus()
+        for row in self.grid.rows_between(top, bottom):
+            index = model.index(row, 0)
+            selected = selection is not None and selection.isSelected(index)
+            self._paint_tile(painter, index, selected, focused and row == current)
+        painter.end()
+
+    def _paint_heading(self, painter: QPainter, index: int) -> None:
+        section = self.grid.sections[index]
+        if not section.title:
+            return
+        y = self.grid.tops[index]
+        width = self.grid.width - 2 * MARGIN
+        palette = self.palette()
+        if section.month:
+            font = QFont(self.font())
+            font.setPointSizeF(font.pointSizeF() * 1.45)
+            font.setBold(True)
+            painter.setFont(font)
+            painter.setPen(palette.color(QPalette.ColorRole.Text))
+            place = QRect(MARGIN, y + 8, width, MONTH_HEIGHT - 8)
+            painter.drawText(place, Qt.AlignmentFlag.AlignVCenter, section.month)
+            y += MONTH_HEIGHT
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(QRect(MARGIN, y, width, DAY_HEIGHT - 4), Qt.AlignmentFlag.AlignBottom, section.title)
+
+    def _paint_tile(self, painter: QPainter, index: QModelIndex, selected: bool, ring: bool) -> None:
+        x, y, side, _ = self.grid.rect(index.row())
+        place = QRect(x, y, side, side)
+        photo = index.data(PhotoRole)
+        pixmap = self._tile_pixmap(index, photo.sha256, side)
+        palette = self.palette()
+        if pixmap is not None:
+            painter.drawPixmap(x, y, pixmap)
+        else:
+            painter.fillRect(place, QColor(128, 128, 128, 48))
+            if index.data(BrokenRole):
+                self._broken.paint(painter, place.adjusted(side // 3, side // 3, -side // 3, -side // 3))
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        if selected:
+            veil = QColor(highlight)
+            veil.setAlpha(90)
+            painter.fillRect(place, veil)
+            self._badge(painter, QRect(x + 6, y + 6, 20, 20), highlight, "✓")
+        if photo.confirmed:
+            self._badge(painter, QRect(x + side - 26, y + side - 26, 20, 20), QColor(46, 139, 87), "✓")
+        if ring:  # solid strips, not a pen: exactly the highlight colour at the tile's edge
+            for strip in (
+                QRect(x, y, side, RING),
+                QRect(x, y + side - RING, side, RING),
+                QRect(x, y, RING, side),
+                QRect(x + side - RING, y, RING, side),
+            ):
+                painter.fillRect(strip, highlight)
+
+    def _badge(self, painter: QPainter, place: QRect, colour: QColor, text: str) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawEllipse(place)
+        painter.setPen(QColor("white"))
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        painter.drawText(place, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def _tile_pixmap(self, index: QModelIndex, sha256: str, side: int) -> QPixmap | None:
+        scaled = self._scaled.get(sha256)
+        if scaled is not None:
+            self._scaled.move_to_end(sha256)
+            return scaled
+        thumb = index.data(ThumbRole)  # asks the loader: None while it loads
+        if thumb is None:
+            return None
+        scaled = (
+            thumb
+            if thumb.width() == side
+            else thumb.scaled(
+                QSize(side, side), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+        )
+        self._scaled[sha256] = scaled
+        while len(self._scaled) > SCALED:
+            self._scaled.popitem(last=False)
+        return scaled
