@@ -28,9 +28,11 @@ class TimelineScrubber(QWidget):
         self.setMouseTracking(True)
         self.setToolTip("Drag or click to jump to a month")
         self.bubble = QLabel(view)  # "June 2024" beside the pointer while dragging
+        palette = view.palette()
         self.bubble.setStyleSheet(
-            "QLabel { background: palette(tool-tip-base); color: palette(tool-tip-text); "
-            "border: 1px solid palette(mid); border-radius: 4px; padding: 4px 8px; font-weight: bold; }"
+            f"QLabel {{ background: {palette.color(QPalette.ColorRole.ToolTipBase).name()}; "
+            f"color: {palette.color(QPalette.ColorRole.ToolTipText).name()}; "
+            "border: 1px solid palette(mid); border-radius: 4px; padding: 6px 10px; font-weight: bold; }"
         )
         self.bubble.hide()
         self.dragging = False

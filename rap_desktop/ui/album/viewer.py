@@ -12,10 +12,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import re
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPaintEvent, QPixmap, QResizeEvent, QWheelEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from rap_desktop.core.thumbcache import ThumbCache
 
@@ -25,7 +26,8 @@ from .album_ops import AlbumPhoto, AlbumQueries, PhotoDetails, read_photo, read_
 
 KEPT = 5  # decoded photos kept: the one shown and its neighbours both ways
 NOTCH = 120  # one wheel notch (angleDelta units): one photo
-PANEL = 260  # the info panel's width
+PANEL = 240  # the info panel's width beside the photo
+NARROW = 720  # a viewer narrower than this has the info panel under the photo
 
 
 class PhotoCanvas(QWidget):
@@ -75,14 +77,14 @@ class InfoPanel(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setFixedWidth(PANEL)
         self.name = _label(bold=True)
         self.date = _label()
         self.place = _label()
         self.people = _label()
         self.caption = _label()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(2)
         for title, value in (
             ("", self.name),
             ("Taken", self.date),
@@ -92,7 +94,7 @@ class InfoPanel(QFrame):
         ):
             if title:
                 heading = QLabel(title)
-                heading.setStyleSheet("color: palette(placeholder-text); margin-top: 8px;")
+                heading.setStyleSheet("color: palette(placeholder-text); margin-top: 6px;")
                 layout.addWidget(heading)
             layout.addWidget(value)
         layout.addStretch(1)
@@ -109,7 +111,18 @@ class InfoPanel(QFrame):
         self.place.setText(details.place)
         names = [f"✓ {name}" if confirmed else name for name, _category, confirmed in details.names]
         self.people.setText(", ".join(names) if names else "Nobody and nothing you named was found here.")
-        self.caption.setText(details.caption or "No caption yet (Album ▸ Caption and tag photos…).")
+        caption = re.sub(r"<([^<>]+)>", r"\1", details.caption) if details.caption else ""  # names as written
+        self.caption.setText(caption or "No caption yet (Album ▸ Caption and tag photos…).")
+
+    def beside(self, yes: bool) -> None:
+        """Beside the photo (a fixed width) or under it (the full width, as high as its text)."""
+        self.setFixedWidth(PANEL) if yes else self.setMaximumWidth(16_777_215)
+        if not yes:
+            self.setMinimumWidth(0)
+        self.setSizePolicy(
+            QSizePolicy.Policy.Fixed if yes else QSizePolicy.Policy.Preferred,
+            QSizePolicy.Policy.Preferred if yes else QSizePolicy.Policy.Maximum,
+        )
 
 
 class PhotoViewer(QWidget):
@@ -149,6 +162,8 @@ class PhotoViewer(QWidget):
         self.recognise_button.clicked.connect(self.recognise)
         for button in (self.back_button, self.previous_button, self.next_button, self.recognise_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay with the viewer
+        for button in (self.previous_button, self.next_button):
+            button.setMaximumWidth(48)
         bar = QHBoxLayout()
         bar.addWidget(self.back_button)
         bar.addWidget(self.previous_button)
@@ -158,14 +173,23 @@ class PhotoViewer(QWidget):
         bar.addWidget(self.recognise_button)
         self.canvas = PhotoCanvas()
         self.info = InfoPanel()
-        body = QHBoxLayout()
-        body.setSpacing(0)
-        body.addWidget(self.canvas, 1)
-        body.addWidget(self.info)
+        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.body.setSpacing(0)
+        self.body.addWidget(self.canvas, 1)
+        self.body.addWidget(self.info)
+        self.info.beside(True)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(bar)
-        layout.addLayout(body, 1)
+        layout.addLayout(self.body, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        beside = event.size().width() >= NARROW
+        direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
+        if self.body.direction() != direction:
+            self.body.setDirection(direction)
+            self.info.beside(beside)
+        super().resizeEvent(event)
 
     # --- which photo -----------------------------------------------------------------------------
 
