@@ -53,6 +53,7 @@ class ThumbLoader(QObject):
         super().__init__(parent)
         self.runner, self.thumbs, self.side = runner, thumbs, side
         self._cache: collections.OrderedDict[str, QPixmap] = collections.OrderedDict()
+        self._stale: dict[str, QPixmap] = {}  # at the size before a resize: drawn scaled until reloaded
         self._broken: set[str] = set()
         self._wanted: collections.OrderedDict[str, str] = collections.OrderedDict()  # sha -> photo path
         self._loading: set[str] = set()
@@ -65,14 +66,26 @@ class ThumbLoader(QObject):
         self._pump_timer.setInterval(0)
         self._pump_timer.timeout.connect(self._pump)
 
+    def set_side(self, side: int) -> None:
+        """Thumbnails at this size from now on (the timeline's tiles changed size): decoded at the
+        tile's size off the GUI thread, so painting never scales. Until a thumbnail is read again,
+        the one in memory stands in."""
+        if side == self.side or side <= 0:
+            return
+        self.side = side
+        self._stale = dict(self._cache)
+        self._cache.clear()
+        self._wanted.clear()
+
     def pixmap(self, sha256: str, path: str) -> QPixmap | None:
-        """The thumbnail if in memory; else None, and a load is queued (newest first)."""
+        """The thumbnail if in memory; else None (or the one from before a resize), and a load is
+        queued (newest first)."""
         cached = self._cache.get(sha256)
         if cached is not None:
             self._cache.move_to_end(sha256)
             return cached
         if sha256 in self._broken or sha256 in self._loading:
-            return None
+            return self._stale.get(sha256)
         self.asked.add(sha256)
         self._wanted[sha256] = path
         self._wanted.move_to_end(sha256)
@@ -80,7 +93,7 @@ class ThumbLoader(QObject):
             self._wanted.popitem(last=False)
         if not self._pump_timer.isActive():
             self._pump_timer.start()
-        return None
+        return self._stale.get(sha256)
 
     def is_broken(self, sha256: str) -> bool:
         return sha256 in self._broken
@@ -102,7 +115,7 @@ class ThumbLoader(QObject):
                     batch,
                     self.side,
                     lane="io",
-                    on_done=self._loaded,
+                    on_done=lambda images, side=self.side: self._loaded(images, side),
                     on_error=lambda _message, s=shas: self._loaded([(sha, None) for sha in s]),  # placeholders
                 )
             except RuntimeError:  # the window is closing
@@ -111,14 +124,15 @@ class ThumbLoader(QObject):
                 self._wanted.clear()
                 return
 
-    def _loaded(self, images: list[tuple[str, QImage | None]]) -> None:
+    def _loaded(self, images: list[tuple[str, QImage | None]], side: int | None = None) -> None:
         self._jobs -= 1
         for sha, image in images:
             self._loading.discard(sha)
             if image is None:
                 self._broken.add(sha)
-            else:
+            elif side in (None, self.side):  # not read for the tile size before a resize
                 self._cache[sha] = QPixmap.fromImage(image)
+                self._stale.pop(sha, None)
         while len(self._cache) > CACHE:
             self._cache.popitem(last=False)
         self.ready.emit([sha for sha, _ in images])
@@ -176,6 +190,10 @@ class AlbumModel(QAbstractListModel):
 
     def photo(self, row: int) -> AlbumPhoto:
         return self.listing.photos[row]
+
+    def thumbnail(self, photo: AlbumPhoto) -> QPixmap | None:
+        """What ThumbRole answers, without the trip through Qt (the timeline paints ~50 a frame)."""
+        return self.loader.pixmap(photo.sha256, photo.path)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.listing.photos):

@@ -162,6 +162,9 @@ def read_thumbnail(thumbs: ThumbCache, sha256: str, path: str, side: int, square
     if square and image.width() != image.height():
         short = min(image.width(), image.height())
         image = image.copy((image.width() - short) // 2, (image.height() - short) // 2, short, short)
+    if square and image.width() != side:  # exactly the tile: painting never scales
+        smooth = Qt.TransformationMode.SmoothTransformation
+        image = image.scaled(side, side, Qt.AspectRatioMode.IgnoreAspectRatio, smooth)
     return image
 
 

@@ -112,6 +112,7 @@ class TimelineLayout:
             self.grids.append(y)
             y += self.lines(section) * self.line + (GAP * 2 if section.title else 0)
         self.height = y + MARGIN
+        self._years: list[tuple[int, str]] | None = None
 
     @staticmethod
     def heading_height(section: Section) -> int:
@@ -216,10 +217,11 @@ class TimelineLayout:
         return index
 
     def years(self) -> list[tuple[int, str]]:
-        """(content y, "2024") where each year's first section starts: the scrubber's marks."""
-        marks: list[tuple[int, str]] = []
-        for section, top in zip(self.sections, self.tops, strict=True):
-            year = section.month_key[:4]
-            if year and (not marks or marks[-1][1] != year):
-                marks.append((top, year))
-        return marks
+        """(content y, "2024") where each year's first section starts: the scrubber's marks (made once)."""
+        if self._years is None:
+            self._years = []
+            for section, top in zip(self.sections, self.tops, strict=True):
+                year = section.month_key[:4]
+                if year and (not self._years or self._years[-1][1] != year):
+                    self._years.append((top, year))
+        return self._years

@@ -3,23 +3,20 @@ with a date scrubber at the side.
 
 One view paints everything (no widget per photo, no model row per heading): the places come from
 TimelineLayout's arithmetic, and a paint asks the model only for the rows on screen, so a
-thumbnail is loaded only when its tile is seen. Each thumbnail is scaled to the tile size once
-(kept for the next frames), so a scroll frame only copies pixels."""
+thumbnail is loaded only when its tile is seen. Thumbnails are decoded at the tile's size on the
+io lane (the loader is told the size at each layout), so a scroll frame only copies pixels.
+Measured: benchmarks/timeline.results.md."""
 
 from __future__ import annotations
 
-import collections
-
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPixmap, QRegion, QResizeEvent
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QRegion, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyle, QWidget
 
-from .album_model import BrokenRole, PhotoRole, ThumbRole
 from .timeline_layout import DAY_HEIGHT, GAP, MARGIN, MONTH_HEIGHT, TimelineLayout
 from .timeline_scrubber import WIDTH as SCRUBBER_WIDTH
 from .timeline_scrubber import TimelineScrubber
 
-SCALED = 400  # tile-sized pixmaps kept (about four screens of tiles)
 RING = 3  # the keyboard's ring around the current tile, pixels
 
 
@@ -27,8 +24,6 @@ class TimelineView(QAbstractItemView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.grid = TimelineLayout([], 1)
-        self._scaled: collections.OrderedDict[str, QPixmap] = collections.OrderedDict()
-        self._scaled_side = 0
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the scrubber shows where
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -37,15 +32,20 @@ class TimelineView(QAbstractItemView):
         self.scrubber = TimelineScrubber(self)
         self.verticalScrollBar().valueChanged.connect(lambda _v: self.scrubber.update())
         self._broken = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+        # a tile whose thumbnail is on its way: opaque (a translucent fill is ~10x slower to paint)
+        base, text = self.palette().color(QPalette.ColorRole.Base), self.palette().color(QPalette.ColorRole.Text)
+        self._placeholder = QColor(
+            *(round(b * 0.85 + t * 0.15) for b, t in zip(base.getRgb()[:3], text.getRgb()[:3], strict=True))
+        )
 
     # --- layout ----------------------------------------------------------------------------------
 
     def relayout(self) -> None:
         sections = getattr(self.model(), "sections", []) if self.model() is not None else []
         self.grid = TimelineLayout(sections, self.viewport().width())
-        if self.grid.tile != self._scaled_side:
-            self._scaled.clear()
-            self._scaled_side = self.grid.tile
+        loader = getattr(self.model(), "loader", None)
+        if loader is not None:
+            loader.set_side(self.grid.tile)  # thumbnails decoded at the tile's size, off the GUI thread
         self.updateGeometries()
         self.scrubber.update()
         self.viewport().update()
@@ -196,12 +196,12 @@ class TimelineView(QAbstractItemView):
         for index in self.grid.sections_between(top, bottom):
             self._paint_heading(painter, index)
         selection = self.selectionModel()
+        chosen = selection is not None and selection.hasSelection()
         current = self.currentIndex().row() if self.currentIndex().isValid() else -1
         focused = self.hasFocus()
         for row in self.grid.rows_between(top, bottom):
-            index = model.index(row, 0)
-            selected = selection is not None and selection.isSelected(index)
-            self._paint_tile(painter, index, selected, focused and row == current)
+            selected = chosen and selection.isRowSelected(row, QModelIndex())
+            self._paint_tile(painter, row, selected, focused and row == current)
         painter.end()
 
     def _paint_heading(self, painter: QPainter, index: int) -> None:
@@ -226,19 +226,19 @@ class TimelineView(QAbstractItemView):
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         painter.drawText(QRect(MARGIN, y, width, DAY_HEIGHT - 4), Qt.AlignmentFlag.AlignBottom, section.title)
 
-    def _paint_tile(self, painter: QPainter, index: QModelIndex, selected: bool, ring: bool) -> None:
-        x, y, side, _ = self.grid.rect(index.row())
+    def _paint_tile(self, painter: QPainter, row: int, selected: bool, ring: bool) -> None:
+        x, y, side, _ = self.grid.rect(row)
         place = QRect(x, y, side, side)
-        photo = index.data(PhotoRole)
-        pixmap = self._tile_pixmap(index, photo.sha256, side)
-        palette = self.palette()
+        model = self.model()
+        photo = model.photo(row)
+        pixmap = model.thumbnail(photo)  # None while it loads (a load is queued)
         if pixmap is not None:
-            painter.drawPixmap(x, y, pixmap)
+            painter.drawPixmap(place, pixmap)  # the tile's size: a copy (scaled only just after a resize)
         else:
-            painter.fillRect(place, QColor(128, 128, 128, 48))
-            if index.data(BrokenRole):
+            painter.fillRect(place, self._placeholder)
+            if model.loader.is_broken(photo.sha256):
                 self._broken.paint(painter, place.adjusted(side // 3, side // 3, -side // 3, -side // 3))
-        highlight = palette.color(QPalette.ColorRole.Highlight)
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
         if selected:
             veil = QColor(highlight)
             veil.setAlpha(90)
@@ -267,23 +267,3 @@ class TimelineView(QAbstractItemView):
         painter.setFont(font)
         painter.drawText(place, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
-
-    def _tile_pixmap(self, index: QModelIndex, sha256: str, side: int) -> QPixmap | None:
-        scaled = self._scaled.get(sha256)
-        if scaled is not None:
-            self._scaled.move_to_end(sha256)
-            return scaled
-        thumb = index.data(ThumbRole)  # asks the loader: None while it loads
-        if thumb is None:
-            return None
-        scaled = (
-            thumb
-            if thumb.width() == side
-            else thumb.scaled(
-                QSize(side, side), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-        )
-        self._scaled[sha256] = scaled
-        while len(self._scaled) > SCALED:
-            self._scaled.popitem(last=False)
-        return scaled
