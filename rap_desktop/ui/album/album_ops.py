@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QImageReader
@@ -23,9 +24,9 @@ from .timeline_layout import Section, by_day
 TEXT_LIMIT = 200  # photos a text search returns
 
 
-@dataclass(frozen=True)
-class AlbumPhoto:
-    """One cell of the grid."""
+class AlbumPhoto(NamedTuple):
+    """One tile of the timeline (a named tuple: 50,000 are made per listing, ~4x faster than a frozen
+    dataclass)."""
 
     photo_id: int
     sha256: str

@@ -239,20 +239,17 @@ class TimelineView(QAbstractItemView):
             if model.loader.is_broken(photo.sha256):
                 self._broken.paint(painter, place.adjusted(side // 3, side // 3, -side // 3, -side // 3))
         highlight = self.palette().color(QPalette.ColorRole.Highlight)
-        if selected:
+        if selected:  # a veil and a frame inside the tile (the keyboard's ring goes round its edge)
             veil = QColor(highlight)
-            veil.setAlpha(90)
+            veil.setAlpha(70)
             painter.fillRect(place, veil)
-            self._badge(painter, QRect(x + 6, y + 6, 20, 20), highlight, "✓")
+            inner = place.adjusted(RING + 1, RING + 1, -RING - 1, -RING - 1)
+            for strip in _frame(inner, RING):
+                painter.fillRect(strip, highlight)
         if photo.confirmed:
             self._badge(painter, QRect(x + side - 26, y + side - 26, 20, 20), QColor(46, 139, 87), "✓")
         if ring:  # solid strips, not a pen: exactly the highlight colour at the tile's edge
-            for strip in (
-                QRect(x, y, side, RING),
-                QRect(x, y + side - RING, side, RING),
-                QRect(x, y, RING, side),
-                QRect(x + side - RING, y, RING, side),
-            ):
+            for strip in _frame(place, RING):
                 painter.fillRect(strip, highlight)
 
     def _badge(self, painter: QPainter, place: QRect, colour: QColor, text: str) -> None:
@@ -267,3 +264,14 @@ class TimelineView(QAbstractItemView):
         painter.setFont(font)
         painter.drawText(place, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
+
+
+def _frame(place: QRect, width: int) -> tuple[QRect, ...]:
+    """The four strips of a frame `width` pixels wide just inside `place`."""
+    x, y, w, h = place.x(), place.y(), place.width(), place.height()
+    return (
+        QRect(x, y, w, width),
+        QRect(x, y + h - width, w, width),
+        QRect(x, y, width, h),
+        QRect(x + w - width, y, width, h),
+    )
