@@ -5,25 +5,27 @@ scroll bar."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QLabel, QWidget
 
-from .timeline_layout import MONTHS, UNDATED
-
-if TYPE_CHECKING:
-    from .timeline_view import TimelineView
+from .timeline_layout import MONTHS, UNDATED, TimelineLayout
 
 WIDTH = 18  # pixels
 HANDLE = 28  # the handle's least height
 
 
 class TimelineScrubber(QWidget):
-    def __init__(self, view: TimelineView) -> None:
+    """On `view` (its scroll bar moves the timeline); `layout()` is the timeline's current layout and
+    `to_section(i)` puts section i at the top."""
+
+    def __init__(
+        self, view: QAbstractScrollArea, layout: Callable[[], TimelineLayout], to_section: Callable[[int], None]
+    ) -> None:
         super().__init__(view)
-        self.view = view
+        self.view, self.timeline, self.to_section = view, layout, to_section
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setMouseTracking(True)
         self.setToolTip("Drag or click to jump to a month")
@@ -41,11 +43,11 @@ class TimelineScrubber(QWidget):
 
     def _content_y(self, y: float) -> int:
         """The content height at this bar height (the bar is the whole album)."""
-        return int(max(0.0, min(1.0, y / max(1, self.height()))) * self.view.grid.height)
+        return int(max(0.0, min(1.0, y / max(1, self.height()))) * self.timeline().height)
 
     def month_at(self, y: float) -> str:
         """The month and year shown at this bar height, "" in a search."""
-        grid = self.view.grid
+        grid = self.timeline()
         if not grid.sections:
             return ""
         key = grid.sections[grid.section_at(self._content_y(y))].month_key
@@ -56,10 +58,10 @@ class TimelineScrubber(QWidget):
 
     def jump(self, y: float) -> None:
         """To the first day of the month at this bar height (a search: to that height)."""
-        grid, bar = self.view.grid, self.view.verticalScrollBar()
+        grid, bar = self.timeline(), self.view.verticalScrollBar()
         content = self._content_y(y)
         if grid.sections and grid.sections[0].title:
-            self.view.scroll_to_section(grid.month_start(content))
+            self.to_section(grid.month_start(content))
         else:
             bar.setValue(int(content * bar.maximum() / max(1, grid.height)))
         text = self.month_at(y)
@@ -88,7 +90,7 @@ class TimelineScrubber(QWidget):
     # --- paint ---------------------------------------------------------------------------------
 
     def handle(self) -> QRect:
-        bar, total = self.view.verticalScrollBar(), max(1, self.view.grid.height)
+        bar, total = self.view.verticalScrollBar(), max(1, self.timeline().height)
         height = max(HANDLE, int(self.height() * bar.pageStep() / total))
         top = int((self.height() - height) * bar.value() / max(1, bar.maximum())) if bar.maximum() else 0
         return QRect(3, top, self.width() - 6, height)
@@ -97,9 +99,9 @@ class TimelineScrubber(QWidget):
         painter = QPainter(self)
         palette = self.palette()
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Window))
-        total = max(1, self.view.grid.height)
+        total = max(1, self.timeline().height)
         mark = palette.color(QPalette.ColorRole.PlaceholderText)
-        for y, _year in self.view.grid.years():  # a tick where each year starts
+        for y, _year in self.timeline().years():  # a tick where each year starts
             at = int(y * self.height() / total)
             painter.fillRect(QRect(4, at, self.width() - 8, 2), mark)
         if self.view.verticalScrollBar().maximum() > 0:

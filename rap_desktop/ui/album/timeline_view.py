@@ -29,7 +29,7 @@ class TimelineView(QAbstractItemView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setViewportMargins(0, 0, SCRUBBER_WIDTH, 0)
-        self.scrubber = TimelineScrubber(self)
+        self.scrubber = TimelineScrubber(self, lambda: self.grid, self.scroll_to_section)
         self.verticalScrollBar().valueChanged.connect(lambda _v: self.scrubber.update())
         self._broken = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
         # a tile whose thumbnail is on its way: opaque (a translucent fill is ~10x slower to paint)
