@@ -196,7 +196,8 @@ def test_text_search_ranks_photos_by_their_best_region(session: Session, album: 
     _indexer(session).index([album])
     store = session.store()
     search = album_search.TextSearch(store, session.embedder)
-    hits = search.search("a cat on a sofa", limit=5)
+    ranking = search.rank("a cat on a sofa")
+    hits = search.hits(ranking, 0, 5)
     assert len(hits) == 5 and [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     # the same ranking computed directly from the stored vectors
     query = session.embedder.embed_texts(["a cat on a sofa"])[0]
@@ -208,7 +209,8 @@ def test_text_search_ranks_photos_by_their_best_region(session: Session, album: 
     assert [h.photo_id for h in hits] == expected
     assert hits[0].score == pytest.approx(best[expected[0]], abs=1e-5)
     # a second search reuses the cached matrix (and the one on disk survives a new object)
-    assert album_search.TextSearch(store, session.embedder).search("a cat on a sofa", limit=5) == hits
+    again = album_search.TextSearch(store, session.embedder)
+    assert again.hits(again.rank("a cat on a sofa"), 0, 5) == hits
     assert list((store.home / "cache" / "album").glob("regions-*.npz"))
 
 
