@@ -101,7 +101,7 @@ def _hit(hit: album_search.PhotoHit) -> dict:
     return {
         "photo": hit.sha256,
         "path": hit.path,
-        "score": round(hit.score, 4),
+        "score": hit.score,  # full precision: scripts compare and re-rank
         "region": hit.region,
         "box": [round(v, 1) for v in hit.box],
         "confirmed": hit.confirmed,
@@ -109,18 +109,50 @@ def _hit(hit: album_search.PhotoHit) -> dict:
     }
 
 
+def _cut_dict(cut: album_search.Cut | None) -> dict | None:
+    if cut is None:
+        return None
+    return {"rule": cut.rule, "best": cut.best, "typical": cut.typical, "line": cut.line}
+
+
 def search(args: argparse.Namespace, session: Session) -> dict:
-    if not args.concept and not args.text:
-        raise RapError("give --concept NAME, --text TEXT, or both")
+    concepts = list(dict.fromkeys(args.concept or []))
+    if not concepts and not args.text:
+        raise RapError("give --concept NAME (once or more), --text TEXT, or both")
+    if args.only and not concepts:
+        raise RapError("--only needs --concept NAME (once or more)")
+    if args.more < 0 or (args.limit is not None and args.limit < 1):
+        raise RapError("--more must be 0 or more, --limit 1 or more")
+    how = album_search.ONLY if args.only else album_search.TOGETHER
     store = session.store()
     if args.text:
-        hits = album_search.TextSearch(store, session.embedder).search(args.text, args.limit, args.concept)
+        found = album_search.TextSearch(store, session.embedder).search(args.text, concepts, how, args.more)
     else:
-        hits = album_search.by_concept(store, args.concept, args.limit)
-    lines = [f"{h.score:6.3f} {'✓' if h.confirmed else ' '} {h.region:4} {h.path or h.sha256[:12]}" for h in hits] or [
-        "no photos found"
-    ]
-    return {"photos": [_hit(h) for h in hits], "text": "\n".join(lines)}
+        found = album_search.found_by_concepts(store, concepts, how)
+    hits, more = found.hits, found.more
+    if args.limit is not None and len(hits) > args.limit:
+        hits, more = hits[: args.limit], more + len(hits) - args.limit
+    lines = [f"{h.score:6.3f} {'✓' if h.confirmed else ' '} {h.region:4} {h.path or h.sha256[:12]}" for h in hits]
+    noun = "photo" if found.found == 1 else "photos"
+    summary = f"{found.found} {noun} found"
+    if found.cut is not None:
+        summary += f" (cut at {found.cut.line:.4f}, {found.cut.rule}; best {found.cut.best:.4f}, "
+        summary += f"typical {found.cut.typical:.4f})"
+    if len(hits) > found.found:
+        summary += f", {len(hits) - found.found} more below the cut shown"
+    if more:
+        summary += f"; {more} more below the cut: --more N"
+    return {
+        "photos": [_hit(h) for h in hits],
+        "found": found.found,
+        "shown": len(hits),
+        "more": more,
+        "concepts": concepts,
+        "how": how,
+        "text": "\n".join([*lines, summary]),
+        "query": args.text,
+        "cut": _cut_dict(found.cut),
+    }
 
 
 def rematch_cmd(args: argparse.Namespace, session: Session) -> dict:
@@ -142,9 +174,18 @@ def register(sub, command) -> None:
         "--workers", type=int, help="threads reading and decoding ahead (0: none; default: half the cores, at least 2)"
     )
     p = command(sub, "search", search, "album photos by concept, by text, or both")
-    p.add_argument("--concept", help="photos where this concept is recognised (confirmed first)")
-    p.add_argument("--text", help='a description, e.g. "a dog on a sofa"')
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument(
+        "--concept",
+        action="append",
+        metavar="NAME",
+        help="photos where this concept is recognised (confirmed first); repeat it for several",
+    )
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--together", action="store_true", help="several concepts: photos with all of them (default)")
+    how.add_argument("--only", action="store_true", help="photos with exactly these concepts and no other known one")
+    p.add_argument("--text", help='a description, e.g. "a dog on a sofa": the photos above a relevance cut')
+    p.add_argument("--more", type=int, default=0, metavar="N", help="also the next N photos below the cut")
+    p.add_argument("--limit", type=int, help="print at most this many photos (the rest counted in `more`)")
     p = command(sub, "rematch", rematch_cmd, "re-match stored regions against the concepts (no model run)")
     p.add_argument(
         "--full", action="store_true", help="decide every region again, not only what changed since the last re-match"
