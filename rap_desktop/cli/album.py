@@ -20,6 +20,7 @@ from ..core.models.generator import GenerationOptions
 from ..core.names import tag
 from ..core.session import Session
 from ..core.store import album as album_store
+from ..core.store import index_state
 from ..core.store.captions import captions_by_path
 from ..core.store.photos import photos_of_regions
 from ..core.thumbcache import for_home
@@ -82,8 +83,18 @@ def run_index(session: Session, folders, batch: int = 8, workers: int | None = N
 
 
 def index(args: argparse.Namespace, session: Session) -> dict:
-    report = run_index(session, args.folders, args.batch, args.workers)
+    folders = [str(f) for f in args.folders]
+    if args.resume:  # the folders a run did not finish (killed, cancelled, the window closed)
+        folders += [u.folder for u in index_state.unfinished(session.store()) if u.folder not in folders]
+    if not folders:
+        if args.resume:
+            return {"folders": [], "unfinished": [], "text": "no unfinished folders: every indexing run finished"}
+        raise RapError("give FOLDER (once or more), or --resume to finish the folders a run did not")
+    report = run_index(session, folders, args.batch, args.workers)
     doc = _report_dict(report)
+    doc["unfinished"] = [
+        {"folder": u.folder, "total": u.total, "done": u.done} for u in index_state.unfinished(session.store())
+    ]
     lines = [
         f"{report.files} photo files: {report.indexed} indexed, {report.recorded} known content at a new path, "
         f"{report.unchanged} unchanged, {report.removed} gone, {len(report.failed)} unreadable",
@@ -92,7 +103,7 @@ def index(args: argparse.Namespace, session: Session) -> dict:
     ]
     lines += [f"  cannot read {p}: {r}" for p, r in report.failed]
     if report.cancelled:  # only Ctrl-C cancels here: the run is incomplete, so the exit status says so
-        lines.append("cancelled: run the same command again to go on where it stopped")
+        lines.append("cancelled: run the same command (or `rap-desktop index --resume`) to go on where it stopped")
         doc["interrupted"] = True
     return {**doc, "text": "\n".join(lines)}
 
@@ -168,7 +179,10 @@ def rematch_cmd(args: argparse.Namespace, session: Session) -> dict:
 def register(sub, command) -> None:
     """Add the album sub-commands to the parser (`command` is cli.build_parser's helper)."""
     p = command(sub, "index", index, "add folders to the album and index new or changed photos (resumable)")
-    p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
+    p.add_argument("folders", nargs="*", type=Path, metavar="FOLDER")
+    p.add_argument(
+        "--resume", action="store_true", help="also the folders an earlier run did not finish (killed, cancelled)"
+    )
     p.add_argument("--batch", type=int, default=8, help="photos per model batch and per commit (default 8)")
     p.add_argument(
         "--workers", type=int, help="threads reading and decoding ahead (0: none; default: half the cores, at least 2)"

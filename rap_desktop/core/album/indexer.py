@@ -40,6 +40,7 @@ from ..images import (
 from ..regions import propose
 from ..retrieval import Negatives, Retriever, decide, detect_original, rank
 from ..store import album as album_store
+from ..store import index_state
 from ..store.album import NewPhoto, SeenFile
 from ..store.photos import StoredRegion, carry_plan
 from ..thumbcache import ThumbCache
@@ -300,6 +301,19 @@ class Indexer:
         return run.report()
 
 
+def _spans(roots: Sequence[str], todo: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """(root, first, end) of each root's files in `todo` (scanned root by root, in order)."""
+    spans, start = [], 0
+    for root in roots:
+        prefix = root.rstrip(os.sep) + os.sep
+        stop = start
+        while stop < len(todo) and todo[stop][0].startswith(prefix):
+            stop += 1
+        spans.append((root, start, stop))
+        start = stop
+    return spans
+
+
 class IndexRun:
     """One indexing run, stepped by its caller: each `step()` indexes and commits one batch. All
     calls belong on one thread (the one that owns the store); `cancel()` stops before the next
@@ -339,6 +353,11 @@ class IndexRun:
                 else:
                     todo.append(entry)
         self.todo = todo
+        self._spans = _spans(self.roots, todo)
+        counts: collections.Counter[str] = collections.Counter()
+        for root, start, stop in self._spans:
+            counts[root] += stop - start
+        index_state.begin(store, counts)
         store.embed_missing()  # concepts added while the encoder was missing
         self.key = indexer.retriever.detector_key()
         self.negatives = Negatives.load(store, model)
@@ -392,7 +411,18 @@ class IndexRun:
         self.recorded += sum(1 for r in reads if not r.file.error) - new
         self.finished += len(reads)
         self.last_path = reads[-1].file.path
+        self._bookkeep()
         return self.progress()
+
+    def _bookkeep(self) -> None:
+        """The folders this run has been through leave the unfinished list; the others say how far."""
+        ended = [root for root, _start, stop in self._spans if 0 < stop <= self.finished]
+        partial = {root: self.finished - start for root, start, stop in self._spans if start < self.finished < stop}
+        store = self.indexer.store
+        index_state.finish(store, ended)
+        if partial:
+            index_state.advance(store, partial)
+        self._spans = [span for span in self._spans if span[0] not in ended]
 
     def cancel(self) -> None:
         """Stop before the next batch (what was committed stays; a rerun goes on from there)."""

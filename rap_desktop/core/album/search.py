@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..store import Store, matches
+from ..store import Store, concept_sets, matches
 from ..store import album as album_store
-from ..store.photos import chunks, region_boxes
 from ..store.photos import photo_info as _photo_info
+from ..store.photos import region_boxes
 from . import region_vectors
 
 TOGETHER = "together"  # photos where every one of the concepts is accepted
@@ -107,30 +107,6 @@ class Found:
         return len(self.hits) + self.more
 
 
-def _accepted(store: Store, concept_ids: Sequence[int], photo_ids: Sequence[int] | None = None) -> dict[int, set]:
-    """photo id -> the concept ids accepted in it, for photos with any of `concept_ids` (or among `photo_ids`)."""
-    out: dict[int, set] = {}
-    if photo_ids is None:
-        marks = ",".join("?" * len(concept_ids))
-        photo_ids = [
-            r[0]
-            for r in store.conn.execute(
-                "SELECT DISTINCT r.photo_id FROM matches m JOIN regions r ON r.id = m.region_id "
-                f"WHERE m.accepted = 1 AND m.concept_id IN ({marks})",
-                list(concept_ids),
-            )
-        ]
-    for chunk in chunks(list(photo_ids)):
-        marks = ",".join("?" * len(chunk))
-        for pid, cid in store.conn.execute(
-            "SELECT DISTINCT r.photo_id, m.concept_id FROM matches m JOIN regions r ON r.id = m.region_id "
-            f"WHERE m.accepted = 1 AND r.photo_id IN ({marks})",
-            chunk,
-        ):
-            out.setdefault(pid, set()).add(cid)
-    return out
-
-
 def _best_regions(store: Store, concept_id: int) -> dict[int, tuple]:
     """photo id -> its best accepted region row of the concept (confirmed first, then similarity)."""
     best: dict[int, tuple] = {}
@@ -163,7 +139,7 @@ def concept_photos(store: Store, names: Sequence[str], how: str = TOGETHER) -> l
     if not ids:
         return []
     wanted = set(ids)
-    accepted = _accepted(store, ids)
+    accepted = concept_sets.accepted_sets(store, concept_sets.photos_with_any(store, ids))
     return sorted(p for p, have in accepted.items() if (have == wanted if how == ONLY else wanted <= have))
 
 

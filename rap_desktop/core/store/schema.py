@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from ..errors import RapError
+from . import index_state
 
 SCHEMA_VERSION = 2  # 2: album tables (a v1 store gains them in place on open)
 
@@ -125,6 +126,7 @@ CREATE TABLE IF NOT EXISTS corrections (
     undone INTEGER NOT NULL DEFAULT 0
 );
 """
+SCHEMA += index_state.TABLES  # album folders an indexing run has not finished
 
 
 def connect(path: str) -> sqlite3.Connection:
