@@ -16,12 +16,11 @@ from rap_desktop.core.errors import NotFoundError
 from rap_desktop.core.images import fit_within, load_image, load_working
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import album as album_store
+from rap_desktop.core.store import index_state
 from rap_desktop.core.thumbcache import ThumbCache, for_home
 
 from ..runtime.thumbnails import pil_to_qimage
 from .timeline_layout import Section, by_day
-
-TEXT_LIMIT = 200  # photos a text search returns
 
 
 class AlbumPhoto(NamedTuple):
@@ -41,10 +40,14 @@ class Listing:
     """The grid's rows and what they are."""
 
     photos: list[AlbumPhoto]
-    concept: str | None = None
+    concept: str | None = None  # the first of `concepts`
     text: str = ""
     folders: int = 0
     sections: list[Section] | None = None  # the timeline's days (made on the store lane); None: one flat list
+    concepts: tuple[str, ...] = ()  # every concept searched for
+    how: str = album_search.TOGETHER  # several concepts: all of them, or only them
+    found: int = 0  # photos above the relevance cut (the rest of `photos` came with "show more")
+    more: int = 0  # photos below the cut not listed: "Show N more"
 
     def dated(self) -> bool:
         return self.sections is not None
@@ -89,24 +92,38 @@ class AlbumQueries:
         names, caption = album_store.photo_details(store, photo.photo_id)
         return PhotoDetails(photo.photo_id, names, caption, place_in_album(photo.path, album_store.folders(store)))
 
-    def search(self, concept: str | None, text: str) -> Listing:
+    def search(
+        self,
+        concept: str | None,
+        text: str,
+        also: tuple[str, ...] = (),
+        how: str = album_search.TOGETHER,
+        more: int = 0,
+    ) -> Listing:
+        """The album, or the photos of `concept` (and `also`, together or only them) and/or those
+        above the relevance cut for `text`, plus `more` photos below the cut."""
         store = self.session.store()
         folders = len(album_store.folders(store))
         text = text.strip()
+        concepts = tuple(dict.fromkeys([concept, *also])) if concept else ()
         try:
             if text:
                 if self._text is None:
                     self._text = album_search.TextSearch(store, self.session.embedder)
-                hits = self._text.search(text, TEXT_LIMIT, concept)
-            elif concept:
-                hits = album_search.by_concept(store, concept)
+                found = self._text.search(text, concepts, how, more)
+            elif concepts:
+                found = album_search.found_by_concepts(store, concepts, how)
             else:
                 photos = self.all_photos()
                 return Listing(photos, None, "", folders, by_day([p.taken for p in photos]))
         except NotFoundError:  # the concept was removed meanwhile: the refresh that follows resets the filter
-            hits = []
-        photos = [AlbumPhoto(h.photo_id, h.sha256, h.path or "", h.taken, h.score, h.confirmed) for h in hits]
-        return Listing(photos, concept, text, folders)
+            found = album_search.Found([], 0, 0)
+        photos = [AlbumPhoto(h.photo_id, h.sha256, h.path or "", h.taken, h.score, h.confirmed) for h in found.hits]
+        return Listing(photos, concept, text, folders, concepts=concepts, how=how, found=found.found, more=found.more)
+
+    def unfinished(self) -> list[index_state.Unfinished]:
+        """The album folders an indexing run did not finish (that are still there)."""
+        return [u for u in index_state.unfinished(self.session.store()) if Path(u.folder).is_dir()]
 
     def folders(self) -> tuple[list[str], list[str]]:
         """The album's folders: (still there, gone), checked here, not on the GUI thread (a network

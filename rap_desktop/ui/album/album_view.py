@@ -45,6 +45,7 @@ from ..runtime.focus_ring import add_focus_ring
 from .album_index import IndexController, progress_text, report_text
 from .album_model import ICON, AlbumModel, PhotoRole, ThumbLoader
 from .album_ops import AlbumQueries, Listing
+from .search_bar import SearchOptions, count_text
 from .timeline_view import TimelineView
 from .viewer import PhotoViewer
 
@@ -135,7 +136,7 @@ class AlbumPage(QWidget):
         self.concept_box.setMinimumContentsLength(10)
         self.concept_box.setToolTip("Only photos where this person, pet or thing was found (confirmed ones first, ✓)")
         self.concept_box.addItem(ALL, None)
-        self.concept_box.currentIndexChanged.connect(lambda _row: self.search_now())
+        self.concept_box.currentIndexChanged.connect(lambda _row: self.new_search())
         self.text_edit = QLineEdit()
         self.text_edit.setPlaceholderText("Describe a photo: “a bus in the street”…")
         self.text_edit.setClearButtonEnabled(True)
@@ -144,15 +145,20 @@ class AlbumPage(QWidget):
         self._text_timer = QTimer(self)
         self._text_timer.setSingleShot(True)
         self._text_timer.setInterval(350)
-        self._text_timer.timeout.connect(self.search_now)
+        self._text_timer.timeout.connect(self.new_search)
         self.text_edit.textChanged.connect(lambda _text: self._text_timer.start())
-        self.text_edit.returnPressed.connect(self.search_now)
+        self.text_edit.returnPressed.connect(self.new_search)
+        self.search_options = SearchOptions(self)  # "and…", "together / only them", "Show N more"
+        self.search_options.changed.connect(self.new_search)
+        self.search_options.more_requested.connect(self.search_now)
         self.count_label = QLabel()
         self.count_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         bar = QHBoxLayout()  # the search; the folder buttons sit in the row below, so a narrow window fits
         bar.addWidget(QLabel("Show:"))
         bar.addWidget(self.concept_box)
+        bar.addWidget(self.search_options.also_button)
+        bar.addWidget(self.search_options.how_box)
         bar.addWidget(self.text_edit, 1)
 
         self.progress_bar = QProgressBar()  # its text: "120 / 2,000 photos · 14.9 photos/s · about 2 min left"
@@ -208,6 +214,7 @@ class AlbumPage(QWidget):
         status.addWidget(self.failures_button)
         status.addStretch(1)
         status.addWidget(self.count_label)
+        status.addWidget(self.search_options.more_button)
         layout.addLayout(status)
         layout.addWidget(self.stack, 1)
         for first, then in (
@@ -238,6 +245,8 @@ class AlbumPage(QWidget):
             box.setCurrentIndex(max(row, 0))
         finally:
             box.blockSignals(False)
+        self.search_options.set_names(names)
+        self.search_options.follow(self.concept())
         if current and box.findData(current) < 0:
             self.search_now()  # the concept is gone: show all photos
         elif self.filtered():
@@ -252,6 +261,12 @@ class AlbumPage(QWidget):
     def filtered(self) -> bool:
         return bool(self.concept() or self.text_edit.text().strip())
 
+    def new_search(self) -> None:
+        """The query changed: search again from the relevance cut."""
+        self.search_options.follow(self.concept())
+        self.search_options.new_search()
+        self.search_now()
+
     def search_now(self) -> None:
         """Show the album (no filter) or the search results, from the store lane."""
         self._text_timer.stop()
@@ -262,6 +277,7 @@ class AlbumPage(QWidget):
                 self.queries.search,
                 self.concept(),
                 self.text_edit.text(),
+                *self.search_options.args(),
                 on_done=lambda listing: self._listed(generation, listing),
             )
 
@@ -271,7 +287,8 @@ class AlbumPage(QWidget):
 
     def show_listing(self, listing: Listing) -> None:
         bar = self.grid.verticalScrollBar()
-        same = listing.concept == self.model.listing.concept and listing.text == self.model.listing.text
+        old = self.model.listing
+        same = (listing.concepts, listing.how, listing.text) == (old.concepts, old.how, old.text)
         keep = bar.value() if same else 0  # a refresh keeps the place; a new search starts at the top
         current = self.grid.currentIndex().data(PhotoRole)
         viewed = self.viewer.photo() if self.viewing() else None
@@ -288,14 +305,8 @@ class AlbumPage(QWidget):
             row = self.model.row_of_path(viewed.path)
             self.viewer.open_row(row) if row >= 0 else self.close_viewer()
         count = len(listing.photos)
-        noun = "photo" if count == 1 else "photos"
-        if listing.text:
-            text = f"{count:,} {noun} like “{listing.text}”" + (f" with <{listing.concept}>" if listing.concept else "")
-        elif listing.concept:
-            text = f"{count:,} {noun} with <{listing.concept}>"
-        else:
-            text = f"{count:,} {noun}"
-        self.count_label.setText(text)
+        self.count_label.setText(count_text(listing))
+        self.search_options.show_listing(listing)
         grid_had_focus = self.grid.hasFocus()
         if count:
             self.stack.setCurrentWidget(self.grid)

@@ -1,0 +1,135 @@
+"""The album search row's choices beyond the concept box and the description: more people, pets or
+things ("and…"), how they combine ("all together" or "only them"), the count of the photos shown
+and "Show N more" (the next photos below the relevance cut). The page places the widgets and asks
+`args()` what to search for; it never reads the menu itself."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QComboBox, QMenu, QPushButton, QToolButton, QWidget
+
+from rap_desktop.core.album.search import MORE, ONLY, TOGETHER
+
+from .album_ops import Listing
+
+AND = "and…"
+
+
+def names_text(names: tuple[str, ...] | list[str]) -> str:
+    """ "Mia", "Mia and Bo", "Mia, Bo and Max" """
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def count_text(listing: Listing) -> str:
+    """What the grid shows, counted exactly: "12 photos like “a cat” with only Mia and Bo"."""
+    count = len(listing.photos)
+    text = f"{count:,} photo" + ("" if count == 1 else "s")
+    if listing.text:
+        text += f" like “{listing.text}”"
+    if listing.concepts:
+        text += " with " + ("only " if listing.how == ONLY else "") + names_text(listing.concepts)
+    return text
+
+
+class SearchOptions(QObject):
+    changed = Signal()  # the concepts or how they combine changed: a new search, from the top
+    more_requested = Signal()  # "Show N more": the same search with more photos below the cut
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.extra: list[str] = []  # concepts chosen besides the concept box's
+        self.more = 0  # photos below the cut the user asked to see
+        self.first: str | None = None  # the concept box's choice
+        self.menu = QMenu(parent)
+        self.also_button = QToolButton(parent)
+        self.also_button.setText(AND)
+        self.also_button.setMenu(self.menu)
+        self.also_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.also_button.setToolTip("Add more people, pets or things to look for")
+        self.how_box = QComboBox(parent)
+        self.how_box.addItem("all together", TOGETHER)
+        self.how_box.addItem("only them", ONLY)
+        self.how_box.setToolTip(
+            "all together: photos where every one of them is found\n"
+            "only them: photos with exactly them and no one else you have named"
+        )
+        self.how_box.currentIndexChanged.connect(lambda _row: self.changed.emit())
+        self.more_button = QPushButton(parent)
+        self.more_button.setFlat(True)
+        self.more_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.more_button.setStyleSheet("QPushButton { color: palette(link); text-decoration: underline; }")
+        self.more_button.clicked.connect(self._show_more)
+        self.more_button.hide()
+        self._names: list[str] = []
+        self.follow(None)
+
+    # --- what to search for ----------------------------------------------------------------------
+
+    def how(self) -> str:
+        return self.how_box.currentData()
+
+    def args(self) -> tuple[tuple[str, ...], str, int]:
+        """(the other concepts, how they combine, photos below the cut) for AlbumQueries.search."""
+        return tuple(self.extra), self.how(), self.more
+
+    def new_search(self) -> None:
+        """The query changed: the results start again at the cut."""
+        self.more = 0
+
+    # --- the choices -----------------------------------------------------------------------------
+
+    def set_names(self, names: list[str]) -> None:
+        """Every concept's name (after each refresh of the library); chosen ones that are gone go."""
+        self._names = sorted(names, key=str.casefold)
+        self.extra = [n for n in self.extra if n in self._names]
+        self._rebuild()
+
+    def follow(self, first: str | None) -> None:
+        """The concept box chose `first` (None: all photos): "and…" and "together/only" follow it."""
+        self.first = first
+        if first in self.extra:
+            self.extra.remove(first)
+        self.also_button.setVisible(first is not None)
+        self.how_box.setVisible(first is not None)
+        self._rebuild()
+
+    def action_for(self, name: str) -> QAction | None:
+        return next((a for a in self.menu.actions() if a.data() == name), None)
+
+    def _rebuild(self) -> None:
+        self.menu.clear()
+        for name in self._names:
+            if name == self.first:
+                continue
+            action = self.menu.addAction(name)
+            action.setData(name)
+            action.setCheckable(True)
+            action.setChecked(name in self.extra)
+            action.toggled.connect(lambda on, name=name: self._toggle(name, on))
+        if self.extra:
+            self.also_button.setText("and " + names_text(self.extra))
+        else:
+            self.also_button.setText(AND)
+
+    def _toggle(self, name: str, on: bool) -> None:
+        if on and name not in self.extra:
+            self.extra.append(name)
+        elif not on and name in self.extra:
+            self.extra.remove(name)
+        self.also_button.setText("and " + names_text(self.extra) if self.extra else AND)
+        self.changed.emit()
+
+    # --- show more -------------------------------------------------------------------------------
+
+    def show_listing(self, listing: Listing) -> None:
+        """ "Show 24 more" while photos below the cut are left, with how many in all."""
+        if listing.more > 0:
+            self.more_button.setText(f"Show {min(MORE, listing.more):,} more")
+            self.more_button.setToolTip(f"{listing.more:,} more photos look less like it")
+        self.more_button.setVisible(listing.more > 0)
+
+    def _show_more(self) -> None:
+        self.more += MORE
+        self.more_requested.emit()

@@ -1,0 +1,135 @@
+"""The album's search row finds: a description lists the photos above the relevance cut with a true
+count, "Show N more" adds the next ones, and several concepts search "all together" or "only them".
+Package photos, tiny real-format models, a real window."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rap_desktop.core import corrections
+from rap_desktop.core.album import rematch
+from rap_desktop.core.album import search as album_search
+from rap_desktop.core.session import Session
+from rap_desktop.devtools.synthetic_album import make_album, source_photos
+from rap_desktop.ui.album.album_view import AlbumPage
+from rap_desktop.ui.main_window import MainWindow
+
+from .test_album_view import WAIT, _index, strict_config  # noqa: F401  (fixture)
+from .windows import shown_window
+
+
+@pytest.fixture(scope="module")
+def package_album(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("album-search") / "album"
+    folder.mkdir()
+    for photo in source_photos():
+        shutil.copyfile(photo, folder / photo.name)
+    make_album(folder / "more", 30, seed=5, max_side=160)
+    return folder
+
+
+@pytest.fixture
+def win(qtbot, home: Path, strict_config: Path, tmp_path: Path) -> Iterator[MainWindow]:  # noqa: F811
+    opened = Session.open(home, strict_config)
+    window = shown_window(qtbot, opened, tmp_path / "ui.ini", timeout=WAIT)
+    window.test_session = opened
+    yield window
+    window.close()
+    opened.close()
+
+
+def _page(win: MainWindow) -> AlbumPage:
+    win.tabs.setCurrentWidget(win.album)
+    return win.album
+
+
+def _paths(page: AlbumPage) -> list[str]:
+    return [page.model.photo(r).path for r in range(page.model.rowCount())]
+
+
+def test_a_description_narrows_counts_true_and_shows_more(qtbot, win: MainWindow, package_album: Path) -> None:
+    page = _page(win)
+    _index(qtbot, page, [package_album])
+    total = page.model.rowCount()
+    assert page.count_label.text() == f"{total} photos" and not page.search_options.more_button.isVisible()
+
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.text_edit.setText("a bus in the street")
+    session = win.test_session
+    expected = album_search.TextSearch(session.store(), session.embedder).search("a bus in the street")
+    found = page.model.rowCount()
+    assert 0 < found == expected.found < total  # narrowed to the photos above the cut
+    assert _paths(page) == [h.path for h in expected.hits]
+    assert page.count_label.text() == f"{found} photo{'' if found == 1 else 's'} like “a bus in the street”"
+    left = total - found
+    button = page.search_options.more_button
+    assert button.isVisible() and button.text() == f"Show {min(album_search.MORE, left)} more"
+
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        button.click()
+    shown = found + min(album_search.MORE, left)
+    assert page.model.rowCount() == shown and page.count_label.text() == f"{shown} photos like “a bus in the street”"
+    assert _paths(page)[:found] == [h.path for h in expected.hits]  # the found ones first, the next after
+    while button.isVisible():
+        with qtbot.waitSignal(page.listed, timeout=WAIT):
+            button.click()
+    assert page.model.rowCount() == total and page.count_label.text() == f"{total} photos like “a bus in the street”"
+
+    with qtbot.waitSignal(page.listed, timeout=WAIT):  # a new description starts again at the cut
+        page.text_edit.setText("an astronaut")
+    again = album_search.TextSearch(session.store(), session.embedder).search("an astronaut")
+    assert page.model.rowCount() == again.found < total and button.isVisible() == (again.more > 0)
+
+
+def test_several_concepts_all_together_or_only_them(qtbot, win: MainWindow, package_album: Path) -> None:
+    page = _page(win)
+    _index(qtbot, page, [package_album])
+    session = win.test_session
+    files = [package_album / n for n in ("chelsea.png", "bus.jpg", "rocket.jpg")]
+
+    def register(session: Session) -> None:  # a strict threshold: each concept matches its own photo only
+        store = session.store()
+        for name, file in zip(("mimi", "bus", "rocket"), files, strict=True):
+            store.add_concept(name, file, "", "thing")
+        rematch.after_change(session)
+        hits = {n: album_search.by_concept(store, n)[0] for n in ("mimi", "bus", "rocket")}
+        rows = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (hits["rocket"].sha256,)).fetchone()
+        free = [
+            f"r{o}"
+            for (o,) in store.conn.execute("SELECT ordinal FROM regions WHERE photo_id = ? ORDER BY ordinal", rows)
+            if f"r{o}" != hits["rocket"].region
+        ]
+        corrections.reassign(store, hits["mimi"].sha256, "r1" if hits["mimi"].region != "r1" else "r2", "bus")
+        corrections.reassign(store, hits["rocket"].sha256, free[0], "mimi")
+        corrections.reassign(store, hits["rocket"].sha256, free[1], "bus")
+
+    with qtbot.waitSignal(win.concepts_loaded, timeout=WAIT):
+        win.runner.submit(register, session, on_done=lambda _r: win.refresh())
+    options = page.search_options
+    assert not options.also_button.isVisible()  # "and…" once a first concept is chosen
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.concept_box.setCurrentIndex(page.concept_box.findData("mimi"))
+    assert options.also_button.isVisible() and options.action_for("mimi") is None  # not twice
+    assert sorted(_paths(page)) == sorted(map(str, (files[0], files[2])))
+
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        options.action_for("bus").trigger()  # and bus: all together
+    assert options.also_button.text() == "and bus"
+    assert sorted(_paths(page)) == sorted(map(str, (files[0], files[2])))
+    assert page.count_label.text() == "2 photos with mimi and bus"
+
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        options.how_box.setCurrentIndex(options.how_box.findData(album_search.ONLY))
+    assert _paths(page) == [str(files[0])]  # the rocket photo has a third concept
+    assert page.count_label.text() == "1 photo with only mimi and bus"
+
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        options.action_for("rocket").trigger()
+    assert _paths(page) == [str(files[2])] and page.count_label.text() == "1 photo with only mimi, bus and rocket"
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.concept_box.setCurrentIndex(0)  # all photos: the extra choices no longer apply
+    assert page.model.rowCount() > 3 and not options.also_button.isVisible()
