@@ -48,6 +48,7 @@ from rap_desktop.core.session import Session
 from rap_desktop.core.store import Concept
 
 from .album.album_view import AlbumPage
+from .album.auto_index import AutoIndex, CloseQuestion
 from .album.tools_menu import AlbumTools
 from .assistant.assistant_dock import Assistant
 from .centre_tabs import CentreTabs
@@ -128,6 +129,8 @@ class MainWindow(QMainWindow):
         self.assistant = Assistant(self.ctx, self)  # chat, captions, models dialog, generator status
         self.album = AlbumPage(self.ctx)  # the Album tab: Album ▸ Add folder…, Re-index
         self.album_tools = AlbumTools(self.ctx, self)  # Album ▸ Unknown groups…, Caption and tag photos…
+        self.auto_index = AutoIndex(self.album, self)  # resume unfinished folders, watch for new photos
+        self.close_question = CloseQuestion(self, self.album)  # closing mid-index asks first
         self._build_library()
         self._build_centre()
         self._build_actions()
@@ -383,6 +386,7 @@ class MainWindow(QMainWindow):
                 line.end("chat")
 
         worker.busy_changed.connect(writing)
+        self.auto_index.activity.connect(lambda text: line.start("album", text) if text else line.end("album"))
 
     def _model_state(self, text: str) -> None:
         self.status_line.set_detail("models", text)
@@ -600,6 +604,10 @@ class MainWindow(QMainWindow):
             self.fit_screen(self.screen().availableGeometry())
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.close_question.allows_close():  # indexing: "Stop and finish next time" or "Keep going"
+            event.ignore()
+            return
+        self.auto_index.close()
         # before the lanes are waited for: a caption run stops at its next step, indexing after its
         # batch, the chat after one generation step, a download at once
         self.album_tools.close()

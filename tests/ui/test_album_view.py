@@ -170,7 +170,10 @@ def test_closing_mid_index_stops_cleanly_and_a_rerun_resumes(qtbot, home, strict
     page.indexer.batch_size = 2
     with qtbot.waitSignal(page.indexer.progressed, timeout=WAIT, check_params_cb=lambda p: p.done > 0):
         page.add_folders([str(album)])
-    window.close()  # mid-run: the batch in flight lands, the run is closed, the lanes are waited for
+    assert not window.close()  # mid-run: the window asks first
+    stop = next(b for b in window.close_question.box.buttons() if b.text() == "Stop and finish next time")
+    stop.click()  # the batch in flight lands, the run is closed, the lanes are waited for
+    assert not window.isVisible()
     assert not [t.name for t in threading.enumerate() if t.name.startswith("album-read")]
     # closed while the run is still scanning (its answer is never delivered): closed all the same
     again = shown_window(qtbot, opened, tmp_path / "ui2.ini", timeout=WAIT)

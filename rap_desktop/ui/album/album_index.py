@@ -56,6 +56,10 @@ def report_text(report: IndexReport) -> str:
     return head + ", ".join(parts) + f" in {duration(report.seconds)}" + tail
 
 
+def nothing_new(report: IndexReport) -> bool:
+    return not (report.indexed or report.recorded or report.removed or report.cancelled)
+
+
 class IndexController(QObject):
     started = Signal(int)  # photos to index this run
     progressed = Signal(object)  # Progress after each batch
@@ -73,16 +77,19 @@ class IndexController(QObject):
         self.last: Progress | None = None
         self.steps = 0
         self._queued: list[str] = []  # folders added while a run was going
+        self.automatic = False  # the app started this run by itself (resume, new files): quiet when it finds nothing
         self._live: IndexRun | None = None  # the run the store lane made last (set there, closed there)
 
-    def start(self, folders: list[str]) -> bool:
+    def start(self, folders: list[str], automatic: bool = False) -> bool:
         """Index `folders`; while a run is going they wait for it. False if nothing was started."""
         if self.closing:
             return False
         if self.running:
             self._queued += [f for f in folders if f not in self._queued]
+            self.automatic = self.automatic and automatic  # a folder the user added is said when done
             return False
         self.running, self.cancelled, self.run, self.last, self.steps = True, False, None, None, 0
+        self.automatic = automatic
         self.runner.flow(self._index(list(folders)), on_done=self._finished, on_error=self._error)
         return True
 
@@ -141,7 +148,7 @@ class IndexController(QObject):
         self.finished.emit(report)
         if self._queued and not self.closing:
             folders, self._queued = self._queued, []
-            self.start(folders)
+            self.start(folders, self.automatic)
 
     def _error(self, error: BaseException) -> None:
         run, self.run = self.run, None

@@ -42,7 +42,7 @@ from rap_desktop.core.thumbcache import for_home
 from ..context import AppContext
 from ..photo.photo_view import local_paths
 from ..runtime.focus_ring import add_focus_ring
-from .album_index import IndexController, progress_text, report_text
+from .album_index import IndexController, nothing_new, progress_text, report_text
 from .album_model import ICON, AlbumModel, PhotoRole, ThumbLoader
 from .album_ops import AlbumQueries, Listing
 from .search_bar import SearchOptions, count_text
@@ -390,6 +390,8 @@ class AlbumPage(QWidget):
         self.progress_bar.setFormat(self.progress_bar.format() + " · stopping after this batch…")
 
     def _index_started(self, total: int) -> None:
+        if self.indexer.automatic and not total:
+            return  # the app looked by itself and found nothing new: nothing to show
         self.progress_row.show()
         self.cancel_button.setEnabled(True)
         self.progress_bar.setRange(0, max(total, 1))
@@ -412,7 +414,8 @@ class AlbumPage(QWidget):
     def _index_finished(self, report: IndexReport) -> None:
         self.progress_row.hide()
         self.reindex_action.setEnabled(True)
-        self.ctx.status.notify(report_text(report), warning=bool(report.failed))
+        if not (self.indexer.automatic and nothing_new(report)):
+            self.ctx.status.notify(report_text(report), warning=bool(report.failed))
         self.set_failures(list(report.failed))
         self.search_now()
         self.models_used.emit()  # indexing loaded the models
