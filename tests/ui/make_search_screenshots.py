@@ -46,25 +46,35 @@ def _strict(config: Path) -> Path:
 
 
 def _concepts(session, album: Path) -> None:
+    """Chelsea, Eileen and the rocket: together in one photo, Chelsea and Eileen alone in another."""
     from rap_desktop.core import corrections
     from rap_desktop.core.album import rematch
-    from rap_desktop.core.album import search as album_search
 
     store = session.store()
-    for name, file, category in (("Chelsea", "chelsea.png", "cat"), ("Eileen", "astronaut.png", "person")):
+    for name, file, category in (
+        ("Chelsea", "chelsea.png", "cat"),
+        ("Eileen", "astronaut.png", "person"),
+        ("Rocket", "rocket.jpg", "rocket"),
+    ):
         store.add_concept(name, album / file, "", category)
     rematch.after_change(session)
-    # Chelsea is in two more photos, and Eileen with her in one of them
-    hits = album_search.by_concept(store, "Chelsea")
-    others = [p for p in sorted(album.rglob("*.jpg"))[:2]]
-    for path in others:
-        sha = store.conn.execute("SELECT p.sha256 FROM photos p JOIN album_files f ON f.photo_id = p.id "
-                                 "WHERE f.path = ?", (str(path),)).fetchone()[0]
-        corrections.reassign(store, sha, "r1", "Chelsea")
-    sha = store.conn.execute("SELECT p.sha256 FROM photos p JOIN album_files f ON f.photo_id = p.id "
-                             "WHERE f.path = ?", (str(others[0]),)).fetchone()[0]
-    corrections.reassign(store, sha, "r2", "Eileen")
-    corrections.reassign(store, hits[0].sha256, "r1" if hits[0].region != "r1" else "r2", "Eileen")
+
+    def photo(path: Path) -> tuple[str, list[str]]:
+        sha, pid = store.conn.execute(
+            "SELECT p.sha256, p.id FROM photos p JOIN album_files f ON f.photo_id = p.id WHERE f.path = ?", (str(path),)
+        ).fetchone()
+        free = store.conn.execute(
+            "SELECT r.ordinal FROM regions r WHERE r.photo_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM matches m WHERE m.region_id = r.id AND m.accepted = 1) ORDER BY r.ordinal",
+            (pid,),
+        )
+        return sha, [f"r{o}" for (o,) in free]
+
+    sha, free = photo(album / "chelsea.png")
+    corrections.reassign(store, sha, free[0], "Eileen")
+    sha, free = photo(album / "astronaut.png")
+    corrections.reassign(store, sha, free[0], "Chelsea")
+    corrections.reassign(store, sha, free[1], "Rocket")
 
 
 def main(out: Path, size: tuple[int, int]) -> None:

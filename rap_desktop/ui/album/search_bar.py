@@ -1,5 +1,5 @@
 """The album search row's choices beyond the concept box and the description: more people, pets or
-things ("and…"), how they combine ("all together" or "only them"), the count of the photos shown
+things ("and…"), how they combine ("together" or "only them"), the count of the photos shown
 and "Show N more" (the next photos below the relevance cut). The page places the widgets and asks
 `args()` what to search for; it never reads the menu itself."""
 
@@ -13,7 +13,7 @@ from rap_desktop.core.album.search import MORE, ONLY, TOGETHER
 
 from .album_ops import Listing
 
-AND = "and…"
+AND = "and… ▾"
 
 
 def names_text(names: tuple[str, ...] | list[str]) -> str:
@@ -47,12 +47,13 @@ class SearchOptions(QObject):
         self.also_button.setText(AND)
         self.also_button.setMenu(self.menu)
         self.also_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.also_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")  # "▾" is in the text
         self.also_button.setToolTip("Add more people, pets or things to look for")
         self.how_box = QComboBox(parent)
-        self.how_box.addItem("all together", TOGETHER)
+        self.how_box.addItem("together", TOGETHER)
         self.how_box.addItem("only them", ONLY)
         self.how_box.setToolTip(
-            "all together: photos where every one of them is found\n"
+            "together: photos where every one of them is found\n"
             "only them: photos with exactly them and no one else you have named"
         )
         self.how_box.currentIndexChanged.connect(lambda _row: self.changed.emit())
@@ -108,18 +109,18 @@ class SearchOptions(QObject):
             action.setCheckable(True)
             action.setChecked(name in self.extra)
             action.toggled.connect(lambda on, name=name: self._toggle(name, on))
-        if self.extra:
-            self.also_button.setText("and " + names_text(self.extra))
-        else:
-            self.also_button.setText(AND)
+        self.also_button.setText(self._also_text())
 
     def _toggle(self, name: str, on: bool) -> None:
         if on and name not in self.extra:
             self.extra.append(name)
         elif not on and name in self.extra:
             self.extra.remove(name)
-        self.also_button.setText("and " + names_text(self.extra) if self.extra else AND)
+        self.also_button.setText(self._also_text())
         self.changed.emit()
+
+    def _also_text(self) -> str:
+        return f"and {names_text(self.extra)} ▾" if self.extra else AND
 
     # --- show more -------------------------------------------------------------------------------
 
