@@ -165,34 +165,46 @@ def found_by_concepts(store: Store, names: Sequence[str], how: str = TOGETHER) -
     return Found(hits, len(hits), 0)
 
 
+@dataclass(frozen=True)
+class _Groups:
+    """The region matrix's rows grouped by photo (computed once per matrix)."""
+
+    order: np.ndarray  # rows sorted by photo
+    photos: np.ndarray  # the distinct photo ids
+    starts: np.ndarray  # where each photo's rows begin in `order`
+    segment: np.ndarray  # per sorted row, its photo's position in `photos`
+    region_ids: np.ndarray  # per sorted row, the region id
+
+
 class TextSearch:
     def __init__(self, store: Store, embedder) -> None:
         self.store = store
         self.embedder = embedder
         self._key: str | None = None
-        self._groups: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._groups: _Groups | None = None
 
-    def _load(self) -> tuple[region_vectors.RegionVectors, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _load(self) -> tuple[region_vectors.RegionVectors, _Groups]:
         matrix = region_vectors.load(self.store, self.embedder.model_id)
         if matrix.key != self._key or self._groups is None:  # regions grouped by photo, kept while they last
             order = np.argsort(matrix.photo_ids, kind="stable")
             photos, starts = np.unique(matrix.photo_ids[order], return_index=True)
-            self._groups, self._key = (order, photos, starts), matrix.key
+            segment = np.repeat(np.arange(len(photos)), np.diff(np.append(starts, len(order))))
+            self._groups, self._key = _Groups(order, photos, starts, segment, matrix.ids[order]), matrix.key
         return matrix, self._groups
 
     def rank(self, text: str, photo_ids: Sequence[int] | None = None) -> Ranking:
         """Every photo (or those of `photo_ids`) scored by its best region against `text`, best first."""
-        matrix, (order, photos, starts) = self._load()
+        matrix, groups = self._load()
+        photos, segment = groups.photos, groups.segment
         query = np.ascontiguousarray(self.embedder.embed_texts([text]), np.float32)[0]
         if not len(matrix.rows):
             empty = np.zeros(0, np.int64)
             return Ranking(empty, np.zeros(0, np.float32), empty, relevance_cut(np.zeros(0)))
-        sims = (matrix.vectors @ query)[order]  # one pass over every region: the cut needs every photo's score
-        best = np.maximum.reduceat(sims, starts)
+        sims = (matrix.vectors @ query)[groups.order]  # every region: the cut needs every photo's score
+        best = np.maximum.reduceat(sims, groups.starts)
         # the best region of each photo: the first region whose similarity is its photo's best
-        segment = np.repeat(np.arange(len(photos)), np.diff(np.append(starts, len(sims))))
         at = np.flatnonzero(sims >= best[segment])
-        regions = matrix.ids[order][at[np.unique(segment[at], return_index=True)[1]]]
+        regions = groups.region_ids[at[np.unique(segment[at], return_index=True)[1]]]
         if photo_ids is not None:
             keep = np.isin(photos, np.asarray(list(photo_ids), np.int64))
             photos, best, regions = photos[keep], best[keep], regions[keep]
