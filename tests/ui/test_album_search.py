@@ -133,3 +133,8 @@ def test_several_concepts_together_or_only_them(qtbot, win: MainWindow, package_
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.concept_box.setCurrentIndex(0)  # all photos: the extra choices no longer apply
     assert page.model.rowCount() > 3 and not options.also_button.isVisible()
+    with qtbot.waitSignal(page.listed, timeout=WAIT):
+        page.concept_box.setCurrentIndex(page.concept_box.findData("bus"))
+    count = len(_paths(page))  # bus's own photo and the two it was put in
+    assert options.extra == [] and options.how() == album_search.TOGETHER
+    assert count == 3 and page.count_label.text() == "3 photos with bus"

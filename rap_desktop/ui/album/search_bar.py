@@ -90,7 +90,12 @@ class SearchOptions(QObject):
     def follow(self, first: str | None) -> None:
         """The concept box chose `first` (None: all photos): "and…" and "together/only" follow it."""
         self.first = first
-        if first in self.extra:
+        if first is None:  # all photos: a later choice starts again with one concept, together
+            self.extra = []
+            self.how_box.blockSignals(True)
+            self.how_box.setCurrentIndex(0)
+            self.how_box.blockSignals(False)
+        elif first in self.extra:
             self.extra.remove(first)
         self.also_button.setVisible(first is not None)
         self.how_box.setVisible(first is not None)
