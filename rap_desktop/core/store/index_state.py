@@ -13,13 +13,20 @@ indexer's own (path, size, mtime) check, so a stale row costs one quick rescan, 
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .base import Store
+
+class Store(Protocol):
+    """What these functions use of `base.Store` (schema.py reads TABLES here: no import of base)."""
+
+    conn: sqlite3.Connection
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS album_unfinished (
