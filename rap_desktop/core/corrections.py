@@ -22,6 +22,7 @@ from .store import NewExemplar, Store, photos
 from .store import concepts as concepts_table
 from .store import corrections as log_table
 from .store import merge as merge_table
+from .store import people_tags as imported_tags
 
 
 @dataclass(frozen=True)
@@ -142,5 +143,6 @@ def undo(store: Store) -> Correction:
                 log_table.restore_match(store, part["region"], part["concept"], part.get("previous"))
         if payload.get("created"):
             concepts_table.delete_concept(store, payload["created"])
+        imported_tags.take_back(store, payload)  # an import of people tags: the concepts and regions it made
         log_table.mark_undone(store, log_id)
     return Correction(log_id, action, f"undid {action}")

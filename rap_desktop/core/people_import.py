@@ -1,0 +1,307 @@
+"""Import people tags: what other tools named in the album's photos (core/people_tags.py reads it)
+offered as concepts, and the chosen ones applied.
+
+`scan` reads every indexed album photo's tags and places each named box on the photo's stored
+regions: a stored region that overlaps it well (IoU, or a face inside a person's box) is that
+person; otherwise the box itself becomes a region. Nothing is written. `apply` makes the chosen
+names concepts (one exemplar from a tagged region; a name the library already has keeps its
+concept) and confirms every tagged region, in one transaction with one correction-log row, so
+`match undo` takes the whole import back.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import people_tags
+from .cancel import CancelToken
+from .errors import NotFoundError, RapError
+from .images import LoadedImage, crop_original, load_image, load_working
+from .models.embedder import ImageEmbedder
+from .regions import USER, Box, iou
+from .regions import Proposal as NewRegion
+from .retrieval import embed_regions
+from .store import NewExemplar, Store, photos
+from .store import concepts as concepts_table
+from .store import corrections as log_table
+from .store import people_tags as rows
+
+MATCH_IOU = 0.5  # a stored region overlapping a tagged box this much is the tagged person
+CATEGORY = {"face": "person", "pet": "pet"}  # MWG region types -> the detector's word
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One photo's tag of a name. `state`: "match" (a stored region holds it), "region" (a region
+    will be made from the box), "keyword" (named without a box), "done" (already confirmed),
+    "taken" (the user said that region is someone else, or not this one)."""
+
+    photo_id: int
+    path: str
+    box: Box | None  # pixels of the photo as displayed (the stored regions' frame)
+    state: str
+    region: int | None = None  # the stored region ("match", "done", "taken")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    name: str
+    category: str
+    known: bool  # the library already has a concept of this name
+    tags: tuple[Tag, ...]
+
+    @property
+    def photos(self) -> int:
+        return len({t.photo_id for t in self.tags})
+
+    @property
+    def usable(self) -> tuple[Tag, ...]:
+        """The tags an import would confirm."""
+        return tuple(t for t in self.tags if t.state in ("match", "region"))
+
+
+@dataclass(frozen=True)
+class Imported:
+    correction: int | None  # the correction-log row (`match undo`), None when nothing was written
+    created: tuple[str, ...]
+    confirmed: int  # regions confirmed
+    regions_added: int  # of those, made from tagged boxes
+    skipped: tuple[tuple[str, str], ...] = field(default=())  # (name, why)
+
+
+def _category(kinds: Sequence[str]) -> str:
+    for kind in kinds:
+        if kind.casefold() in CATEGORY:
+            return CATEGORY[kind.casefold()]
+    return "object"
+
+
+def place(box: Box, regions: Sequence[photos.StoredRegion]) -> photos.StoredRegion | None:
+    """The stored region a tagged box is: the best IoU at least MATCH_IOU; else, for a face, the
+    smallest detected box that holds it in its upper part (a face tag on a person detection)."""
+    if not regions:
+        return None
+    best = max(regions, key=lambda r: iou(box, r.box))
+    if iou(box, best.box) >= MATCH_IOU:
+        return best
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    holders = []
+    for region in regions:
+        x1, y1, x2, y2 = region.box
+        inside = max(0.0, min(box[2], x2) - max(box[0], x1)) * max(0.0, min(box[3], y2) - max(box[1], y1))
+        size = (x2 - x1) * (y2 - y1)
+        centre = (box[1] + box[3]) / 2
+        if region.source == "detector" and area > 0 and inside >= 0.9 * area and area <= 0.5 * size and centre <= y1 + 0.6 * (y2 - y1):
+            holders.append((size, region.id, region))
+    return min(holders)[2] if holders else None
+
+
+def _photo_tags(path: str, size: tuple[int, int]) -> tuple[dict[str, tuple[str, Box | None, str]], set[str]]:
+    """name key -> (name, box or None, kind) for one photo (a name's first box wins), and its flat keywords."""
+    tags, turn = people_tags.photo_tags(path)
+    found: dict[str, tuple[str, Box | None, str]] = {}
+    for area in tags.areas:
+        name = people_tags.person_name(area.name)
+        box = people_tags.to_displayed(area, size, turn) if name and all(size) else None
+        if name and (box is not None or name.casefold() not in found):
+            found.setdefault(name.casefold(), (name, box, area.kind))
+            if box is not None and found[name.casefold()][1] is None:
+                found[name.casefold()] = (name, box, area.kind)
+    for raw, kind in tags.people:
+        name = people_tags.person_name(raw)
+        if name:
+            found.setdefault(name.casefold(), (name, None, kind))
+    return found, {k.casefold() for k in tags.keywords}
+
+
+def scan(
+    store: Store,
+    model: str,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> list[Proposal]:
+    """Every name the album's photos are tagged with, most photos first; only reads."""
+    listed = rows.album_photos(store)
+    read: list[tuple[int, str, dict, set[str]]] = []
+    for n, (photo_id, path, _, width, height) in enumerate(listed, 1):
+        if cancel is not None and cancel.cancelled:
+            break
+        found, keywords = _photo_tags(path, (width, height))
+        read.append((photo_id, path, found, keywords))
+        if progress is not None:
+            progress(n, len(listed))
+    people = {key: value[0] for _, _, found, _ in read for key, value in found.items()}
+    for concept in store.list_concepts():  # a plain keyword that is a known concept's name is that concept
+        people.setdefault(concept.name.casefold(), concept.name)
+    by_name: dict[str, list[tuple[Tag, str]]] = {}
+    for photo_id, path, found, keywords in read:
+        for key in found.keys() | (keywords & people.keys()):
+            _, box, kind = found.get(key, (people[key], None, ""))
+            tag = Tag(photo_id, path, box, "keyword" if box is None else "region")
+            by_name.setdefault(key, []).append((tag, kind))
+    return _proposals(store, model, people, by_name)
+
+
+def _proposals(store: Store, model: str, people: dict[str, str], by_name: dict) -> list[Proposal]:
+    known = {c.name.casefold(): c for c in store.list_concepts()}
+    cache: dict[int, list[photos.StoredRegion]] = {}
+    out = []
+    for key, tagged in by_name.items():
+        concept = known.get(key)
+        # a plain keyword ("beach", "2019") is no person unless a region or a hierarchy named it
+        if concept is None and not any(t.box for t, _ in tagged) and not any(kind for _, kind in tagged):
+            continue
+        placed = tuple(_placed(store, model, t, concept.id if concept else None, cache) for t, _ in tagged)
+        name = concept.name if concept else people[key]
+        category = concept.category if concept else _category([k for _, k in tagged])
+        out.append(Proposal(name, category, bool(concept), placed))
+    out.sort(key=lambda p: (-p.photos, p.name.casefold()))
+    return out
+
+
+def _placed(store: Store, model: str, tag: Tag, concept: int | None, cache: dict) -> Tag:
+    if tag.box is None:
+        return tag
+    if tag.photo_id not in cache:
+        cache[tag.photo_id] = photos.regions(store, tag.photo_id, model)
+    region = place(tag.box, cache[tag.photo_id])
+    if region is None:
+        return tag
+    said = photos.manual_statuses(store, [region.id])
+    mine = said.get((region.id, concept)) if concept is not None else None
+    if mine == "confirmed":
+        return Tag(tag.photo_id, tag.path, tag.box, "done", region.id)
+    if mine is not None or any(status != "rejected" for (_, other), status in said.items() if other != concept):
+        return Tag(tag.photo_id, tag.path, tag.box, "taken", region.id)  # the user's word stands
+    return Tag(tag.photo_id, tag.path, tag.box, "match", region.id)
+
+
+def choose(proposals: Sequence[Proposal], wanted: Sequence[str]) -> list[Proposal]:
+    """The proposals named in `wanted` (any case); a name not found is an error that says so."""
+    by_key = {p.name.casefold(): p for p in proposals}
+    missing = [w for w in wanted if w.strip().strip("<>").casefold() not in by_key]
+    if missing:
+        raise NotFoundError(f"no people tag named {missing[0]!r} in the album; list them with `album import-tags`")
+    return list({w.strip().strip("<>").casefold(): by_key[w.strip().strip("<>").casefold()] for w in wanted}.values())
+
+
+@dataclass
+class _Photo:
+    loaded: LoadedImage
+    boxes: list[Box] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+
+
+def _load(store: Store, embedder: ImageEmbedder, chosen: Sequence[Proposal]) -> tuple[dict[int, _Photo], list]:
+    """Before the write: each photo whose pixels are needed (a box to embed, an exemplar to cut),
+    checked against what was indexed; the new regions embedded, one batch per photo."""
+    needed: dict[int, str] = {}
+    for proposal in chosen:
+        usable = proposal.usable
+        for tag in usable:
+            if tag.state == "region" or (not proposal.known and tag is usable[0]):
+                needed[tag.photo_id] = tag.path
+    loaded: dict[int, _Photo] = {}
+    skipped = []
+    for photo_id, path in needed.items():
+        try:
+            image = load_working(path)
+        except (RapError, OSError) as exc:
+            skipped.append((path, str(exc)))
+            continue
+        if image.sha256 != photos.photo_sha256(store, photo_id):
+            skipped.append((path, "the file changed since it was indexed; index the folder again"))
+            continue
+        loaded[photo_id] = _Photo(image)
+    for proposal in chosen:
+        for tag in proposal.usable:
+            if tag.state == "region" and tag.photo_id in loaded:
+                loaded[tag.photo_id].boxes.append(tag.box)  # type: ignore[arg-type]
+    for item in loaded.values():
+        item.boxes = list(dict.fromkeys(item.boxes))
+        if item.boxes:
+            item.vectors = embed_regions(embedder, item.loaded, item.boxes)
+    return loaded, skipped
+
+
+def _crop(photo: _Photo, box: Box, name: str) -> LoadedImage:
+    buffer = io.BytesIO()
+    crop_original(photo.loaded, box, min_side=224).save(buffer, format="PNG")
+    return load_image(buffer.getvalue(), name=f"{name} (imported tag)")
+
+
+def apply(store: Store, embedder: ImageEmbedder, chosen: Sequence[Proposal]) -> Imported:
+    """Make the chosen proposals concepts and confirm their tagged regions, in one transaction."""
+    model = embedder.model_id
+    loaded, unread = _load(store, embedder, chosen)
+    skipped = [(path, why) for path, why in unread]
+    parts: list[dict] = []
+    created: list[tuple[int, str]] = []
+    added: list[int] = []
+    made: dict[tuple[int, Box], int] = {}  # (photo, box) -> the region made for it (two names, one box)
+    with store.transaction():
+        for proposal in chosen:
+            usable = [t for t in proposal.usable if t.state == "match" or t.photo_id in loaded]
+            if not usable:
+                skipped.append((proposal.name, "no tagged region to confirm (keywords only, or already done)"))
+                continue
+            concept = store.find_concept(proposal.name)
+            founder = next((n for n, t in enumerate(usable) if t.photo_id in loaded), None)
+            if concept is None and founder is None:
+                skipped.append((proposal.name, "its tagged photos could not be read"))
+                continue
+            regions = [_region_of(store, tag, loaded, model, made, added) for tag in usable]
+            if concept is None:
+                photo = loaded[usable[founder].photo_id]  # type: ignore[index]
+                concept_id = _new_concept(store, proposal, photo, regions[founder], parts)  # type: ignore[index]
+                created.append((concept_id, proposal.name))
+            else:
+                concept_id = concept.id
+            for region in regions:
+                previous = log_table.match_state(store, region, concept_id)
+                parts.append({"region": region, "concept": concept_id, "previous": previous})
+                log_table.set_match_status(store, region, concept_id, "confirmed", True)
+        log_id = None
+        if parts:
+            payload = {"members": parts, "import_concepts": [c for c, _ in created], "import_regions": added}
+            log_id = log_table.log(store, "import_tags", payload)
+    confirmed = sum(1 for p in parts if "region" in p)
+    return Imported(log_id, tuple(n for _, n in created), confirmed, len(added), tuple(skipped))
+
+
+def _region_of(store: Store, tag: Tag, loaded: dict[int, _Photo], model: str, made: dict, added: list[int]) -> int:
+    """Inside the write: the stored region of a tag, or a new one from its box (made once)."""
+    if tag.state == "match":
+        return tag.region  # type: ignore[return-value]
+    key = (tag.photo_id, tag.box)
+    if key not in made:
+        photo = loaded[tag.photo_id]
+        vector = photo.vectors[photo.boxes.index(tag.box)]  # type: ignore[index,arg-type]
+        proposal = NewRegion(tag.box, "tagged", 1.0, USER)  # type: ignore[arg-type]
+        ordinal = photos.write_region(store, tag.photo_id, proposal, vector, model)
+        made[key] = rows.region_id(store, tag.photo_id, ordinal)
+        added.append(made[key])
+    return made[key]
+
+
+def _new_concept(store: Store, proposal: Proposal, photo: _Photo, region: int, parts: list[dict]) -> int:
+    """Inside the write: the concept, and its exemplar cut from its first tagged region."""
+    now = time.time()
+    store.refuse_lookalike(proposal.name)
+    concept_id = concepts_table.insert_concept(store, proposal.name, "", proposal.category, now, now)
+    stored = photos.region_from_row(
+        store.conn.execute(
+            "SELECT id, photo_id, ordinal, x1, y1, x2, y2, label, score, source, vector FROM regions WHERE id = ?",
+            (region,),
+        ).fetchone()
+    )
+    vectors = {store.embedder.model_id: stored.vector} if store.embedder is not None else {}
+    crop = _crop(photo, stored.box, proposal.name)
+    exemplar = store.insert_exemplar(concept_id, NewExemplar(crop, None, "imported", vectors), None, now)
+    parts.append({"exemplar": exemplar.id})
+    return concept_id

@@ -1,0 +1,224 @@
+"""Reading the people tags other tools wrote: MWG regions (digiKam, Lightroom, Picasa, Immich),
+Microsoft Photo regions, and people keywords (digiKam's TagsList "People/Anna", Lightroom's
+hierarchicalSubject "People|Anna", Microsoft's LastKeywordXMP, plain dc:subject).
+
+Pure reading: XMP bytes in, names and boxes out; nothing is written. Boxes come out in the photo as
+displayed (EXIF orientation applied), the pixels the app stores its regions in. MWG areas are
+normalised and centre-based and, by MWG 2.0 section 5.9, apply to the stored (unrotated) image, so
+they are turned with the photo's orientation (the inverse of what core/xmp.py does when writing).
+Some writers put the displayed image's size in AppliedToDimensions instead: when those dimensions
+have the displayed photo's shape and not the stored one, the area is taken as already displayed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from . import names
+from .errors import InvalidNameError
+from .regions import Box
+from .xmp import _field, _region_items, _text, _to_stored, sidecar_path
+
+_NS = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "mwg-rs": "http://www.metadataworkinggroup.com/schemas/regions/",
+    "stArea": "http://ns.adobe.com/xmp/sType/Area#",
+    "stDim": "http://ns.adobe.com/xap/1.0/sType/Dimensions#",
+    "digiKam": "http://www.digikam.org/ns/1.0/",
+    "lr": "http://ns.adobe.com/lightroom/1.0/",
+    "MicrosoftPhoto": "http://ns.microsoft.com/photo/1.0/",
+    "MP": "http://ns.microsoft.com/photo/1.2/",
+    "MPRI": "http://ns.microsoft.com/photo/1.2/t/RegionInfo#",
+    "MPReg": "http://ns.microsoft.com/photo/1.2/t/Region#",
+}
+# first levels of a keyword hierarchy that hold people and pets (digiKam, Lightroom, Windows)
+PEOPLE_ROOTS = frozenset({"people", "persons", "person", "personen", "personnes", "faces", "family"})
+PET_ROOTS = frozenset({"pets", "pet", "animals", "haustiere"})
+# what tools write for a face nobody named: never a concept
+UNNAMED = frozenset({"unknown", "unknown person", "unknown people", "unnamed", "unconfirmed", "ignored", "?"})
+# the area of a region drawn on the displayed photo turns back with the inverse orientation
+_INVERSE = {6: 8, 8: 6}
+
+
+def _q(name: str) -> str:
+    prefix, local = name.split(":")
+    return f"{{{_NS[prefix]}}}{local}"
+
+
+@dataclass(frozen=True)
+class TaggedArea:
+    """A named region as written: normalised centre x, centre y, width, height."""
+
+    name: str
+    kind: str  # "Face", "Pet", or what else the writer said ("" when nothing)
+    area: tuple[float, float, float, float]
+    dims: tuple[float, float] | None  # AppliedToDimensions (w, h), when given
+
+
+@dataclass(frozen=True)
+class PhotoTags:
+    """What one XMP packet says about people: named regions and people keywords (name, kind)."""
+
+    areas: tuple[TaggedArea, ...] = ()
+    people: tuple[tuple[str, str], ...] = ()  # from a hierarchy: ("Anna", "Face"), ("Bo", "Pet")
+    keywords: tuple[str, ...] = ()  # flat keywords (dc:subject): people only if named elsewhere
+
+    def __or__(self, other: PhotoTags) -> PhotoTags:
+        return PhotoTags(self.areas + other.areas, self.people + other.people, self.keywords + other.keywords)
+
+
+def person_name(raw: str) -> str | None:
+    """A tag's name as a concept name, or None for an unnamed face or a name the app cannot hold."""
+    try:
+        name = names.clean_name(raw)
+    except InvalidNameError:
+        return None
+    return None if name.casefold() in UNNAMED else name
+
+
+def parse(data: bytes) -> PhotoTags:
+    """The people tags in one XMP packet (a sidecar's bytes or the packet embedded in a photo).
+    Unreadable XMP, or XMP declaring a DTD (entities are never expanded), says nothing."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return PhotoTags()
+    start = data.find(b"<x:xmpmeta")
+    start = data.find(b"<rdf:RDF") if start < 0 else start
+    end_meta, end_rdf = data.rfind(b"</x:xmpmeta>"), data.rfind(b"</rdf:RDF>")
+    if start < 0:
+        return PhotoTags()
+    end = end_meta + len(b"</x:xmpmeta>") if end_meta > start else end_rdf + len(b"</rdf:RDF>")
+    try:
+        root = ET.fromstring(data[start:end])  # the packet without its wrapper (padding, xpacket)
+    except ET.ParseError:
+        return PhotoTags()
+    descriptions = [d for rdf in root.iter(_q("rdf:RDF")) for d in rdf.findall(_q("rdf:Description"))]
+    found = PhotoTags()
+    for description in descriptions:
+        found = found | PhotoTags(_mwg(description) + _microsoft(description), *_keywords(description))
+    return found
+
+
+def _float(value: object) -> float | None:
+    try:
+        number = float(_text(value))  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    return number
+
+
+def _mwg(description: ET.Element) -> tuple[TaggedArea, ...]:
+    regions = description.find(_q("mwg-rs:Regions"))
+    if regions is None:
+        return ()
+    dims_node = _field(regions, "mwg-rs:AppliedToDimensions")
+    dims = None
+    if isinstance(dims_node, ET.Element):
+        w, h = _float(_field(dims_node, "stDim:w")), _float(_field(dims_node, "stDim:h"))
+        dims = (w, h) if w and h and w > 0 and h > 0 else None
+    out = []
+    for li in _region_items(regions):
+        area = _field(li, "mwg-rs:Area")
+        values = [_float(_field(area, f"stArea:{k}")) for k in "xywh"] if isinstance(area, ET.Element) else []
+        if len(values) != 4 or any(v is None for v in values):
+            continue
+        x, y, w, h = (float(v) for v in values)  # type: ignore[arg-type]
+        if isinstance(area, ET.Element) and _text(_field(area, "stArea:unit")).lower() == "pixel":
+            if dims is None:
+                continue  # pixels of an unknown image: cannot place it
+            x, y, w, h = x / dims[0], y / dims[1], w / dims[0], h / dims[1]
+        kind = _text(_field(li, "mwg-rs:Type"))
+        out.append(TaggedArea(_text(_field(li, "mwg-rs:Name")), kind, (x, y, w, h), dims))
+    return tuple(out)
+
+
+def _microsoft(description: ET.Element) -> tuple[TaggedArea, ...]:
+    """Windows Photo Gallery's regions: MPReg:Rectangle "x, y, w, h" from the top-left corner."""
+    info = description.find(_q("MP:RegionInfo"))
+    holder = _field(info, "MPRI:Regions") if info is not None else None
+    if not isinstance(holder, ET.Element):
+        return ()
+    out = []
+    for li in holder.iter(_q("rdf:li")):
+        rect = _text(_field(li, "MPReg:Rectangle"))
+        parts = [p.strip() for p in rect.split(",")]
+        try:
+            x, y, w, h = (float(p) for p in parts)
+        except ValueError:
+            continue
+        out.append(TaggedArea(_text(_field(li, "MPReg:PersonDisplayName")), "Face", (x + w / 2, y + h / 2, w, h), None))
+    return tuple(out)
+
+
+def _items(description: ET.Element, name: str) -> list[str]:
+    element = description.find(_q(name))
+    if element is None:
+        return []
+    return [li.text.strip() for li in element.iter(_q("rdf:li")) if li.text and li.text.strip()]
+
+
+def _keywords(description: ET.Element) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    people = []
+    for prop, separator in (
+        ("digiKam:TagsList", "/"),
+        ("lr:hierarchicalSubject", "|"),
+        ("MicrosoftPhoto:LastKeywordXMP", "/"),
+    ):
+        for path in _items(description, prop):
+            parts = [p.strip() for p in path.split(separator) if p.strip()]
+            if len(parts) >= 2 and parts[0].casefold() in PEOPLE_ROOTS | PET_ROOTS:
+                people.append((parts[-1], "Pet" if parts[0].casefold() in PET_ROOTS else "Face"))
+    return tuple(people), tuple(_items(description, "dc:subject"))
+
+
+def to_displayed(area: TaggedArea, size: tuple[int, int], turn: int) -> Box | None:
+    """The area as a box in pixels of the photo as displayed (`size`, EXIF orientation `turn`
+    applied); None when it has no area inside the photo."""
+    width, height = size
+    cx, cy, w, h = area.area
+    corners = [(cx - w / 2, cy - h / 2), (cx + w / 2, cy + h / 2)]
+    if turn >= 5 and area.dims is not None and width != height and _drawn_displayed(area.dims, size):
+        turn = 1  # the writer used the displayed image: nothing to turn
+    back = _INVERSE.get(turn, turn)
+    points = [_to_stored(u, v, back) for u, v in corners]
+    (a, b), (c, d) = points
+    x1, x2 = sorted((min(max(a, 0.0), 1.0) * width, min(max(c, 0.0), 1.0) * width))
+    y1, y2 = sorted((min(max(b, 0.0), 1.0) * height, min(max(d, 0.0), 1.0) * height))
+    return (x1, y1, x2, y2) if x2 - x1 >= 1 and y2 - y1 >= 1 else None
+
+
+def _drawn_displayed(dims: tuple[float, float], size: tuple[int, int]) -> bool:
+    """AppliedToDimensions shaped like the displayed photo (portrait vs landscape), not the stored one."""
+    return (dims[0] > dims[1]) == (size[0] > size[1])
+
+
+def photo_tags(photo: str | os.PathLike) -> tuple[PhotoTags, int]:
+    """(the people tags of a photo: its sidecars photo.jpg.xmp and photo.xmp, then the XMP embedded
+    in the file; its EXIF orientation). A file that cannot be read adds nothing."""
+    found = PhotoTags()
+    for style in ("ext", "stem"):
+        path = sidecar_path(photo, style)
+        if path != Path(photo) and path.is_file():
+            with contextlib.suppress(OSError):
+                found = found | parse(path.read_bytes())
+    embedded, turn = _embedded(photo)
+    return (found | parse(embedded) if embedded else found), turn
+
+
+def _embedded(photo: str | os.PathLike) -> tuple[bytes, int]:
+    """The XMP packet inside the photo file and its EXIF orientation (the header only is read)."""
+    try:
+        with Image.open(photo) as image:
+            value = int(image.getexif().get(0x0112, 1))
+            packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
+    except Exception:  # not an image, unreadable, a broken EXIF block: nothing to read
+        return b"", 1
+    if isinstance(packet, str):
+        packet = packet.encode("utf-8")
+    return bytes(packet), value if 1 <= value <= 8 else 1
