@@ -205,6 +205,7 @@ def register(sub, command) -> None:
         "--full", action="store_true", help="decide every region again, not only what changed since the last re-match"
     )
     register_more(sub, command)
+    register_import_tags(sub, command)
 
 
 def _group_dict(store, group: groups.Group) -> dict:
@@ -320,3 +321,62 @@ def register_more(sub, command) -> None:
         type=int,
         help="photos per generate call (default: [generation] caption_batch, else from free GPU memory; 4 on a CPU)",
     )
+
+
+def _proposal_dict(proposal) -> dict:
+    return {
+        "name": proposal.name,
+        "category": proposal.category,
+        "known": proposal.known,
+        "photos": proposal.photos,
+        "regions": sum(1 for t in proposal.tags if t.box is not None),
+        "usable": len(proposal.usable),
+        "tags": [
+            {"path": t.path, "state": t.state, "box": [round(v, 1) for v in t.box] if t.box else None}
+            for t in proposal.tags
+        ],
+    }
+
+
+def import_tags(args: argparse.Namespace, session: Session) -> dict:
+    """List the people tags of the album's photos, or (--apply) make the named ones concepts."""
+    from ..core.actions import people_tags
+
+    found = people_tags.people_tag_proposals(session)
+    if not args.apply:
+        lines = [
+            f"{tag(p.name)}{' (known)' if p.known else ''}: {p.photos} photo{'s' * (p.photos != 1)}, "
+            f"{len(p.usable)} region{'s' * (len(p.usable) != 1)} to confirm"
+            for p in found
+        ] or ["no people tags in the album's sidecars or photos"]
+        if found:
+            lines.append("import some with `rap-desktop album import-tags --apply NAME...`")
+        return {"proposals": [_proposal_dict(p) for p in found], "text": "\n".join(lines)}
+    done = people_tags.import_people_tags(session, args.apply, found)
+    imported = done.value
+    text = f"{imported.confirmed} regions confirmed ({imported.regions_added} made from tagged boxes)"
+    if imported.created:
+        text += "; new: " + ", ".join(tag(n) for n in imported.created)
+    text += "\n" + "\n".join(f"  skipped {what}: {why}" for what, why in imported.skipped) if imported.skipped else ""
+    if imported.correction is not None:
+        text += "\ntake it back with `rap-desktop match undo`"
+    return {
+        "created": list(imported.created),
+        "confirmed": imported.confirmed,
+        "regions_added": imported.regions_added,
+        "skipped": [{"what": w, "why": y} for w, y in imported.skipped],
+        "correction": imported.correction,
+        "text": text,
+    }
+
+
+def register_import_tags(sub, command) -> None:
+    album_group = sub.add_parser("album", help="the album as a whole (import people tags)")
+    album_actions = album_group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = command(
+        album_actions,
+        "import-tags",
+        import_tags,
+        "people tags other tools wrote (XMP regions and keywords, sidecars and photos): list, or import",
+    )
+    p.add_argument("--apply", nargs="+", metavar="NAME", help="make these names concepts, their regions confirmed")

@@ -18,7 +18,7 @@ from PIL import Image
 
 from .cancel import CancelToken
 from .images import LoadedImage, crop_original, fit_within, load_working
-from .mentions import mentioned
+from .mentions import mentioned, related_names
 from .models.generator import DEFAULT_OPTIONS, Answer, GenerationOptions, RapGenerator
 from .photo_context import PhotoContext
 from .prompting import (
@@ -51,6 +51,13 @@ class Reply:
     def prompt(self) -> str:
         """The exact first user turn the model saw, image tokens included."""
         return self.conversation.first.text
+
+
+@dataclass(frozen=True)
+class RelatedConcept(ChosenConcept):
+    """A concept brought along because the description of one already chosen (`via`) names it."""
+
+    via: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,21 +136,43 @@ class Assistant:
         infos = {c.id: c.info for c in self.store.list_concepts()}
         return [ConceptRef(c.name, infos.get(c.concept_id, ""), self._concept_image(c.name)) for c in chosen]
 
+    def with_relations(self, chosen: Sequence[ChosenConcept], limit: int) -> tuple[ChosenConcept, ...]:
+        """`chosen` (at most `limit`), then the concepts their descriptions relate them to ("<anna> is
+        <bo>'s sister"), one step, while there is room: below everything the question named or the photo
+        showed, never past `limit` (the model's concept limit)."""
+        kept = list(chosen[:limit])
+        if len(kept) >= limit:
+            return tuple(kept)
+        concepts = self.store.list_concepts()
+        by_id, by_name = {c.id: c for c in concepts}, {c.name: c for c in concepts}
+        for first in tuple(kept):
+            concept = by_id.get(first.concept_id)
+            for name in related_names(concept.info, concept.name, by_name) if concept else ():
+                if len(kept) < limit and all(c.concept_id != by_name[name].id for c in kept):
+                    kept.append(RelatedConcept(name, by_name[name].id, "relation", via=concept.name))
+        return tuple(kept)
+
+    def _most(self) -> int:
+        """Concepts a question about a photo gets: as `retrieve(top_k=limit)` counts them."""
+        limit = self.generator.concept_limit
+        return min(limit or self.retriever.limit, self.retriever.limit)
+
     def prepare(self, photo: LoadedImage, question: str, path: str | None = None) -> Prepared:
         """Store side of `ask`: retrieval, then the exact RAP user turn with the concepts' images."""
         limit = self.generator.concept_limit
         retrieval = self.retriever.retrieve(photo, question, top_k=limit, path=path)
-        refs = self.concept_refs(retrieval.concepts)
+        chosen = self.with_relations(retrieval.concepts, self._most())
+        refs = self.concept_refs(chosen)
         turn = build_user_turn(question, refs, query_image=prompt_image(photo.image), limit=limit)
-        return Prepared(Conversation.start(self.template, turn), retrieval.concepts, retrieval)
+        return Prepared(Conversation.start(self.template, turn), chosen, retrieval)
 
     def prepare_seen(self, context: PhotoContext, question: str) -> Prepared:
         """`prepare` for a photo already decoded and retrieved (the one on screen): only the concepts
         are chosen again, for this question; nothing is read, detected, embedded or written."""
-        limit = self.generator.concept_limit
-        most = min(limit or self.retriever.limit, self.retriever.limit)  # as `retrieve(top_k=limit)` counts
-        chosen = self.retriever.choose(context.retrieval.regions, question, most)
-        retrieval = dataclasses.replace(context.retrieval, concepts=chosen)
+        limit, most = self.generator.concept_limit, self._most()
+        found = self.retriever.choose(context.retrieval.regions, question, most)
+        retrieval = dataclasses.replace(context.retrieval, concepts=found)
+        chosen = self.with_relations(found, most)
         refs = self.concept_refs(chosen)
         turn = build_user_turn(question, refs, query_image=prompt_image(context.photo.image), limit=limit)
         return Prepared(Conversation.start(self.template, turn), chosen, retrieval)
@@ -151,8 +180,8 @@ class Assistant:
     def prepare_text_only(self, question: str) -> Prepared:
         """Store side of `ask_text_only`: the concepts the question names are the context."""
         by_name = {c.name: c.id for c in self.store.list_concepts()}
-        chosen = tuple(ChosenConcept(n, by_name[n], "mention") for n in mentioned(question, by_name))
-        chosen = chosen[: self.generator.concept_limit]
+        named = tuple(ChosenConcept(n, by_name[n], "mention") for n in mentioned(question, by_name))
+        chosen = self.with_relations(named, self.generator.concept_limit)
         turn = build_user_turn(question, self.concept_refs(chosen), limit=self.generator.concept_limit)
         return Prepared(Conversation.start(self.template, turn), chosen, None)
 

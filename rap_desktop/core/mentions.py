@@ -45,3 +45,10 @@ def mention_spans(text: str, names: Iterable[str]) -> list[tuple[int, int, str]]
             if not any(start < e and s < end for s, e, _ in spans):
                 spans.append((start, end, name))
     return sorted(spans)
+
+
+def related_names(info: str, own: str, names: Iterable[str]) -> list[str]:
+    """The other concepts a concept's description relates it to ("<anna> is <bo>'s sister",
+    "walks with Bo"): known names in it, bracketed or not, in the order they first appear, its
+    own name left out."""
+    return [name for name in mentioned(info, names) if name.casefold() != own.casefold()]

@@ -95,8 +95,8 @@ def place(box: Box, regions: Sequence[photos.StoredRegion]) -> photos.StoredRegi
         x1, y1, x2, y2 = region.box
         inside = max(0.0, min(box[2], x2) - max(box[0], x1)) * max(0.0, min(box[3], y2) - max(box[1], y1))
         size = (x2 - x1) * (y2 - y1)
-        centre = (box[1] + box[3]) / 2
-        if region.source == "detector" and area > 0 and inside >= 0.9 * area and area <= 0.5 * size and centre <= y1 + 0.6 * (y2 - y1):
+        upper = (box[1] + box[3]) / 2 <= y1 + 0.6 * (y2 - y1)
+        if region.source == "detector" and 0 < area <= 0.5 * size and inside >= 0.9 * area and upper:
             holders.append((size, region.id, region))
     return min(holders)[2] if holders else None
 

@@ -104,7 +104,9 @@ def _free_box(regions, size: tuple[int, int]) -> tuple[float, float, float, floa
 def _matches(home: Path) -> list[tuple]:
     conn = sqlite3.connect(home / "store.sqlite3")
     try:
-        return conn.execute("SELECT region_id, concept_id, similarity, status, accepted FROM matches ORDER BY 1, 2").fetchall()
+        return conn.execute(
+            "SELECT region_id, concept_id, similarity, status, accepted FROM matches ORDER BY 1, 2"
+        ).fetchall()
     finally:
         conn.close()
 
@@ -142,7 +144,9 @@ def tagged_album(session, photos, tmp_path: Path):
     shown = load_image(files["bus"])
     assert shown.size == (1080, 810)  # stored 810 x 1080, displayed turned
     free = _free_box(bus_regions, shown.size)
-    files["bus"].with_suffix(".xmp").write_text(_lightroom("Anna", _area_of(free, shown.size, 6), (810, 1080), "Face", "People"))
+    files["bus"].with_suffix(".xmp").write_text(
+        _lightroom("Anna", _area_of(free, shown.size, 6), (810, 1080), "Face", "People")
+    )
 
     coffee = _digikam("x", (0.5, 0.5, 0.1, 0.1), (600, 400)).replace("People/x", "Places/Beach")
     coffee = coffee.replace("<rdf:li>x</rdf:li>", "<rdf:li>anna</rdf:li><rdf:li>beach</rdf:li>")
@@ -168,7 +172,9 @@ def test_scan_finds_the_names_and_places_the_boxes(session, tagged_album) -> Non
         stored = raw.convert("RGB")
     x, y, w, h = _area_of(tagged_album["free"], (1080, 810), 6)
     left, top = round((x - w / 2) * 810), round((y - h / 2) * 1080)
-    turned = stored.crop((left, top, left + round(w * 810), top + round(h * 1080))).transpose(Image.Transpose.ROTATE_270)
+    turned = stored.crop((left, top, left + round(w * 810), top + round(h * 1080))).transpose(
+        Image.Transpose.ROTATE_270
+    )
     seen = load_image(files["bus"]).image.crop(tuple(round(v) for v in bus.box))
     assert turned.size == seen.size
     assert np.abs(np.asarray(turned, np.int16) - np.asarray(seen, np.int16)).mean() < 2
@@ -181,6 +187,8 @@ def test_apply_makes_concepts_and_one_undo_takes_it_back(session, home: Path, ta
     before = _matches(home)
     store = session.store()
     done = import_people_tags(session, ["anna", "<Mochi>"])
+    cover = store.image_path(store.exemplars("Anna")[0].image)
+    assert cover.is_file()
     imported = done.value
     assert set(imported.created) == {"Anna", "Mochi"} and done.changes.concepts and done.changes.matches
     assert imported.confirmed == 3 and imported.regions_added >= 1  # zidane's region, the bus's new one, the cat
@@ -199,16 +207,16 @@ def test_apply_makes_concepts_and_one_undo_takes_it_back(session, home: Path, ta
     assert store.find_concept("Anna") is None and store.find_concept("Mochi") is None
     assert not [r for r in photo_rows.all_regions(store, tagged_album["bus"]) if r.source == "user"]
     assert _matches(home) == before
-    assert not list((home / "images").rglob("*.*")) or all(
-        e.concept_id not in (anna.id,) for e in store.exemplars()
-    )
+    assert not list((home / "images").rglob("*.*")) or all(e.concept_id not in (anna.id,) for e in store.exemplars())
 
 
 def test_undo_of_an_import_is_refused_after_another_correction(session, tagged_album) -> None:
     done = import_people_tags(session, ["Anna"])
     store = session.store()
     photo, sha, _ = photo_rows.find_photo(store, str(tagged_album["files"]["zidane"]))
-    other = next(r for r in photo_rows.regions(store, photo, session.embedder.model_id) if r.id != tagged_album["target"].id)
+    other = next(
+        r for r in photo_rows.regions(store, photo, session.embedder.model_id) if r.id != tagged_album["target"].id
+    )
     actions.confirm(session, sha, other.name, "Anna")
     with pytest.raises(Exception, match="undo those first"):
         undo_people_tags(session, done.value.correction)
@@ -239,6 +247,7 @@ def cli(home: Path, tiny_config: Path, capsys):
     return run
 
 
+@pytest.mark.slow
 def test_cli_lists_applies_and_refuses_unknown_names(cli, tagged_album) -> None:
     code, doc, err = cli("album", "import-tags", "--json")
     assert code == 0, err
@@ -258,6 +267,7 @@ def test_cli_lists_applies_and_refuses_unknown_names(cli, tagged_album) -> None:
     assert "Anna" not in json.dumps(doc)
 
 
+@pytest.mark.slow
 @needs_exiftool
 def test_tags_written_by_exiftool_in_digikam_and_lightroom_forms(session, photos, tmp_path: Path) -> None:
     album = tmp_path / "album"
@@ -278,8 +288,14 @@ def test_tags_written_by_exiftool_in_digikam_and_lightroom_forms(session, photos
     assert Indexer(retriever, workers=0).index([album]).indexed == 2
     sidecar = Path(f"{plain}.xmp")  # digiKam's name; Lightroom's hierarchy in the same file
     subprocess.run(
-        [EXIFTOOL, "-q", "-XMP-digiKam:TagsList=People/Family/Carla", "-XMP-lr:HierarchicalSubject=Pets|Bo",
-         "-XMP-dc:Subject=Carla", str(sidecar)],
+        [
+            EXIFTOOL,
+            "-q",
+            "-XMP-digiKam:TagsList=People/Family/Carla",
+            "-XMP-lr:HierarchicalSubject=Pets|Bo",
+            "-XMP-dc:Subject=Carla",
+            str(sidecar),
+        ],
         check=True,
     )
     found = {p.name: p for p in people_tag_proposals(session)}

@@ -93,7 +93,7 @@ def prepare(store: Store, assistant: Assistant | None, item: Item, force: bool) 
     best: dict[int, ChosenConcept] = {}
     for concept, _ in found:  # best region per concept, in the order found
         best.setdefault(concept.concept_id, concept)
-    chosen = tuple(best.values())[:limit]
+    chosen = assistant.with_relations(tuple(best.values()), limit)  # and whom their descriptions name
     turn = build_user_turn(
         caption_question(), assistant.concept_refs(chosen), query_image=prompt_image(loaded.image), limit=limit
     )
