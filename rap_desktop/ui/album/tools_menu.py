@@ -16,6 +16,7 @@ from rap_desktop.core.changes import Changes
 from ..context import AppContext
 from .caption_dialog import CaptionDialog, show_caption
 from .groups_dialog import GroupsDialog, show_groups
+from .import_tags_dialog import ImportTagsDialog, show_import_tags
 
 
 class AlbumTools(QObject):
@@ -37,6 +38,11 @@ class AlbumTools(QObject):
         self.caption_action.setToolTip("Personalised captions for an album folder, and XMP sidecars for other apps")
         self.caption_action.triggered.connect(lambda _checked=False: self.show_caption())
         self.menu_actions = [self.groups_action, self.caption_action]
+        self.import_tags_dialog: ImportTagsDialog | None = None
+        self.import_tags_action = QAction("Import &people tags…", parent)
+        self.import_tags_action.setToolTip("Bring in the people other photo apps already named in your photos")
+        self.import_tags_action.triggered.connect(lambda _checked=False: self.show_import_tags())
+        self.menu_actions.append(self.import_tags_action)
 
     def generator_unloading(self) -> None:
         """Unload generator during a caption run: the run stops after its current photo."""
@@ -52,6 +58,11 @@ class AlbumTools(QObject):
         if self.groups_dialog is None:
             self.groups_dialog = GroupsDialog(self.ctx, self.parent_widget)
         return show_groups(self.groups_dialog)
+
+    def show_import_tags(self) -> ImportTagsDialog:
+        if self.import_tags_dialog is None:
+            self.import_tags_dialog = ImportTagsDialog(self.ctx, self.parent_widget)
+        return show_import_tags(self.import_tags_dialog)
 
     def show_caption(self) -> CaptionDialog:
         if self.caption_dialog is None:

@@ -45,6 +45,8 @@ def concept_lines(prepared: Prepared) -> list[str]:
 def _why(concept: ChosenConcept) -> str:
     if concept.reason == "mention":
         return f"{tag(concept.name)}: named in the question"
+    if concept.reason == "relation":  # brought along by another concept's description
+        return f"{tag(concept.name)}: named in the description of {tag(getattr(concept, 'via', ''))}"
     similarity = f", similarity {concept.similarity:.2f}" if concept.similarity is not None else ""
     return f"{tag(concept.name)}: matched region {concept.region}{similarity}"
 
@@ -64,6 +66,9 @@ def sentence(concept: ChosenConcept | None, name: str, threshold: float) -> str:
         return f"{name}: one of your people and things it was given."
     if concept.reason == "mention":
         return f"{name}: you named {name} in your question, so it was shown this photo of {name}."
+    if concept.reason == "relation":
+        via = getattr(concept, "via", "") or "another of your people"
+        return f"{name}: your description of {via} mentions {name}, so it was told about {name} too."
     said = {"sure": "it is sure this is", "probably": "this is probably", "maybe": "this might be"}
     how = said[sureness(concept.similarity, threshold)]
     return f"{name}: part of the photo looks like your photo of {name}, so {how} {name}."
