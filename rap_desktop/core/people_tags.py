@@ -23,7 +23,7 @@ from PIL import Image
 from . import names
 from .errors import InvalidNameError
 from .regions import Box
-from .xmp import _field, _region_items, _text, _to_stored, sidecar_path
+from .xmp import _region_items, _text, _to_stored, sidecar_path
 
 _NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -50,6 +50,19 @@ _INVERSE = {6: 8, 8: 6}
 def _q(name: str) -> str:
     prefix, local = name.split(":")
     return f"{{{_NS[prefix]}}}{local}"
+
+
+def _field(node: ET.Element, name: str) -> str | ET.Element | None:
+    """A struct field in any RDF form (attribute shorthand, child element, or either on a nested
+    rdf:Description), as core/xmp.py reads its own; here for the namespaces it does not know."""
+    key = _q(name)
+    for holder in (node, *node.findall(_q("rdf:Description"))):
+        if key in holder.attrib:
+            return holder.attrib[key]
+        found = holder.find(key)
+        if found is not None:
+            return found
+    return None
 
 
 @dataclass(frozen=True)
