@@ -101,9 +101,11 @@ def place(box: Box, regions: Sequence[photos.StoredRegion]) -> photos.StoredRegi
     return min(holders)[2] if holders else None
 
 
-def _photo_tags(path: str, size: tuple[int, int]) -> tuple[dict[str, tuple[str, Box | None, str]], set[str]]:
+def _photo_tags(
+    path: str, size: tuple[int, int], ours: set[str]
+) -> tuple[dict[str, tuple[str, Box | None, str]], set[str]]:
     """name key -> (name, box or None, kind) for one photo (a name's first box wins), and its flat keywords."""
-    tags, turn = people_tags.photo_tags(path)
+    tags, turn = people_tags.photo_tags(path, ours)
     found: dict[str, tuple[str, Box | None, str]] = {}
     for area in tags.areas:
         name = people_tags.person_name(area.name)
@@ -127,11 +129,12 @@ def scan(
 ) -> list[Proposal]:
     """Every name the album's photos are tagged with, most photos first; only reads."""
     listed = rows.album_photos(store)
+    ours = {c.name.casefold() for c in store.list_concepts()}
     read: list[tuple[int, str, dict, set[str]]] = []
     for n, (photo_id, path, _, width, height) in enumerate(listed, 1):
         if cancel is not None and cancel.cancelled:
             break
-        found, keywords = _photo_tags(path, (width, height))
+        found, keywords = _photo_tags(path, (width, height), ours)
         read.append((photo_id, path, found, keywords))
         if progress is not None:
             progress(n, len(listed))

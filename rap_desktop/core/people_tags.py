@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .xmp import _region_items, _text, _to_stored, sidecar_path
 
 _NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
     "dc": "http://purl.org/dc/elements/1.1/",
     "mwg-rs": "http://www.metadataworkinggroup.com/schemas/regions/",
     "stArea": "http://ns.adobe.com/xmp/sType/Area#",
@@ -82,9 +84,18 @@ class PhotoTags:
     areas: tuple[TaggedArea, ...] = ()
     people: tuple[tuple[str, str], ...] = ()  # from a hierarchy: ("Anna", "Face"), ("Bo", "Pet")
     keywords: tuple[str, ...] = ()  # flat keywords (dc:subject): people only if named elsewhere
+    by_us: bool = False  # a sidecar this app wrote (xmp:CreatorTool): its own names are no news
 
     def __or__(self, other: PhotoTags) -> PhotoTags:
         return PhotoTags(self.areas + other.areas, self.people + other.people, self.keywords + other.keywords)
+
+    def without(self, names: AbstractSet[str]) -> PhotoTags:
+        """Minus the tags carrying one of `names` (casefolded)."""
+        return PhotoTags(
+            tuple(a for a in self.areas if a.name.strip().casefold() not in names),
+            tuple(p for p in self.people if p[0].strip().casefold() not in names),
+            tuple(k for k in self.keywords if k.strip().casefold() not in names),
+        )
 
 
 def person_name(raw: str) -> str | None:
@@ -115,7 +126,8 @@ def parse(data: bytes) -> PhotoTags:
     found = PhotoTags()
     for description in descriptions:
         found = found | PhotoTags(_mwg(description) + _microsoft(description), *_keywords(description))
-    return found
+    creator = {_text(_field(d, "xmp:CreatorTool")) for d in descriptions}
+    return PhotoTags(found.areas, found.people, found.keywords, "rap-desktop" in creator)
 
 
 def _float(value: object) -> float | None:
@@ -211,15 +223,18 @@ def _drawn_displayed(dims: tuple[float, float], size: tuple[int, int]) -> bool:
     return (dims[0] > dims[1]) == (size[0] > size[1])
 
 
-def photo_tags(photo: str | os.PathLike) -> tuple[PhotoTags, int]:
+def photo_tags(photo: str | os.PathLike, ours: AbstractSet[str] = frozenset()) -> tuple[PhotoTags, int]:
     """(the people tags of a photo: its sidecars photo.jpg.xmp and photo.xmp, then the XMP embedded
-    in the file; its EXIF orientation). A file that cannot be read adds nothing."""
+    in the file; its EXIF orientation). A file that cannot be read adds nothing. `ours`: the library's
+    names (casefolded); in a sidecar this app wrote, the regions and keywords with those names are the
+    app's own matches written out (its writer replaces other tools' regions of its names), not news."""
     found = PhotoTags()
     for style in ("ext", "stem"):
         path = sidecar_path(photo, style)
         if path != Path(photo) and path.is_file():
             with contextlib.suppress(OSError):
-                found = found | parse(path.read_bytes())
+                packet = parse(path.read_bytes())
+                found = found | (packet.without(ours) if packet.by_us else packet)
     embedded, turn = _embedded(photo)
     return (found | parse(embedded) if embedded else found), turn
 

@@ -120,3 +120,24 @@ def test_a_tagged_box_lands_on_the_overlapping_region_or_the_body_holding_the_fa
     assert place((200, 700, 300, 850), regions) is None  # low in the body: not its face
     assert place((200, 150, 300, 280), [whole]) is None  # the whole photo holds every face: not a match
     assert place((1, 1, 2, 2), []) is None
+
+
+def test_our_own_sidecar_is_no_news_but_other_tools_names_in_it_are(tmp_path) -> None:
+    from rap_desktop.core.people_tags import photo_tags
+    from rap_desktop.core.xmp import Region, write_sidecar
+
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"not a photo")
+    theirs = tmp_path / "p.jpg.xmp"
+    theirs.write_bytes(
+        _xmp(
+            '<mwg-rs:Regions rdf:parseType="Resource"><mwg-rs:RegionList><rdf:Bag><rdf:li rdf:parseType="Resource">'
+            '<mwg-rs:Name>Anna</mwg-rs:Name><mwg-rs:Area stArea:x="0.5" stArea:y="0.5" stArea:w="0.1" '
+            'stArea:h="0.1"/></rdf:li></rdf:Bag></mwg-rs:RegionList></mwg-rs:Regions>'
+        )
+    )
+    assert [a.name for a in photo_tags(photo, {"bo"})[0].areas] == ["Anna"]  # digiKam's alone
+    write_sidecar(photo, (100, 100), "a caption", ["bo"], [Region("bo", "dog", (10, 10, 50, 50))])
+    merged, turn = photo_tags(photo, {"bo"})  # ours merged in: our match of bo is not offered back
+    assert turn == 1 and [a.name for a in merged.areas] == ["Anna"] and merged.keywords == ()
+    assert {a.name for a in photo_tags(photo)[0].areas} == {"Anna", "bo"}  # bo unknown to the library now
