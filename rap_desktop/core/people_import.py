@@ -156,8 +156,9 @@ def _proposals(store: Store, model: str, people: dict[str, str], by_name: dict) 
     out = []
     for key, tagged in by_name.items():
         concept = known.get(key)
-        # a plain keyword ("beach", "2019") is no person unless a region or a hierarchy named it
-        if concept is None and not any(t.box for t, _ in tagged) and not any(kind for _, kind in tagged):
+        # a plain keyword ("beach", "2019", or a concept's name used as a word) is no person tag
+        # unless a region or a people hierarchy named it somewhere
+        if not any(t.box for t, _ in tagged) and not any(kind for _, kind in tagged):
             continue
         placed = tuple(_placed(store, model, t, concept.id if concept else None, cache) for t, _ in tagged)
         name = concept.name if concept else people[key]
@@ -179,18 +180,20 @@ def _placed(store: Store, model: str, tag: Tag, concept: int | None, cache: dict
     mine = said.get((region.id, concept)) if concept is not None else None
     if mine == "confirmed":
         return Tag(tag.photo_id, tag.path, tag.box, "done", region.id)
-    if mine is not None or any(status != "rejected" for (_, other), status in said.items() if other != concept):
-        return Tag(tag.photo_id, tag.path, tag.box, "taken", region.id)  # the user's word stands
+    # rejected for this name, or confirmed as someone else: the user's word stands
+    if mine is not None or any(status == "confirmed" for (_, other), status in said.items() if other != concept):
+        return Tag(tag.photo_id, tag.path, tag.box, "taken", region.id)
     return Tag(tag.photo_id, tag.path, tag.box, "match", region.id)
 
 
 def choose(proposals: Sequence[Proposal], wanted: Sequence[str]) -> list[Proposal]:
     """The proposals named in `wanted` (any case); a name not found is an error that says so."""
     by_key = {p.name.casefold(): p for p in proposals}
-    missing = [w for w in wanted if w.strip().strip("<>").casefold() not in by_key]
+    keys = [w.strip().strip("<>").strip().casefold() for w in wanted]
+    missing = [w for w, key in zip(wanted, keys, strict=True) if key not in by_key]
     if missing:
-        raise NotFoundError(f"no people tag named {missing[0]!r} in the album; list them with `album import-tags`")
-    return list({w.strip().strip("<>").casefold(): by_key[w.strip().strip("<>").casefold()] for w in wanted}.values())
+        raise NotFoundError(f"no people tag named {missing[0]!r} in the album; see `rap-desktop album import-tags`")
+    return [by_key[key] for key in dict.fromkeys(keys)]
 
 
 @dataclass

@@ -305,3 +305,18 @@ def test_tags_written_by_exiftool_in_digikam_and_lightroom_forms(session, photos
     assert found["Bo"].photos == 2 and found["Carla"].category == "person"
     done = import_people_tags(session, ["Bo"])
     assert done.value.created == ("Bo",) and done.value.confirmed == 1
+
+
+def test_a_region_the_user_named_otherwise_is_left_alone(session, tagged_album) -> None:
+    store = session.store()
+    target = tagged_album["target"]
+    _, sha, _ = photo_rows.find_photo(store, str(tagged_album["files"]["zidane"]))
+    actions.reassign(session, sha, f"r{target.ordinal}", "Zed", category="person")  # the user: this is Zed
+    anna = {p.name: p for p in people_tag_proposals(session)}["Anna"]
+    (tag,) = [t for t in anna.tags if t.region == target.id]
+    assert tag.state == "taken" and tag not in anna.usable
+    done = import_people_tags(session, ["Anna"])
+    assert done.value.confirmed == 1  # only the bus's new region
+    zed = store.get_concept("Zed").id
+    statuses = {(r, c): s for r, c, _, s, _ in _matches(session.home)}
+    assert statuses[(target.id, zed)] == "confirmed" and (target.id, store.get_concept("Anna").id) not in statuses
