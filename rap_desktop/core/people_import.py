@@ -300,12 +300,7 @@ def _new_concept(store: Store, proposal: Proposal, photo: _Photo, region: int, p
     now = time.time()
     store.refuse_lookalike(proposal.name)
     concept_id = concepts_table.insert_concept(store, proposal.name, "", proposal.category, now, now)
-    stored = photos.region_from_row(
-        store.conn.execute(
-            "SELECT id, photo_id, ordinal, x1, y1, x2, y2, label, score, source, vector FROM regions WHERE id = ?",
-            (region,),
-        ).fetchone()
-    )
+    stored = rows.region_by_id(store, region)
     vectors = {store.embedder.model_id: stored.vector} if store.embedder is not None else {}
     crop = _crop(photo, stored.box, proposal.name)
     exemplar = store.insert_exemplar(concept_id, NewExemplar(crop, None, "imported", vectors), None, now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .base import Store
 from .concepts import delete_exemplar
+from .photos import StoredRegion, region_from_row
 
 
 def album_photos(store: Store) -> list[tuple[int, str, str, int, int]]:
@@ -21,6 +22,14 @@ def album_photos(store: Store) -> list[tuple[int, str, str, int, int]]:
 def region_id(store: Store, photo: int, ordinal: int) -> int:
     row = store.conn.execute("SELECT id FROM regions WHERE photo_id = ? AND ordinal = ?", (photo, ordinal)).fetchone()
     return int(row[0])
+
+
+def region_by_id(store: Store, region: int) -> StoredRegion:
+    row = store.conn.execute(
+        "SELECT id, photo_id, ordinal, x1, y1, x2, y2, label, score, source, vector FROM regions WHERE id = ?",
+        (region,),
+    ).fetchone()
+    return region_from_row(row)
 
 
 def take_back(store: Store, payload: dict) -> None:
