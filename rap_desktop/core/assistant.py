@@ -127,6 +127,9 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self.template = template
+        # bring the concepts a chosen one's description names (off: the reference's prompts, e.g. to
+        # measure against the paper)
+        self.relations = True
 
     def _concept_image(self, name: str) -> Image.Image:
         """The concept's first registered photo (cropped to its box): what RAP shows the model."""
@@ -141,7 +144,7 @@ class Assistant:
         <bo>'s sister"), one step, while there is room: below everything the question named or the photo
         showed, never past `limit` (the model's concept limit)."""
         kept = list(chosen[:limit])
-        if len(kept) >= limit:
+        if len(kept) >= limit or not self.relations:
             return tuple(kept)
         concepts = self.store.list_concepts()
         by_id, by_name = {c.id: c for c in concepts}, {c.name: c for c in concepts}

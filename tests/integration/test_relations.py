@@ -64,6 +64,9 @@ def test_relations_rank_below_the_chosen_and_stop_at_the_limit(session, photos) 
     assert [c.name for c in assistant.with_relations((anna, bo), 3)] == ["anna", "bo", "Carl"]
     assert assistant.with_relations((anna, bo), 2) == (anna, bo)
     assert assistant.with_relations((bo,), 1) == (bo,)
+    assistant.relations = False  # the reference's behaviour, when asked for
+    assert assistant.with_relations((bo,), 3) == (bo,)
+    assistant.relations = True
     store.edit_concept("bo", info="<bo> is a Shiba Inu.")  # the description changed: the relation is gone
     assert assistant.with_relations((bo,), 3) == (bo,)
 
