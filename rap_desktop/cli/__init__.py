@@ -19,10 +19,10 @@ from collections.abc import Callable
 
 import rap_desktop.torch_compat  # noqa: F401  (before anything imports torchvision)
 
-from .. import __version__
 from ..core.errors import RapError
 from ..core.session import Session
 from .text import terminal_text
+from .version import VersionAction
 
 Handler = Callable[[argparse.Namespace, Session], object]
 
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rap-desktop", parents=[common], description="A local assistant that knows your own concepts."
     )
-    parser.add_argument("--version", action="version", version=f"rap-desktop {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(parent, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ EXIT_USER_ERROR = 2  # the CLI's status for a RapError, too
 def run(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from . import shown_check
     from .main_window import APPLICATION, ORGANISATION, MainWindow
     from .runtime.app_icon import app_icon
     from .runtime.tasks import TaskRunner
@@ -42,6 +43,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         window.close()
 
     window.fatal_error.connect(on_fatal)
+    shown_check.watch(window, window.concepts_loaded, app)  # RAP_DESKTOP_WHEN_SHOWN (the bundle's test)
     window.show()
     try:
         code = app.exec()

@@ -47,6 +47,7 @@ from rap_desktop.core.changes import LISTED, Changes
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import Concept
 
+from .about import show_about
 from .album.album_view import AlbumPage
 from .album.auto_index import AutoIndex, CloseQuestion
 from .album.tools_menu import AlbumTools
@@ -336,6 +337,9 @@ class MainWindow(QMainWindow):
         menu = bar.addMenu("&Assistant")
         menu.addActions([a.ask_action, a.caption_action, self.assistant_dock.toggleViewAction(), a.models_action])
         menu.addAction(a.unload_action)
+        menu = bar.addMenu("&Help")
+        self.about_action = make_action(self, "&About RAP Desktop", lambda: show_about(self))
+        menu.addAction(self.about_action)
 
         toolbar = self.main_toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")  # saveState() needs a name
