@@ -30,7 +30,8 @@ def watch(window: QMainWindow, loaded_signal, app: QApplication) -> QTimer | Non
         timer.stop()
         count = window.model.rowCount() if hasattr(window, "model") else 0
         size = window.size()
-        line = f"{window.windowTitle()} {size.width()}x{size.height()} on {app.platformName()}, {count} concepts"
+        concepts = f"{count} concept" + ("" if count == 1 else "s")
+        line = f"{window.windowTitle()} {size.width()}x{size.height()} on {app.platformName()}, {concepts}"
         sys.stdout.write(f"rap-desktop: window shown: {line}\n")
         sys.stdout.flush()
         if mode == "quit":
