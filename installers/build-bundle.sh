@@ -4,8 +4,10 @@
 # It builds in its own virtual environment, build/bundle-venv, made from pyproject.toml's `bundle` extra with torch
 # pinned by installers/constraints.txt exactly as installers/setup.sh does, and says whether the torch it carries
 # is a CUDA or a CPU build: pip's torch==2.13.0 from PyPI is the CUDA build; TORCH_INDEX_URL picks another wheel
-# index for torch and torchvision only (e.g. https://download.pytorch.org/whl/cpu). Usage: installers/build-bundle.sh
+# index for torch and torchvision only (e.g. https://download.pytorch.org/whl/cpu).
+# Usage: installers/build-bundle.sh   (stdout: the archive's path, nothing else; the build's log goes to stderr)
 set -euo pipefail
+exec 3>&1 1>&2
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 VENV=build/bundle-venv
@@ -66,3 +68,4 @@ rm -rf "$scratch"
 "${NICE[@]}" tar -C "$stage" -czf "dist/$name.tar.gz.part" "$name"
 mv "dist/$name.tar.gz.part" "dist/$name.tar.gz"
 say "dist/$name.tar.gz: $(du -sh "dist/$name.tar.gz" | cut -f1) packed, $(du -sh "$stage/$name" | cut -f1) unpacked; carrying $carrying"
+echo "dist/$name.tar.gz" >&3

@@ -35,7 +35,8 @@ def watch(window: QMainWindow, loaded_signal, app: QApplication) -> QTimer | Non
         sys.stdout.write(f"rap-desktop: window shown: {line}\n")
         sys.stdout.flush()
         if mode == "quit":
-            window.close()
+            window.close()  # saves the window's state and stops its lanes, as a user's close does
+            app.quit()  # and leaves a dialog that opened by itself (the first start's Models dialog) with it
 
     timer.timeout.connect(check)
     timer.start(POLL_MS)
