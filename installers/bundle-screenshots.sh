@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Screenshots of the bundled app's window under Xvfb: docs/screenshots/bundle_1024x700.png and bundle_1600x1000.png.
+# Screenshots of the bundled app's window under Xvfb (needs Xvfb, xwd and ImageMagick's convert): docs/screenshots/bundle_1024x700.png and bundle_1600x1000.png.
 # Unpacks the archive (default: the newest dist/rap-desktop-*-linux-x86_64.tar.gz; installers/build-bundle.sh makes
 # it) into a temporary folder, registers two concepts with the tiny random models through the bundle's own CLI (the
 # photos ultralytics ships inside the bundle), then starts the window with a clean environment and shoots the screen
@@ -24,25 +24,28 @@ assets="$bundle/_internal/ultralytics/assets"
 "${user[@]}" "$bundle/rap-desktop" concept add zidane "$assets/zidane.jpg" --info "<zidane> is a football coach." \
     --category person >/dev/null
 
-shoot() {  # inside xvfb-run: start the window, wait until it says it is shown, let it paint, shoot, close it
-    local log="$WORK/shown.log"
+shoot() {  # $1: screen size, $2: the file. Start the window on its own Xvfb, wait until it says it is shown, shoot
+    local log="$WORK/shown.log" display_file="$WORK/display"
     : >"$log"
-    "${user[@]}" DISPLAY="$DISPLAY" XAUTHORITY="${XAUTHORITY:-}" RAP_DESKTOP_WHEN_SHOWN=print "$bundle/rap-desktop" >"$log" &
-    local pid=$!
+    : >"$display_file"
+    Xvfb -displayfd 5 -screen 0 "$1x24" -nolisten tcp 5>"$display_file" 2>/dev/null &
+    local xvfb=$!
+    until [[ -s "$display_file" ]]; do sleep 0.2; done
+    local display=":$(cat "$display_file")"
+    "${user[@]}" DISPLAY="$display" RAP_DESKTOP_WHEN_SHOWN=print "$bundle/rap-desktop" >"$log" 2>/dev/null &
+    local app=$!
     until grep -q "window shown" "$log"; do
-        kill -0 "$pid" 2>/dev/null || { echo "bundle-screenshots: the app ended before its window showed" >&2; exit 1; }
+        kill -0 "$app" 2>/dev/null || { echo "bundle-screenshots: the app ended before its window showed" >&2; exit 1; }
         sleep 0.5
     done
-    sleep 2
-    xwd -root -silent | convert xwd:- "$1"
-    kill "$pid"
-    wait "$pid" || true
+    sleep 2  # let it paint the concepts' thumbnails
+    DISPLAY="$display" xwd -root -silent | convert xwd:- "$2"
+    kill "$app" && wait "$app" || true
+    kill "$xvfb" && wait "$xvfb" || true
     cat "$log"
 }
-export -f shoot
-export WORK bundle
+
 for size in 1024x700 1600x1000; do
-    # the array does not cross into the child shell: hand it over as words
-    xvfb-run -a -s "-screen 0 ${size}x24" bash -c "user=($(printf '%q ' "${user[@]}")); shoot '$OUT/bundle_$size.png'"
+    shoot "$size" "$OUT/bundle_$size.png"
 done
 ls -l "$OUT"/bundle_*.png
