@@ -1,8 +1,8 @@
 """The frozen bundle as a user gets it (installers/build-bundle.sh): unpacked into a temporary folder and started
 with a clean environment (no venv, no PYTHONPATH, PATH=/usr/bin:/bin, a HOME and XDG folders of its own).
 
-Runs when RAP_DESKTOP_BUNDLE names the archive: .ci/run builds it, then runs this file. The build needs the network
-(pip), which tests never use, so it is not done here."""
+Runs when RAP_DESKTOP_BUNDLE names the archive (or the folder it unpacks to): .ci/run builds it, then runs this
+file. The build needs the network (pip), which tests never use, so it is not done here."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not archive:
         pytest.skip(f"{BUNDLE_ENV} names no bundle (installers/build-bundle.sh makes one; .ci/run does both)")
     archive_path = Path(archive)
+    if archive_path.is_dir():  # a folder unpacked already (to try a change to it without packing it again)
+        return archive_path.resolve()
     assert archive_path.is_file(), f"{BUNDLE_ENV}={archive}: no such file"
     where = tmp_path_factory.mktemp("unpacked")
     subprocess.run(["tar", "-xzf", str(archive_path), "-C", str(where)], check=True)
