@@ -95,12 +95,18 @@ def test_cli_and_window_use_the_same_folders_as_the_unfrozen_app(
     for cli in (app, unfrozen_cli()):  # an upgrade from source to the bundle, or back, keeps the concepts
         listed = json.loads(ok([cli, "concept", "list", "--json"], user))
         assert [c["name"] for c in listed["concepts"]] == ["bo"]
-    # models: where each was looked for, the same for both (the platform cache folders under this HOME)
-    looked = [
-        [m["looked"] for m in json.loads(ok([cli, "models", "list", "--json"], offline))["models"]]
-        for cli in (app, unfrozen_cli())
-    ]
-    assert looked[0] == looked[1] and user["XDG_CACHE_HOME"] in json.dumps(looked[0])
+    # the settings file in the platform config folder (choosing the model a CPU would not), and where each model
+    # was looked for (the platform cache folders under this HOME): the same for both
+    settings = Path(user["XDG_CONFIG_HOME"]) / "rap-desktop" / "config.toml"
+    settings.parent.mkdir(parents=True)
+    chosen = '[models]\nembedder = "clip-vit-l-14-336"\ndetector = "yolo-world-v2-s"\ngenerator = "rap-phi3-mini"\n'
+    settings.write_text(f"schema = 1\n{chosen}")  # all three named: "auto" differs between a CUDA and a CPU torch
+    listed_models = [json.loads(ok([cli, "models", "list", "--json"], offline)) for cli in (app, unfrozen_cli())]
+    models = [[(m["name"], m["selected"], m["looked"]) for m in listed["models"]] for listed in listed_models]
+    assert models[0] == models[1]
+    assert {"clip-vit-l-14-336", "yolo-world-v2-s"} <= {name for name, selected, _ in models[0] if selected}
+    assert user["XDG_CACHE_HOME"] in json.dumps(models[0])
+    settings.unlink()
     shown = show_window(app, {**offline, "RAP_DESKTOP_CONFIG": str(tiny_config)})
     assert re.fullmatch(r"rap-desktop: window shown: RAP Desktop \d+x\d+ on (xcb|offscreen), 1 concept", shown)
 
