@@ -35,8 +35,12 @@ def watch(window: QMainWindow, loaded_signal, app: QApplication) -> QTimer | Non
         sys.stdout.write(f"rap-desktop: window shown: {line}\n")
         sys.stdout.flush()
         if mode == "quit":
-            window.close()  # saves the window's state and stops its lanes, as a user's close does
-            app.quit()  # and leaves a dialog that opened by itself (the first start's Models dialog) with it
+            # a dialog that opened by itself (the first start's Models dialog) first, then the window: it saves
+            # its state and stops its lanes, as a user's close does, and the app leaves with its last window
+            for other in app.topLevelWidgets():
+                if other is not window and other.isVisible():
+                    other.close()
+            window.close()
 
     timer.timeout.connect(check)
     timer.start(POLL_MS)
