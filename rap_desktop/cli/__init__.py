@@ -42,7 +42,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import album, concepts, data, generate, match, models
+    from . import album, concepts, data, generate, match, models, review
     from . import eval as eval_commands
 
     common = _common()
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     # in the order `--help` lists them
-    for group in (concepts, data, generate, match, models, album, eval_commands):
+    for group in (concepts, data, generate, match, models, album, review, eval_commands):
         group.register(sub, command)
     return parser
 

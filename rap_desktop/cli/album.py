@@ -235,7 +235,7 @@ def groups_list(args: argparse.Namespace, session: Session) -> dict:
         f"e.g. {', '.join(Path(p).name for p in d['examples'][:3])}"
         for d in docs
     ] or ["no unknown groups: every look-alike set is named, or too small"]
-    lines.append("name one with `rap-desktop groups name ID NAME`")
+    lines.append("name one with `rap-desktop groups name ID NAME`, hide strangers with `rap-desktop groups hide ID`")
     return {"groups": docs, "text": "\n".join(lines)}
 
 
@@ -252,6 +252,32 @@ def groups_name(args: argparse.Namespace, session: Session) -> dict:
         "accepted_after_rematch": more,
         "text": text,
     }
+
+
+def groups_hide(args: argparse.Namespace, session: Session) -> dict:
+    hidden = actions.hide_group(session, args.id).value
+    text = f"group {args.id} hidden for good: {hidden.regions} regions never offered again "
+    text += "(take it back with `rap-desktop match undo` or `rap-desktop groups unhide ID`)"
+    return {"group": args.id, "hidden": hidden.regions, "correction": hidden.correction, "text": text}
+
+
+def groups_unhide(args: argparse.Namespace, session: Session) -> dict:
+    shown = actions.unhide_group(session, args.id).value
+    text = f"group {args.id} shown again: {shown.regions} regions (list them with `rap-desktop groups list`)"
+    return {"group": args.id, "shown": shown.regions, "correction": shown.correction, "text": text}
+
+
+def groups_hidden(args: argparse.Namespace, session: Session) -> dict:
+    from ..core.store import hidden as hidden_table
+
+    sets = hidden_table.hidden_sets(session.store())
+    docs = [{"group": g, "regions": n, "photos": p} for g, n, p in sets]
+    lines = [
+        (f"group {g:3}" if g is not None else "single regions") + f": {n} regions in {p} photos" for g, n, p in sets
+    ] or ["nothing hidden"]
+    if any(g is not None for g, _, _ in sets):
+        lines.append("show one again with `rap-desktop groups unhide ID`")
+    return {"hidden": docs, "text": "\n".join(lines)}
 
 
 def caption_album(args: argparse.Namespace, session: Session) -> dict:
@@ -307,6 +333,11 @@ def register_more(sub, command) -> None:
     p.add_argument("name")
     p.add_argument("--info", default="")
     p.add_argument("--category", help="default: the detector's label for the group")
+    p = command(actions, "hide", groups_hide, 'a group of strangers: never offered again (nor in "review")')
+    p.add_argument("id", type=int)
+    p = command(actions, "unhide", groups_unhide, "offer a hidden group again")
+    p.add_argument("id", type=int)
+    command(actions, "hidden", groups_hidden, "what is hidden, by group")
     p = command(sub, "caption-album", caption_album, "personalised captions for an album folder (+ XMP sidecars)")
     p.add_argument("folder", type=Path)
     p.add_argument("--write-xmp", action="store_true", help="write caption, names and regions to XMP sidecars")

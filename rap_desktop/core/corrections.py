@@ -21,6 +21,7 @@ from .images import crop_box, load_image
 from .store import NewExemplar, Store, photos
 from .store import concepts as concepts_table
 from .store import corrections as log_table
+from .store import hidden as hidden_table
 from .store import merge as merge_table
 from .store import people_tags as imported_tags
 
@@ -144,5 +145,8 @@ def undo(store: Store) -> Correction:
         if payload.get("created"):
             concepts_table.delete_concept(store, payload["created"])
         imported_tags.take_back(store, payload)  # an import of people tags: the concepts and regions it made
+        if "hidden" in payload or "unhidden" in payload:  # a hide ("a stranger") or its unhide
+            hidden_table.restore(store, payload.get("unhidden", ()))
+            hidden_table.remove(store, [r["id"] for r in payload.get("hidden", ())])
         log_table.mark_undone(store, log_id)
     return Correction(log_id, action, f"undid {action}")

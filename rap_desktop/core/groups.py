@@ -6,7 +6,11 @@ the similarity threshold founds a group with its still-free neighbours, and so o
 most `neighbours` regions: naming it registers its founder as an exemplar, confirms the others,
 and the re-match that follows finds the look-alikes beyond it.
 
-The last listing is stored (album_groups), so `groups name ID` names exactly what was shown.
+The last listing is stored (album_groups), so `groups name ID` names exactly what was shown. Ids are
+stable: a group found again takes the id of the listed group it shares most regions with (at least
+half of the smaller one), a new group a fresh id (never one given before). Naming or hiding a group
+drops only its own entry: the others keep their ids, and `groups name ID` still works without
+listing again.
 """
 
 from __future__ import annotations
@@ -90,13 +94,37 @@ def find_groups(
             cohesion = float(np.mean(vectors[members[1:]] @ vectors[i]))
             found.append((members, cohesion))
     found.sort(key=lambda g: (-len(g[0]), int(ids[g[0][0]])))
-    groups = [
-        Group(n, tuple(int(ids[m]) for m in members), len({int(photo_ids[m]) for m in members}), cohesion)
-        for n, (members, cohesion) in enumerate(found, 1)
-    ]
+    members = [tuple(int(ids[m]) for m in ms) for ms, _ in found]
     with store.transaction():
-        groups_table.replace_listing(store, model, [g.regions for g in groups])
-    return groups
+        numbers = stable_ids(groups_table.listing(store), members, groups_table.next_group_id(store))
+        groups_table.replace_listing(store, model, list(zip(numbers, members, strict=True)))
+    return [
+        Group(n, regions, len({int(photo_ids[m]) for m in ms}), cohesion)
+        for n, regions, (ms, cohesion) in zip(numbers, members, found, strict=True)
+    ]
+
+
+def stable_ids(previous: dict[int, list[int]], found: list[tuple[int, ...]], fresh: int) -> list[int]:
+    """An id per group of `found`: the previous group's it overlaps most (one to one, by at least half
+    of the smaller of the two), else a fresh one counting up from `fresh`."""
+    pairs = []
+    for n, regions in enumerate(found):
+        mine = set(regions)
+        for gid, theirs in previous.items():
+            shared = len(mine & set(theirs))
+            if shared and 2 * shared >= min(len(mine), len(theirs)):
+                pairs.append((-shared, n, gid))
+    out: list[int | None] = [None] * len(found)
+    used: set[int] = set()
+    for _, n, gid in sorted(pairs):
+        if out[n] is None and gid not in used:
+            out[n] = gid
+            used.add(gid)
+    for n in range(len(found)):
+        if out[n] is None:
+            out[n] = fresh
+            fresh += 1
+    return out  # type: ignore[return-value]
 
 
 def stored_group(store: Store, group_id: int) -> tuple[str, list[int]]:
@@ -106,7 +134,7 @@ def stored_group(store: Store, group_id: int) -> tuple[str, list[int]]:
     return found
 
 
-def _regions(store: Store, ids: list[int]) -> list[tuple[photos.StoredRegion, str, str | None]]:
+def member_regions(store: Store, ids: list[int]) -> list[tuple[photos.StoredRegion, str, str | None]]:
     """(region, photo sha256, photo path) of the regions that still exist, in the order given."""
     out = {}
     for row in groups_table.regions_with_photo(store, ids):
@@ -133,8 +161,8 @@ def name_members(
     """The regions `ids` (founder first) become `name` (a new concept, or more of an existing one)
     in one transaction: the founder's crop is registered as an exemplar (its stored embedding
     reused), every member gets a confirmed match, and one correction-log row says how to take it
-    all back. The stored listing is cleared: it is stale now."""
-    members = _regions(store, ids)
+    all back. The listing entries holding these regions go; the other groups keep their ids."""
+    members = member_regions(store, ids)
     if not members:
         raise RapError(f"{what} no longer exists (its photos were re-indexed); list the groups again")
     founder, sha256, path = next(((r, s, p) for r, s, p in members if p), members[0])
@@ -162,5 +190,5 @@ def name_members(
             log_table.set_match_status(store, region.id, concept_id, "confirmed", True)
         created = concept_id if existing is None else None  # `match undo` takes it all back, as one correction
         log_table.log(store, "name_group", {"exemplar": exemplar.id, "created": created, "members": confirmed})
-        groups_table.clear_listing(store)  # the listing is stale now
+        groups_table.drop_groups_with(store, [r.id for r, _, _ in members])
     return Named(existing.name if existing else shown, existing is None, founder.id, len(members))

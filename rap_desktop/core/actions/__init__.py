@@ -8,7 +8,7 @@ re-match needs its store, its embedder's model id and its retrieval threshold.
 
 from .concepts import add_concept, add_exemplar, edit_concept, remove_concept, remove_concepts, restore_concepts
 from .corrections import confirm, correct, reassign, reject, undo_correction
-from .groups import name_group, name_regions, unname_group
+from .groups import hide_group, hide_regions, name_group, name_regions, unhide_group, unname_group
 from .imports import import_backup, import_rap
 from .merge import merge_concepts, unmerge
 
@@ -18,6 +18,8 @@ __all__ = [
     "confirm",
     "correct",
     "edit_concept",
+    "hide_group",
+    "hide_regions",
     "import_backup",
     "import_rap",
     "merge_concepts",
@@ -29,6 +31,7 @@ __all__ = [
     "remove_concepts",
     "restore_concepts",
     "undo_correction",
+    "unhide_group",
     "unmerge",
     "unname_group",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import group_naming, groups
+from .. import group_naming, groups, hiding
 from ..changes import Changes, Done
 from ..session import Session
 from .follow import followed
@@ -30,3 +30,21 @@ def unname_group(session: Session, name: str) -> Done[str]:
     """The undo of a naming: the concept it made goes, the regions are unknown again."""
     removed = group_naming.unname(session.store(), name)
     return Done(removed.name, followed(session, Changes(**_NAMED, names=(removed.name,))))
+
+
+def hide_group(session: Session, group_id: int) -> Done[hiding.Hidden]:
+    """`groups hide ID`: the listed group is a stranger, never offered again; `match undo` takes it back."""
+    hidden = hiding.hide_group(session.store(), group_id)
+    return Done(hidden, followed(session, Changes(corrections=True, groups=True)))
+
+
+def hide_regions(session: Session, regions: tuple[int, ...], group_id: int | None = None) -> Done[hiding.Hidden]:
+    """The very regions a listing showed (the window's "Hide"), hidden for good."""
+    hidden = hiding.hide_regions(session.store(), list(regions), group_id)
+    return Done(hidden, followed(session, Changes(corrections=True, groups=True)))
+
+
+def unhide_group(session: Session, group_id: int) -> Done[hiding.Hidden]:
+    """`groups unhide ID`: a hidden group is offered again (itself one correction, undone by `match undo`)."""
+    hidden = hiding.unhide_group(session.store(), group_id)
+    return Done(hidden, followed(session, Changes(corrections=True, groups=True)))

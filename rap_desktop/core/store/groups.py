@@ -1,4 +1,5 @@
-"""Rows for the unknown groups: the regions no concept claims, and the last listing (album_groups)."""
+"""Rows for the unknown groups: the regions no concept claims (hidden ones left out), and the last
+listing (album_groups) with its stable group ids (the next new id is kept in `meta`, so no id is reused)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,57 @@ import time
 from collections.abc import Sequence
 
 from .base import Store
+from .hidden import IS_HIDDEN
 
 
 def unmatched_regions(store: Store, model: str, include_whole: bool, limit: int) -> list[tuple[int, int, bytes]]:
     """(region id, photo id, vector blob) of the newest `limit` regions of `model` that no concept
-    claims, newest first. A region the user confirmed is claimed even where it is not accepted."""
+    claims and the user did not hide, newest first. A region the user confirmed is claimed even where
+    it is not accepted."""
     whole = "" if include_whole else "AND r.source != 'whole'"
     return store.conn.execute(
         "SELECT r.id, r.photo_id, r.vector FROM regions r WHERE r.model = ? AND r.vector IS NOT NULL "
         f"{whole} AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.region_id = r.id "
-        "AND (m.accepted = 1 OR m.status = 'confirmed')) "
+        f"AND (m.accepted = 1 OR m.status = 'confirmed')) AND NOT {IS_HIDDEN} "
         "ORDER BY r.id DESC LIMIT ?",
         (model, limit),
     ).fetchall()
 
 
-def replace_listing(store: Store, model: str, groups: Sequence[Sequence[int]]) -> None:
-    """Inside a transaction: the stored listing becomes `groups` (region ids, founder first), numbered from 1."""
+def listing(store: Store) -> dict[int, list[int]]:
+    """The stored listing: group id -> region ids (founder first)."""
+    return {int(r[0]): json.loads(r[1]) for r in store.conn.execute("SELECT id, regions FROM album_groups")}
+
+
+def next_group_id(store: Store) -> int:
+    """The smallest id no group was ever given."""
+    row = store.conn.execute("SELECT value FROM meta WHERE key = 'next_group_id'").fetchone()
+    top = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM album_groups").fetchone()[0]
+    return max(int(row[0]) if row else 1, int(top))
+
+
+def replace_listing(store: Store, model: str, groups: Sequence[tuple[int, Sequence[int]]]) -> None:
+    """Inside a transaction: the stored listing becomes `groups` ((id, region ids founder first))."""
     store.conn.execute("DELETE FROM album_groups")
+    now = time.time()
     store.conn.executemany(
         "INSERT INTO album_groups(id, model, regions, created) VALUES (?,?,?,?)",
-        [(n, model, json.dumps(list(regions)), time.time()) for n, regions in enumerate(groups, 1)],
+        [(gid, model, json.dumps(list(regions)), now) for gid, regions in groups],
     )
+    top = max((gid for gid, _ in groups), default=0) + 1
+    store.conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('next_group_id', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+        (str(top),),
+    )
+
+
+def drop_groups_with(store: Store, region_ids: Sequence[int]) -> None:
+    """Inside a transaction: listing entries holding any of these regions go (they were named or hidden);
+    the others keep their ids, so `groups name ID` still names what was shown."""
+    gone = set(region_ids)
+    stale = [(gid,) for gid, regions in listing(store).items() if gone & set(regions)]
+    store.conn.executemany("DELETE FROM album_groups WHERE id = ?", stale)
 
 
 def clear_listing(store: Store) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import RapError
 from . import index_state
+from .hidden import SCHEMA as HIDDEN_SCHEMA
 
 SCHEMA_VERSION = 2  # 2: album tables (a v1 store gains them in place on open)
 
@@ -127,6 +128,7 @@ CREATE TABLE IF NOT EXISTS corrections (
 );
 """
 SCHEMA += index_state.TABLES  # album folders an indexing run has not finished
+SCHEMA += HIDDEN_SCHEMA  # hidden regions and skipped review questions (core/store/hidden.py)
 
 
 def connect(path: str) -> sqlite3.Connection:

@@ -3,7 +3,8 @@
 Non-modal. The listing is computed on the store lane (a busy bar meanwhile), each group's sample
 crops on the io lane as its row scrolls into view. "Name this group…" asks name, description and
 category in the register dialog (a name in use or not allowed is refused as you type), then pushes
-an undoable NameGroupCommand; the list is made again after it (and after its undo or redo).
+an undoable NameGroupCommand; "Hide" (strangers, for good) an undoable HideGroupCommand; the list is
+made again after each (and after its undo or redo).
 """
 
 from __future__ import annotations
@@ -118,7 +119,11 @@ class GroupsDialog(QDialog):
         self.name_button = QPushButton("&Name this group…")
         self.name_button.setDefault(True)
         self.name_button.clicked.connect(self.name_selected)
+        self.hide_button = QPushButton("&Hide (strangers)")
+        self.hide_button.setToolTip("Never show these regions again, here or in Who's this? (Undo takes it back)")
+        self.hide_button.clicked.connect(self.hide_selected)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.hide_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.name_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()
@@ -173,10 +178,7 @@ class GroupsDialog(QDialog):
         for shown in found:
             group = shown.group
             what = f" · {shown.label}" if shown.label else ""
-            text = (
-                f"Group {group.id}: {group.size} regions in {group.photos} photo{'s' * (group.photos != 1)}"
-                f"{what} · alike {group.cohesion:.2f}"
-            )
+            text = f"{group.size} regions in {group.photos} photo{'s' * (group.photos != 1)}{what}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, group.id)
             item.setToolTip(text)
@@ -235,7 +237,19 @@ class GroupsDialog(QDialog):
         return self.groups[row] if items and 0 <= row < len(self.groups) else None
 
     def _update_buttons(self) -> None:
-        self.name_button.setEnabled(self.selected() is not None and not self.loading and self.name_dialog is None)
+        ready = self.selected() is not None and not self.loading and self.name_dialog is None
+        self.name_button.setEnabled(ready)
+        self.hide_button.setEnabled(ready)
+
+    def hide_selected(self) -> None:
+        """Hide the selected group for good (one undoable step); the list is made again after it."""
+        shown = self.selected()
+        if shown is None or self.loading or self.name_dialog is not None:
+            return
+        self._set_busy(True)
+        self._naming = True  # a change of ours: it lists again itself when it is done
+        self.status.setText("Hiding the group…")
+        self.ctx.undo_stack.push(groups_ops.HideGroupCommand(self.ctx, shown, self._listing_changed))
 
     def name_selected(self) -> None:
         shown = self.selected()
@@ -249,11 +263,11 @@ class GroupsDialog(QDialog):
             self,
             self.ctx.concepts.name_keys(),
             preview,
-            f"Group {group.id}: {group.size} regions in {group.photos} photos",
+            f"{group.size} look-alike regions in {group.photos} photos",
             category=shown.label,
             categories=self.ctx.concepts.categories(),
         )
-        dialog.setWindowTitle(f"Name group {group.id}")
+        dialog.setWindowTitle("Name this group")
         dialog.ok_button.setText("Name group")
         dialog.accepted.connect(lambda: self._name(shown, dialog))
         dialog.finished.connect(lambda _result: self._name_dialog_closed(dialog))
@@ -274,7 +288,7 @@ class GroupsDialog(QDialog):
         # the listing is stale from here: no second naming from it until it is made again
         self._set_busy(True)
         self._naming = True
-        self.status.setText(f"Naming group {shown.group.id}…")
+        self.status.setText("Naming the group…")
         self.ctx.undo_stack.push(command)  # runs its redo: store lane, then the album re-matches
 
     def follow(self, changes: Changes) -> None:

@@ -1,6 +1,6 @@
 """Behind the unknown-groups dialog: the listing (store lane), the sample crops (io lane) and the
-undoable naming (a StoreCommand: its redo and undo are core actions on the store lane; the album
-re-matches within them).
+undoable naming and hiding (StoreCommands: their redo and undo are core actions on the store lane;
+the album re-matches within them).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
 from ..context import AppContext
+from ..photo import photo_ops
 from ..photo.undo_commands import StoreCommand
 from ..runtime.thumbnails import pil_to_qimage
 
@@ -79,7 +80,7 @@ class NameGroupCommand(StoreCommand):
         category: str,
         listing_changed: Callable[[], None],
     ) -> None:
-        super().__init__(ctx, f"Name group {shown.group.id} {tag(name)}")
+        super().__init__(ctx, f"Name {shown.group.size} look-alike regions {tag(name)}")
         self.model, self.regions = shown.model, shown.group.regions
         self.name, self.info, self.category = name, info, category
         self.listing_changed = listing_changed  # the dialog lists again after each change
@@ -110,6 +111,45 @@ class NameGroupCommand(StoreCommand):
         if done is not None:
             self.ctx.status.notify(f"Undone: {self.text()}; the group is unknown again.")
         self.ctx.apply_changes(done.changes if done is not None else Changes(concepts=True, matches=True), None)
+        self.listing_changed()
+
+    def _apply_failed(self, message: str) -> None:
+        super()._apply_failed(message)
+        self.listing_changed()
+
+
+class HideGroupCommand(StoreCommand):
+    """Hide a group for good (strangers: never offered again); undo takes back that correction exactly,
+    redo hides the very same regions again."""
+
+    def __init__(self, ctx: AppContext, shown: group_naming.Shown, listing_changed: Callable[[], None]) -> None:
+        super().__init__(ctx, f"Hide {shown.group.size} look-alike regions")
+        self.group, self.regions = shown.group.id, shown.group.regions
+        self.listing_changed = listing_changed
+        self.correction: int | None = None  # set on the store lane by apply, cleared by revert
+
+    def apply(self, session: Session) -> Any:
+        self.correction = None
+        done = actions.hide_regions(session, self.regions, self.group)
+        self.correction = done.value.correction
+        return done
+
+    def revert(self, session: Session) -> Any:
+        if self.correction is None:
+            return None
+        done = photo_ops.undo_correction(session, self.correction)
+        self.correction = None
+        return done
+
+    def applied(self, done: Done) -> None:
+        self.ctx.status.notify(f"Hidden for good: {done.value.regions} regions. Undo with Ctrl+Z.")
+        self.ctx.apply_changes(done.changes, None)
+        self.listing_changed()
+
+    def reverted(self, done: Done | None) -> None:
+        if done is not None:
+            self.ctx.status.notify("Undone: the group is shown again.")
+        self.ctx.apply_changes(done.changes if done is not None else Changes(groups=True), None)
         self.listing_changed()
 
     def _apply_failed(self, message: str) -> None:

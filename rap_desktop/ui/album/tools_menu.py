@@ -1,5 +1,5 @@
-"""The album tools: "Unknown groups…" and "Caption and tag photos…" (`menu_actions`, placed by the window
-in its Album menu). The dialogs are made on first use and kept (non-modal: the library, the photo
+"""The album tools: "Who's this?…", "Unknown groups…" and "Caption and tag photos…" (`menu_actions`, placed
+by the window in its Album menu). The dialogs are made on first use and kept (non-modal: the library, the photo
 and undo stay usable beside them).
 
 What a caption run wants of the assistant it says with signals (`models_requested`,
@@ -17,6 +17,7 @@ from ..context import AppContext
 from .caption_dialog import CaptionDialog, show_caption
 from .groups_dialog import GroupsDialog, show_groups
 from .import_tags_dialog import ImportTagsDialog, show_import_tags
+from .review_dialog import ReviewDialog, show_review
 
 
 class AlbumTools(QObject):
@@ -29,6 +30,11 @@ class AlbumTools(QObject):
         self.ctx, self.parent_widget = ctx, parent
         self.groups_dialog: GroupsDialog | None = None
         self.caption_dialog: CaptionDialog | None = None
+        self.review_dialog: ReviewDialog | None = None
+        self.review_action = QAction("&Who's this?…", parent)
+        self.review_action.setShortcut("Ctrl+Shift+R")
+        self.review_action.setToolTip("One question at a time about the people, pets and things the album is unsure of")
+        self.review_action.triggered.connect(lambda _checked=False: self.show_review())
         self.groups_action = QAction("Unknown &groups…", parent)
         self.groups_action.setShortcut("Ctrl+Shift+G")
         self.groups_action.setToolTip("Look-alike people, pets and things not named yet: name them in one step")
@@ -37,7 +43,7 @@ class AlbumTools(QObject):
         self.caption_action.setShortcut("Ctrl+Shift+T")
         self.caption_action.setToolTip("Personalised captions for an album folder, and XMP sidecars for other apps")
         self.caption_action.triggered.connect(lambda _checked=False: self.show_caption())
-        self.menu_actions = [self.groups_action, self.caption_action]
+        self.menu_actions = [self.review_action, self.groups_action, self.caption_action]
         self.import_tags_dialog: ImportTagsDialog | None = None
         self.import_tags_action = QAction("Import &people tags…", parent)
         self.import_tags_action.setToolTip("Bring in the people other photo apps already named in your photos")
@@ -53,6 +59,13 @@ class AlbumTools(QObject):
         """A change in the window moves regions in or out of the unknown groups."""
         if self.groups_dialog is not None:
             self.groups_dialog.follow(changes)
+        if self.review_dialog is not None:
+            self.review_dialog.follow(changes)
+
+    def show_review(self) -> ReviewDialog:
+        if self.review_dialog is None:
+            self.review_dialog = ReviewDialog(self.ctx, self.parent_widget)
+        return show_review(self.review_dialog)
 
     def show_groups(self) -> GroupsDialog:
         if self.groups_dialog is None:
