@@ -196,3 +196,31 @@ def test_nothing_to_suggest_says_so(qtbot, album_window: MainWindow) -> None:
     dialog = _open(qtbot, win)
     assert dialog.list.count() == 0 and dialog.stack.currentWidget() is dialog.empty
     assert dialog.empty.text() == EMPTY_TEXT and not dialog.name_button.isEnabled()
+
+
+def test_hide_a_group_for_good_then_undo_and_redo(qtbot, album_window: MainWindow, session) -> None:
+    win = album_window
+    dialog = _open(qtbot, win)
+    stranger = dialog.groups[0]
+    hidden = "SELECT COUNT(*) FROM hidden_regions"
+    dialog.list.setCurrentRow(0)
+    assert dialog.hide_button.isEnabled()
+    with qtbot.waitSignal(dialog.listed, timeout=WAIT):
+        dialog.hide_button.click()
+    qtbot.waitUntil(lambda: win.runner.pending == 0 and not dialog.loading, timeout=WAIT)
+    assert session.store().conn.execute(hidden).fetchone() == (stranger.group.size,)
+    offered = {r for s in dialog.groups for r in s.group.regions}
+    assert not offered & set(stranger.group.regions)  # never offered again
+    assert session.store().conn.execute("SELECT COUNT(*) FROM concepts").fetchone() == (1,)  # nothing named
+
+    with qtbot.waitSignal(dialog.listed, timeout=WAIT):
+        win.undo_action.trigger()
+    qtbot.waitUntil(lambda: win.runner.pending == 0 and not dialog.loading, timeout=WAIT)
+    assert session.store().conn.execute(hidden).fetchone() == (0,)
+    assert stranger.group.regions in [s.group.regions for s in dialog.groups]
+    assert stranger.group.id in [s.group.id for s in dialog.groups]  # back under the same id
+
+    with qtbot.waitSignal(dialog.listed, timeout=WAIT):
+        win.redo_action.trigger()
+    qtbot.waitUntil(lambda: win.runner.pending == 0 and not dialog.loading, timeout=WAIT)
+    assert session.store().conn.execute(hidden).fetchone() == (stranger.group.size,)

@@ -73,6 +73,7 @@ class ReviewDialog(QDialog):
         self._loading = 0  # number of the question asked for: answers for an older one are dropped
         self._busy = True
         self._own = False  # an answer of ours is on its way: its changes bring the next question
+        self.keys: dict[str, QAction] = {}  # the answer keys (Y, N, I, S, H)
 
         self.question_label = QLabel()
         font = QFont(self.font())
@@ -152,8 +153,14 @@ class ReviewDialog(QDialog):
         self._update_buttons()
 
     def _button(self, text: str, key: str, slot) -> QPushButton:
+        """A big answer button with its key on it; the key is an action of the window (a button's own
+        shortcut clicks it only after an animation, and a fast second key could beat it)."""
         button = QPushButton(f"{text}  ({key})")
-        button.setShortcut(QKeySequence(key))
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(key))
+        action.triggered.connect(lambda _checked=False: button.isEnabled() and slot())
+        self.addAction(action)
+        self.keys[key] = action
         button.setAutoDefault(False)
         button.setMinimumHeight(40)
         button.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
