@@ -89,18 +89,12 @@ class ReviewDialog(QDialog):
         self.tiles = QWidget()
         self.grid = QGridLayout(self.tiles)
         self.grid.setSpacing(8)
-        self.cover = Tile()
-        self.cover_caption = QLabel()
-        self.cover_caption.setTextFormat(Qt.TextFormat.PlainText)
-        self.cover_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        cover_column = QVBoxLayout()
-        cover_column.addWidget(self.cover)
-        cover_column.addWidget(self.cover_caption)
-        cover_column.addStretch(1)
-        self.cover_box = QWidget()
-        self.cover_box.setLayout(cover_column)
+        self.context, self.context_box = _captioned("In the photo")
+        self.cover, self.cover_box = _captioned("")
+        self.cover_caption = self.cover_box.findChild(QLabel, "caption")
         pictures = QHBoxLayout()
         pictures.addWidget(self.tiles, 0, Qt.AlignmentFlag.AlignTop)
+        pictures.addWidget(self.context_box, 0, Qt.AlignmentFlag.AlignTop)
         pictures.addSpacing(24)
         pictures.addWidget(self.cover_box, 0, Qt.AlignmentFlag.AlignTop)
         pictures.addStretch(1)
@@ -144,10 +138,11 @@ class ReviewDialog(QDialog):
         layout.addWidget(self.question_label)
         layout.addWidget(self.detail)
         layout.addSpacing(8)
-        layout.addLayout(pictures, 1)
+        layout.addLayout(pictures)
         layout.addWidget(self.empty, 1)
         layout.addSpacing(8)
         layout.addLayout(answers)
+        layout.addStretch(1)
         layout.addLayout(bottom)
         self.resize(COLUMNS * (TILE + 16) + TILE + 120, 2 * (TILE + 16) + 260)
         self._update_buttons()
@@ -208,6 +203,7 @@ class ReviewDialog(QDialog):
             self.detail.setText("")
             self.tiles.hide()
             self.cover_box.hide()
+            self.context_box.hide()
             self.empty.show()
             self.status.setText(self._progress(0))
             self.asked.emit("")
@@ -222,22 +218,27 @@ class ReviewDialog(QDialog):
         self.cover_box.setVisible(asked.cover is not None)
         self.cover_caption.setText(f"{question.suggested}, as you know them" if asked.cover else "")
         self.cover.clear()
+        self.context.clear()
+        self.context_box.setVisible(question.kind == "match")
         self.status.setText(self._progress(asked.left))
         self._update_buttons()
         self.ctx.runner.submit(
             review_ops.crops,
             question.samples,
             asked.cover,
+            question.kind == "match",
             lane="io",
             on_done=lambda result: self._crops(number, result),
             on_error=lambda _message: None,  # a preview only: the tiles stay empty
         )
         self.asked.emit(question.id)
 
-    def _crops(self, number: int, result: tuple[list[QImage | None], QImage | None]) -> None:
+    def _crops(self, number: int, result: tuple[list[QImage | None], QImage | None, QImage | None]) -> None:
         if number != self._loading:
             return
-        images, cover = result
+        images, cover, where = result
+        if where is not None:
+            self.context.show_image(where)
         for n, image in enumerate(images):
             item = self.grid.itemAtPosition(n // COLUMNS, n % COLUMNS)
             if item is not None and isinstance(item.widget(), Tile):
@@ -393,6 +394,21 @@ class ReviewDialog(QDialog):
 
     def sizeHint(self) -> QSize:
         return QSize(COLUMNS * (TILE + 16) + TILE + 120, 2 * (TILE + 16) + 260)
+
+
+def _captioned(caption: str) -> tuple[Tile, QWidget]:
+    """A tile with a line under it, in a box to show or hide."""
+    tile, label = Tile(), QLabel(caption)
+    label.setObjectName("caption")
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    column = QVBoxLayout()
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(tile)
+    column.addWidget(label)
+    box = QWidget()
+    box.setLayout(column)
+    return tile, box
 
 
 def describe(question: Question) -> str:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
-from PySide6.QtGui import QImage, QUndoCommand
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QUndoCommand
 
 from rap_desktop.core import review
 from rap_desktop.core.actions import review as review_actions
@@ -70,9 +71,12 @@ def fit(image: Image.Image, size: int = TILE) -> Image.Image:
     return image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
 
 
-def crops(samples: Sequence[Sample], cover: str | None, size: int = TILE) -> tuple[list[QImage | None], QImage | None]:
+def crops(
+    samples: Sequence[Sample], cover: str | None, context: bool = False, size: int = TILE
+) -> tuple[list[QImage | None], QImage | None, QImage | None]:
     """io lane: each sample's crop at `size` (None where its photo cannot be read: a tile stays empty,
-    no error box for a preview), and the cover photo likewise."""
+    no error box for a preview), the cover photo likewise, and with `context` the first sample's whole
+    photo with its box drawn (where in the photo it is)."""
     decoded: dict[str, Any] = {}
     out: list[QImage | None] = []
     for sample in samples:
@@ -88,7 +92,23 @@ def crops(samples: Sequence[Sample], cover: str | None, size: int = TILE) -> tup
         shown = pil_to_qimage(fit(load_image(cover).image, size)) if cover else None
     except (RapError, OSError, ValueError):
         shown = None
-    return out, shown
+    first = samples[0] if samples else None
+    where = _in_photo(decoded[first.path], first.box, size) if context and first and first.path in decoded else None
+    return out, shown, where
+
+
+def _in_photo(photo: Image.Image, box: tuple[float, float, float, float], size: int) -> QImage:
+    """The whole photo at `size` with the box outlined."""
+    image = pil_to_qimage(fit(photo, size))
+    scale = image.width() / photo.width
+    painter = QPainter(image)
+    pen = QPen(QColor(255, 196, 0))
+    pen.setWidth(3)
+    painter.setPen(pen)
+    x1, y1, x2, y2 = (v * scale for v in box)
+    painter.drawRect(QRectF(x1, y1, x2 - x1, y2 - y1))
+    painter.end()
+    return image
 
 
 def answer_words(asked: review.Question, word: str, name: str | None) -> str:
