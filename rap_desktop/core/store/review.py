@@ -13,7 +13,7 @@ def uncertain_matches(
 ) -> list[tuple[int, int, float, float | None, int | None]]:
     """(region id, concept id, similarity, runner-up similarity, runner-up concept) of the automatic,
     accepted matches a person has not decided on, that are either within `margin` of the threshold or
-    within `close` of another concept; least sure first (hidden regions left out)."""
+    within `close` of another concept; least sure first (hidden and whole-photo regions left out)."""
     rows = store.conn.execute(
         "SELECT m.region_id, m.concept_id, m.similarity, "
         "(SELECT o.similarity FROM matches o WHERE o.region_id = m.region_id AND o.concept_id != m.concept_id "
@@ -21,7 +21,7 @@ def uncertain_matches(
         "(SELECT o.concept_id FROM matches o WHERE o.region_id = m.region_id AND o.concept_id != m.concept_id "
         " AND o.status = 'auto' ORDER BY o.similarity DESC LIMIT 1) AS other "
         "FROM matches m JOIN regions r ON r.id = m.region_id "
-        "WHERE r.model = ? AND m.accepted = 1 AND m.status = 'auto' "
+        "WHERE r.model = ? AND r.source != 'whole' AND m.accepted = 1 AND m.status = 'auto' "
         "AND NOT EXISTS (SELECT 1 FROM matches d WHERE d.region_id = m.region_id AND d.status != 'auto') "
         f"AND NOT {IS_HIDDEN}",
         (model,),
