@@ -2,7 +2,8 @@
 unknown group, then one about an uncertain match (with the concept's own photo beside it). Run under
 Xvfb, once per screen size:
 
-    xvfb-run -a -s "-screen 0 1024x700x24" .venv/bin/python -m tests.ui.make_review_screenshots docs/screenshots 1024x700
+    xvfb-run -a -s "-screen 0 1024x700x24" \
+        .venv/bin/python -m tests.ui.make_review_screenshots docs/screenshots 1024x700
 
 An album of package photos indexed with the tiny random-weight models, two concepts made from package
 photos: which regions group together is meaningless; the window is real. Not a test (no assertions).
