@@ -15,7 +15,9 @@ from .images import sha256_file
 from .store import CONTENT_NAME, Store
 from .store import health as rows_of
 
-RESCUE = "rescue what is readable: rap-desktop export rescue.zip, then rap-desktop --home NEW_FOLDER import rescue.zip"
+RESCUE = (
+    "rescue what is readable: rap-desktop export rescue.zip, then rap-desktop --home NEW_FOLDER import rescue.zip"
+)
 
 
 def check(store: Store) -> list[str]:

@@ -83,7 +83,6 @@ class _Run:
 
     def caption(self, items: list, force: bool) -> None:
         from ..models.decoding import Batcher
-
         self.total = len(items)
         pending: Batcher | None = None
         for item in items:

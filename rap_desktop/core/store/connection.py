@@ -13,7 +13,6 @@ checking and exporting work; every change is refused with one plain message.
 Several processes may open one data folder: SQLite (WAL) serialises writers, and every process
 notices the others' changes through the store generation before it searches.
 """
-
 from __future__ import annotations
 
 import contextlib
