@@ -228,7 +228,7 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
         win.undo_stack.push(CorrectionCommand(win.ctx, "confirm", hit.sha256, f"r{region}", "mia"))
     qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.model.photo(0).confirmed, timeout=WAIT)
     tooltip = page.model.data(page.model.index(0), Qt.ItemDataRole.ToolTipRole)
-    assert "✓ confirmed <mia>" in tooltip and Path(hit.path).name in tooltip
+    assert "✓ you said this is mia" in tooltip and Path(hit.path).name in tooltip
     win.undo_stack.push(CorrectionCommand(win.ctx, "reject", hit.sha256, f"r{region}", "mia"))
     qtbot.waitUntil(lambda: page.count_label.text() == "0 photos with mia", timeout=WAIT)
     win.undo_stack.undo()

@@ -124,7 +124,7 @@ def test_groups_listed_named_undone_and_redone(qtbot, album_window: MainWindow, 
     assert [c.name for c in win.selected_concepts()] == ["gang"]  # the library shows the new concept
     listed = {r for s in dialog.groups for r in s.group.regions}
     assert not listed & set(first.group.regions)  # the named group is no longer offered
-    assert win.undo_stack.undoText() == f"Name {first.group.size} look-alike regions <gang>"
+    assert win.undo_stack.undoText() == f"Name {first.group.size} look-alike regions gang"
 
     win.undo_action.trigger()
     qtbot.waitUntil(lambda: win.model.row_of("gang") < 0 and not dialog.loading, timeout=WAIT)

@@ -229,10 +229,9 @@ class AlbumModel(QAbstractListModel):
         lines = [name_of(photo), when(photo.taken), os.path.dirname(photo.path)]
         listing = self.listing
         if photo.confirmed and listing.concept:
-            lines.append(f"✓ confirmed <{listing.concept}>")
+            lines.append(f"✓ you said this is {listing.concept}")
         elif photo.score is not None:
-            what = f'"{listing.text}"' if listing.text else f"<{listing.concept}>"
-            lines.append(f"similarity to {what}: {photo.score:.2f}")
+            lines.append(f'found for "{listing.text}"' if listing.text else f"looks like {listing.concept}")
         return "\n".join(line for line in lines if line)
 
     def _thumbnails_ready(self, shas: list[str]) -> None:

@@ -15,7 +15,6 @@ from rap_desktop.core import actions, group_naming
 from rap_desktop.core.changes import Changes, Done
 from rap_desktop.core.errors import RapError
 from rap_desktop.core.images import crop_box, load_image, thumbnail
-from rap_desktop.core.names import tag
 from rap_desktop.core.session import Session
 
 from ..context import AppContext
@@ -80,7 +79,7 @@ class NameGroupCommand(StoreCommand):
         category: str,
         listing_changed: Callable[[], None],
     ) -> None:
-        super().__init__(ctx, f"Name {shown.group.size} look-alike regions {tag(name)}")
+        super().__init__(ctx, f"Name {shown.group.size} look-alike regions {name}")
         self.model, self.regions = shown.model, shown.group.regions
         self.name, self.info, self.category = name, info, category
         self.listing_changed = listing_changed  # the dialog lists again after each change
@@ -102,7 +101,7 @@ class NameGroupCommand(StoreCommand):
     def applied(self, done: Done) -> None:
         named = done.value
         self.ctx.status.notify(
-            f"Named {tag(named.concept)}: {named.confirmed} regions confirmed, the album re-matched. Undo with Ctrl+Z."
+            f"Named {named.concept}: {named.confirmed} places in your photos, the album looked again. Undo with Ctrl+Z."
         )
         self.ctx.apply_changes(done.changes, [named.concept])
         self.listing_changed()
