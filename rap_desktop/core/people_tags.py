@@ -24,6 +24,7 @@ from PIL import Image
 from . import names
 from .errors import InvalidNameError
 from .regions import Box
+from .xmp import _field as xmp_field
 from .xmp import _region_items, _text, _to_stored, sidecar_path
 
 _NS = {
@@ -55,16 +56,8 @@ def _q(name: str) -> str:
 
 
 def _field(node: ET.Element, name: str) -> str | ET.Element | None:
-    """A struct field in any RDF form (attribute shorthand, child element, or either on a nested
-    rdf:Description), as core/xmp.py reads its own; here for the namespaces it does not know."""
-    key = _q(name)
-    for holder in (node, *node.findall(_q("rdf:Description"))):
-        if key in holder.attrib:
-            return holder.attrib[key]
-        found = holder.find(key)
-        if found is not None:
-            return found
-    return None
+    """A struct field in any RDF form, as core/xmp.py reads its own, with the namespaces it does not know."""
+    return xmp_field(node, name, _q)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import io
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -192,12 +192,13 @@ def _take(descriptions: list[ET.Element], name: str) -> list[ET.Element]:
     return removed
 
 
-def _field(node: ET.Element, name: str) -> str | ET.Element | None:
+def _field(node: ET.Element, name: str, q: Callable[[str], str] = _q) -> str | ET.Element | None:
     """A field of an RDF struct however it was written: an attribute of the node (shorthand), a
     child element (rdf:parseType="Resource"), or either on an rdf:Description inside the node (the
-    compact form digiKam / Exiv2, Lightroom and `exiftool -api Compact=Shorthand` write)."""
-    key = _q(name)
-    for holder in (node, *node.findall(_q("rdf:Description"))):
+    compact form digiKam / Exiv2, Lightroom and `exiftool -api Compact=Shorthand` write). `q`
+    qualifies a prefixed name (another module's namespaces)."""
+    key = q(name)
+    for holder in (node, *node.findall(q("rdf:Description"))):
         if key in holder.attrib:
             return holder.attrib[key]
         found = holder.find(key)
