@@ -18,8 +18,7 @@ from rap_desktop.core.images import crop_box, load_image, thumbnail
 from rap_desktop.core.session import Session
 
 from ..context import AppContext
-from ..photo import photo_ops
-from ..photo.undo_commands import StoreCommand
+from ..photo.undo_commands import LoggedCommand, StoreCommand
 from ..runtime.thumbnails import pil_to_qimage
 
 CROP = 72  # px, one sample in the strip
@@ -117,7 +116,7 @@ class NameGroupCommand(StoreCommand):
         self.listing_changed()
 
 
-class HideGroupCommand(StoreCommand):
+class HideGroupCommand(LoggedCommand):
     """Hide a group for good (strangers: never offered again); undo takes back that correction exactly,
     redo hides the very same regions again."""
 
@@ -125,20 +124,10 @@ class HideGroupCommand(StoreCommand):
         super().__init__(ctx, f"Hide {shown.group.size} look-alike regions")
         self.group, self.regions = shown.group.id, shown.group.regions
         self.listing_changed = listing_changed
-        self.correction: int | None = None  # set on the store lane by apply, cleared by revert
 
-    def apply(self, session: Session) -> Any:
-        self.correction = None
+    def act(self, session: Session) -> tuple[Done, int | None]:
         done = actions.hide_regions(session, self.regions, self.group)
-        self.correction = done.value.correction
-        return done
-
-    def revert(self, session: Session) -> Any:
-        if self.correction is None:
-            return None
-        done = photo_ops.undo_correction(session, self.correction)
-        self.correction = None
-        return done
+        return done, done.value.correction
 
     def applied(self, done: Done) -> None:
         self.ctx.status.notify(f"Hidden for good: {done.value.regions} regions. Undo with Ctrl+Z.")

@@ -33,7 +33,7 @@ from rap_desktop.core.people_import import Proposal
 from rap_desktop.core.session import Session
 
 from ..context import AppContext
-from ..photo.undo_commands import StoreCommand
+from ..photo.undo_commands import LoggedCommand
 from ..runtime.tasks import said
 
 HINT = (
@@ -66,27 +66,20 @@ def describe(proposal: Proposal) -> tuple[str, bool]:
     return f"{proposal.name} — {photos}, {marked}", True
 
 
-class ImportTagsCommand(StoreCommand):
+class ImportTagsCommand(LoggedCommand):
     """Bring in the ticked names; undo takes the whole import back, redo does it again."""
 
     def __init__(self, ctx: AppContext, names: Sequence[str], listing_changed: Callable[[], None]) -> None:
         super().__init__(ctx, f"Import people tags: {_joined(list(names))}")
         self.names = tuple(names)
         self.listing_changed = listing_changed
-        self.correction: int | None = None  # set on the store lane by apply, cleared by revert
 
-    def apply(self, session: Session) -> Any:
-        self.correction = None
+    def act(self, session: Session) -> tuple[Done, int | None]:
         done = import_people_tags(session, self.names)  # the album is read again: the tags as they are now
-        self.correction = done.value.correction
-        return done
+        return done, done.value.correction
 
-    def revert(self, session: Session) -> Any:
-        if self.correction is None:
-            return None  # nothing was written: nothing to take back
-        done = undo_people_tags(session, self.correction)
-        self.correction = None
-        return done
+    def take_back(self, session: Session, correction: int) -> Any:
+        return undo_people_tags(session, correction)
 
     def applied(self, done: Done) -> None:
         imported = done.value

@@ -21,8 +21,7 @@ from rap_desktop.core.images import crop_box, load_image
 from rap_desktop.core.session import Session
 
 from ..context import AppContext
-from ..photo import photo_ops
-from ..photo.undo_commands import StoreCommand
+from ..photo.undo_commands import LoggedCommand
 from ..runtime.thumbnails import pil_to_qimage
 
 TILE = 176  # px, the longer side of one crop (at least 128: a face must be recognisable)
@@ -122,7 +121,7 @@ def answer_words(asked: review.Question, word: str, name: str | None) -> str:
     }.get(word, f"This is {who}")
 
 
-class AnswerCommand(StoreCommand):
+class AnswerCommand(LoggedCommand):
     """One answer to a question (yes, no, a name, hide); undo takes back its correction exactly, redo
     answers the very same regions again."""
 
@@ -138,20 +137,10 @@ class AnswerCommand(StoreCommand):
         super().__init__(ctx, answer_words(asked, word, None if word in review.WORDS else word))
         self.asked, self.word, self.info, self.category = asked, word, info, category
         self.after = after  # the window asks the next question (None) or this one again (its id)
-        self.correction: int | None = None  # set on the store lane by apply, cleared by revert
 
-    def apply(self, session: Session) -> Any:
-        self.correction = None
+    def act(self, session: Session) -> tuple[Done, int | None]:
         done = review_actions.answer(session, self.asked, self.word, self.info, self.category)
-        self.correction = done.value.correction
-        return done
-
-    def revert(self, session: Session) -> Any:
-        if self.correction is None:
-            return None
-        done = photo_ops.undo_correction(session, self.correction)
-        self.correction = None
-        return done
+        return done, done.value.correction
 
     def applied(self, done: Done) -> None:
         self.ctx.status.notify(f"{self.text()}. Undo with Ctrl+Z.")

@@ -66,7 +66,33 @@ class StoreCommand(QUndoCommand):
         self.ctx.apply_changes(ANYTHING, None)  # a failure may have done part: every view looks again
 
 
-class CorrectionCommand(StoreCommand):
+class LoggedCommand(StoreCommand):
+    """A change the store logs as one correction: undo takes back exactly that entry, redo does it again."""
+
+    def __init__(self, ctx: AppContext, text: str) -> None:
+        super().__init__(ctx, text)
+        self.correction: int | None = None  # set on the store lane by apply, cleared by revert
+
+    # subclasses: the change (its Done and the id of the correction it logged) and how to take it back
+    def act(self, session: Session) -> tuple[Done, int | None]: ...
+
+    def take_back(self, session: Session, correction: int) -> Any:
+        return photo_ops.undo_correction(session, correction)
+
+    def apply(self, session: Session) -> Any:
+        self.correction = None
+        done, self.correction = self.act(session)
+        return done
+
+    def revert(self, session: Session) -> Any:
+        if self.correction is None:
+            return None  # the change itself failed or logged nothing: nothing to take back
+        done = self.take_back(session, self.correction)
+        self.correction = None
+        return done
+
+
+class CorrectionCommand(LoggedCommand):
     """`match confirm|reject|reassign PHOTO REGION [NAME]`, undone with `match undo`."""
 
     def __init__(
@@ -82,22 +108,13 @@ class CorrectionCommand(StoreCommand):
         super().__init__(ctx, answer_text(action, concept))
         self.action, self.photo, self.region, self.concept = action, photo, region, concept
         self.info, self.category = info, category
-        self.correction_id: int | None = None  # set on the store lane by apply, cleared by revert
         # told on the GUI thread once the store did / took back the correction (the question's note)
         self.on_applied: Callable[[], None] | None = None
         self.on_reverted: Callable[[], None] | None = None
 
-    def apply(self, session: Session) -> Any:
+    def act(self, session: Session) -> tuple[Done, int | None]:
         done = actions.correct(session, self.action, self.photo, self.region, self.concept, self.info, self.category)
-        self.correction_id = done.value.id
-        return done
-
-    def revert(self, session: Session) -> Any:
-        if self.correction_id is None:
-            return None  # the correction itself failed: nothing to take back
-        done = photo_ops.undo_correction(session, self.correction_id)
-        self.correction_id = None
-        return done
+        return done, done.value.id
 
     def applied(self, done: Done) -> None:
         self.ctx.status.notify(self.text() + ".")  # the CLI says "r4 is <bo>"; a person needs no region id or brackets
