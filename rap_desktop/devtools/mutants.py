@@ -157,7 +157,7 @@ MUTANTS = (
     Mutant(
         "xmp-compact-form",
         XMP,
-        'for holder in (node, *node.findall(_q("rdf:Description"))):',
+        'for holder in (node, *node.findall(q("rdf:Description"))):',
         "for holder in (node,):",
         "a region in the rdf:li/rdf:Description form is not recognised: duplicated",
     ),
