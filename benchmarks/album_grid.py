@@ -25,29 +25,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
+from qt_setup import rss_mb, spin, thumbnail_pictures  # benchmarks/, beside this script
+
 import rap_desktop.torch_compat  # noqa: F401
 
 
 def fill_thumbnails(home: Path, count: int) -> list:
     """`count` album photos, each with its own thumbnail file in the disk cache (a few dozen distinct
     pictures: variants of package photos)."""
-    import io
-    import random
-
-    from PIL import Image
-
-    from rap_desktop.core.images import thumbnail
     from rap_desktop.core.thumbcache import for_home
-    from rap_desktop.devtools.synthetic_album import _variant, source_photos
     from rap_desktop.ui.album.album_ops import AlbumPhoto
 
-    rng = random.Random(0)
-    sources = [Image.open(p).convert("RGB") for p in source_photos()]
-    pictures = []
-    for i in range(48):
-        buffer = io.BytesIO()
-        thumbnail(_variant(sources[i % len(sources)], rng, 1024), 256).save(buffer, format="JPEG", quality=85)
-        pictures.append(buffer.getvalue())
+    pictures = thumbnail_pictures()
     thumbs = for_home(home)
     photos = []
     for i in range(count):
@@ -57,16 +46,6 @@ def fill_thumbnails(home: Path, count: int) -> list:
         path.write_bytes(pictures[i % len(pictures)])
         photos.append(AlbumPhoto(i + 1, sha, f"/album/{2000 + i // 1000}/IMG_{i:05d}.jpg", float(i)))
     return photos
-
-
-def spin(ms: int) -> None:
-    """Run the event loop for `ms` (not processEvents in a loop: PySide6 6.12 leaks a None
-    reference per call)."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
 
 
 def scroll(view, step_ms: int, probe) -> float:
@@ -175,14 +154,6 @@ def naive(home: Path, photos: list, step_ms: int, size: tuple[int, int]) -> dict
     out = {**shown, "scroll": wall, "max": probe.max_ms, "p99": probe.percentile(99), "ticks": probe.ticks}
     widget.close()
     return out
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,24 +35,9 @@ if "QT_QPA_PLATFORM" not in os.environ:  # an offscreen screen big enough for a 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
+from qt_setup import rss_mb, spin, thumbnail_pictures  # benchmarks/, beside this script
+
 import rap_desktop.torch_compat  # noqa: F401
-
-
-def spin(ms: int) -> None:
-    """Run the event loop for `ms`."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def taken_times(count: int, seed: int = 0) -> list[float]:
@@ -68,22 +53,12 @@ def taken_times(count: int, seed: int = 0) -> list[float]:
 def build_store(home: Path, session, count: int) -> None:
     """`count` album photos in the session's store, each with a thumbnail file (hard links to a pool
     of 48). Written on the calling thread while the window's store lane is idle (not timed)."""
-    import io
-
-    from PIL import Image
-
-    from rap_desktop.core.images import thumbnail
     from rap_desktop.core.thumbcache import for_home
-    from rap_desktop.devtools.synthetic_album import _variant, source_photos
 
-    rng = random.Random(0)
-    sources = [Image.open(p).convert("RGB") for p in source_photos()]
     pool = home / "pool"
     pool.mkdir(parents=True)
-    for i in range(48):
-        buffer = io.BytesIO()
-        thumbnail(_variant(sources[i % len(sources)], rng, 1024), 256).save(buffer, format="JPEG", quality=85)
-        (pool / f"{i}.jpg").write_bytes(buffer.getvalue())
+    for i, picture in enumerate(thumbnail_pictures()):
+        (pool / f"{i}.jpg").write_bytes(picture)
     thumbs = for_home(home)
     store = session.store()
     now = time.time()
