@@ -33,6 +33,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
+from store_setup import insert_photo_regions  # noqa: E402  (benchmarks/, beside this script)
 
 import rap_desktop.torch_compat  # noqa: E402,F401
 from rap_desktop.core.album import region_vectors, rematch  # noqa: E402
@@ -152,22 +153,10 @@ def fill_regions(store: Store, n: int, dim: int, concepts: int, rng: np.random.G
         loaded = load_image(buffer.getvalue())
         new.append(NewConcept(f"k{c}", exemplars=tuple(NewExemplar(loaded, vectors={"bench": v}) for v in vectors)))
     store.add_many(new)
-    photos = n // 8
     labels = rng.integers(0, concepts * 2, n)  # half the clusters are no concept: unknown people
     vectors = around(labels, 0.6)
     with store.transaction():
-        store.conn.executemany(
-            "INSERT INTO photos(sha256, path, width, height, added) VALUES (?,?,?,?,?)",
-            [(f"{i:064x}", f"/album/{i}.jpg", 640, 480, 0.0) for i in range(photos)],
-        )
-        store.conn.executemany(
-            "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, model, vector) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (i // 8 + 1, i % 8 + 1, 0, 0, 10, 10, "person", 0.5, "detector", "bench", vectors[i].tobytes())
-                for i in range(n)
-            ],
-        )
+        insert_photo_regions(store, vectors, "person")
         ids = [r[0] for r in store.conn.execute("SELECT id FROM regions ORDER BY id LIMIT 200")]
         store.conn.executemany(
             "INSERT INTO negatives(concept_id, model, vector, region_id, created) VALUES (1, 'bench', ?, ?, 0)",

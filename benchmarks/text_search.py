@@ -22,6 +22,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from store_setup import insert_photo_regions  # benchmarks/, beside this script
 
 from rap_desktop.core.album import region_vectors
 from rap_desktop.core.album.search import PhotoHit, TextSearch
@@ -95,20 +96,8 @@ def fill(store: Store, regions: int, rng: np.random.Generator) -> np.ndarray:
     labels = rng.integers(0, 100, regions)
     vectors = centres[labels] + 0.8 * rng.standard_normal((regions, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    photos = regions // 8
     with store.transaction():
-        store.conn.executemany(
-            "INSERT INTO photos(sha256, path, width, height, added) VALUES (?,?,?,?,?)",
-            [(f"{i:064x}", f"/album/{i}.jpg", 640, 480, 0.0) for i in range(photos)],
-        )
-        store.conn.executemany(
-            "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, model, vector) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (i // 8 + 1, i % 8 + 1, 0, 0, 10, 10, "x", 0.5, "detector", "bench", vectors[i].tobytes())
-                for i in range(regions)
-            ],
-        )
+        insert_photo_regions(store, vectors, "x")
     query = centres[0] + 0.5 * rng.standard_normal(DIM).astype(np.float32)
     return query / np.linalg.norm(query)
 
