@@ -5,7 +5,6 @@ Package photos, tiny real-format models, a real window."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,13 @@ from rap_desktop.core.album import rematch
 from rap_desktop.core.album import search as album_search
 from rap_desktop.core.session import Session
 from rap_desktop.devtools.synthetic_album import make_album, source_photos
-from rap_desktop.ui.album.album_view import AlbumPage
 from rap_desktop.ui.main_window import MainWindow
 
-from .test_album_view import WAIT, _index, strict_config  # noqa: F401  (fixture)
-from .windows import shown_window
+from .album_window import WAIT, album_page, index_album, listed_paths
+from .album_window import strict_config as _strict_config
+from .album_window import win as _win
+
+strict_config, win = _strict_config, _win  # the fixtures, shared
 
 
 @pytest.fixture(scope="module")
@@ -32,28 +33,9 @@ def package_album(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture
-def win(qtbot, home: Path, strict_config: Path, tmp_path: Path) -> Iterator[MainWindow]:  # noqa: F811
-    opened = Session.open(home, strict_config)
-    window = shown_window(qtbot, opened, tmp_path / "ui.ini", timeout=WAIT)
-    window.test_session = opened
-    yield window
-    window.close()
-    opened.close()
-
-
-def _page(win: MainWindow) -> AlbumPage:
-    win.tabs.setCurrentWidget(win.album)
-    return win.album
-
-
-def _paths(page: AlbumPage) -> list[str]:
-    return [page.model.photo(r).path for r in range(page.model.rowCount())]
-
-
 def test_a_description_narrows_counts_true_and_shows_more(qtbot, win: MainWindow, package_album: Path) -> None:
-    page = _page(win)
-    _index(qtbot, page, [package_album])
+    page = album_page(win)
+    index_album(qtbot, page, [package_album])
     total = page.model.rowCount()
     assert page.count_label.text() == f"{total} photos" and not page.search_options.more_button.isVisible()
 
@@ -63,7 +45,7 @@ def test_a_description_narrows_counts_true_and_shows_more(qtbot, win: MainWindow
     expected = album_search.TextSearch(session.store(), session.embedder).search("a bus in the street")
     found = page.model.rowCount()
     assert 0 < found == expected.found < total  # narrowed to the photos above the cut
-    assert _paths(page) == [h.path for h in expected.hits]
+    assert listed_paths(page) == [h.path for h in expected.hits]
     assert page.count_label.text() == f"{found} photo{'' if found == 1 else 's'} like “a bus in the street”"
     left = total - found
     button = page.search_options.more_button
@@ -73,7 +55,7 @@ def test_a_description_narrows_counts_true_and_shows_more(qtbot, win: MainWindow
         button.click()
     shown = found + min(album_search.MORE, left)
     assert page.model.rowCount() == shown and page.count_label.text() == f"{shown} photos like “a bus in the street”"
-    assert _paths(page)[:found] == [h.path for h in expected.hits]  # the found ones first, the next after
+    assert listed_paths(page)[:found] == [h.path for h in expected.hits]  # the found ones first, the next after
     while button.isVisible():
         with qtbot.waitSignal(page.listed, timeout=WAIT):
             button.click()
@@ -86,8 +68,8 @@ def test_a_description_narrows_counts_true_and_shows_more(qtbot, win: MainWindow
 
 
 def test_several_concepts_together_or_only_them(qtbot, win: MainWindow, package_album: Path) -> None:
-    page = _page(win)
-    _index(qtbot, page, [package_album])
+    page = album_page(win)
+    index_album(qtbot, page, [package_album])
     session = win.test_session
     files = [package_album / n for n in ("chelsea.png", "bus.jpg", "rocket.jpg")]
 
@@ -114,27 +96,27 @@ def test_several_concepts_together_or_only_them(qtbot, win: MainWindow, package_
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.concept_box.setCurrentIndex(page.concept_box.findData("mimi"))
     assert options.also_button.isVisible() and options.action_for("mimi") is None  # not twice
-    assert sorted(_paths(page)) == sorted(map(str, (files[0], files[2])))
+    assert sorted(listed_paths(page)) == sorted(map(str, (files[0], files[2])))
 
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         options.action_for("bus").trigger()  # and bus: together
     assert options.also_button.text() == "and bus ▾"
-    assert sorted(_paths(page)) == sorted(map(str, (files[0], files[2])))
+    assert sorted(listed_paths(page)) == sorted(map(str, (files[0], files[2])))
     assert page.count_label.text() == "2 photos with mimi and bus"
 
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         options.how_box.setCurrentIndex(options.how_box.findData(album_search.ONLY))
-    assert _paths(page) == [str(files[0])]  # the rocket photo has a third concept
+    assert listed_paths(page) == [str(files[0])]  # the rocket photo has a third concept
     assert page.count_label.text() == "1 photo with only mimi and bus"
 
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         options.action_for("rocket").trigger()
-    assert _paths(page) == [str(files[2])] and page.count_label.text() == "1 photo with only mimi, bus and rocket"
+    assert listed_paths(page) == [str(files[2])] and page.count_label.text() == "1 photo with only mimi, bus and rocket"
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.concept_box.setCurrentIndex(0)  # all photos: the extra choices no longer apply
     assert page.model.rowCount() > 3 and not options.also_button.isVisible()
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.concept_box.setCurrentIndex(page.concept_box.findData("bus"))
-    count = len(_paths(page))  # bus's own photo and the two it was put in
+    count = len(listed_paths(page))  # bus's own photo and the two it was put in
     assert options.extra == [] and options.how() == album_search.TOGETHER
     assert count == 3 and page.count_label.text() == "3 photos with bus"

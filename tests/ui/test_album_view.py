@@ -8,12 +8,9 @@ import os
 import subprocess
 import sys
 import threading
-import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import tomli_w
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -28,9 +25,13 @@ from rap_desktop.ui.album.album_view import AlbumPage
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.photo.undo_commands import CorrectionCommand, RemoveConceptsCommand
 
+from .album_window import WAIT, album_page, index_album, listed_paths
+from .album_window import strict_config as _strict_config
+from .album_window import win as _win
 from .windows import shown_window
 
-WAIT = 60_000
+strict_config, win = _strict_config, _win  # the fixtures, shared
+
 N = 10  # photos in the test album
 
 
@@ -39,43 +40,6 @@ def album(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("album-view") / "album"
     make_album(folder, N, seed=4, max_side=160)
     return folder
-
-
-@pytest.fixture(scope="module")
-def strict_config(tiny_config: Path) -> Path:
-    """A threshold only an identical crop clears (random tiny CLIP: all crops look alike)."""
-    data = tomllib.loads(tiny_config.read_text())
-    data["retrieval"] = {"thresholds": {"tiny-clip": 0.9999}}
-    path = tiny_config.parent / "config-album-view.toml"  # beside it: model paths are relative
-    path.write_bytes(tomli_w.dumps(data).encode())
-    return path
-
-
-@pytest.fixture
-def win(qtbot, home: Path, strict_config: Path, tmp_path: Path) -> Iterator[MainWindow]:
-    opened = Session.open(home, strict_config)
-    window = shown_window(qtbot, opened, tmp_path / "ui.ini", timeout=WAIT)
-    window.test_session = opened
-    yield window
-    window.close()
-    opened.close()
-
-
-def _page(win: MainWindow) -> AlbumPage:
-    win.tabs.setCurrentWidget(win.album)
-    return win.album
-
-
-def _index(qtbot, page: AlbumPage, folders: list[Path]):
-    """Index through the page; returns (the progress reports seen, the run's report)."""
-    seen = []
-    page.indexer.progressed.connect(seen.append)
-    with qtbot.waitSignal(page.indexer.finished, timeout=WAIT) as finished:
-        page.add_folders([str(f) for f in folders])
-    with qtbot.waitSignal(page.listed, timeout=WAIT):  # the grid reloads when the run ends
-        pass
-    page.indexer.progressed.disconnect(seen.append)
-    return seen, finished.args[0]
 
 
 def _drop_folder(page: AlbumPage, folder: Path) -> None:
@@ -92,10 +56,6 @@ def _drop_folder(page: AlbumPage, folder: Path) -> None:
     assert drop.isAccepted()
 
 
-def _paths(page: AlbumPage) -> list[str]:
-    return [page.model.photo(row).path for row in range(page.model.rowCount())]
-
-
 def _visible(page: AlbumPage) -> set[int]:
     """Rows whose tile is inside the timeline's viewport now."""
     area, grid, model = page.grid.viewport().rect(), page.grid, page.model
@@ -103,11 +63,11 @@ def _visible(page: AlbumPage) -> set[int]:
 
 
 def test_index_a_folder_with_progress_and_unreadable_files(qtbot, win: MainWindow, album: Path, tmp_path) -> None:
-    page = _page(win)
+    page = album_page(win)
     bad = add_bad_files(tmp_path / "bad")
     messages = []
     win.statusBar().messageChanged.connect(messages.append)
-    seen, report = _index(qtbot, page, [album, tmp_path / "bad"])
+    seen, report = index_album(qtbot, page, [album, tmp_path / "bad"])
     assert not report.cancelled and report.indexed == N and len(report.failed) == len(bad)
     assert seen[0].done == 0 and seen[-1].done == seen[-1].total == N + len(bad)
     assert [p.done for p in seen] == sorted(p.done for p in seen)
@@ -115,7 +75,7 @@ def test_index_a_folder_with_progress_and_unreadable_files(qtbot, win: MainWindo
     assert any("10 new photos indexed" in m and "4 could not be read" in m for m in messages), messages
     # the timeline: every photo once, by EXIF date, newest first
     assert page.model.rowCount() == N and page.count_label.text() == f"{N} photos"
-    assert sorted(_paths(page)) == sorted(str(p) for p in album.rglob("*.jpg"))
+    assert sorted(listed_paths(page)) == sorted(str(p) for p in album.rglob("*.jpg"))
     taken = [page.model.photo(row).taken for row in range(N)]
     assert taken == sorted(taken, reverse=True)
     # the unreadable files: a link, and a dialog with path and reason
@@ -133,7 +93,7 @@ def test_index_a_folder_with_progress_and_unreadable_files(qtbot, win: MainWindo
 
 
 def test_cancel_then_reindex_indexes_every_photo_once(qtbot, win: MainWindow, album: Path) -> None:
-    page = _page(win)
+    page = album_page(win)
     page.indexer.batch_size = 2
     seen = []
 
@@ -157,7 +117,7 @@ def test_cancel_then_reindex_indexes_every_photo_once(qtbot, win: MainWindow, al
     again = finished.args[0]
     assert not again.cancelled and again.unchanged == report.processed and again.indexed == N - report.processed
     qtbot.waitUntil(lambda: page.model.rowCount() == N, timeout=WAIT)
-    assert sorted(_paths(page)) == sorted(str(p) for p in album.rglob("*.jpg"))
+    assert sorted(listed_paths(page)) == sorted(str(p) for p in album.rglob("*.jpg"))
     store = win.test_session.store()
     assert store.conn.execute("SELECT COUNT(*), COUNT(DISTINCT sha256) FROM photos").fetchone() == (N, N)
     assert store.conn.execute("SELECT COUNT(*) FROM album_files WHERE status = 'indexed'").fetchone()[0] == N
@@ -196,8 +156,8 @@ def test_closing_mid_index_stops_cleanly_and_a_rerun_resumes(qtbot, home, strict
 
 
 def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, album: Path) -> None:
-    page = _page(win)
-    _index(qtbot, page, [album])
+    page = album_page(win)
+    index_album(qtbot, page, [album])
     session = win.test_session
     chosen = sorted(album.rglob("*.jpg"))[3]
 
@@ -211,7 +171,7 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
     assert row > 0
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.concept_box.setCurrentIndex(row)
-    assert _paths(page) == [str(chosen)] and page.count_label.text() == "1 photo with mia"
+    assert listed_paths(page) == [str(chosen)] and page.count_label.text() == "1 photo with mia"
     assert page.model.listing.concept == "mia"
 
     # a correction through the window's undo stack re-matches, and the filtered grid follows
@@ -237,7 +197,7 @@ def test_search_by_concept_and_text_and_open_a_photo(qtbot, win: MainWindow, alb
     # text search, alone and within the concept
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.text_edit.setText("a cat on a sofa")
-    assert _paths(page) == [str(chosen)]  # within <mia>: only its photo
+    assert listed_paths(page) == [str(chosen)]  # within <mia>: only its photo
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.concept_box.setCurrentIndex(0)  # all photos
     found = page.model.listing.found  # the photos above the relevance cut, not the album re-ordered
@@ -294,7 +254,7 @@ def test_shortcuts_switch_tabs_and_f5_follows_the_tab(qtbot, win: MainWindow) ->
 
 
 def test_ten_thousand_rows_only_visible_ones_ask_for_thumbnails(qtbot, win: MainWindow, photos) -> None:
-    page = _page(win)
+    page = album_page(win)
     source = str(photos["coffee"])  # no disk thumbnail yet: made from the photo when first shown
     rows = [AlbumPhoto(i + 1, f"{i:064x}", source, float(i)) for i in range(10_000)]
     page.show_listing(Listing(rows))
@@ -357,7 +317,7 @@ def test_signal_emits_never_use_up_true() -> None:
 def test_other_store_work_runs_between_batches(qtbot, win: MainWindow, album: Path) -> None:
     """A store task submitted during a run (a concept edit, a retrieval) waits for one batch, not
     for the whole run."""
-    page = _page(win)
+    page = album_page(win)
     page.indexer.batch_size = 2
     session = win.test_session
     seen: list[int] = []

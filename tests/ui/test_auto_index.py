@@ -16,7 +16,7 @@ from rap_desktop.ui.album.auto_index import KEEP, STOP
 from rap_desktop.ui.main_window import MainWindow
 from rap_desktop.ui.status_line import READY
 
-from .test_album_view import WAIT, _index, strict_config  # noqa: F401  (fixture)
+from .album_window import WAIT, index_album, strict_config  # noqa: F401  (fixture)
 from .windows import shown_window
 
 N = 8
@@ -87,7 +87,7 @@ def test_a_photo_copied_into_an_album_folder_appears(
             watcher.limit = 0  # more folders than may be watched: the periodic rescan covers them
         page = window.album
         window.tabs.setCurrentWidget(page)
-        _index(qtbot, page, [album])
+        index_album(qtbot, page, [album])
         assert page.model.rowCount() == N
         if watched:
             qtbot.waitUntil(lambda: str(album.resolve()) in watcher.watched(), timeout=WAIT)
