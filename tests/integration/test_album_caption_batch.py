@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from rap_desktop.core.album import rematch
 from rap_desktop.core.album.caption import caption_folder
-from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
-from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import make_album
 
+from .album_setup import index_with_concepts
 from .test_album_cli import cli as _cli
 
 cli = _cli  # the fixture, shared
@@ -30,14 +28,7 @@ OPTIONS = GenerationOptions(max_new_tokens=6)
 def indexed(tmp_path_factory: pytest.TempPathFactory, tiny_config: Path) -> Path:
     """An indexed album with <bo> registered from its first photo (so some prompts carry a concept)."""
     root = tmp_path_factory.mktemp("batch")
-    files = make_album(root / "album", N, seed=7, max_side=160)
-    session = Session.open(root / "home", tiny_config)
-    try:
-        Indexer(session.retriever(), for_home(session.home)).index([root / "album"])
-        session.store().add_concept("bo", files[0], "<bo> is our dog.", "dog")
-        rematch.after_change(session)
-    finally:
-        session.close()
+    index_with_concepts(root, tiny_config, N, 7, [("bo", 0, "<bo> is our dog.", "dog")])
     return root
 
 

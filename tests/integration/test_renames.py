@@ -13,16 +13,14 @@ import pytest
 
 from rap_desktop.cli import main
 from rap_desktop.core import actions
-from rap_desktop.core.album import rematch, renames
+from rap_desktop.core.album import renames
 from rap_desktop.core.album.caption import caption_folder
-from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
 from rap_desktop.core.store import captions
-from rap_desktop.core.thumbcache import for_home
 from rap_desktop.core.xmp import sidecar_path
-from rap_desktop.devtools.synthetic_album import make_album
 
+from .album_setup import index_with_concepts
 from .test_xmp import needs_exiftool, read_back
 
 N = 6
@@ -33,15 +31,8 @@ OPTIONS = GenerationOptions(max_new_tokens=4)
 def indexed(tmp_path_factory: pytest.TempPathFactory, tiny_config: Path) -> Path:
     """An indexed album with <chelsea> and <kitty> registered from two of its photos."""
     root = tmp_path_factory.mktemp("renames")
-    files = make_album(root / "album", N, seed=11, max_side=160)
-    session = Session.open(root / "home", tiny_config)
-    try:
-        Indexer(session.retriever(), for_home(session.home)).index([root / "album"])
-        session.store().add_concept("chelsea", files[0], "<chelsea> is our cat.", "cat")
-        session.store().add_concept("kitty", files[1], "<kitty> as a kitten.", "cat")
-        rematch.after_change(session)
-    finally:
-        session.close()
+    concepts = [("chelsea", 0, "<chelsea> is our cat.", "cat"), ("kitty", 1, "<kitty> as a kitten.", "cat")]
+    index_with_concepts(root, tiny_config, N, 11, concepts)
     return root
 
 
