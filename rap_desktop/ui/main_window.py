@@ -47,7 +47,6 @@ from .window_state import APPLICATION, ORGANISATION, WindowState
 __all__ = ["APPLICATION", "ORGANISATION", "MainWindow"]
 
 
-
 class MainWindow(ConceptLibrary, WindowMenus, WindowFeedback, FileDrops, WindowState, CloseHandling, QMainWindow):
     """The window that holds every part; its other jobs are the mixins' (window_*.py)."""
 

@@ -1,5 +1,4 @@
-"""The window's concept library: the search box, the icon grid of concepts, the details, and their
-listing and selection (a list refresh runs on the store lane and then announces what changed)."""
+"""The window's concept library: search box, icon grid and details, and the list's loading and selection."""
 
 from __future__ import annotations
 
