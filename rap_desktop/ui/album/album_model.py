@@ -242,6 +242,10 @@ class AlbumModel(QAbstractListModel):
                 index = self.index(row)
                 self.dataChanged.emit(index, index, roles)
 
+    def row_of_sha(self, sha256: str) -> int:
+        rows = self._rows.get(sha256)
+        return rows[0] if rows else -1
+
     def row_of_path(self, path: str | Path) -> int:
         wanted = str(path)
         with contextlib.suppress(StopIteration):

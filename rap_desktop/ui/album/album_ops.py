@@ -20,6 +20,7 @@ from rap_desktop.core.store import index_state
 from rap_desktop.core.thumbcache import ThumbCache, for_home
 
 from ..runtime.thumbnails import pil_to_qimage
+from .result_order import BY_DATE, arrange
 from .timeline_layout import Section, by_day
 
 
@@ -48,6 +49,7 @@ class Listing:
     how: str = album_search.TOGETHER  # several concepts: all of them, or only them
     found: int = 0  # photos above the relevance cut (the rest of `photos` came with "show more")
     more: int = 0  # photos below the cut not listed: "Show N more"
+    order: str = BY_DATE  # a search's results: by date (under day headings) or best matches first
 
     def dated(self) -> bool:
         return self.sections is not None
@@ -99,9 +101,10 @@ class AlbumQueries:
         also: tuple[str, ...] = (),
         how: str = album_search.TOGETHER,
         more: int = 0,
+        order: str = BY_DATE,
     ) -> Listing:
         """The album, or the photos of `concept` (and `also`, together or only them) and/or those
-        above the relevance cut for `text`, plus `more` photos below the cut."""
+        above the relevance cut for `text`, plus `more` photos below the cut, in `order`."""
         store = self.session.store()
         folders = len(album_store.folders(store))
         text = text.strip()
@@ -118,8 +121,11 @@ class AlbumQueries:
                 return Listing(photos, None, "", folders, by_day([p.taken for p in photos]))
         except NotFoundError:  # the concept was removed meanwhile: the refresh that follows resets the filter
             found = album_search.Found([], 0, 0)
-        photos = [AlbumPhoto(h.photo_id, h.sha256, h.path or "", h.taken, h.score, h.confirmed) for h in found.hits]
-        return Listing(photos, concept, text, folders, concepts=concepts, how=how, found=found.found, more=found.more)
+        hits = [AlbumPhoto(h.photo_id, h.sha256, h.path or "", h.taken, h.score, h.confirmed) for h in found.hits]
+        photos, sections = arrange(hits, order)
+        return Listing(
+            photos, concept, text, folders, sections, concepts, how, found=found.found, more=found.more, order=order
+        )
 
     def unfinished(self) -> list[index_state.Unfinished]:
         """The album folders an indexing run did not finish (that are still there)."""

@@ -46,11 +46,21 @@ from .album_index import IndexController, nothing_new, progress_text, report_tex
 from .album_model import ICON, AlbumModel, PhotoRole, ThumbLoader
 from .album_ops import AlbumQueries, Listing
 from .search_bar import SearchOptions, count_text
-from .timeline_view import TimelineView
+from .timeline_view import Place, TimelineView
 from .viewer import PhotoViewer
 
 ALL = "All photos"
 REFRESH_S = 2.0  # while indexing, the grid shows the new photos this often
+
+
+def searching(listing: Listing) -> bool:
+    """The listing is search results (a description or concepts), not the whole album."""
+    return bool(listing.text or listing.concepts)
+
+
+def query(listing: Listing) -> tuple:
+    """What was asked for: a listing for the same query is a refresh (it keeps its place)."""
+    return listing.concepts, listing.how, listing.text, listing.order
 
 
 class FailuresDialog(QDialog):
@@ -100,6 +110,7 @@ class AlbumPage(QWidget):
         self.indexer = IndexController(ctx.runner, ctx.session, self)
         self.failures: list[tuple[str, str]] = []
         self._generation = 0  # bumped per search: late answers to older ones are dropped
+        self._timeline_place: tuple[Place, str] | None = None  # the whole album's place and photo while searching
         self._last_refresh = 0.0
         self.failures_dialog: FailuresDialog | None = None
         self.setAcceptDrops(True)
@@ -148,9 +159,11 @@ class AlbumPage(QWidget):
         self._text_timer.timeout.connect(self.new_search)
         self.text_edit.textChanged.connect(lambda _text: self._text_timer.start())
         self.text_edit.returnPressed.connect(self.new_search)
-        self.search_options = SearchOptions(self)  # "and…", "together / only them", "Show N more"
+        # "and…", "together / only them", "Show N more", "By date / Best matches first"
+        self.search_options = SearchOptions(self, self.ctx.settings)
         self.search_options.changed.connect(self.new_search)
         self.search_options.more_requested.connect(self.search_now)
+        self.search_options.order_changed.connect(self.search_now)
         self.count_label = QLabel()
         self.count_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -215,6 +228,7 @@ class AlbumPage(QWidget):
         status.addStretch(1)
         status.addWidget(self.count_label)
         status.addWidget(self.search_options.more_button)
+        status.addWidget(self.search_options.order_box)
         layout.addLayout(status)
         layout.addWidget(self.stack, 1)
         for first, then in (
@@ -286,21 +300,25 @@ class AlbumPage(QWidget):
             self.show_listing(listing)
 
     def show_listing(self, listing: Listing) -> None:
-        bar = self.grid.verticalScrollBar()
         old = self.model.listing
-        same = (listing.concepts, listing.how, listing.text) == (old.concepts, old.how, old.text)
-        keep = bar.value() if same else 0  # a refresh keeps the place; a new search starts at the top
+        same = query(listing) == query(old)
+        place = self.grid.place() if same else Place("", 0, 0)  # a refresh keeps it; a new search: the top
         current = self.grid.currentIndex().data(PhotoRole)
+        current_sha = current.sha256 if current is not None else ""
+        if searching(listing) and not searching(old):  # the timeline's place, for when the search is cleared
+            self._timeline_place = (self.grid.place(), current_sha)
+        elif searching(old) and not searching(listing) and self._timeline_place is not None:
+            place, current_sha = self._timeline_place  # back where the family was before searching
+            self._timeline_place = None
         viewed = self.viewer.photo() if self.viewing() else None
         self.model.set_listing(listing)
         self.grid.doItemsLayout()
-        bar.setValue(min(keep, bar.maximum()))
-        if current is not None:
-            row = self.model.row_of_path(current.path)
-            if row >= 0:
-                self.grid.selectionModel().setCurrentIndex(
-                    self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
-                )
+        row = self.model.row_of_sha(current_sha) if current_sha else -1
+        if row >= 0:
+            self.grid.selectionModel().setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+        self.grid.go_to(place)  # after the current photo (setting it scrolls to it)
         if viewed is not None:  # the viewer follows its photo to its new row (or closes when it went)
             row = self.model.row_of_path(viewed.path)
             self.viewer.open_row(row) if row >= 0 else self.close_viewer()

@@ -1,19 +1,22 @@
 """The album search row's choices beyond the concept box and the description: more people, pets or
-things ("and…"), how they combine ("together" or "only them"), the count of the photos shown
-and "Show N more" (the next photos below the relevance cut). The page places the widgets and asks
+things ("and…"), how they combine ("together" or "only them"), the count of the photos shown,
+"Show N more" (the next photos below the relevance cut) and how the results are ordered ("By date",
+the timeline's look, or "Best matches first"; remembered). The page places the widgets and asks
 `args()` what to search for; it never reads the menu itself."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QMenu, QPushButton, QToolButton, QWidget
 
 from rap_desktop.core.album.search import MORE, ONLY, TOGETHER
 
 from .album_ops import Listing
+from .result_order import BEST_FIRST, BY_DATE, ORDERS
 
 AND = "and… ▾"
+ORDER_KEY = "album/search_order"  # QSettings: how search results are ordered
 
 
 def names_text(names: tuple[str, ...] | list[str]) -> str:
@@ -36,9 +39,11 @@ def count_text(listing: Listing) -> str:
 class SearchOptions(QObject):
     changed = Signal()  # the concepts or how they combine changed: a new search, from the top
     more_requested = Signal()  # "Show N more": the same search with more photos below the cut
+    order_changed = Signal()  # "By date" / "Best matches first": the same photos, ordered again
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, settings: QSettings | None = None) -> None:
         super().__init__(parent)
+        self.settings = settings
         self.extra: list[str] = []  # concepts chosen besides the concept box's
         self.more = 0  # photos below the cut the user asked to see
         self.first: str | None = None  # the concept box's choice
@@ -63,6 +68,17 @@ class SearchOptions(QObject):
         self.more_button.setStyleSheet("QPushButton { color: palette(link); text-decoration: underline; }")
         self.more_button.clicked.connect(self._show_more)
         self.more_button.hide()
+        self.order_box = QComboBox(parent)
+        self.order_box.addItem("By date", BY_DATE)
+        self.order_box.addItem("Best matches first", BEST_FIRST)
+        self.order_box.setToolTip(
+            "By date: the photos found under their days, newest first, as in the whole album\n"
+            "Best matches first: the photos that look most like it first"
+        )
+        saved = str(settings.value(ORDER_KEY, BY_DATE)) if settings is not None else BY_DATE
+        self.order_box.setCurrentIndex(max(0, self.order_box.findData(saved if saved in ORDERS else BY_DATE)))
+        self.order_box.currentIndexChanged.connect(self._order_chosen)
+        self.order_box.hide()  # shown with search results
         self._names: list[str] = []
         self.follow(None)
 
@@ -71,9 +87,12 @@ class SearchOptions(QObject):
     def how(self) -> str:
         return self.how_box.currentData()
 
-    def args(self) -> tuple[tuple[str, ...], str, int]:
-        """(the other concepts, how they combine, photos below the cut) for AlbumQueries.search."""
-        return tuple(self.extra), self.how(), self.more
+    def order(self) -> str:
+        return self.order_box.currentData()
+
+    def args(self) -> tuple[tuple[str, ...], str, int, str]:
+        """(the other concepts, how they combine, photos below the cut, the order) for AlbumQueries.search."""
+        return tuple(self.extra), self.how(), self.more, self.order()
 
     def new_search(self) -> None:
         """The query changed: the results start again at the cut."""
@@ -135,7 +154,15 @@ class SearchOptions(QObject):
             self.more_button.setText(f"Show {min(MORE, listing.more):,} more")
             self.more_button.setToolTip(f"{listing.more:,} more photos look less like it")
         self.more_button.setVisible(listing.more > 0)
+        self.order_box.setVisible(bool(listing.text or listing.concepts))  # the whole album: always by date
 
     def _show_more(self) -> None:
         self.more += MORE
         self.more_requested.emit()
+
+    # --- the order -------------------------------------------------------------------------------
+
+    def _order_chosen(self, _row: int) -> None:
+        if self.settings is not None:
+            self.settings.setValue(ORDER_KEY, self.order())
+        self.order_changed.emit()

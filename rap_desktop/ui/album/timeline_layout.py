@@ -1,10 +1,10 @@
 """Where everything sits in the timeline, as plain arithmetic (no widgets): photos grouped by day
 under day and month headings, square tiles in as many columns as fit, sharing the whole width.
 
-The layout is a list of sections (one per day, or one without a heading for search results); a
-photo's place is its section's top plus its line and column, so finding a photo's rectangle, the
-photo under a point or the photos in a band of the view costs a binary search over the sections,
-whatever the number of photos (50,000 photos: about 3,000 days)."""
+The layout is a list of sections (one per day, or one without a heading for search results ordered
+best matches first); a photo's place is its section's top plus its line and column, so finding a
+photo's rectangle, the photo under a point or the photos in a band of the view costs a binary
+search over the sections, whatever the number of photos (50,000 photos: about 3,000 days)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def _section(first: int, count: int, day: int | None, last_month: str | None) ->
 
 
 def flat(count: int) -> list[Section]:
-    """One section without a heading: search results, in their own order."""
+    """One section without a heading: search results best matches first, in their own order."""
     return [Section(0, count)] if count else []
 
 

@@ -1,7 +1,7 @@
 """The timeline's date scrubber: a slim bar at the side where the whole album is one height. A mark
 per year, a handle where the view is; press or drag to jump to a month (its first day at the top),
-the month and year shown beside the pointer while dragging. In a search (no dates) it is a plain
-scroll bar."""
+the month and year shown beside the pointer while dragging, in the whole album and in search results
+by date alike. For results ordered best matches first (no dates) it is a plain scroll bar."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class TimelineScrubber(QWidget):
         return int(max(0.0, min(1.0, y / max(1, self.height()))) * self.timeline().height)
 
     def month_at(self, y: float) -> str:
-        """The month and year shown at this bar height, "" in a search."""
+        """The month and year shown at this bar height, "" in results ordered best first."""
         grid = self.timeline()
         if not grid.sections:
             return ""
@@ -57,7 +57,7 @@ class TimelineScrubber(QWidget):
         return f"{MONTHS[int(month) - 1]} {year}"
 
     def jump(self, y: float) -> None:
-        """To the first day of the month at this bar height (a search: to that height)."""
+        """To the first day of the month at this bar height (results best first: to that height)."""
         grid, bar = self.timeline(), self.view.verticalScrollBar()
         content = self._content_y(y)
         if grid.sections and grid.sections[0].title:

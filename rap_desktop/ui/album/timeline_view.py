@@ -9,6 +9,8 @@ Measured: benchmarks/timeline.results.md."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QRegion, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyle, QWidget
@@ -18,6 +20,15 @@ from .timeline_scrubber import WIDTH as SCRUBBER_WIDTH
 from .timeline_scrubber import TimelineScrubber
 
 RING = 3  # the keyboard's ring around the current tile, pixels
+
+
+class Place(NamedTuple):
+    """Where the view is, in a form that outlives a new listing (photos added above, another width):
+    the photo at the top and how far its tile sits below the top of the view."""
+
+    sha256: str  # "" when nothing is shown
+    below: int  # negative when the tile is partly scrolled past
+    offset: int  # the scroll offset then: 0 stays at the top (photos added there are seen)
 
 
 class TimelineView(QAbstractItemView):
@@ -114,6 +125,20 @@ class TimelineView(QAbstractItemView):
         elif y + h > offset + height:
             offset = y + h + GAP - height
         self.verticalScrollBar().setValue(offset)
+
+    def place(self) -> Place:
+        offset = self.verticalOffset()
+        rows = self.grid.rows_between(offset, offset + self.viewport().height())
+        row = next(iter(rows), -1)
+        if row < 0 or self.model() is None:
+            return Place("", 0, offset)
+        return Place(self.model().photo(row).sha256, self.grid.rect(row)[1] - offset, offset)
+
+    def go_to(self, place: Place) -> None:
+        """Back to `place`: its photo at the same height, else the same offset (as far as it goes)."""
+        bar = self.verticalScrollBar()
+        row = self.model().row_of_sha(place.sha256) if place.offset and self.model() is not None else -1
+        bar.setValue(self.grid.rect(row)[1] - place.below if row >= 0 else min(place.offset, bar.maximum()))
 
     def scroll_to_section(self, index: int) -> None:
         """The scrubber's jump: this section's heading at the top."""
