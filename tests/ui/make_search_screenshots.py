@@ -4,8 +4,11 @@ screen as a person sees it. Run under Xvfb, once per screen size:
     xvfb-run -a -s "-screen 0 1024x700x24" \
         .venv/bin/python -m tests.ui.make_search_screenshots docs/screenshots 1024x700
 
-Package photos, tiny random-weight models (the ranking means nothing; the cut, the count and the
-controls are real). Not a test (no assertions)."""
+Package photos and a generated album dated over ten years, tiny random-weight models (the ranking
+means nothing; the cut, the count, the days and the controls are real). search_text: a description's
+results by date under their day and month headings; search_more: after "Show 24 more"; search_best:
+the same results best matches first; search_together / search_only: several concepts. Not a test
+(no assertions)."""
 
 from __future__ import annotations
 
@@ -77,12 +80,19 @@ def _concepts(session, album: Path) -> None:
     corrections.reassign(store, sha, free[1], "Rocket")
 
 
+def thumbnails_in(app, page) -> None:
+    """Every tile on screen painted with its thumbnail."""
+    settle(app, 0.3)
+    wait_until(app, lambda: not page.loader._wanted and not page.loader._loading)
+
+
 def main(out: Path, size: tuple[int, int]) -> None:
     from PySide6.QtWidgets import QApplication
 
     from rap_desktop.core.album.search import ONLY
     from rap_desktop.core.session import Session
     from rap_desktop.devtools.tiny_models import write_all
+    from rap_desktop.ui.album.result_order import BEST_FIRST, BY_DATE
 
     app = QApplication.instance() or QApplication([])
     out.mkdir(parents=True, exist_ok=True)
@@ -123,10 +133,19 @@ def main(out: Path, size: tuple[int, int]) -> None:
     wait_until(app, lambda: done and page.concept_box.findData("Eileen") > 0)
     page.text_edit.setText("a cat on a sofa")
     wait_until(app, lambda: page.model.listing.text == "a cat on a sofa")
+    thumbnails_in(app, page)
     shoot(app, out / f"search_text{suffix}.png")
     page.search_options.more_button.click()
     wait_until(app, lambda: len(page.model.listing.photos) > page.model.listing.found)
+    thumbnails_in(app, page)
     shoot(app, out / f"search_more{suffix}.png")
+    page.search_options.order_action(BEST_FIRST).trigger()
+    wait_until(app, lambda: page.model.listing.order == BEST_FIRST)
+    settle(app, 0.5)
+    thumbnails_in(app, page)
+    shoot(app, out / f"search_best{suffix}.png")
+    page.search_options.order_action(BY_DATE).trigger()
+    wait_until(app, lambda: page.model.listing.order == BY_DATE)
 
     # several concepts: Chelsea and Eileen, only them
     page.text_edit.clear()
@@ -135,9 +154,11 @@ def main(out: Path, size: tuple[int, int]) -> None:
     page.search_options.action_for("Eileen").trigger()
     wait_until(app, lambda: page.model.listing.concepts == ("Chelsea", "Eileen"))
     options = page.search_options
+    thumbnails_in(app, page)
     shoot(app, out / f"search_together{suffix}.png")
     options.how_box.setCurrentIndex(options.how_box.findData(ONLY))
     wait_until(app, lambda: page.model.listing.how == ONLY)
+    thumbnails_in(app, page)
     shoot(app, out / f"search_only{suffix}.png")
     win.close()
     session.close()

@@ -167,6 +167,7 @@ def test_results_by_date_or_best_matches_first(qtbot, win: MainWindow, package_a
     session = win.test_session
     expected = album_search.TextSearch(session.store(), session.embedder).search("an astronaut")
     assert options.order_box.isVisible() and options.order() == BY_DATE  # by date unless chosen otherwise
+    assert not page.add_button.isVisible()  # the row holds the results' count and choices
     count = page.model.rowCount()
     assert count == expected.found and sorted(listed_paths(page)) == sorted(h.path for h in expected.hits)
     assert page.count_label.text() == f"{count} photo{'' if count == 1 else 's'} like “an astronaut”"
@@ -174,19 +175,20 @@ def test_results_by_date_or_best_matches_first(qtbot, win: MainWindow, package_a
     assert all(s.title for s in page.grid.grid.sections)  # every photo under a day's heading
 
     with qtbot.waitSignal(page.listed, timeout=WAIT):
-        options.order_box.setCurrentIndex(options.order_box.findData(BEST_FIRST))
+        options.order_action(BEST_FIRST).trigger()
     assert listed_paths(page) == [h.path for h in expected.hits]  # the best match first, as ranked
     assert [(s.first, s.count, s.title) for s in page.grid.grid.sections] == [(0, count, "")]
     assert page.count_label.text().startswith(f"{count} photo")  # the same photos, the same count
     assert win.ctx.settings.value("album/search_order") == BEST_FIRST  # remembered for the next search
+    assert options.order_box.text() == "Best matches first ▾"
 
     with qtbot.waitSignal(page.listed, timeout=WAIT):
-        options.order_box.setCurrentIndex(options.order_box.findData(BY_DATE))
+        options.order_action(BY_DATE).trigger()
     assert sorted(listed_paths(page)) == sorted(h.path for h in expected.hits)
     _assert_by_date(page)
     with qtbot.waitSignal(page.listed, timeout=WAIT):
         page.text_edit.clear()
-    assert page.model.rowCount() > count and not options.order_box.isVisible()
+    assert page.model.rowCount() > count and not options.order_box.isVisible() and page.add_button.isVisible()
     _assert_by_date(page)
 
 
@@ -214,3 +216,10 @@ def test_clearing_the_search_returns_to_the_same_place(qtbot, win: MainWindow, p
     assert not page.model.listing.text
     assert bar.value() == offset and grid.place() == place  # the same photos at the same height
     assert grid.currentIndex().data(PhotoRole) == photo  # and the same photo chosen
+
+
+def test_a_long_description_is_shortened_in_the_count() -> None:
+    long = "grandma and grandpa on the beach at sunset with the dog"
+    text = count_text(Listing([], text=long))
+    assert text.startswith("0 photos like “grandma and grandpa on the beach") and text.endswith("…”")
+    assert len(text) < len(long) and count_text(Listing([], text="a cat")) == "0 photos like “a cat”"

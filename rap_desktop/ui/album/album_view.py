@@ -133,7 +133,7 @@ class AlbumPage(QWidget):
         self.reindex_action.setToolTip("Look for new, changed and removed photos in the album folders (F5)")
         self.reindex_action.triggered.connect(lambda _checked=False: self.reindex())
         self.menu_actions = [self.add_folder_action, self.reindex_action]  # the window's Album menu
-        add_button, reindex_button = QToolButton(), QToolButton()
+        self.add_button, self.reindex_button = add_button, reindex_button = QToolButton(), QToolButton()
         add_button.setDefaultAction(self.add_folder_action)
         reindex_button.setDefaultAction(self.reindex_action)
 
@@ -324,7 +324,10 @@ class AlbumPage(QWidget):
             self.viewer.open_row(row) if row >= 0 else self.close_viewer()
         count = len(listing.photos)
         self.count_label.setText(count_text(listing))
+        self.count_label.setToolTip(f"“{listing.text}”" if listing.text else "")
         self.search_options.show_listing(listing)
+        for button in (self.add_button, self.reindex_button):  # the row holds the results' count and choices
+            button.setVisible(not searching(listing))  # (the Album menu keeps both)
         grid_had_focus = self.grid.hasFocus()
         if count:
             self.stack.setCurrentWidget(self.grid)

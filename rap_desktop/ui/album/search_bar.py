@@ -7,7 +7,7 @@ the timeline's look, or "Best matches first"; remembered). The page places the w
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QComboBox, QMenu, QPushButton, QToolButton, QWidget
 
 from rap_desktop.core.album.search import MORE, ONLY, TOGETHER
@@ -17,6 +17,7 @@ from .result_order import BEST_FIRST, BY_DATE, ORDERS
 
 AND = "and… ▾"
 ORDER_KEY = "album/search_order"  # QSettings: how search results are ordered
+LONGEST = 32  # letters of a description quoted in the count: the row fits a 1024-px window
 
 
 def names_text(names: tuple[str, ...] | list[str]) -> str:
@@ -25,12 +26,20 @@ def names_text(names: tuple[str, ...] | list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def shortened(text: str, most: int = LONGEST) -> str:
+    """A long description cut at a word with "…" (the search box above shows it whole)."""
+    if len(text) <= most:
+        return text
+    cut = text[: most + 1]  # a word that ends at `most` letters is kept whole
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut[:most]).rstrip(" ,.;") + "…"
+
+
 def count_text(listing: Listing) -> str:
     """What the grid shows, counted exactly: "12 photos like “a cat” with only Mia and Bo"."""
     count = len(listing.photos)
     text = f"{count:,} photo" + ("" if count == 1 else "s")
     if listing.text:
-        text += f" like “{listing.text}”"
+        text += f" like “{shortened(listing.text)}”"
     if listing.concepts:
         text += " with " + ("only " if listing.how == ONLY else "") + names_text(listing.concepts)
     return text
@@ -68,16 +77,26 @@ class SearchOptions(QObject):
         self.more_button.setStyleSheet("QPushButton { color: palette(link); text-decoration: underline; }")
         self.more_button.clicked.connect(self._show_more)
         self.more_button.hide()
-        self.order_box = QComboBox(parent)
-        self.order_box.addItem("By date", BY_DATE)
-        self.order_box.addItem("Best matches first", BEST_FIRST)
+        # a button that says the order now (as short as the row at 1024 px wide allows), a menu to change it
+        self.order_box = QToolButton(parent)
+        self.order_box.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.order_box.setStyleSheet("QToolButton::menu-indicator { image: none; }")  # "▾" is in the text
         self.order_box.setToolTip(
             "By date: the photos found under their days, newest first, as in the whole album\n"
             "Best matches first: the photos that look most like it first"
         )
+        self.order_menu = QMenu(parent)
+        self.order_group = QActionGroup(self)
+        for text, order in (("By date", BY_DATE), ("Best matches first", BEST_FIRST)):
+            action = self.order_menu.addAction(text)
+            action.setData(order)
+            action.setCheckable(True)
+            self.order_group.addAction(action)
         saved = str(settings.value(ORDER_KEY, BY_DATE)) if settings is not None else BY_DATE
-        self.order_box.setCurrentIndex(max(0, self.order_box.findData(saved if saved in ORDERS else BY_DATE)))
-        self.order_box.currentIndexChanged.connect(self._order_chosen)
+        self.order_action(saved if saved in ORDERS else BY_DATE).setChecked(True)
+        self.order_box.setText(self._order_text())
+        self.order_group.triggered.connect(self._order_chosen)
+        self.order_box.setMenu(self.order_menu)
         self.order_box.hide()  # shown with search results
         self._names: list[str] = []
         self.follow(None)
@@ -88,7 +107,11 @@ class SearchOptions(QObject):
         return self.how_box.currentData()
 
     def order(self) -> str:
-        return self.order_box.currentData()
+        checked = self.order_group.checkedAction()
+        return checked.data() if checked is not None else BY_DATE
+
+    def order_action(self, order: str) -> QAction:
+        return next(a for a in self.order_group.actions() if a.data() == order)
 
     def args(self) -> tuple[tuple[str, ...], str, int, str]:
         """(the other concepts, how they combine, photos below the cut, the order) for AlbumQueries.search."""
@@ -162,7 +185,11 @@ class SearchOptions(QObject):
 
     # --- the order -------------------------------------------------------------------------------
 
-    def _order_chosen(self, _row: int) -> None:
+    def _order_text(self) -> str:
+        return f"{self.order_group.checkedAction().text()} ▾"
+
+    def _order_chosen(self, _action: QAction) -> None:
+        self.order_box.setText(self._order_text())
         if self.settings is not None:
             self.settings.setValue(ORDER_KEY, self.order())
         self.order_changed.emit()
