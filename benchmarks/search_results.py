@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import timeline as base  # sets the offscreen screen before Qt loads
+from qt_setup import spin
 
 
 def measure(page, photos: list, order: str, text: str, step_ms: int) -> dict:
@@ -43,11 +44,11 @@ def measure(page, photos: list, order: str, text: str, step_ms: int) -> dict:
     page.show_listing(listing)
     view.viewport().repaint()
     shown = time.perf_counter() - start
-    base.spin(500)
+    spin(500)
     loader = page.loader
     deadline = time.perf_counter() + 60
     while (loader._wanted or loader._loading) and time.perf_counter() < deadline:
-        base.spin(5)
+        spin(5)
     days = len(page.grid.grid.sections)
     return {"order": ordered, "shown": shown, "sections": days, **base.scroll_through(view, step_ms)}
 
@@ -66,7 +67,7 @@ def run(home: Path, config: Path, count: int, sizes: list[int], step_ms: int) ->
     window.show()
     page = window.album
     window.tabs.setCurrentWidget(page)
-    base.spin(3000)
+    spin(3000)
     base.build_store(home, session, count)
     ranked = page.queries.all_photos()
     random.Random(3).shuffle(ranked)  # a relevance ranking: nothing to do with the dates
