@@ -2,8 +2,11 @@
 slim info panel (date, where in the album's folders, who and what is in it, the stored caption),
 and the Photo tab's recognition and questions one key away (R).
 
-The photo is decoded on the io lane at screen size; its thumbnail stands in until it arrives. The
-neighbours are decoded next, so stepping through a day waits for nothing. Keys: Right, Space,
+The photo is decoded on the io lane at screen size (a JPEG reduces inside its decoder) and comes
+fitted to the canvas, so the GUI thread only copies pixels; its whole-picture thumbnail (the
+timeline's tile until that is read) stands in meanwhile. The neighbours' thumbnails and photos are
+read next, so stepping through a day waits for nothing; paging fast drops the jobs of the photos
+passed by. A photo that cannot be shown (gone, damaged, too large) says so in plain words. Keys: Right, Space,
 PageDown and the wheel down = next; Left, Shift+Space, PageUp and the wheel up = previous; Home, End;
 R = recognise and ask in the Photo tab; Escape or Backspace = back to the timeline."""
 
@@ -14,35 +17,60 @@ import contextlib
 import os
 import re
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPaintEvent, QPixmap, QResizeEvent, QWheelEvent
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPixmap, QResizeEvent, QShowEvent, QWheelEvent
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from rap_desktop.core.thumbcache import ThumbCache
 
-from ..runtime.tasks import TaskRunner
+from ..runtime.tasks import Task, TaskRunner, message
 from .album_model import AlbumModel, name_of, when
-from .album_ops import AlbumPhoto, AlbumQueries, PhotoDetails, read_photo, read_thumbnail
+from .album_ops import AlbumPhoto, AlbumQueries, PhotoDetails
+from .viewer_decode import Shown, cannot_show, decode_photo, decode_thumbnail, fitted_size
 
 KEPT = 5  # decoded photos kept: the one shown and its neighbours both ways
+KEPT_THUMBS = 24  # whole-picture thumbnails kept (stand-ins while a photo decodes; ~1 MB each)
 NOTCH = 120  # one wheel notch (angleDelta units): one photo
 PANEL = 240  # the info panel's width beside the photo
 NARROW = 720  # a viewer narrower than this has the info panel under the photo
 
 
 class PhotoCanvas(QWidget):
-    """The photo, as large as fits, on a dark ground; scaled once per photo and size."""
+    """The photo, as large as fits, on a dark ground. The copy it paints comes fitted from the io lane
+    (`show`); only a resize makes it scale on the GUI thread, once per size. With a `message` (the
+    photo cannot be shown) it says why over a faded stand-in."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.pixmap: QPixmap | None = None
+        self.message = ""
         self._fitted: QPixmap | None = None
+        self._quick = False  # a stand-in: scaled fast when it must be scaled here
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 150)
 
-    def set_pixmap(self, pixmap: QPixmap | None) -> None:
-        self.pixmap, self._fitted = pixmap, None
+    def fit(self) -> QSize:
+        """The size, in device pixels, the picture is painted at."""
+        return self.size() * self.devicePixelRatioF()
+
+    def show_picture(self, pixmap: QPixmap | None, fitted: QPixmap | None = None, quick: bool = False) -> None:
+        self.pixmap, self._quick, self.message = pixmap, quick, ""
+        self.setToolTip("")
+        self._fitted = fitted if fitted is not None and pixmap is not None and self._fits(pixmap, fitted) else None
         self.update()
+
+    def show_message(self, message: str, detail: str) -> None:
+        """The photo cannot be shown: say why (the loader's reason in the tooltip); a stand-in stays, faded."""
+        self.message = message
+        self.setToolTip(detail)
+        self.update()
+
+    def prepared(self) -> bool:
+        """The copy to paint is ready at the current size (made off the GUI thread, or already scaled)."""
+        return self.pixmap is not None and self._fitted is not None and self._fits(self.pixmap, self._fitted)
+
+    def _fits(self, pixmap: QPixmap, fitted: QPixmap) -> bool:
+        return fitted.size() == fitted_size(pixmap.size(), self.fit())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._fitted = None
@@ -53,13 +81,19 @@ class PhotoCanvas(QWidget):
         painter.fillRect(self.rect(), QColor(24, 24, 24))
         if self.pixmap is not None and not self.pixmap.isNull():
             if self._fitted is None:
-                ratio = self.devicePixelRatioF()
-                self._fitted = self.pixmap.scaled(
-                    self.size() * ratio, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-                )
-                self._fitted.setDevicePixelRatio(ratio)
-            size = self._fitted.deviceIndependentSize().toSize()
-            painter.drawPixmap((self.width() - size.width()) // 2, (self.height() - size.height()) // 2, self._fitted)
+                mode = Qt.TransformationMode
+                how = mode.FastTransformation if self._quick else mode.SmoothTransformation
+                self._fitted = self.pixmap.scaled(self.fit(), Qt.AspectRatioMode.KeepAspectRatio, how)
+            ratio = self.devicePixelRatioF()
+            width, height = self._fitted.width() / ratio, self._fitted.height() / ratio
+            target = QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
+            painter.setOpacity(0.25 if self.message else 1.0)
+            painter.drawPixmap(target, self._fitted, QRectF(self._fitted.rect()))
+            painter.setOpacity(1.0)
+        if self.message:
+            painter.setPen(QColor(235, 235, 235))
+            box = self.rect().adjusted(40, 40, -40, -40)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
         painter.end()
 
 
@@ -130,6 +164,8 @@ class PhotoViewer(QWidget):
     recognise_requested = Signal(str)  # R: this photo in the Photo tab (recognition and questions)
     moved = Signal(int)  # the row now shown
     loaded = Signal(int)  # the row whose full photo is now on screen (tests wait on it)
+    decoded = Signal(str)  # a photo (sha256) decoded in full on the io lane: shown, or kept for later
+    failed = Signal(int)  # the row whose photo cannot be shown (the canvas says why)
     described = Signal(int)  # the row whose info panel is now filled in
 
     def __init__(
@@ -138,8 +174,10 @@ class PhotoViewer(QWidget):
         super().__init__(parent)
         self.runner, self.queries, self.model, self.thumbs = runner, queries, model, thumbs
         self.row = -1
-        self._photos: collections.OrderedDict[str, QPixmap] = collections.OrderedDict()  # sha -> decoded photo
-        self._loading: set[str] = set()
+        self._photos: collections.OrderedDict[str, tuple[QPixmap, QPixmap]] = collections.OrderedDict()
+        self._thumbs: collections.OrderedDict[str, tuple[QPixmap, QPixmap]] = collections.OrderedDict()
+        self._broken: dict[str, str] = {}  # sha -> the loader's reason: that photo cannot be shown
+        self._tasks: dict[tuple[str, str], Task] = {}  # ("photo" | "thumb", sha) -> its io-lane job
         self._wheel = 0
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._build()
@@ -183,6 +221,10 @@ class PhotoViewer(QWidget):
         layout.addLayout(bar)
         layout.addLayout(self.body, 1)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        self._broken.clear()  # opened again: a photo put right meanwhile is tried again
+        super().showEvent(event)
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         beside = event.size().width() >= NARROW
         direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
@@ -200,26 +242,42 @@ class PhotoViewer(QWidget):
         count = self.model.rowCount()
         if not count:
             return
+        self.layout().activate()  # the canvas at its size now: what the photos are fitted to
         self.row = max(0, min(count - 1, row))
         photo = self.model.photo(self.row)
         self.position.setText(f"{self.row + 1:,} of {count:,}")
         self.previous_button.setEnabled(self.row > 0)
         self.next_button.setEnabled(self.row < count - 1)
         self.info.show_photo(photo)
+        near = [self.model.photo(r) for r in (self.row + 1, self.row - 1) if 0 <= r < count]  # next first
+        self._drop_stale({photo.sha256, *(p.sha256 for p in near)})
+        self._show(photo)
+        for neighbour in near:  # their thumbnails first (cheap), then their photos
+            self._read_thumbnail(neighbour)
+        for neighbour in near:
+            self._decode(neighbour)
+        self._describe(self.row, photo)
+        self.moved.emit(self.row)
+
+    def _show(self, photo: AlbumPhoto) -> None:
+        """The photo when decoded; else its thumbnail (or the timeline's tile) at once, and the photo asked for."""
         full = self._photos.get(photo.sha256)
         if full is not None:
             self._photos.move_to_end(photo.sha256)
-            self.canvas.set_pixmap(full)
+            self.canvas.show_picture(*full)
             self.loaded.emit(self.row)
+            return
+        thumb = self._thumbs.get(photo.sha256)
+        if thumb is not None:
+            self._thumbs.move_to_end(photo.sha256)
+            self.canvas.show_picture(*thumb)
         else:
-            self.canvas.set_pixmap(self.model.loader.pixmap(photo.sha256, photo.path))  # the tile, while it loads
+            self.canvas.show_picture(self.model.loader.pixmap(photo.sha256, photo.path), quick=True)
             self._read_thumbnail(photo)
-        self._decode(photo)
-        for near in (self.row + 1, self.row - 1):  # the next first: most people go forward
-            if 0 <= near < count:
-                self._decode(self.model.photo(near))
-        self._describe(self.row, photo)
-        self.moved.emit(self.row)
+        if photo.sha256 in self._broken:
+            self._cannot_show(self._broken[photo.sha256])
+        else:
+            self._decode(photo)
 
     def next(self) -> None:
         if self.row < self.model.rowCount() - 1:
@@ -240,38 +298,61 @@ class PhotoViewer(QWidget):
         screen = self.screen().size() if self.screen() is not None else QSize(1920, 1080)
         return min(2560, int(max(screen.width(), screen.height()) * self.devicePixelRatioF()))
 
-    def _read_thumbnail(self, photo: AlbumPhoto) -> None:
+    def _drop_stale(self, wanted: set[str]) -> None:
+        """Paging fast: the jobs for photos no longer near never start (a running decode finishes)."""
+        for key in [k for k in self._tasks if k[1] not in wanted]:
+            self._tasks.pop(key).cancel()
+
+    def _submit(self, kind: str, photo: AlbumPhoto, fn, *args) -> None:
+        key = (kind, photo.sha256)
         with contextlib.suppress(RuntimeError):  # closing
-            self.runner.submit(
-                read_thumbnail, self.thumbs, photo.sha256, photo.path, 512, False,
-                lane="io", on_done=lambda image, p=photo: self._thumbnail_read(p, image), on_error=lambda _e: None,
+            self._tasks[key] = self.runner.submit(
+                fn, *args, lane="io",
+                on_done=lambda shown, p=photo: self._arrived(kind, p, shown),
+                on_error=lambda exc, p=photo: self._not_arrived(kind, p, exc),
             )  # fmt: skip
 
-    def _thumbnail_read(self, photo: AlbumPhoto, image: QImage) -> None:
-        shown = self.photo()
-        if shown is not None and shown.sha256 == photo.sha256 and photo.sha256 not in self._photos:
-            self.canvas.set_pixmap(QPixmap.fromImage(image))
+    def _read_thumbnail(self, photo: AlbumPhoto) -> None:
+        if photo.sha256 in self._thumbs or photo.sha256 in self._photos or ("thumb", photo.sha256) in self._tasks:
+            return
+        self._submit("thumb", photo, decode_thumbnail, self.thumbs, photo.sha256, photo.path, self.canvas.fit())
 
     def _decode(self, photo: AlbumPhoto) -> None:
-        if not photo.path or photo.sha256 in self._photos or photo.sha256 in self._loading:
+        if not photo.path or photo.sha256 in self._photos or photo.sha256 in self._broken:
             return
-        self._loading.add(photo.sha256)
-        with contextlib.suppress(RuntimeError):
-            self.runner.submit(
-                read_photo, photo.path, self._side(),
-                lane="io", on_done=lambda image, p=photo: self._decoded(p, image),
-                on_error=lambda _e, p=photo: self._loading.discard(p.sha256),  # the thumbnail stays
-            )  # fmt: skip
+        if ("photo", photo.sha256) not in self._tasks:
+            self._submit("photo", photo, decode_photo, photo.path, self._side(), self.canvas.fit())
 
-    def _decoded(self, photo: AlbumPhoto, image: QImage) -> None:
-        self._loading.discard(photo.sha256)
-        self._photos[photo.sha256] = QPixmap.fromImage(image)
-        while len(self._photos) > KEPT:
-            self._photos.popitem(last=False)
-        shown = self.photo()
-        if shown is not None and shown.sha256 == photo.sha256:
-            self.canvas.set_pixmap(self._photos[photo.sha256])
+    def _arrived(self, kind: str, photo: AlbumPhoto, shown: Shown) -> None:
+        self._tasks.pop((kind, photo.sha256), None)
+        pair = (QPixmap.fromImage(shown.image), QPixmap.fromImage(shown.fitted))
+        kept, limit = (self._photos, KEPT) if kind == "photo" else (self._thumbs, KEPT_THUMBS)
+        kept[photo.sha256] = pair
+        while len(kept) > limit:
+            kept.popitem(last=False)
+        if kind == "photo":
+            self.decoded.emit(photo.sha256)
+        current = self.photo()
+        if current is None or current.sha256 != photo.sha256:
+            return
+        if kind == "photo":
+            self.canvas.show_picture(*pair)
             self.loaded.emit(self.row)
+        elif photo.sha256 not in self._photos and not self.canvas.message:
+            self.canvas.show_picture(*pair)
+
+    def _not_arrived(self, kind: str, photo: AlbumPhoto, exc: BaseException) -> None:
+        self._tasks.pop((kind, photo.sha256), None)
+        if kind != "photo":
+            return  # no thumbnail: the tile stays until the photo comes (or says why it cannot)
+        self._broken[photo.sha256] = message(exc)
+        current = self.photo()
+        if current is not None and current.sha256 == photo.sha256:
+            self._cannot_show(self._broken[photo.sha256])
+
+    def _cannot_show(self, detail: str) -> None:
+        self.canvas.show_message(cannot_show(detail), detail)
+        self.failed.emit(self.row)
 
     def _describe(self, row: int, photo: AlbumPhoto) -> None:
         with contextlib.suppress(RuntimeError):
