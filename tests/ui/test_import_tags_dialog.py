@@ -1,12 +1,13 @@
 """Album ▸ Import people tags…: the names other apps wrote in an indexed album (a digiKam sidecar on a
 stored region, a keyword-only name), listed in plain words with a tick box each, imported through the
-window's undo stack (undo and redo), read on the store lane. Also the "why?" words for a concept that
-came along through another's description."""
+window's undo stack (undo and redo), read on the store lane with a counting bar and Stop. Also the
+"why?" words for a concept that came along through another's description."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,6 +129,39 @@ def test_names_listed_imported_undone_and_redone(qtbot, album_window: MainWindow
     qtbot.waitUntil(lambda: win.model.row_of("Anna") >= 0 and not dialog.loading, timeout=WAIT)
     qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
     assert store.get_concept("Anna").exemplar_count == 1
+
+
+def test_reading_counts_the_photos_and_stop_or_close_ends_it(qtbot, album_window: MainWindow) -> None:
+    win = album_window
+    dialog = _open(qtbot, win)
+    seen: list[int] = []
+    dialog.busy.valueChanged.connect(seen.append)
+    with qtbot.waitSignal(dialog.listed, timeout=WAIT):
+        dialog.reload()  # the bar counts the album's photos as they are read
+    assert seen and seen[-1] == dialog.busy.maximum() == 2
+    assert not dialog.stop_button.isVisible() and not dialog.loading
+    # Stop while a read waits its turn on the store lane: it never runs, the list stays as it was
+    gate = threading.Event()
+    win.runner.submit(gate.wait, 10)
+    dialog.reload()
+    assert dialog.loading and dialog.stop_button.isVisible()
+    listed: list[int] = []
+    dialog.listed.connect(listed.append)
+    dialog.stop_button.click()
+    assert not dialog.loading and not dialog.stop_button.isVisible() and dialog.status.text().startswith("Stopped")
+    gate.set()
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+    assert listed == [] and dialog.list.count() == 2
+    # closing the window stops a read too
+    gate.clear()
+    win.runner.submit(gate.wait, 10)
+    dialog.reload()
+    token = dialog._scan
+    dialog.reject()
+    assert token is not None and token.cancelled and not dialog.isVisible()
+    gate.set()
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
+    assert listed == []
 
 
 def test_a_related_concept_is_explained_in_plain_words() -> None:

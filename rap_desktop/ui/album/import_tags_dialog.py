@@ -1,13 +1,16 @@
 """Album ▸ Import people tags…: the names other photo apps already wrote in the album's photos
 (digiKam, Lightroom, Picasa, Windows), each with a tick box, brought in as the user's own people.
 
-Non-modal. The album is read on the store lane (a busy bar meanwhile); "Import ticked" pushes an
+Non-modal. The album is read on the store lane, with a bar that counts the photos read and Stop
+(closing the window stops it too: at 20,000 photos a first read takes a while, see
+benchmarks/people_import.results.md); "Import ticked" pushes an
 undoable ImportTagsCommand (store lane: the import, then the album re-matches) and the list is read
 again after it, and after its undo or redo.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from rap_desktop.core.actions.people_tags import import_people_tags, people_tag_proposals, undo_people_tags
+from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.changes import Changes, Done
 from rap_desktop.core.people_import import Proposal
 from rap_desktop.core.session import Session
@@ -45,6 +49,19 @@ EMPTY_TEXT = (
     "No names from other photo apps were found.\n\n"
     "None of your album's photos, nor the XMP files beside them, name anyone yet."
 )
+
+
+def every(callback: Callable[[int, int], None], seconds: float = 0.1) -> Callable[[int, int], None]:
+    """`callback` called at most every `seconds` (and for the last photo): a scan reports each photo."""
+    last = [0.0]
+
+    def call(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= seconds:
+            last[0] = now
+            callback(done, total)
+
+    return call
 
 
 def _joined(names: Sequence[str]) -> str:
@@ -113,6 +130,7 @@ class ImportTagsDialog(QDialog):
         self.proposals: list[Proposal] = []
         self._listing = 0  # the listing on show: answers for an older one are dropped
         self._busy = False
+        self._scan: CancelToken | None = None  # the read under way (Stop, or closing, cancels it)
 
         hint = QLabel(HINT)
         hint.setWordWrap(True)
@@ -134,6 +152,10 @@ class ImportTagsDialog(QDialog):
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
         self.busy.setMaximumWidth(160)
+        self.stop_button = QPushButton("&Stop")
+        self.stop_button.setToolTip("Stop looking through the photos")
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.hide()
         self.status = QLabel()
         self.import_button = QPushButton("&Import ticked")
         self.import_button.setDefault(True)
@@ -144,6 +166,7 @@ class ImportTagsDialog(QDialog):
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.busy)
+        bottom.addWidget(self.stop_button)
         bottom.addWidget(buttons)
 
         layout = QVBoxLayout(self)
@@ -163,12 +186,42 @@ class ImportTagsDialog(QDialog):
         listing = self._listing
         self._set_busy(True)
         self.status.setText("Looking…")
+        if self._scan is not None:
+            self._scan.cancel()
+        self._scan = token = CancelToken()
+        self.busy.setRange(0, 0)
+        self.stop_button.show()
+        progress = every(self.ctx.runner.relay(lambda done, total: self._progress(listing, done, total)))
         self.ctx.runner.submit(
             people_tag_proposals,
             self.ctx.session,
-            on_done=lambda found: self._listed(listing, found),
+            progress,
+            token,
+            on_done=lambda found: self._listed(listing, found) if not token.cancelled else None,
             on_error=said(lambda message: self._failed(listing, message)),
         )
+
+    def _progress(self, listing: int, done: int, total: int) -> None:
+        if listing != self._listing or not self._busy:
+            return
+        self.busy.setRange(0, max(1, total))
+        self.busy.setValue(done)
+        self.status.setText(f"Looking through photo {done:,} of {total:,}…")
+
+    def stop(self) -> None:
+        """Stop reading the album (the names found so far are not shown: they would be a partial list)."""
+        if self._scan is None:
+            return
+        self._scan.cancel()
+        self._scan = None
+        self._listing += 1
+        self._set_busy(False)
+        self.stop_button.hide()
+        self.status.setText("Stopped. Close this window and open it again to look once more.")
+
+    def done(self, result: int) -> None:  # Close, Esc, the title bar: a read under way stops
+        self.stop()
+        super().done(result)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
@@ -178,6 +231,8 @@ class ImportTagsDialog(QDialog):
     def _listed(self, listing: int, found: list[Proposal]) -> None:
         if listing != self._listing:
             return
+        self._scan = None
+        self.stop_button.hide()
         self._set_busy(False)
         self.proposals = found
         self.list.blockSignals(True)
@@ -204,6 +259,8 @@ class ImportTagsDialog(QDialog):
     def _failed(self, listing: int, message: str) -> None:
         if listing != self._listing:
             return
+        self._scan = None
+        self.stop_button.hide()
         self._set_busy(False)
         self.status.setText("Could not read the album's photos")
         self.ctx.status.show_error(message)
@@ -231,6 +288,7 @@ class ImportTagsDialog(QDialog):
         if not names or self._busy:
             return
         self._set_busy(True)
+        self.busy.setRange(0, 0)
         self.status.setText("Bringing them in…")
         self.ctx.undo_stack.push(ImportTagsCommand(self.ctx, names, self._listing_changed))
 
