@@ -159,7 +159,7 @@ def main(out: Path, size: tuple[int, int]) -> None:
 
     page.open_viewer(page.model.row_of_path(chosen))
     wait_until(app, lambda: page.viewer.info.caption.text() not in ("", "…"))
-    wait_until(app, lambda: page.viewer.canvas.pixmap is not None and not page.viewer._loading)
+    wait_until(app, lambda: page.viewer.canvas.pixmap is not None and not page.viewer._tasks)
     shoot(app, out / f"viewer{suffix}.png")
     win.close()
     session.close()
