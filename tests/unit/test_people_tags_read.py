@@ -141,3 +141,31 @@ def test_our_own_sidecar_is_no_news_but_other_tools_names_in_it_are(tmp_path) ->
     merged, turn = photo_tags(photo, {"bo"})  # ours merged in: our match of bo is not offered back
     assert turn == 1 and [a.name for a in merged.areas] == ["Anna"] and merged.keywords == ()
     assert {a.name for a in photo_tags(photo)[0].areas} == {"Anna", "bo"}  # bo unknown to the library now
+
+
+def test_the_jpeg_header_is_read_as_pillow_reads_it_and_a_changed_sidecar_is_read_again(tmp_path) -> None:
+    from PIL import Image as PILImage
+
+    from rap_desktop.core import people_tags as tags
+
+    photo = tmp_path / "p.jpg"
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    packet = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
+    PILImage.new("RGB", (64, 48), (9, 9, 9)).save(photo, quality=90, exif=exif, xmp=packet)
+    with PILImage.open(photo) as image:
+        expected = (image.info["xmp"], int(image.getexif()[0x0112]))
+    assert tags._jpeg_header(photo) == expected == (packet, 6)
+    side = tmp_path / "p.jpg.xmp"
+    keywords = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    keywords += '<rdf:Description xmlns:digiKam="http://www.digikam.org/ns/1.0/"><digiKam:TagsList><rdf:Seq>'
+    side.write_text(
+        keywords + "<rdf:li>People/Anna</rdf:li></rdf:Seq></digiKam:TagsList></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    assert tags.photo_tags(photo)[0].people == (("Anna", "Face"),)
+    side.write_text(
+        keywords + "<rdf:li>People/Bruno</rdf:li></rdf:Seq></digiKam:TagsList></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    assert tags.photo_tags(photo)[0].people == (("Bruno", "Face"),)  # read again: the sidecar changed
+    side.unlink()
+    assert tags.photo_tags(photo)[0].people == ()
