@@ -5,9 +5,10 @@ and the Photo tab's recognition and questions one key away (R).
 The photo is decoded on the io lane at screen size (a JPEG reduces inside its decoder) and comes
 fitted to the canvas, so the GUI thread only copies pixels; its whole-picture thumbnail (the
 timeline's tile until that is read) stands in meanwhile. The neighbours' thumbnails and photos are
-read next, so stepping through a day waits for nothing; paging fast drops the jobs of the photos
-passed by. A photo that cannot be shown (gone, damaged, too large) says so in plain words. Keys: Right, Space,
-PageDown and the wheel down = next; Left, Shift+Space, PageUp and the wheel up = previous; Home, End;
+read next, so stepping through a day waits for nothing; paging fast (a held key) shows each photo's
+thumbnail, drops the jobs of the photos passed by and decodes once the keys pause. A photo that
+cannot be shown (gone, damaged, too large) says so in plain words. Keys: Right, Space, PageDown
+and the wheel down = next; Left, Shift+Space, PageUp and the wheel up = previous; Home, End;
 R = recognise and ask in the Photo tab; Escape or Backspace = back to the timeline."""
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import collections
 import contextlib
 import os
 import re
+import time
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPixmap, QResizeEvent, QShowEvent, QWheelEvent
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
@@ -30,6 +32,7 @@ from .viewer_decode import Shown, cannot_show, decode_photo, decode_thumbnail, f
 
 KEPT = 5  # decoded photos kept: the one shown and its neighbours both ways
 KEPT_THUMBS = 24  # whole-picture thumbnails kept (stand-ins while a photo decodes; ~1 MB each)
+SETTLE_MS = 120  # photos opened faster than this (a held key, a fast wheel): decoded when it pauses
 NOTCH = 120  # one wheel notch (angleDelta units): one photo
 PANEL = 240  # the info panel's width beside the photo
 NARROW = 720  # a viewer narrower than this has the info panel under the photo
@@ -178,6 +181,11 @@ class PhotoViewer(QWidget):
         self._thumbs: collections.OrderedDict[str, tuple[QPixmap, QPixmap]] = collections.OrderedDict()
         self._broken: dict[str, str] = {}  # sha -> the loader's reason: that photo cannot be shown
         self._tasks: dict[tuple[str, str], Task] = {}  # ("photo" | "thumb", sha) -> its io-lane job
+        self._moved_at = 0.0  # when the last photo was opened (monotonic seconds)
+        self._settle = QTimer(self)  # paging fast: the photos are decoded once the keys pause
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._decode_near)
         self._wheel = 0
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._build()
@@ -249,13 +257,17 @@ class PhotoViewer(QWidget):
         self.previous_button.setEnabled(self.row > 0)
         self.next_button.setEnabled(self.row < count - 1)
         self.info.show_photo(photo)
-        near = [self.model.photo(r) for r in (self.row + 1, self.row - 1) if 0 <= r < count]  # next first
+        near = self._near()
         self._drop_stale({photo.sha256, *(p.sha256 for p in near)})
+        now = time.monotonic()
+        fast, self._moved_at = now - self._moved_at < SETTLE_MS / 1000, now
         self._show(photo)
-        for neighbour in near:  # their thumbnails first (cheap), then their photos
+        for neighbour in near:  # their thumbnails (cheap) at once; the photos when paging pauses
             self._read_thumbnail(neighbour)
-        for neighbour in near:
-            self._decode(neighbour)
+        if fast:  # a held key: decoding each photo passed by would keep the io lane busy for the last one
+            self._settle.start()
+        else:
+            self._decode_near()
         self._describe(self.row, photo)
         self.moved.emit(self.row)
 
@@ -276,8 +288,18 @@ class PhotoViewer(QWidget):
             self._read_thumbnail(photo)
         if photo.sha256 in self._broken:
             self._cannot_show(self._broken[photo.sha256])
-        else:
-            self._decode(photo)
+
+    def _near(self) -> list[AlbumPhoto]:
+        count = self.model.rowCount()
+        return [self.model.photo(r) for r in (self.row + 1, self.row - 1) if 0 <= r < count]  # next first
+
+    def _decode_near(self) -> None:
+        """The photo shown, then its neighbours: decoded on the io lane (those already kept are not)."""
+        photo = self.photo()
+        if photo is None:
+            return
+        for one in (photo, *self._near()):
+            self._decode(one)
 
     def next(self) -> None:
         if self.row < self.model.rowCount() - 1:
