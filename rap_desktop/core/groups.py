@@ -11,6 +11,12 @@ stable: a group found again takes the id of the listed group it shares most regi
 half of the smaller one), a new group a fresh id (never one given before). Naming or hiding a group
 drops only its own entry: the others keep their ids, and `groups name ID` still works without
 listing again.
+
+Asking the next question must not cluster again (seconds at 10,000 regions): what the listing was
+clustered from is stored too (core/store/review_cache.py), and while no region has joined the unmatched
+set since, the stored listing is reused, trimmed of the regions that left it (named, hidden, matched by
+the re-match after an answer). A region that joins (new photos indexed, a match rejected or undone, an
+undo of a naming or a hiding, an unhide) has it clustered again.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import numpy as np
 from . import names
 from .corrections import _crop_png
 from .errors import ConflictError, NotFoundError, RapError
-from .store import NewExemplar, Store, photos
+from .store import NewExemplar, Store, photos, review_cache
 from .store import album as album_store
 from .store import concepts as concepts_table
 from .store import corrections as log_table
@@ -69,9 +75,16 @@ def find_groups(
     neighbours: int = 32,
     limit: int = 10_000,
     include_whole: bool = False,
+    reuse: bool = True,
 ) -> list[Group]:
     """Cluster the newest `limit` unmatched regions (whole-photo regions left out unless asked);
-    groups of at least `min_size`, largest first. Stores the listing for `name_group`."""
+    groups of at least `min_size`, largest first. Stores the listing for `name_group`; reuses the
+    stored one while it holds (`_kept`), unless `reuse` is False."""
+    settings = _settings(model, threshold, min_size, neighbours, limit, include_whole)
+    kept = _kept(store, settings) if reuse else None
+    if kept is not None:
+        return kept
+    basis = groups_table.unmatched_ids(store, model, include_whole, limit)  # read first: a later joiner is seen
     ids, photo_ids, vectors = _unmatched(store, model, include_whole, limit)
     found: list[tuple[list[int], float]] = []
     if len(ids) >= min_size:
@@ -98,10 +111,71 @@ def find_groups(
     with store.transaction():
         numbers = stable_ids(groups_table.listing(store), members, groups_table.next_group_id(store))
         groups_table.replace_listing(store, model, list(zip(numbers, members, strict=True)))
+        floor = min(basis, default=0) if len(basis) >= limit else 0
+        cohesion = {n: c for n, (_, c) in zip(numbers, found, strict=True)}
+        review_cache.save_basis(store, settings, basis, floor, cohesion)
     return [
         Group(n, regions, len({int(photo_ids[m]) for m in ms}), cohesion)
         for n, regions, (ms, cohesion) in zip(numbers, members, found, strict=True)
     ]
+
+
+def _settings(model: str, threshold: float, min_size: int, neighbours: int, limit: int, include_whole: bool) -> dict:
+    return {
+        "model": model,
+        "threshold": float(threshold),
+        "min_size": int(min_size),
+        "neighbours": int(neighbours),
+        "limit": int(limit),
+        "include_whole": bool(include_whole),
+    }
+
+
+def _kept(store: Store, settings: dict) -> list[Group] | None:
+    """The stored listing trimmed to the regions still unmatched, when it holds: clustered with these
+    settings, and no region joined the unmatched set since (regions older than the clustered ones, let
+    in by the limit, wait for the next clustering, unless every group is gone). None: cluster again."""
+    basis = review_cache.basis(store)
+    if basis is None or basis.settings != settings:
+        return None
+    now = groups_table.unmatched_ids(store, settings["model"], settings["include_whole"], settings["limit"])
+    current = np.fromiter(now, np.int64, len(now))
+    waiting = current[current < basis.floor]
+    if len(np.setdiff1d(current[current >= basis.floor], basis.regions)):
+        return None
+    kept, trimmed = [], []
+    for gid, regions in groups_table.live_listing(store):
+        present = tuple(r for r in regions if r in now)
+        if len(present) < len(regions) or gid not in basis.cohesion:
+            trimmed.append(gid)
+        if len(present) >= settings["min_size"]:
+            kept.append((gid, present))
+    if not kept and len(waiting):
+        return None
+    cohesion = {gid: basis.cohesion.get(gid, 0.0) for gid, _ in kept}
+    if trimmed or len(current) - len(waiting) != len(basis.regions):
+        cohesion.update(_cohesion(store, [(gid, regions) for gid, regions in kept if gid in trimmed]))
+        with store.transaction():
+            for gid, regions in groups_table.live_listing(store):
+                if gid in trimmed:
+                    present = [r for r in regions if r in now]
+                    if len(present) >= settings["min_size"]:
+                        groups_table.set_regions(store, gid, present)
+                    else:
+                        groups_table.retire(store, gid)
+            review_cache.shrink(store, np.intersect1d(current, basis.regions), cohesion)
+    kept.sort(key=lambda g: (-len(g[1]), g[1][0]))
+    return [Group(gid, regions, len({now[r] for r in regions}), cohesion[gid]) for gid, regions in kept]
+
+
+def _cohesion(store: Store, found: list[tuple[int, tuple[int, ...]]]) -> dict[int, float]:
+    """Group id -> mean similarity of the members to the founder, from the stored vectors."""
+    blobs = groups_table.vectors(store, [r for _, regions in found for r in regions])
+    out = {}
+    for gid, regions in found:
+        vectors = np.stack([np.frombuffer(blobs[r], np.float32) for r in regions])
+        out[gid] = float(np.mean(vectors[1:] @ vectors[0]))
+    return out
 
 
 def stable_ids(previous: dict[int, list[int]], found: list[tuple[int, ...]], fresh: int) -> list[int]:

@@ -7,24 +7,37 @@ import json
 import time
 from collections.abc import Sequence
 
+from . import review_cache
 from .base import Store
 from .hidden import IS_HIDDEN
 
 RETIRED = 200  # named or hidden groups remembered (an undo gives one its id back)
 
 
+def _unmatched_sql(columns: str, include_whole: bool) -> str:
+    # NOT INDEXED: walking the ids down stops at the `limit`-th unmatched region; through the model's index
+    # SQLite would test every region of the model and sort them all (20x slower at 160,000 regions)
+    whole = "" if include_whole else "AND r.source != 'whole'"
+    return (
+        f"SELECT {columns} FROM regions r NOT INDEXED WHERE r.model = ? AND r.vector IS NOT NULL "
+        f"{whole} AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.region_id = r.id "
+        f"AND (m.accepted = 1 OR m.status = 'confirmed')) AND NOT {IS_HIDDEN} "
+        "ORDER BY r.id DESC LIMIT ?"
+    )
+
+
 def unmatched_regions(store: Store, model: str, include_whole: bool, limit: int) -> list[tuple[int, int, bytes]]:
     """(region id, photo id, vector blob) of the newest `limit` regions of `model` that no concept
     claims and the user did not hide, newest first. A region the user confirmed is claimed even where
     it is not accepted."""
-    whole = "" if include_whole else "AND r.source != 'whole'"
-    return store.conn.execute(
-        "SELECT r.id, r.photo_id, r.vector FROM regions r WHERE r.model = ? AND r.vector IS NOT NULL "
-        f"{whole} AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.region_id = r.id "
-        f"AND (m.accepted = 1 OR m.status = 'confirmed')) AND NOT {IS_HIDDEN} "
-        "ORDER BY r.id DESC LIMIT ?",
-        (model, limit),
-    ).fetchall()
+    sql = _unmatched_sql("r.id, r.photo_id, r.vector", include_whole)
+    return store.conn.execute(sql, (model, limit)).fetchall()
+
+
+def unmatched_ids(store: Store, model: str, include_whole: bool, limit: int) -> dict[int, int]:
+    """Region id -> photo id of the same regions as `unmatched_regions` (no vectors read)."""
+    sql = _unmatched_sql("r.id, r.photo_id", include_whole)
+    return dict(store.conn.execute(sql, (model, limit)).fetchall())
 
 
 def listing(store: Store) -> dict[int, list[int]]:
@@ -67,11 +80,27 @@ def drop_groups_with(store: Store, region_ids: Sequence[int]) -> None:
     """Inside a transaction: listed groups holding any of these regions are retired (they were named or
     hidden); the others keep their ids, so `groups name ID` still names what was shown."""
     gone = set(region_ids)
-    live = store.conn.execute("SELECT id, regions FROM album_groups WHERE id > 0").fetchall()
-    for gid, regions in live:
-        if gone & set(json.loads(regions)):
-            store.conn.execute("DELETE FROM album_groups WHERE id = ?", (-gid,))
-            store.conn.execute("UPDATE album_groups SET id = ?, created = ? WHERE id = ?", (-gid, time.time(), gid))
+    for gid, regions in live_listing(store):
+        if gone & set(regions):
+            retire(store, gid)
+    review_cache.forget(store, gone)
+
+
+def live_listing(store: Store) -> list[tuple[int, list[int]]]:
+    """(id, region ids founder first) of the groups listed now (not the retired ones), in id order."""
+    rows = store.conn.execute("SELECT id, regions FROM album_groups WHERE id > 0 ORDER BY id").fetchall()
+    return [(int(gid), json.loads(regions)) for gid, regions in rows]
+
+
+def retire(store: Store, group_id: int) -> None:
+    """Inside a transaction: the listed group leaves the listing; its id is remembered for an undo."""
+    store.conn.execute("DELETE FROM album_groups WHERE id = ?", (-group_id,))
+    store.conn.execute("UPDATE album_groups SET id = ?, created = ? WHERE id = ?", (-group_id, time.time(), group_id))
+
+
+def set_regions(store: Store, group_id: int, regions: Sequence[int]) -> None:
+    """Inside a transaction: the listed group holds only `regions` now (others were named or hidden)."""
+    store.conn.execute("UPDATE album_groups SET regions = ? WHERE id = ?", (json.dumps(list(regions)), group_id))
 
 
 def listed_group(store: Store, group_id: int) -> tuple[str, list[int]] | None:
@@ -80,6 +109,18 @@ def listed_group(store: Store, group_id: int) -> tuple[str, list[int]] | None:
         return None
     row = store.conn.execute("SELECT model, regions FROM album_groups WHERE id = ?", (group_id,)).fetchone()
     return (row[0], json.loads(row[1])) if row else None
+
+
+def vectors(store: Store, ids: Sequence[int]) -> dict[int, bytes]:
+    """id -> vector blob of the regions of `ids` that exist and have one."""
+    out: dict[int, bytes] = {}
+    wanted = list(ids)
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, vector FROM regions WHERE id IN ({marks}) AND vector IS NOT NULL"
+        out.update(store.conn.execute(sql, chunk).fetchall())
+    return out
 
 
 def regions_with_photo(store: Store, ids: Sequence[int]) -> list[tuple]:

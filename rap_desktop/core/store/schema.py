@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import RapError
 from . import index_state
 from .hidden import SCHEMA as HIDDEN_SCHEMA
+from .review_cache import SCHEMA as REVIEW_CACHE_SCHEMA
 
 SCHEMA_VERSION = 2  # 2: album tables (a v1 store gains them in place on open)
 
@@ -129,6 +130,7 @@ CREATE TABLE IF NOT EXISTS corrections (
 """
 SCHEMA += index_state.TABLES  # album folders an indexing run has not finished
 SCHEMA += HIDDEN_SCHEMA  # hidden regions and skipped review questions (core/store/hidden.py)
+SCHEMA += REVIEW_CACHE_SCHEMA  # the groups listing's basis, the uncertain matches' index (core/store/review_cache.py)
 
 
 def connect(path: str) -> sqlite3.Connection:
