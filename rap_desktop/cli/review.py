@@ -53,7 +53,8 @@ def next_cmd(args: argparse.Namespace, session: Session) -> dict:
     again = review_actions.ask_again(session) if args.again else 0
     settings = _settings(args, session)
     skipped = review_actions.skipped(session)
-    asked = review.next_question(session.store(), session.embedder.model_id, settings, skipped)
+    store, model = session.store(), session.embedder.model_id
+    asked = review.next_question(store, model, settings, skipped, reuse=not args.recluster)
     if asked is None:
         note = f" ({len(skipped)} skipped: `rap-desktop review next --again` asks them again)" if skipped else ""
         return {"question": None, "skipped": len(skipped), "asked_again": again, "text": "nothing to ask" + note}
@@ -94,6 +95,11 @@ def register(sub, command) -> None:
     p = command(actions, "next", next_cmd, "the question that most needs a person now")
     _queue_options(p)
     p.add_argument("--again", action="store_true", help="ask the skipped questions again")
+    p.add_argument(
+        "--recluster",
+        action="store_true",
+        help="cluster the unknown groups afresh instead of reusing the listing the last answers left",
+    )
     p = command(actions, "answer", answer_cmd, "answer a question: yes, no, skip, hide, or who it is")
     p.add_argument("id", help="the question's id, e.g. g12 (a group) or m345 (a match)")
     p.add_argument("answer", nargs="?", help="yes | no | skip | hide | NAME (an existing concept or a new one)")

@@ -103,13 +103,23 @@ def _match_question(store: Store, model: str, row: tuple) -> Question | None:
 
 
 def queue(
-    store: Store, model: str, settings: Settings, skipped: set[str] | frozenset[str] = frozenset(), limit: int = 50
+    store: Store,
+    model: str,
+    settings: Settings,
+    skipped: set[str] | frozenset[str] = frozenset(),
+    limit: int = 50,
+    reuse: bool = True,
 ) -> list[Question]:
-    """Up to `limit` questions, most needed first (groups, then uncertain matches)."""
-    found = groups.find_groups(store, model, settings.group_threshold, settings.min_size)
-    out = [_group_question(store, model, settings, g) for g in found if f"g{g.id}" not in skipped][:limit]
+    """Up to `limit` questions, most needed first (groups, then uncertain matches). The groups' listing
+    is reused between answers (`groups.find_groups`); `reuse=False` clusters again and tests every
+    match (the way before, kept to compare)."""
+    found = groups.find_groups(store, model, settings.group_threshold, settings.min_size, reuse=reuse)
+    wanted = [g for g in found if f"g{g.id}" not in skipped][:limit]
+    out = [_group_question(store, model, settings, g) for g in wanted]
     if len(out) < limit:
-        rows = review_table.uncertain_matches(store, model, settings.threshold, MARGIN, CLOSE, limit + len(skipped))
+        rows = review_table.uncertain_matches(
+            store, model, settings.threshold, MARGIN, CLOSE, limit + len(skipped), scan=not reuse
+        )
         for row in rows:
             if f"m{row[0]}" in skipped or len(out) >= limit:
                 continue
@@ -119,9 +129,11 @@ def queue(
     return out
 
 
-def next_question(store: Store, model: str, settings: Settings, skipped: set[str] | frozenset[str] = frozenset()):
+def next_question(
+    store: Store, model: str, settings: Settings, skipped: set[str] | frozenset[str] = frozenset(), reuse: bool = True
+) -> Question | None:
     """The question that most needs a person now, or None."""
-    found = queue(store, model, settings, skipped, limit=1)
+    found = queue(store, model, settings, skipped, limit=1, reuse=reuse)
     return found[0] if found else None
 
 
