@@ -41,7 +41,6 @@ import importlib.util  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -50,13 +49,15 @@ import numpy as np  # noqa: E402
 
 import rap_desktop.torch_compat  # noqa: E402,F401
 from rap_desktop.cli import main as cli_main  # noqa: E402
-from rap_desktop.core import review  # noqa: E402
+from rap_desktop.core import group_naming, groups, review  # noqa: E402
 from rap_desktop.core.actions import review as review_actions  # noqa: E402
 from rap_desktop.core.album import rematch  # noqa: E402
 from rap_desktop.core.images import load_image  # noqa: E402
 from rap_desktop.core.session import Session  # noqa: E402
 from rap_desktop.core.store import NewConcept, NewExemplar  # noqa: E402
+from rap_desktop.core.store import groups as groups_table  # noqa: E402
 from rap_desktop.core.store import review as review_table  # noqa: E402
+from rap_desktop.core.store.hidden import IS_HIDDEN  # noqa: E402
 from rap_desktop.devtools.tiny_models import write_all  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -64,6 +65,8 @@ DIM = 512
 PER_PHOTO = 8
 NAMED = 40
 UNNAMED = 600
+SIDE = (160, 120)  # px: the photo files, 8 boxes across each
+QUEUE = 50  # questions the window looks at ahead (ui/album/review_ops.QUEUE)
 
 
 def _load(name: str):
@@ -108,6 +111,33 @@ def region_vectors(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     return vectors[rng.permutation(len(vectors))], named
 
 
+def album_folder(session: Session) -> Path:
+    home = Path(session.store().home)
+    return home.parent / f"{home.name}-album"
+
+
+def box(k: int) -> tuple[float, float, float, float]:
+    return (20.0 * k, 20.0, 20.0 * k + 18, 100.0)
+
+
+def photo_files(folder: Path, count: int) -> list[tuple[str, str]]:
+    """(path, sha256) of `count` small real PNG photos (one flat colour each): naming a group crops its
+    founder from its photo file, checked against the stored sha256."""
+    from PIL import Image
+
+    from rap_desktop.core.images import sha256_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(count):
+        buffer = io.BytesIO()
+        Image.new("RGB", SIDE, (i % 256, i // 256 % 256, 90)).save(buffer, "PNG")
+        path = folder / f"IMG_{i:05d}.png"
+        path.write_bytes(buffer.getvalue())
+        out.append((str(path), sha256_bytes(buffer.getvalue())))
+    return out
+
+
 def build(session: Session, photos: int, rng: np.random.Generator) -> dict:
     """The store: photos, album files, regions with vectors, named concepts; then the full re-match."""
     store, model = session.store(), session.embedder.model_id
@@ -125,23 +155,33 @@ def build(session: Session, photos: int, rng: np.random.Generator) -> dict:
     store.add_many(concepts)
     now = time.time()
     taken = timeline_bench.taken_times(photos)
+    folder = album_folder(session)
+    files = photo_files(folder, photos)
     with store.transaction():
-        store.conn.execute("INSERT INTO album_folders(path, added) VALUES ('/album', ?)", (now,))
+        store.conn.execute("INSERT INTO album_folders(path, added) VALUES (?, ?)", (str(folder), now))
         store.conn.executemany(
             "INSERT INTO photos(id, sha256, path, width, height, taken, added) VALUES (?,?,?,?,?,?,?)",
-            [(i + 1, f"{i:064x}", f"/album/IMG_{i:05d}.jpg", 4000, 3000, taken[i], now) for i in range(photos)],
+            [(i + 1, sha, path, SIDE[0], SIDE[1], taken[i], now) for i, (path, sha) in enumerate(files)],
         )
         store.conn.executemany(
             "INSERT INTO album_files(path, photo_id, size, mtime_ns, status, error, seen) VALUES (?,?,?,?,?,?,?)",
-            [(f"/album/IMG_{i:05d}.jpg", i + 1, 3_000_000, 0, "indexed", None, now) for i in range(photos)],
+            [(path, i + 1, 100, 0, "indexed", None, now) for i, (path, _) in enumerate(files)],
         )
         store.conn.executemany(
             "INSERT INTO regions(photo_id, ordinal, x1, y1, x2, y2, label, score, source, model, vector) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
-                (i // PER_PHOTO + 1, i % PER_PHOTO + 1, 100.0 * (i % PER_PHOTO), 100.0, 100.0 * (i % PER_PHOTO) + 90,
-                 220.0, "person", 0.8, "detector", model, vectors[i].tobytes())
-                for i in range(len(vectors))
+                (
+                    i // PER_PHOTO + 1,
+                    i % PER_PHOTO + 1,
+                    *box(i % PER_PHOTO),
+                    "person",
+                    0.8,
+                    "detector",
+                    model,
+                    v.tobytes(),
+                )
+                for i, v in enumerate(vectors)
             ],
         )
     threshold, _ = session.retrieval_settings()
@@ -151,8 +191,7 @@ def build(session: Session, photos: int, rng: np.random.Generator) -> dict:
 
 
 def counts(session: Session) -> dict:
-    store = session.store()
-    one = store.conn.execute
+    one = session.store().conn.execute
     return {
         "regions": one("SELECT COUNT(*) FROM regions").fetchone()[0],
         "matched": one("SELECT COUNT(DISTINCT region_id) FROM matches WHERE accepted = 1").fetchone()[0],
@@ -160,14 +199,24 @@ def counts(session: Session) -> dict:
     }
 
 
-def timed(call) -> tuple[float, object]:
+def _status(key: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measured(call) -> dict:
+    """Wall time of `call` and its peak memory over the RSS before it (the kernel's high-water mark,
+    reset first through /proc/self/clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    before = _status("VmRSS:")
     start = time.perf_counter()
     value = call()
-    return time.perf_counter() - start, value
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds = time.perf_counter() - start
+    return {"s": seconds, "peak_mb": _status("VmHWM:") - before, "value": value}
 
 
 def cli(home: Path, config: Path, *args: str) -> dict:
@@ -179,11 +228,150 @@ def cli(home: Path, config: Path, *args: str) -> dict:
     return json.loads(out.getvalue())
 
 
+# the unmatched regions' statement before this change (through the model's index, every region tested and sorted)
+OLD_UNMATCHED = (
+    "SELECT r.id, r.photo_id, r.vector FROM regions r WHERE r.model = ? AND r.vector IS NOT NULL "
+    "AND r.source != 'whole' AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.region_id = r.id "
+    f"AND (m.accepted = 1 OR m.status = 'confirmed')) AND NOT {IS_HIDDEN} ORDER BY r.id DESC LIMIT ?"
+)
+
+
+class Bench:
+    def __init__(self, session: Session, home: Path, config: Path, rounds: int) -> None:
+        self.session, self.home, self.config, self.rounds = session, home, config, rounds
+        self.store, self.model = session.store(), session.embedder.model_id
+        self.settings = review_actions.settings(session)
+        self.rows: list[tuple[str, list[dict], list[dict]]] = []  # (what, after runs, before runs)
+        self.notes: list[str] = []
+
+    def queue(self, reuse: bool, skipped=frozenset()) -> list[review.Question]:
+        """The window's next question: the first of QUEUE questions (the rest are counted)."""
+        return review.queue(self.store, self.model, self.settings, skipped, limit=QUEUE, reuse=reuse)
+
+    def add(self, what: str, after: list[dict], before: list[dict]) -> None:
+        self.rows.append((what, after, before))
+        print(what, [round(r["s"], 3) for r in after], [round(r["s"], 3) for r in before], flush=True)
+
+    def unmatched_sql(self) -> None:
+        old = [measured(lambda: self.store.conn.execute(OLD_UNMATCHED, (self.model, 10_000)).fetchall())]
+        new = [measured(lambda: groups_table.unmatched_regions(self.store, self.model, False, 10_000))]
+        for _ in range(self.rounds - 1):
+            new.append(measured(lambda: groups_table.unmatched_regions(self.store, self.model, False, 10_000)))
+            old.append(measured(lambda: self.store.conn.execute(OLD_UNMATCHED, (self.model, 10_000)).fetchall()))
+        assert [r[0] for r in old[0]["value"]] == [r[0] for r in new[0]["value"]]
+        self.add("the newest 10,000 unmatched regions read (SQL; part of every clustering)", new, old)
+
+    def first(self) -> None:
+        after, before = [], []
+        for _ in range(2):
+            self.store.conn.execute("DELETE FROM album_groups_basis")  # no listing stored: cluster
+            after.append(measured(lambda: self.queue(True)))
+            before.append(measured(lambda: self.queue(False)))
+        self.notes.append(f"first queue: {len(after[0]['value'])} questions, {self.groups()} groups listed")
+        self.add("first `review.queue` (no listing stored yet: the window's 50 questions)", after, before)
+
+    def groups(self) -> int:
+        return self.store.conn.execute("SELECT COUNT(*) FROM album_groups WHERE id > 0").fetchone()[0]
+
+    def _pick(self, word: str, questions: list[review.Question]) -> review.Question:
+        if word in ("yes", "no"):
+            suggested = [q for q in questions if q.kind == "group" and q.suggested]
+            if suggested:
+                return suggested[0]
+            for group in groups.find_groups(self.store, self.model, self.settings.group_threshold, 3):
+                asked = review.question(self.store, self.model, self.settings, f"g{group.id}")
+                if asked.suggested:
+                    return asked
+            raise SystemExit("no group near a named person: the workload is wrong")
+        return questions[0]
+
+    def answers(self) -> None:
+        skipped: set[str] = set()
+        for word in ("yes", "no", "hide", "skip"):
+            after, before, answering = [], [], []
+            for _ in range(self.rounds):
+                asked = self._pick(word, self.queue(True, frozenset(skipped)))
+                if word == "skip":
+                    skipped.add(asked.id)
+                else:
+                    answering.append(measured(lambda a=asked, w=word: review_actions.answer(self.session, a, w))["s"])
+                after.append(measured(lambda: self.queue(True, frozenset(skipped))))
+                before.append(measured(lambda: self.queue(False, frozenset(skipped))))
+                for run in (after[-1], before[-1]):  # answered: gone; said no to: asked about another name
+                    again = [q for q in run["value"] if q.id == asked.id]
+                    assert not again or (word == "no" and again[0].suggested != asked.suggested)
+            spent = f", the answer itself (re-match included) {statistics.median(answering):.2f} s" if answering else ""
+            self.notes.append(f"{word}: {self.groups()} groups listed after the rounds{spent}")
+            self.add(f"next question after **{word}** (the window's 50 questions)", after, before)
+
+    def cli_next(self) -> None:
+        after, before = [], []
+        for _ in range(self.rounds):
+            asked = cli(self.home, self.config, "review", "next", "--json")["question"]
+            cli(self.home, self.config, "review", "answer", asked["id"], "hide", "--json")
+            after.append(measured(lambda: cli(self.home, self.config, "review", "next", "--json")))
+            before.append(measured(lambda: cli(self.home, self.config, "review", "next", "--json", "--recluster")))
+            assert after[-1]["value"]["question"]["id"] != asked["id"]
+        self.add(
+            "`rap-desktop review next --json` after `review answer ID hide` (CLI entry, new session)", after, before
+        )
+
+    def listing(self) -> None:
+        after, before, cli_after = [], [], []
+        threshold = self.settings.group_threshold
+
+        def shown(reuse: bool):
+            found = groups.find_groups(self.store, self.model, threshold, 3, reuse=reuse)
+            return group_naming.describe(self.store, self.model, found)
+
+        for _ in range(self.rounds):
+            after.append(measured(lambda: shown(True)))
+            before.append(measured(lambda: shown(False)))
+            cli_after.append(measured(lambda: cli(self.home, self.config, "groups", "list", "--json")))
+        self.add("groups listing (find_groups + describe, as the Groups window)", after, before)
+        self.add("`rap-desktop groups list --json` (CLI entry; before: see the row above)", cli_after, [])
+
+    def uncertain(self) -> None:
+        args = (self.store, self.model, self.settings.threshold, review.MARGIN, review.CLOSE, QUEUE)
+        after, before = [], []
+        for _ in range(self.rounds):
+            after.append(measured(lambda: review_table.uncertain_matches(*args)))
+            before.append(measured(lambda: review_table.uncertain_matches(*args, scan=True)))
+        assert after[0]["value"] == before[0]["value"]
+        self.add("uncertain matches (the queue once no group is left)", after, before)
+
+
+def _cell(runs: list[dict]) -> str:
+    if not runs:
+        return "-"
+    seconds = [r["s"] for r in runs]
+    peak = max(r["peak_mb"] for r in runs)
+    return f"{statistics.median(seconds):.3f} / {max(seconds):.3f} s, +{peak:.0f} MB"
+
+
+def report(bench: Bench, built: dict, photos: int, counted: dict) -> str:
+    lines = [
+        f"Machine: `nproc` {os.cpu_count()}, {timeline_bench.cpu_model()}, load average {os.getloadavg()[0]:.1f} "
+        f"at the end; Python {platform.python_version()}.",
+        f"Store: {photos:,} photos, {counted['regions']:,} regions (512-d), {NAMED} named people, "
+        f"{counted['matched']:,} regions matched, {counted['match_rows']:,} match rows; {built}.",
+        "",
+        "| what | after (now): p50 / max, peak memory | before: p50 / max, peak memory | p50 speed-up |",
+        "|---|---|---|---:|",
+    ]
+    for what, after, before in bench.rows:
+        ratio = "-"
+        if after and before:
+            ratio = f"{statistics.median(r['s'] for r in before) / statistics.median(r['s'] for r in after):.0f}x"
+        lines.append(f"| {what} | {_cell(after)} | {_cell(before)} | {ratio} |")
+    lines += ["", *[f"- {note}" for note in bench.notes]]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--profile", action="store_true")
     parser.add_argument("--home", type=Path, help="keep the store here (built once, reused by the next run)")
     args = parser.parse_args(argv)
     home = args.home or Path(_TMP) / "home"
@@ -191,22 +379,26 @@ def main(argv: list[str] | None = None) -> int:
     session = Session.open(home, config)
     start = time.perf_counter()
     reused = session.store().conn.execute("SELECT COUNT(*) FROM regions").fetchone()[0] > 0
-    built = {"reused": True} if reused else build(session, args.photos, np.random.default_rng(0))
-    print(f"built in {time.perf_counter() - start:.0f} s", built, counts(session), flush=True)
-    settings = review_actions.settings(session)
-    store, model = session.store(), session.embedder.model_id
-    if args.profile:
-        import cProfile
-        import pstats
-
-        profile = cProfile.Profile()
-        profile.enable()
-        found = review.queue(store, model, settings, limit=50)
-        profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
-        print(len(found), [q.id for q in found[:5]])
-        spent, rows = timed(lambda: review_table.uncertain_matches(store, model, settings.threshold, 0.03, 0.02, 50))
-        print("uncertain", spent, len(rows))
+    built = build(session, args.photos, np.random.default_rng(0)) if not reused else None
+    about = (
+        "a kept store"
+        if built is None
+        else (
+            f"built in {time.perf_counter() - start:.0f} s, the album's first full re-match {built['rematch_s']:.0f} s "
+            f"({built['written']:,} rows), acceptance threshold {built['threshold']}"
+        )
+    )
+    counted = counts(session)
+    print(about, counted, flush=True)
+    bench = Bench(session, home, config, args.rounds)
+    bench.unmatched_sql()
+    bench.first()
+    bench.answers()
+    bench.cli_next()
+    bench.listing()
+    bench.uncertain()
+    print(report(bench, about, args.photos, counted))
+    session.close()
     return 0
 
 

@@ -108,15 +108,32 @@ def find_groups(
             found.append((members, cohesion))
     found.sort(key=lambda g: (-len(g[0]), int(ids[g[0][0]])))
     members = [tuple(int(ids[m]) for m in ms) for ms, _ in found]
+    photos_of = {**basis, **dict(zip(ids.tolist(), photo_ids.tolist(), strict=True))}
+    clustered = [(regions, cohesion) for regions, (_, cohesion) in zip(members, found, strict=True)]
+    return _listed(store, settings, basis, photos_of, clustered, new=True)
+
+
+def _listed(
+    store: Store,
+    settings: dict,
+    basis: dict[int, int],
+    photos_of: dict[int, int],
+    found: list[tuple[tuple[int, ...], float]],
+    new: bool,
+) -> list[Group]:
+    """`found` (regions founder first, cohesion) becomes the stored listing under stable ids, with what
+    it was found in (`basis`: the unmatched regions' ids); `new`: a clustering ran (the generation)."""
+    members = [regions for regions, _ in found]
     with store.transaction():
         numbers = stable_ids(groups_table.listing(store), members, groups_table.next_group_id(store))
-        groups_table.replace_listing(store, model, list(zip(numbers, members, strict=True)))
-        floor = min(basis, default=0) if len(basis) >= limit else 0
+        groups_table.replace_listing(store, settings["model"], list(zip(numbers, members, strict=True)))
+        floor = min(basis, default=0) if len(basis) >= settings["limit"] else 0
         cohesion = {n: c for n, (_, c) in zip(numbers, found, strict=True)}
-        review_cache.save_basis(store, settings, basis, floor, cohesion)
+        clustering = review_cache.Clustering(frozenset(basis), tuple(found))
+        review_cache.save_basis(store, settings, list(basis), floor, cohesion, clustering, new)
     return [
-        Group(n, regions, len({int(photo_ids[m]) for m in ms}), cohesion)
-        for n, regions, (ms, cohesion) in zip(numbers, members, found, strict=True)
+        Group(n, regions, len({photos_of[r] for r in regions}), cohesion)
+        for n, (regions, cohesion) in zip(numbers, found, strict=True)
     ]
 
 
@@ -132,16 +149,23 @@ def _settings(model: str, threshold: float, min_size: int, neighbours: int, limi
 
 
 def _kept(store: Store, settings: dict) -> list[Group] | None:
-    """The stored listing trimmed to the regions still unmatched, when it holds: clustered with these
-    settings, and no region joined the unmatched set since (regions older than the clustered ones, let
-    in by the limit, wait for the next clustering, unless every group is gone). None: cluster again."""
+    """The stored listing, when it holds: clustered with these settings, and no region joined the
+    unmatched set since that could be in a group. Regions that left it are trimmed from their groups;
+    a set of regions one of the last two clusterings saw (an undo) gets that clustering's groups back;
+    regions older than the clustered ones, let in by the limit, wait for the next clustering (unless
+    every group is gone). None: cluster again."""
     basis = review_cache.basis(store)
     if basis is None or basis.settings != settings:
         return None
     now = groups_table.unmatched_ids(store, settings["model"], settings["include_whole"], settings["limit"])
-    current = np.fromiter(now, np.int64, len(now))
+    current = np.sort(np.fromiter(now, np.int64, len(now)))
+    if not np.array_equal(current, basis.regions):
+        for earlier in basis.clusterings:
+            if earlier.regions == frozenset(now):
+                return _listed(store, settings, now, now, list(earlier.groups), new=False)
     waiting = current[current < basis.floor]
-    if len(np.setdiff1d(current[current >= basis.floor], basis.regions)):
+    joined = np.setdiff1d(current[current >= basis.floor], basis.regions)
+    if len(joined) and not _apart(store, settings["threshold"], list(now), joined.tolist()):
         return None
     kept, trimmed = [], []
     for gid, regions in groups_table.live_listing(store):
@@ -153,7 +177,8 @@ def _kept(store: Store, settings: dict) -> list[Group] | None:
     if not kept and len(waiting):
         return None
     cohesion = {gid: basis.cohesion.get(gid, 0.0) for gid, _ in kept}
-    if trimmed or len(current) - len(waiting) != len(basis.regions):
+    standing = current[current >= basis.floor]
+    if trimmed or not np.array_equal(standing, basis.regions):
         cohesion.update(_cohesion(store, [(gid, regions) for gid, regions in kept if gid in trimmed]))
         with store.transaction():
             for gid, regions in groups_table.live_listing(store):
@@ -163,9 +188,24 @@ def _kept(store: Store, settings: dict) -> list[Group] | None:
                         groups_table.set_regions(store, gid, present)
                     else:
                         groups_table.retire(store, gid)
-            review_cache.shrink(store, np.intersect1d(current, basis.regions), cohesion)
+            review_cache.shrink(store, standing, cohesion)
     kept.sort(key=lambda g: (-len(g[1]), g[1][0]))
     return [Group(gid, regions, len({now[r] for r in regions}), cohesion[gid]) for gid, regions in kept]
+
+
+def _apart(store: Store, threshold: float, unmatched: list[int], joined: list[int]) -> bool:
+    """No region of `joined` looks like another unmatched one (similarity under `threshold` to each):
+    clustering again would put none of them in a group and change no group (it only follows pairs over
+    the threshold), as when a re-match lets go of a region that looks like no one else."""
+    blobs = groups_table.vectors(store, unmatched)
+    if any(r not in blobs for r in joined):
+        return False
+    ids = [r for r in unmatched if r in blobs]
+    everyone = np.stack([np.frombuffer(blobs[r], np.float32) for r in ids])
+    mine = np.stack([np.frombuffer(blobs[r], np.float32) for r in joined])
+    sims = mine @ everyone.T
+    sims[np.arange(len(joined)), [ids.index(r) for r in joined]] = -1.0  # a region is not its own look-alike
+    return bool(np.all(sims < threshold))
 
 
 def _cohesion(store: Store, found: list[tuple[int, tuple[int, ...]]]) -> dict[int, float]:

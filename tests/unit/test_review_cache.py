@@ -151,23 +151,42 @@ def test_answers_reuse_the_listing_and_no_answered_question_comes_back(album: Al
     assert {f"g{g.id}": set(g.regions) for g in fresh} == _groups(rest)
 
 
-def test_new_regions_and_undone_answers_have_the_groups_clustered_again(album: Album) -> None:
+def test_new_look_alikes_have_the_groups_clustered_again_lone_regions_do_not(album: Album) -> None:
     before = _groups(album.queue())
     clustered = album.generation()
 
+    lone = album.add(_unit(album.rng.standard_normal((3, DIM))))  # new photos that look like no one
+    assert _groups(album.queue()) == before
+    assert album.generation() == clustered
     centre = _unit(album.rng.standard_normal(DIM))
     new = album.add(_unit(centre + 0.1 * album.rng.standard_normal((4, DIM)) / np.sqrt(DIM)))
-    after = album.queue()
+    after = _groups(album.queue())
     assert album.generation() == clustered + 1
-    assert set(new) in _groups(after).values()  # the new look-alike photos are asked about
-    assert {gid: r for gid, r in _groups(after).items() if r != set(new)} == before
+    assert set(new) in after.values()  # the new look-alike photos are asked about
+    assert {gid: r for gid, r in after.items() if r != set(new)} == before
+    assert not set(lone) & {r for regions in after.values() for r in regions}
 
-    hidden = after[0]
+
+def test_an_undone_answer_gets_its_group_back_as_it_was(album: Album) -> None:
+    first = album.queue()
+    clustered = album.generation()
+    hidden = first[0]
     album.answer(hidden, "hide")
     assert corrections.undo(album.store).action == "hide"  # taken back before the next question
-    back = album.queue()
-    assert album.generation() == clustered + 2
-    assert _groups(back)[hidden.id] == set(hidden.regions)  # offered again, under its id
+    assert _groups(album.queue()) == _groups(first)  # offered again, under its id
+    album.answer(hidden, "hide")
+    album.queue()
+    # a change that has the groups clustered again, then its undo: the groups before it, as they were
+    centre = _unit(album.rng.standard_normal(DIM))
+    album.add(_unit(centre + 0.1 * album.rng.standard_normal((4, DIM)) / np.sqrt(DIM)))
+    named = album.queue()[0]
+    album.answer(named, "Cy")
+    middle = _groups(album.queue())
+    assert corrections.undo(album.store).action == "name_group"
+    rematch.update(album.store, MODEL, THRESHOLD)
+    back = _groups(album.queue())
+    assert back[named.id] == set(named.regions) and set(middle) < set(back)
+    assert album.generation() == clustered + 1  # only the new look-alikes were clustered
 
 
 def test_a_rejected_match_joins_the_unknown_regions(album: Album) -> None:
@@ -176,9 +195,11 @@ def test_a_rejected_match_joins_the_unknown_regions(album: Album) -> None:
     unsure = [q for q in album.queue() if q.kind == "match"]
     assert unsure
     album.answer(unsure[0], "no")
-    assert unsure[0].id not in {q.id for q in album.queue()}
-    assert album.generation() == clustered + 1  # the region joined the unmatched ones: clustered again
+    asked = album.queue()
+    assert unsure[0].id not in {q.id for q in asked}
     assert unsure[0].regions[0] in album.unmatched()
+    assert not {unsure[0].regions[0]} & {r for q in asked if q.kind == "group" for r in q.regions}
+    assert album.generation() == clustered  # it looks like no other unknown region: no group can change
 
 
 def _plans(store: Store, statements: list[str], marker: str) -> list[str]:

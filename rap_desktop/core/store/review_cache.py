@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS album_groups_basis (
     regions BLOB NOT NULL,
     floor INTEGER NOT NULL,
     cohesion TEXT NOT NULL,
+    clusterings TEXT NOT NULL,
     generation INTEGER NOT NULL,
     created REAL NOT NULL
 );
@@ -39,16 +40,26 @@ class HasConn(Protocol):
 
 
 @dataclass(frozen=True)
+class Clustering:
+    """The groups (region ids founder first, cohesion) one clustering found in a set of regions."""
+
+    regions: frozenset[int]
+    groups: tuple[tuple[tuple[int, ...], float], ...]
+
+
+@dataclass(frozen=True)
 class Basis:
     """What the stored listing was clustered from: `settings` (model and clustering parameters); the
-    unmatched regions there were that have not left the set since (ids, ascending); `floor`, the oldest
-    region clustered when the limit cut the set (0: none was left out); each group's cohesion; and how
-    many clusterings this store has run (the generation)."""
+    unmatched regions there were, less those that left the set since (ids, ascending); `floor`, the
+    oldest region clustered when the limit cut the set (0: none was left out); each listed group's
+    cohesion; the last two clusterings (an undo that restores the set one of them saw restores its
+    groups); and how many clusterings this store has run (the generation)."""
 
     settings: dict
     regions: np.ndarray
     floor: int
     cohesion: dict[int, float]
+    clusterings: tuple[Clustering, ...]
     generation: int
     created: float
 
@@ -61,32 +72,54 @@ def _json(cohesion: Mapping[int, float]) -> str:
     return json.dumps({str(k): v for k, v in cohesion.items()})
 
 
+def _clusterings(text: str) -> tuple[Clustering, ...]:
+    return tuple(
+        Clustering(frozenset(c["regions"]), tuple((tuple(g), float(h)) for g, h in c["groups"]))
+        for c in json.loads(text)
+    )
+
+
 def basis(store: HasConn) -> Basis | None:
     row = store.conn.execute(
-        "SELECT settings, regions, floor, cohesion, generation, created FROM album_groups_basis WHERE id = 1"
+        "SELECT settings, regions, floor, cohesion, clusterings, generation, created FROM album_groups_basis "
+        "WHERE id = 1"
     ).fetchone()
     if row is None:
         return None
     cohesion = {int(k): float(v) for k, v in json.loads(row[3]).items()}
     regions = np.frombuffer(row[1], np.int64)
-    return Basis(json.loads(row[0]), regions, int(row[2]), cohesion, int(row[4]), float(row[5]))
+    return Basis(json.loads(row[0]), regions, int(row[2]), cohesion, _clusterings(row[4]), int(row[5]), float(row[6]))
 
 
-def save_basis(store: HasConn, settings: dict, regions, floor: int, cohesion: Mapping[int, float]) -> int:
-    """Inside a transaction: the listing was just clustered from `regions`; the new generation."""
-    row = store.conn.execute("SELECT generation FROM album_groups_basis WHERE id = 1").fetchone()
-    generation = (int(row[0]) if row else 0) + 1
+def save_basis(
+    store: HasConn, settings: dict, regions, floor: int, cohesion: Mapping[int, float], found: Clustering, new: bool
+) -> int:
+    """Inside a transaction: the listing was just made from `regions` (`found`: the groups a clustering,
+    `new` one, found in them); the generation."""
+    row = store.conn.execute("SELECT clusterings, generation FROM album_groups_basis WHERE id = 1").fetchone()
+    earlier = [c for c in _clusterings(row[0]) if c.regions != found.regions][:1] if row else []
+    generation = (int(row[1]) if row else 0) + int(new)
+    kept = [{"regions": sorted(c.regions), "groups": [[list(g), h] for g, h in c.groups]} for c in (found, *earlier)]
     store.conn.execute(
-        "INSERT OR REPLACE INTO album_groups_basis(id, settings, regions, floor, cohesion, generation, created) "
-        "VALUES (1, ?, ?, ?, ?, ?, ?)",
-        (json.dumps(settings, sort_keys=True), _ids(regions), floor, _json(cohesion), generation, time.time()),
+        "INSERT OR REPLACE INTO album_groups_basis(id, settings, regions, floor, cohesion, clusterings, generation, "
+        "created) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            json.dumps(settings, sort_keys=True),
+            _ids(regions),
+            floor,
+            _json(cohesion),
+            json.dumps(kept),
+            generation,
+            time.time(),
+        ),
     )
     return generation
 
 
 def shrink(store: HasConn, regions, cohesion: Mapping[int, float]) -> None:
-    """Inside a transaction: the regions still unmatched (a subset of the basis's) and the groups'
-    cohesion after the listing was trimmed to them."""
+    """Inside a transaction: the regions unmatched now that the listing stands for (the basis's, less
+    those that left, plus new ones no group can take) and the groups' cohesion after the listing was
+    trimmed to them."""
     store.conn.execute(
         "UPDATE album_groups_basis SET regions = ?, cohesion = ? WHERE id = 1", (_ids(regions), _json(cohesion))
     )
