@@ -14,14 +14,17 @@ named person, so the queue asks "Is this NAME?"), 30% look like nothing else. Th
 the album's own full re-match pass.
 
 Timed (each "before" right after the "after" on the same store state, p50 and max over the rounds):
-- first `review.queue` (the window's 50 questions) on a store no listing was stored for;
-- the next question after an answer: yes / no / hide on a group (through the core action the window and
-  the CLI use, re-match included, not timed), skip (a question set aside, nothing written);
+- the window's first question on a store no listing was stored for. The window's next question is
+  `review.ahead` now (the listing reused, one question built, up to 50 counted), `review.queue` with 50
+  questions built and the groups clustered again before;
+- the next question in the window after an answer: yes / no / hide on a group (through the core action
+  the window and the CLI use, re-match included, not timed), skip (a question set aside, nothing written);
 - `review next --json` through the CLI entry (`rap_desktop.cli.main`, a new session each time, as a shell
-  runs it), after an answer;
-- `groups list --json` through the CLI entry;
-- the uncertain-match query alone (the queue once no group is left).
-Memory: the process's peak RSS growth over the timed part.
+  runs it) after `review answer ID hide`; before: the same with `--recluster`;
+- the groups listing (find_groups + describe, as the Groups window) and `groups list --json`;
+- the uncertain-match query alone (the queue once no group is left): index vs scan;
+- the unmatched regions' statement alone, as it was (through the model's index, sorted) and now.
+Memory: the peak of what one call allocates (tracemalloc, from one more untimed call in the first round).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -207,16 +211,19 @@ def _status(key: str) -> float:
     return 0.0
 
 
-def measured(call) -> dict:
-    """Wall time of `call` and its peak memory over the RSS before it (the kernel's high-water mark,
-    reset first through /proc/self/clear_refs)."""
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")
-    before = _status("VmRSS:")
+def measured(call, memory: bool = False) -> dict:
+    """Wall time of `call`; with `memory`, the peak of what it allocated (tracemalloc: Python objects and
+    numpy arrays, FAISS results included; SQLite's page cache not), from a second, untimed call."""
     start = time.perf_counter()
     value = call()
     seconds = time.perf_counter() - start
-    return {"s": seconds, "peak_mb": _status("VmHWM:") - before, "value": value}
+    peak = None
+    if memory:
+        tracemalloc.start()
+        call()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return {"s": seconds, "peak_mb": peak, "value": value}
 
 
 def cli(home: Path, config: Path, *args: str) -> dict:
@@ -245,16 +252,21 @@ class Bench:
         self.notes: list[str] = []
 
     def queue(self, reuse: bool, skipped=frozenset()) -> list[review.Question]:
-        """The window's next question: the first of QUEUE questions (the rest are counted)."""
-        return review.queue(self.store, self.model, self.settings, skipped, limit=QUEUE, reuse=reuse)
+        """The window's next question. Now (`reuse`): the first question built, up to QUEUE counted
+        (`review.ahead`, as ui/album/review_ops.next_question runs it); before: QUEUE questions built,
+        the groups clustered again."""
+        if reuse:
+            first, _ = review.ahead(self.store, self.model, self.settings, skipped, limit=QUEUE)
+            return [first] if first else []
+        return review.queue(self.store, self.model, self.settings, skipped, limit=QUEUE, reuse=False)
 
     def add(self, what: str, after: list[dict], before: list[dict]) -> None:
         self.rows.append((what, after, before))
         print(what, [round(r["s"], 3) for r in after], [round(r["s"], 3) for r in before], flush=True)
 
     def unmatched_sql(self) -> None:
-        old = [measured(lambda: self.store.conn.execute(OLD_UNMATCHED, (self.model, 10_000)).fetchall())]
-        new = [measured(lambda: groups_table.unmatched_regions(self.store, self.model, False, 10_000))]
+        old = [measured(lambda: self.store.conn.execute(OLD_UNMATCHED, (self.model, 10_000)).fetchall(), True)]
+        new = [measured(lambda: groups_table.unmatched_regions(self.store, self.model, False, 10_000), True)]
         for _ in range(self.rounds - 1):
             new.append(measured(lambda: groups_table.unmatched_regions(self.store, self.model, False, 10_000)))
             old.append(measured(lambda: self.store.conn.execute(OLD_UNMATCHED, (self.model, 10_000)).fetchall()))
@@ -263,18 +275,22 @@ class Bench:
 
     def first(self) -> None:
         after, before = [], []
-        for _ in range(2):
+        for n in range(2):
             self.store.conn.execute("DELETE FROM album_groups_basis")  # no listing stored: cluster
             after.append(measured(lambda: self.queue(True)))
-            before.append(measured(lambda: self.queue(False)))
-        self.notes.append(f"first queue: {len(after[0]['value'])} questions, {self.groups()} groups listed")
-        self.add("first `review.queue` (no listing stored yet: the window's 50 questions)", after, before)
+            before.append(measured(lambda: self.queue(False), n == 0))  # the same clustering as after's
+        self.notes.append(f"first queue: {len(before[0]['value'])} questions, {self.groups()} groups listed")
+        self.add("first question in the window (no listing stored yet: the groups clustered)", after, before)
 
     def groups(self) -> int:
         return self.store.conn.execute("SELECT COUNT(*) FROM album_groups WHERE id > 0").fetchone()[0]
 
     def _pick(self, word: str, questions: list[review.Question]) -> review.Question:
         if word in ("yes", "no"):
+            suggested = [q for q in questions if q.kind == "group" and q.suggested]
+            if suggested:
+                return suggested[0]
+            questions = review.queue(self.store, self.model, self.settings, limit=QUEUE)  # untimed: a pick
             suggested = [q for q in questions if q.kind == "group" and q.suggested]
             if suggested:
                 return suggested[0]
@@ -289,28 +305,30 @@ class Bench:
         skipped: set[str] = set()
         for word in ("yes", "no", "hide", "skip"):
             after, before, answering = [], [], []
-            for _ in range(self.rounds):
+            for n in range(self.rounds):
                 asked = self._pick(word, self.queue(True, frozenset(skipped)))
                 if word == "skip":
                     skipped.add(asked.id)
                 else:
                     answering.append(measured(lambda a=asked, w=word: review_actions.answer(self.session, a, w))["s"])
-                after.append(measured(lambda: self.queue(True, frozenset(skipped))))
-                before.append(measured(lambda: self.queue(False, frozenset(skipped))))
+                after.append(measured(lambda: self.queue(True, frozenset(skipped)), n == 0))
+                before.append(measured(lambda: self.queue(False, frozenset(skipped)), n == 0))
                 for run in (after[-1], before[-1]):  # answered: gone; said no to: asked about another name
                     again = [q for q in run["value"] if q.id == asked.id]
                     assert not again or (word == "no" and again[0].suggested != asked.suggested)
             spent = f", the answer itself (re-match included) {statistics.median(answering):.2f} s" if answering else ""
             self.notes.append(f"{word}: {self.groups()} groups listed after the rounds{spent}")
-            self.add(f"next question after **{word}** (the window's 50 questions)", after, before)
+            self.add(f"next question in the window after **{word}**", after, before)
 
     def cli_next(self) -> None:
         after, before = [], []
-        for _ in range(self.rounds):
+        for n in range(self.rounds):
             asked = cli(self.home, self.config, "review", "next", "--json")["question"]
             cli(self.home, self.config, "review", "answer", asked["id"], "hide", "--json")
-            after.append(measured(lambda: cli(self.home, self.config, "review", "next", "--json")))
-            before.append(measured(lambda: cli(self.home, self.config, "review", "next", "--json", "--recluster")))
+            after.append(measured(lambda: cli(self.home, self.config, "review", "next", "--json"), n == 0))
+            before.append(
+                measured(lambda: cli(self.home, self.config, "review", "next", "--json", "--recluster"), n == 0)
+            )
             assert after[-1]["value"]["question"]["id"] != asked["id"]
         self.add(
             "`rap-desktop review next --json` after `review answer ID hide` (CLI entry, new session)", after, before
@@ -324,19 +342,19 @@ class Bench:
             found = groups.find_groups(self.store, self.model, threshold, 3, reuse=reuse)
             return group_naming.describe(self.store, self.model, found)
 
-        for _ in range(self.rounds):
-            after.append(measured(lambda: shown(True)))
-            before.append(measured(lambda: shown(False)))
-            cli_after.append(measured(lambda: cli(self.home, self.config, "groups", "list", "--json")))
+        for n in range(self.rounds):
+            after.append(measured(lambda: shown(True), n == 0))
+            before.append(measured(lambda: shown(False), n == 0))
+            cli_after.append(measured(lambda: cli(self.home, self.config, "groups", "list", "--json"), n == 0))
         self.add("groups listing (find_groups + describe, as the Groups window)", after, before)
         self.add("`rap-desktop groups list --json` (CLI entry; before: see the row above)", cli_after, [])
 
     def uncertain(self) -> None:
         args = (self.store, self.model, self.settings.threshold, review.MARGIN, review.CLOSE, QUEUE)
         after, before = [], []
-        for _ in range(self.rounds):
-            after.append(measured(lambda: review_table.uncertain_matches(*args)))
-            before.append(measured(lambda: review_table.uncertain_matches(*args, scan=True)))
+        for n in range(self.rounds):
+            after.append(measured(lambda: review_table.uncertain_matches(*args), n == 0))
+            before.append(measured(lambda: review_table.uncertain_matches(*args, scan=True), n == 0))
         assert after[0]["value"] == before[0]["value"]
         self.add("uncertain matches (the queue once no group is left)", after, before)
 
@@ -345,8 +363,9 @@ def _cell(runs: list[dict]) -> str:
     if not runs:
         return "-"
     seconds = [r["s"] for r in runs]
-    peak = max(r["peak_mb"] for r in runs)
-    return f"{statistics.median(seconds):.3f} / {max(seconds):.3f} s, +{peak:.0f} MB"
+    peaks = [r["peak_mb"] for r in runs if r["peak_mb"] is not None]
+    memory = f", {max(peaks):.1f} MB" if peaks else ""
+    return f"{statistics.median(seconds):.3f} / {max(seconds):.3f} s{memory}"
 
 
 def report(bench: Bench, built: dict, photos: int, counted: dict) -> str:
@@ -356,7 +375,7 @@ def report(bench: Bench, built: dict, photos: int, counted: dict) -> str:
         f"Store: {photos:,} photos, {counted['regions']:,} regions (512-d), {NAMED} named people, "
         f"{counted['matched']:,} regions matched, {counted['match_rows']:,} match rows; {built}.",
         "",
-        "| what | after (now): p50 / max, peak memory | before: p50 / max, peak memory | p50 speed-up |",
+        "| what | after (now): p50 / max, peak allocated | before: p50 / max, peak allocated | p50 speed-up |",
         "|---|---|---|---:|",
     ]
     for what, after, before in bench.rows:

@@ -129,6 +129,30 @@ def queue(
     return out
 
 
+def ahead(
+    store: Store,
+    model: str,
+    settings: Settings,
+    skipped: set[str] | frozenset[str] = frozenset(),
+    limit: int = 50,
+) -> tuple[Question | None, int]:
+    """The question to ask now (as `next_question`) and how many are waiting, this one included (counted
+    up to `limit`): the window shows one and says how many follow, without building them all."""
+    found = groups.find_groups(store, model, settings.group_threshold, settings.min_size)
+    wanted = [g for g in found if f"g{g.id}" not in skipped]
+    first = _group_question(store, model, settings, wanted[0]) if wanted else None
+    waiting = len(wanted)
+    if waiting < limit:
+        rows = review_table.uncertain_matches(store, model, settings.threshold, MARGIN, CLOSE, limit + len(skipped))
+        rows = [row for row in rows if f"m{row[0]}" not in skipped]
+        waiting += len(rows)
+        for row in rows if first is None else ():
+            first = _match_question(store, model, row)
+            if first is not None:
+                break
+    return first, min(waiting, limit) if first is not None else 0
+
+
 def next_question(
     store: Store, model: str, settings: Settings, skipped: set[str] | frozenset[str] = frozenset(), reuse: bool = True
 ) -> Question | None:

@@ -231,3 +231,14 @@ def test_the_uncertain_matches_through_the_index_are_those_of_the_scan(
     assert found == review_table.uncertain_matches(album.store, MODEL, threshold, margin, close, 100, scan=True)
     if threshold == THRESHOLD:
         assert found
+
+
+def test_the_window_builds_one_question_and_counts_the_rest(album: Album) -> None:
+    every = album.queue()
+    for skipped in (frozenset(), frozenset({every[0].id, every[-1].id})):
+        questions = album.queue(skipped)
+        first, waiting = review.ahead(album.store, MODEL, SETTINGS, skipped, limit=50)
+        assert first == questions[0] and waiting == len(questions)
+    assert review.ahead(album.store, MODEL, SETTINGS, limit=3)[1] == 3
+    skipped_all = frozenset(q.id for q in review.queue(album.store, MODEL, SETTINGS, limit=500))
+    assert review.ahead(album.store, MODEL, SETTINGS, skipped_all) == (None, 0)

@@ -41,18 +41,17 @@ def next_question(
     """Store lane: the question to ask now (`prefer`, one just undone, while it still stands)."""
     store, model = session.store(), session.embedder.model_id
     settings = review_actions.settings(session, group_threshold, min_size)
-    questions = review.queue(store, model, settings, skipped, limit=QUEUE)
+    first, left = review.ahead(store, model, settings, skipped, limit=QUEUE)  # one question built, the rest counted
     asked = None
     if prefer is not None:
         try:
             asked = review.question(store, model, settings, prefer)
         except RapError:
             asked = None
-    if asked is None and questions:
-        asked = questions[0]
+    asked = asked or first
     if asked is None:
         return None
-    return Asked(asked, _cover(session, asked.suggested), max(len(questions), 1))
+    return Asked(asked, _cover(session, asked.suggested), max(left, 1))
 
 
 def _cover(session: Session, name: str | None) -> str | None:
