@@ -13,10 +13,12 @@ drops only its own entry: the others keep their ids, and `groups name ID` still 
 listing again.
 
 Asking the next question must not cluster again (seconds at 10,000 regions): what the listing was
-clustered from is stored too (core/store/review_cache.py), and while no region has joined the unmatched
-set since, the stored listing is reused, trimmed of the regions that left it (named, hidden, matched by
-the re-match after an answer). A region that joins (new photos indexed, a match rejected or undone, an
-undo of a naming or a hiding, an unhide) has it clustered again.
+clustered from is stored too (core/store/review_cache.py), and the stored listing is reused, trimmed of
+the regions that left the unmatched set (named, hidden, matched by the re-match after an answer), while
+no region joined it that looks like another unmatched one. Such a region (new photos indexed, a match
+rejected or undone, an unhide) has the groups clustered again; one that looks like no one cannot change
+any group and is let in. A set of unmatched regions one of the last two clusterings saw (the undo of an
+answer) gets that clustering's groups back as they were, without clustering.
 """
 
 from __future__ import annotations
@@ -201,10 +203,10 @@ def _apart(store: Store, threshold: float, unmatched: list[int], joined: list[in
     if any(r not in blobs for r in joined):
         return False
     ids = [r for r in unmatched if r in blobs]
+    place = {r: n for n, r in enumerate(ids)}
     everyone = np.stack([np.frombuffer(blobs[r], np.float32) for r in ids])
-    mine = np.stack([np.frombuffer(blobs[r], np.float32) for r in joined])
-    sims = mine @ everyone.T
-    sims[np.arange(len(joined)), [ids.index(r) for r in joined]] = -1.0  # a region is not its own look-alike
+    sims = everyone[[place[r] for r in joined]] @ everyone.T
+    sims[np.arange(len(joined)), [place[r] for r in joined]] = -1.0  # a region is not its own look-alike
     return bool(np.all(sims < threshold))
 
 
