@@ -24,6 +24,7 @@ from ..core.store import index_state
 from ..core.store.captions import captions_by_path
 from ..core.store.photos import photos_of_regions
 from ..core.thumbcache import for_home
+from .concepts import register_album_rename
 
 
 @contextlib.contextmanager
@@ -411,3 +412,4 @@ def register_import_tags(sub, command) -> None:
         "people tags other tools wrote (XMP regions and keywords, sidecars and photos): list, or import",
     )
     p.add_argument("--apply", nargs="+", metavar="NAME", help="make these names concepts, their regions confirmed")
+    register_album_rename(album_actions, command)

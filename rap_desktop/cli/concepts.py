@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..core import actions
-from ..core.album import renames
+from ..core.album import name_jobs
 from ..core.album.indexer import Progress
 from ..core.errors import RapError
 from ..core.images import parse_box
@@ -103,8 +103,8 @@ def concept_edit(args: argparse.Namespace, session: Session) -> dict:
     rematched(done.changes)
     result = {"concept": concept_dict(done.value), "text": f"updated {tag(done.value.name)}"}
     if done.value.name != before:
-        sidecars = _sidecars(session, before, done.value.name)
-        result.update(sidecars, text=f"{result['text']}\n{sidecars['text']}")
+        sidecars = owed_sidecars(session)
+        result.update(sidecars, text="\n".join(t for t in (result["text"], sidecars["text"]) if t))
     return result
 
 
@@ -126,13 +126,14 @@ def concept_merge(args: argparse.Namespace, session: Session) -> dict:
         "captions": merged.captions,
         "text": text,
     }
-    sidecars = _sidecars(session, merged.other, merged.keep)
-    sidecars["text"] = f"{text}\n{sidecars['text']}"
+    sidecars = owed_sidecars(session)
+    sidecars["text"] = "\n".join(t for t in (text, sidecars["text"]) if t)
     return {**result, **sidecars}
 
 
-def _sidecars(session: Session, old: str, new: str) -> dict:
-    """Rewrite the sidecars naming `old` in the foreground, a progress line on stderr each second."""
+def owed_sidecars(session: Session) -> dict:
+    """Run the sidecar rewrites owed (this change's, and any an earlier run left unfinished) in the
+    foreground, a progress line on stderr each second; what they did as the result's part."""
     last = [0.0]
 
     def show(progress: Progress) -> None:
@@ -141,13 +142,31 @@ def _sidecars(session: Session, old: str, new: str) -> dict:
             last[0] = now
             print(f"rap-desktop: sidecars {progress.done}/{progress.total}", file=sys.stderr, flush=True)
 
-    report = renames.rename_everywhere(session.store(with_embedder=False), old, new, show)
-    for path, why in report.failed:
+    reports = name_jobs.run_pending(session.store(with_embedder=False), show)
+    failed = [(path, why) for report in reports for path, why in report.failed]
+    for path, why in failed:
         warn(f"{path}: {why}")
-    result = {"sidecars": list(report.rewritten), "sidecars_failed": [p for p, _ in report.failed]}
-    if report.failed:  # the store changed all the same: say which files still carry the old name
-        result["error"] = f"{len(report.failed)} XMP sidecars still say {tag(old)}: they could not be rewritten"
-    return {**result, "text": report.line()}
+    result = {
+        "sidecars": [path for report in reports for path in report.rewritten],
+        "sidecars_failed": [path for path, _ in failed],
+    }
+    if failed:  # the store changed all the same: say which files still carry the old name
+        olds = ", ".join(dict.fromkeys(tag(r.old) for r in reports if r.failed))
+        result["error"] = f"{len(failed)} XMP sidecars still say {olds}: they could not be rewritten"
+    return {**result, "text": "\n".join(report.line() for report in reports)}
+
+
+def register_album_rename(actions, command) -> None:
+    """`rap-desktop album rename --resume` (under `album`)."""
+    p = command(actions, "rename", album_rename, "finish the sidecar renames a cancelled or stopped run left")
+    p.add_argument("--resume", action="store_true", help="finish them (the only thing it does)")
+
+
+def album_rename(args: argparse.Namespace, session: Session) -> dict:
+    if not args.resume:
+        raise RapError("say --resume: it finishes the sidecar renames left unfinished (nothing else)")
+    result = owed_sidecars(session)
+    return {**result, "text": result["text"] or "no sidecar renames left to finish"}
 
 
 def concept_remove(args: argparse.Namespace, session: Session) -> dict:

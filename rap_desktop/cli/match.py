@@ -9,6 +9,7 @@ from ..core import actions, corrections
 from ..core.changes import Done
 from ..core.images import sha256_bytes
 from ..core.session import Session
+from .concepts import owed_sidecars
 from .text import rematched
 
 
@@ -61,4 +62,8 @@ def match_reassign(args: argparse.Namespace, session: Session) -> dict:
 
 
 def match_undo(args: argparse.Namespace, session: Session) -> dict:
-    return _correction(actions.undo_correction(session))
+    result = _correction(actions.undo_correction(session))
+    if result["action"] != "merge":
+        return result
+    sidecars = owed_sidecars(session)  # the sidecars the merge changed say OTHER again
+    return {**result, **sidecars, "text": "\n".join(t for t in (result["text"], sidecars["text"]) if t)}

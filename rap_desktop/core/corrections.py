@@ -18,7 +18,7 @@ from pathlib import Path
 from . import names
 from .errors import NotFoundError, RapError
 from .images import crop_box, load_image
-from .store import NewExemplar, Store, photos
+from .store import NewExemplar, Store, photos, sidecar_jobs
 from .store import concepts as concepts_table
 from .store import corrections as log_table
 from .store import hidden as hidden_table
@@ -134,6 +134,8 @@ def undo(store: Store) -> Correction:
         log_id, action, payload = newest
         if action == merge_table.ACTION:  # a merge's payload is its own (core/store/merge.py)
             merge_table.undo_rows(store, payload)
+            other = payload["other"]
+            sidecar_jobs.unmerged(store, log_id, int(payload["keep"]), payload["keep_name"], other[1])
             payload = {}
         for part in photos.log_parts(payload):
             if part.get("exemplar"):

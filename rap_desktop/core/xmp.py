@@ -249,9 +249,11 @@ def write_sidecar(
     names: Sequence[str],
     regions: Sequence[Region],
     style: str = "ext",
+    drop: Sequence[str] = (),
 ) -> Path:
     """Write (or merge into) the photo's sidecar atomically; returns its path. `size` and the
-    region boxes are in the photo as displayed (EXIF orientation applied)."""
+    region boxes are in the photo as displayed (EXIF orientation applied). Keywords and regions
+    named in `drop` (and not in `names`) go: names this app wrote that no longer hold."""
     path = sidecar_path(photo, style)
     root = _existing(path)
     if root is None:
@@ -260,8 +262,10 @@ def write_sidecar(
     description = _description(rdf)
     descriptions = rdf.findall(_q("rdf:Description"))  # the photo's own properties, not nested structs
     old_caption = _take(descriptions, "dc:description")
-    keywords = _merge_keywords(_old_keywords(_take(descriptions, "dc:subject")), names)
-    kept_regions = _old_regions(_take(descriptions, "mwg-rs:Regions"), {n.casefold() for n in names})
+    gone = {n.casefold() for n in drop} - {n.casefold() for n in names}
+    old_words = [w for w in _old_keywords(_take(descriptions, "dc:subject")) if w.casefold() not in gone]
+    keywords = _merge_keywords(old_words, names)
+    kept_regions = _old_regions(_take(descriptions, "mwg-rs:Regions"), {n.casefold() for n in names} | gone)
     _take(descriptions, "xmp:CreatorTool")
     description.set(_q("xmp:CreatorTool"), "rap-desktop")
 
@@ -366,24 +370,48 @@ def _retag_caption(descriptions: Sequence[ET.Element], old: str, new: str) -> bo
     return changed
 
 
+def _names(descriptions: Sequence[ET.Element]) -> set[str]:
+    """The keywords and region names of a sidecar, casefolded."""
+    words = _old_keywords([s for d in descriptions for s in d.findall(_q("dc:subject"))])
+    regions = [_text(_field(li, "mwg-rs:Name")) for d in descriptions for h in d.findall(_q("mwg-rs:Regions"))
+               for li in _region_items(h)]
+    return {n.casefold() for n in (*words, *regions)}
+
+
+def ours(path: str | os.PathLike) -> bool:
+    """The sidecar exists and this app wrote it (one that cannot be read is not ours to touch)."""
+    try:
+        root = _existing(Path(path))
+    except RapError:
+        return False
+    return root is not None and written_by_us(_rdf(root).findall(_q("rdf:Description")))
+
+
 def rename_in_sidecar(path: str | os.PathLike, old: str, new: str) -> bool:
     """In a sidecar this app wrote: the keyword `old`, regions named `old` and `<old>` in the caption
     now say `new` (compared case-insensitively). Rewritten atomically; False when nothing named it
     or the sidecar is not ours (another tool's file is never touched)."""
+    return rewrite_name(path, old, new)[0]
+
+
+def rewrite_name(path: str | os.PathLike, old: str, new: str) -> tuple[bool, bool]:
+    """`rename_in_sidecar`, and whether the sidecar named `new` already (a keyword or a region):
+    (changed, had new)."""
     path = Path(path)
     try:
         data = path.read_bytes().decode("utf-8", "replace").casefold()
     except OSError:
-        return False
+        return False, False
     # the quick test (most sidecars do not name it at all), on the name as XML writes it too ("&amp;")
     if not any(form.casefold() in data for form in (old, escape(old, {'"': "&quot;", "'": "&apos;"}))):
-        return False
+        return False, False
     root = _existing(path)
     descriptions = _rdf(root).findall(_q("rdf:Description")) if root is not None else []
     if root is None or not written_by_us(descriptions):
-        return False
+        return False, False
+    had_new = new.casefold() in _names(descriptions)
     parts = (_rename_keywords, _rename_regions, _retag_caption)
     changed = [rename(descriptions, old, new) for rename in parts]  # every part, no short cut
     if any(changed):
         _save(root, path)
-    return any(changed)
+    return any(changed), had_new

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
-from rap_desktop.core import xmp
+from rap_desktop.core import actions, xmp
 from rap_desktop.core.album import rematch
 from rap_desktop.core.images import load_image
 from rap_desktop.core.retrieval import Retriever
+from rap_desktop.core.store import captions
 from rap_desktop.ui.main_window import MainWindow
 
 from ..integration.test_merge import tables
@@ -21,15 +22,22 @@ from .windows import shown_window
 
 
 def _prepare(session, photos: dict[str, Path], tmp_path: Path) -> Path:
-    """mochi (two photos) and kitty (one), a photo the store knows with a sidecar naming kitty."""
+    """mochi (three photos) and kitty (two), a photo the store knows where kitty is confirmed, with
+    its stored caption, and the sidecar the app wrote for it (naming kitty)."""
     store = session.store()
     store.add_concept("mochi", photos["chelsea"], "<mochi> is our cat.", "cat")
     store.add_exemplar("mochi", photos["coffee"])
+    store.add_exemplar("mochi", photos["bus"])
     store.add_concept("kitty", photos["astronaut"], "<kitty> as a kitten.", "cat")
     photo = Path(shutil.copy(photos["rocket"], tmp_path / "nap.jpg"))
-    Retriever(store, store.embedder, detector=None, threshold=0.999).retrieve(load_image(photo), path=str(photo))
+    retriever = Retriever(store, store.embedder, detector=None, threshold=0.999)
+    found = retriever.retrieve(load_image(photo), path=str(photo))
+    actions.confirm(session, found.photo, "r1", "kitty")
+    photo_id = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (found.photo,)).fetchone()[0]
+    captions.save_caption(store, photo_id, "<kitty> naps.", "tiny", ["kitty"])
     rematch.after_change(session, full=True)  # the album as the app keeps it
-    regions = [xmp.Region("kitty", "cat", (10, 10, 100, 100))]
+    (box,) = [r.box for r in found.regions if r.id == "r1"]
+    regions = [xmp.Region("kitty", "cat", box)]
     return xmp.write_sidecar(photo, load_image(photo).size, "<kitty> naps.", ["kitty"], regions)
 
 
@@ -65,16 +73,20 @@ def test_merge_two_selected_then_undo(qtbot, session, photos, tmp_path: Path) ->
         assert names[:2] == ["Keep “mochi”", "Keep “kitty”"]  # the one with more photos first
         _button(box, "Keep “mochi”").click()
         qtbot.waitUntil(lambda: shown_names(window) == ["mochi"], timeout=WAIT)
-        assert store.find_concept("kitty") is None and store.get_concept("mochi").exemplar_count == 3
+        assert store.find_concept("kitty") is None and store.get_concept("mochi").exemplar_count == 5
         assert window.undo_action.text() == "&Undo Same person or thing: kitty is mochi"
-        qtbot.waitUntil(lambda: not window.commands.name_jobs, timeout=WAIT)  # the sidecars followed
+        qtbot.waitUntil(lambda: not window.commands.sidecars.busy, timeout=WAIT)  # the sidecars followed
         assert window.statusBar().currentMessage() == "1 photo now says “mochi” for other photo apps too."
         text = sidecar.read_text()
         assert "kitty" not in text and "&lt;mochi&gt; naps." in text and "<rdf:li>mochi</rdf:li>" in text
 
         window.undo_action.trigger()
         qtbot.waitUntil(lambda: shown_names(window) == ["kitty", "mochi"], timeout=WAIT)
+        qtbot.waitUntil(lambda: not window.commands.sidecars.busy, timeout=WAIT)  # written back from the store
         window.runner.wait()
+        text = sidecar.read_text()
+        assert "mochi" not in text and "&lt;kitty&gt; naps." in text and "<rdf:li>kitty</rdf:li>" in text
+        assert window.statusBar().currentMessage() == "1 photo now says “kitty” for other photo apps too."
         after = tables(store)
         after["corrections"] = [r for r in after["corrections"] if r[2] != "merge"]
         for rows in (after, before):
@@ -96,12 +108,12 @@ def test_a_rename_rewrites_the_sidecars_in_the_background_and_its_undo_too(
         dialog.name_edit.setText("Kitty")
         dialog.accept()
         qtbot.waitUntil(lambda: "Kitty" in shown_names(window), timeout=WAIT)
-        qtbot.waitUntil(lambda: not window.commands.name_jobs, timeout=WAIT)
+        qtbot.waitUntil(lambda: not window.commands.sidecars.busy, timeout=WAIT)
         text = sidecar.read_text()
         assert "&lt;Kitty&gt; naps." in text and "<rdf:li>Kitty</rdf:li>" in text and ">kitty<" not in text
         window.undo_action.trigger()
         qtbot.waitUntil(lambda: "kitty" in shown_names(window), timeout=WAIT)
-        qtbot.waitUntil(lambda: not window.commands.name_jobs and ">kitty<" in sidecar.read_text(), timeout=WAIT)
+        qtbot.waitUntil(lambda: not window.commands.sidecars.busy and ">kitty<" in sidecar.read_text(), timeout=WAIT)
         assert "Kitty" not in sidecar.read_text()
     finally:
         window.close()

@@ -35,9 +35,7 @@ def edit_concept(
     store = session.store()
     before = store.get_concept(name).name
     concept = store.edit_concept(name, rename=rename, info=info, category=category)
-    captions = renames.rename_captions(store, before, concept.name) > 0
-    if before != concept.name:
-        renames.note_name(store.home, concept.id, concept.name)
+    captions = renames.renamed(store, concept.id, before, concept.name) > 0
     touched = tuple(dict.fromkeys((before, concept.name)))
     return Done(concept, followed(session, Changes(concepts=True, matches=True, captions=captions, names=touched)))
 

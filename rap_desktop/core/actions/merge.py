@@ -2,6 +2,8 @@
 OTHER`) and its undo. OTHER's photos (exemplars with their embeddings), matches, negatives, the
 corrections that name it and the stored captions that carry its name move to KEEP, and OTHER goes;
 the merge is one correction-log entry, so `match undo` (or Undo in the window) takes it all back.
+The app's sidecars follow afterwards (core/album/name_jobs.py): the merge owes them OTHER -> KEEP,
+and its undo owes the ones it changed a rewrite from the store.
 Which row wins where a region was matched to both: see core/store/merge.py."""
 
 from __future__ import annotations
@@ -9,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import corrections as log
-from ..album import renames
 from ..changes import Changes, Done
 from ..errors import RapError
 from ..names import tag
 from ..session import Session
-from ..store import Store
+from ..store import Store, sidecar_jobs
 from ..store import corrections as log_table
 from ..store import merge as rows
 from .follow import followed
@@ -44,7 +45,8 @@ def merge(store: Store, keep: str, other: str) -> Merged:
     with store.transaction():
         payload = rows.merge_rows(store, kept.id, gone.id)
         log_id = log_table.log(store, rows.ACTION, payload)
-    renames.note_merge(store.home, gone.id, kept.id, kept.name)  # a caption run's late sidecar says KEEP
+        # the sidecars saying OTHER are to say KEEP; the files it changes are noted for the undo
+        sidecar_jobs.add(store, sidecar_jobs.RENAME, kept.id, gone.name, kept.name, log_id)
     regions = {r[0] for r in payload["matches"] if r[1] == gone.id}
     counts = (len(payload["exemplars"]), len(regions), len(payload["captions"]))
     return Merged(kept.name, gone.name, log_id, *counts, kept.id, gone.id)
@@ -65,6 +67,5 @@ def unmerge(session: Session, merged: Merged) -> Done[Merged]:
     store = session.store()
     if log_table.newest_open_id(store) != merged.correction:
         raise RapError("something was corrected after the merge; undo that first")
-    log.undo(store)
-    renames.note_name(store.home, merged.other_id, merged.other)
+    log.undo(store)  # the sidecars the merge changed are owed a rewrite from the store (sidecar_jobs)
     return Done(merged, followed(session, Changes(**_CHANGED, names=(merged.keep, merged.other))))

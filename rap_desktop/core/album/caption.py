@@ -130,7 +130,7 @@ class _Run:
         error = None
         if self.write_xmp:
             try:
-                self.sidecars.append(caption_steps.write_sidecar(step, text, self.style))
+                self.sidecars.append(caption_steps.write_sidecar_now(self.store, step, text, self.style))
             except RapError as exc:
                 error = str(exc)
         self._done(step.item.path, error)

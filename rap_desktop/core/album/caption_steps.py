@@ -2,8 +2,9 @@
 `prepare` and `save` read or write the store, `generate` uses the generator only, `write_sidecar`
 touches files only. Between two steps nothing is held, so concept edits go on during a long run.
 Names are those valid when each thing is written: `save` reads the photo's concepts again in the
-transaction that stores the caption (a rename since `prepare` retags the text), and `write_sidecar`
-maps every name through the renames and merges made meanwhile (`renames.current_name`).
+transaction that stores the caption (a rename since `prepare` retags the text), and the sidecar is
+written with the names the store holds at that moment (`names_now`, read again after the write:
+`write_sidecar_now`), so a rename made meanwhile by this process or another one is kept.
 Photos are prepared and saved one by one and generated several at a time (`generate_batch`).
 
 The same rules as `caption.caption_folder` (the CLI's one-call loop): concepts come from the
@@ -13,6 +14,7 @@ unless forced, and the photo itself is never rewritten.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .. import xmp
@@ -26,7 +28,7 @@ from ..retrieval import ChosenConcept
 from ..store import Store, captions
 from ..store import album as album_store
 from ..store.matches import accepted_in_photo
-from ..store.merge import merged_into, retag
+from ..store.merge import retag
 from ..store.photos import photo_sha256
 from . import renames
 
@@ -56,7 +58,6 @@ class Step:
     regions: tuple[xmp.Region, ...]
     text: str | None
     prepared: Prepared | None
-    home: str = ""  # the data folder (renames are noted per folder)
     ids: tuple[int, ...] = ()  # the concept id of each of `names`
     region_ids: tuple[int, ...] = ()  # the concept id of each of `regions`
 
@@ -112,7 +113,6 @@ def _named(store: Store, item: Item, found: list[tuple[ChosenConcept, xmp.Region
         tuple(region for _, region in found),
         None,
         None,
-        str(store.home),
         tuple(ids[n] for n in names),
         tuple(c.concept_id for c, _ in found),
     )
@@ -166,35 +166,60 @@ def _retagged(store: Store, step: Step, text: str) -> str:
     """`<name>` of each concept the prompt named, renamed or merged since, says its name now."""
     chosen = step.prepared.concepts if step.prepared is not None else ()
     was = {c.concept_id: c.name for c in chosen} | dict(zip(step.ids, step.names, strict=True))
-    now = store.concept_names(list(was))
+    now = renames.names_now(store, was)
     for concept_id, name in was.items():
         current = now.get(concept_id)
-        if current is None and (keep := merged_into(store, concept_id)) is not None:
-            current = store.concept_names([keep]).get(keep)
         if current is not None and current != name:
             text = retag(text, name, current)
     return text
 
 
-def write_sidecar(step: Step, text: str, style: str = "ext") -> str:
-    """File side: the caption, names and regions into the photo's XMP sidecar (merged, never the photo)."""
+Names = Mapping[int, str]  # concept id -> its name when the sidecar is written
+
+
+def names_now(store: Store, step: Step) -> Names:
+    """Store side, just before (and just after) the sidecar is written: the name each of the step's
+    concepts has now, in this process or any other (a rename, a merge)."""
+    return renames.names_now(store, (*step.ids, *step.region_ids))
+
+
+def write_sidecar(step: Step, text: str, style: str = "ext", names: Names | None = None) -> str:
+    """File side: the caption, names and regions into the photo's XMP sidecar (merged, never the
+    photo), each concept under its name in `names` (as read when prepared, when None)."""
     try:
-        with renames.writing():  # no rename is noted, nor its rewrite runs, while this one writes
-            names, regions, text = _current(step, text)
-            return str(xmp.write_sidecar(step.item.path, step.size, text, names, regions, style))
+        with renames.writing():
+            found, regions, text = _current(step, text, names or {})
+            return str(xmp.write_sidecar(step.item.path, step.size, text, found, regions, style))
     except OSError as exc:
         raise RapError(f"cannot write the sidecar: {exc.strerror or exc}") from None
 
 
-def _current(step: Step, text: str) -> tuple[list[str], list[xmp.Region], str]:
-    """The step's names, regions and caption with every rename and merge noted since it was read."""
+def write_sidecar_now(store: Store, step: Step, text: str, style: str = "ext") -> str:
+    """Both sides in one thread (the CLI): `write_sidecar` with the names read from the store at
+    that moment, written again while they changed meanwhile. A rename committed after the second
+    read rewrites this file itself (its rewrite starts after its commit), so no old name stays."""
+    names = names_now(store, step)
+    for _ in range(WRITE_TRIES):
+        path = write_sidecar(step, text, style, names)
+        again = names_now(store, step)
+        if again == names:
+            break
+        names = again
+    return path
+
+
+WRITE_TRIES = 3  # renames in a row during one photo's write are rarer still
+
+
+def _current(step: Step, text: str, names: Names) -> tuple[list[str], list[xmp.Region], str]:
+    """The step's names, regions and caption with each concept's name from `names`."""
 
     def now(concept_id: int, name: str) -> str:
-        return renames.current_name(step.home, concept_id, name)
+        return names.get(concept_id, name)
 
-    names = list(dict.fromkeys(now(i, n) for i, n in zip(step.ids, step.names, strict=True)))
+    found = list(dict.fromkeys(now(i, n) for i, n in zip(step.ids, step.names, strict=True)))
     regions = [replace(r, name=now(i, r.name)) for i, r in zip(step.region_ids, step.regions, strict=True)]
     for concept_id, name in zip(step.ids, step.names, strict=True):
         if now(concept_id, name) != name:
             text = retag(text, name, now(concept_id, name))
-    return names, regions, text
+    return found, regions, text

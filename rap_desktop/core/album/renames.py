@@ -1,7 +1,9 @@
 """Names that stay consistent: after a concept is renamed or merged into another, what carries the
-old name says the new one. Stored captions change in the store (`rename_captions`, one
-transaction); the XMP sidecars this app wrote change file by file (`rewrite_sidecars`: the window
-runs it as a background job, the CLI in the foreground), with progress and cancel between files.
+old name says the new one. Stored captions change in the store with the rename (`renamed`, one
+transaction, which also notes the sidecar rewrite owed: core/store/sidecar_jobs.py); the XMP
+sidecars this app wrote change file by file (`rewrite_sidecars`; core/album/name_jobs.py runs the
+owed jobs: the window in the background, the CLI in the foreground), with progress and cancel
+between files.
 
 Which sidecars: those next to every indexed album photo and every photo opened by path, in both
 namings (photo.jpg.xmp and photo.xmp), that this app wrote (xmp:CreatorTool) and that name the old
@@ -14,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,56 +25,45 @@ from ..cancel import CancelToken
 from ..errors import RapError
 from ..store import Store
 from ..store import merge as merge_rows
+from ..store import sidecar_jobs as jobs
 from .indexer import Progress
 
 STYLES = ("ext", "stem")
 
-# The newest name of each concept renamed or merged in this process, per data folder: a sidecar
-# written by a caption run maps its names through it at the moment it writes (under `_WRITING`,
-# which a rename's rewrite holds per file too), so a rename made while the photo was being
-# captioned is never undone by that photo's late write. The store is the truth for everything else.
+# Held per sidecar while this process writes one (a caption run's write, a rename, a restore), so
+# two of its threads never interleave on one file. Which name a write uses is read from the store
+# (`names_now`), the truth for every process.
 _WRITING = threading.RLock()
-_NAMES: dict[tuple[str, int], str] = {}
-_MERGED: dict[tuple[str, int], int] = {}
-
-
-def note_name(home: str | Path, concept_id: int, name: str) -> None:
-    """Concept `concept_id` is called `name` from now on (a rename, or an undone merge)."""
-    with _WRITING:
-        _NAMES[(str(home), concept_id)] = name
-        _MERGED.pop((str(home), concept_id), None)
-
-
-def note_merge(home: str | Path, other: int, keep: int, keep_name: str) -> None:
-    """Concept `other` is part of `keep` (called `keep_name`) from now on."""
-    with _WRITING:
-        _MERGED[(str(home), other)] = keep
-        _NAMES[(str(home), keep)] = keep_name
-
-
-def current_name(home: str | Path, concept_id: int, name: str) -> str:
-    """The name concept `concept_id`, known as `name` when it was read, has now."""
-    with _WRITING:
-        seen = {concept_id}
-        while (keep := _MERGED.get((str(home), concept_id))) is not None and keep not in seen:
-            seen.add(keep)
-            concept_id = keep
-        return _NAMES.get((str(home), concept_id), name)
 
 
 @contextlib.contextmanager
 def writing() -> Iterator[None]:
-    """Held while a sidecar is written with names mapped by `current_name`, and per renamed file."""
+    """Held while one sidecar is written."""
     with _WRITING:
         yield
 
 
-def rename_captions(store: Store, old: str, new: str) -> int:
-    """Stored captions carrying `old` (its `<tag>` in the text, or in the list of names used) carry
-    `new`; returns how many changed. A no-op when the names are the same."""
+def names_now(store: Store, concept_ids: Iterable[int]) -> dict[int, str]:
+    """The name each concept has now in the store, a merged-away one its KEEP's (merges in a row
+    followed); a concept removed since is left out."""
+    wanted = list(dict.fromkeys(concept_ids))
+    now = store.concept_names(wanted) if wanted else {}
+    for concept_id in wanted:
+        if concept_id not in now and (keep := merge_rows.merged_into(store, concept_id)) is not None:
+            name = store.concept_names([keep]).get(keep)
+            if name is not None:
+                now[concept_id] = name
+    return now
+
+
+def renamed(store: Store, concept_id: int, old: str, new: str) -> int:
+    """Concept `concept_id` was renamed `old` -> `new`: the stored captions carrying `old` carry
+    `new`, and the sidecar rewrite is owed (`sidecar_jobs`), in one transaction. Returns how many
+    captions changed; a no-op when the names are the same."""
     if old == new:
         return 0
     with store.transaction():
+        jobs.add(store, jobs.RENAME, concept_id, old, new)
         return len(merge_rows.rename_captions(store, old, new))
 
 
@@ -95,6 +86,7 @@ class RenameReport:
     rewritten: tuple[str, ...]
     failed: tuple[tuple[str, str], ...]  # (sidecar, why)
     cancelled: bool
+    had_new: tuple[str, ...] = ()  # of `rewritten`, those that named `new` already
 
     def line(self) -> str:
         text = f"{len(self.rewritten)} XMP sidecars now say <{self.new}> instead of <{self.old}>"
@@ -113,6 +105,7 @@ def rewrite_sidecars(
     """Rename `old` to `new` in each of these sidecars that this app wrote (files only, no store)."""
     start = time.perf_counter()
     rewritten: list[str] = []
+    had_new: list[str] = []
     failed: list[tuple[str, str]] = []
     done = 0
     for path in paths:
@@ -120,8 +113,11 @@ def rewrite_sidecars(
             break
         try:
             with writing():
-                if old != new and xmp.rename_in_sidecar(path, old, new):
-                    rewritten.append(str(path))
+                changed, had = xmp.rewrite_name(path, old, new) if old != new else (False, False)
+            if changed:
+                rewritten.append(str(path))
+                if had:
+                    had_new.append(str(path))
         except (RapError, OSError) as exc:
             failed.append((str(path), str(exc)))
         done += 1
@@ -131,7 +127,7 @@ def rewrite_sidecars(
             eta = (len(paths) - done) / rate if rate > 0 else None
             progress(Progress(done, len(paths), len(failed), rate, eta, str(path)))
     cancelled = done < len(paths)
-    return RenameReport(old, new, done, tuple(rewritten), tuple(failed), cancelled)
+    return RenameReport(old, new, done, tuple(rewritten), tuple(failed), cancelled, tuple(had_new))
 
 
 def rename_everywhere(

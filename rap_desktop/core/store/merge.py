@@ -243,3 +243,12 @@ def photo_files(store: Store) -> list[str]:
         "SELECT path FROM album_files WHERE status = 'indexed' UNION SELECT path FROM photos WHERE path IS NOT NULL"
     )
     return sorted({r[0] for r in rows if r[0]})
+
+
+def photo_sizes(store: Store) -> dict[str, tuple[int, int, int]]:
+    """photo path -> (photo id, width, height as displayed) of every photo `photo_files` lists."""
+    rows = store.conn.execute(
+        "SELECT f.path, p.id, p.width, p.height FROM album_files f JOIN photos p ON p.id = f.photo_id "
+        "WHERE f.status = 'indexed' UNION SELECT path, id, width, height FROM photos WHERE path IS NOT NULL"
+    )
+    return {path: (int(pid), int(w or 0), int(h or 0)) for path, pid, w, h in rows if path}

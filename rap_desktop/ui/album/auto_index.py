@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 from rap_desktop.core.album.indexer import Progress
 from rap_desktop.core.store.index_state import Unfinished
 
+from ..library.name_job import resume_at_start
 from .album_view import AlbumPage
 from .watcher import FolderWatcher
 
@@ -50,6 +51,7 @@ class AutoIndex(QObject):
         self.resuming: list[str] = []
         self._submit(page.queries.unfinished, self._resume)
         self._submit(page.queries.folders, self._watch)
+        resume_at_start(page.ctx)  # sidecar renames a closed or cancelled run left (library/name_job.py)
 
     def _submit(self, fn, on_done) -> None:
         with contextlib.suppress(RuntimeError):  # closing

@@ -4,7 +4,7 @@
     model lane: the generator loads on first need (progress shown), then `generate_batch` for
                 several prepared photos at once (as many as the GPU memory holds; a few on a CPU),
                 photos with as many concepts together (prompts of about the same length)
-    store lane: `save` each caption      io lane: `write_sidecar`
+    store lane: `save` each caption      io lane: `write_sidecar` (with the names the store holds then)
 
 No lane is held between two steps, so concept edits and corrections run during a long run.
 Cancel stops before the next step (a batch being generated stops at its next token and is not
@@ -231,12 +231,25 @@ class CaptionRun(QObject):
     def _write(self, step: caption_steps.Step, text: str) -> Steps[None]:
         if self.job.write_xmp:
             try:
-                path = yield "io", partial(caption_steps.write_sidecar, step, text, self.job.style)
+                path = yield from self._sidecar(step, text)
             except Exception as exc:
                 self._photo_failed(step.item, exc)
                 return
             self.result.sidecars.append(path)
         self._count(step.item)
+
+    def _sidecar(self, step: caption_steps.Step, text: str) -> Steps[str]:
+        """`caption_steps.write_sidecar_now` across the lanes: the names read from the store just
+        before and just after the file is written (again while they changed: a rename meanwhile,
+        made here or by another process, is never undone by this write)."""
+        names = yield "store", partial(_names_now, self.session, step)
+        for _ in range(caption_steps.WRITE_TRIES):
+            path = yield "io", partial(caption_steps.write_sidecar, step, text, self.job.style, names)
+            again = yield "store", partial(_names_now, self.session, step)
+            if again == names:
+                break
+            names = again
+        return path
 
     def _photo_failed(self, item: caption_steps.Item, error: BaseException) -> None:
         self.result.failed.append((item.path, message(error)))
@@ -262,6 +275,10 @@ def _plan(session: Session, folder: str) -> list[caption_steps.Item]:
 
 def _prepare(session: Session, assistant: Assistant | None, item: caption_steps.Item, force: bool):
     return caption_steps.prepare(session.store(), assistant, item, force)
+
+
+def _names_now(session: Session, step: caption_steps.Step) -> caption_steps.Names:
+    return caption_steps.names_now(session.store(), step)
 
 
 def _save(session: Session, step: caption_steps.Step, reply: Reply) -> str:

@@ -46,7 +46,7 @@ class Commands(QObject):
         self._photos: deque[tuple[Path, str | None]] = deque()
         self._loading = False
         self.merge_box: QMessageBox | None = None  # the "Same person or thing?" question now open
-        self.name_jobs: list[name_job.NameJob] = []  # sidecar rewrites running (tests wait on them)
+        self.sidecars = name_job.sidecar_jobs_of(ctx, parent)  # sidecar rewrites owed (tests wait on them)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -254,22 +254,9 @@ class Commands(QObject):
             self.merge_box = None
         box.deleteLater()
 
-    def rename_sidecars(self, old: str, new: str) -> None:
-        """The app's sidecars saying `old` say `new` (a background job with progress and Cancel)."""
-        if old == new:
-            return
-        job = name_job.NameJob(self.ctx.session, self.ctx.runner, old, new, self.parent_widget)
-        self.name_jobs.append(job)
-
-        def finished(report) -> None:
-            self.name_jobs.remove(job)
-            text = name_job.said(report)
-            if text:
-                self.ctx.status.notify(text, warning=report.cancelled or bool(report.failed))
-            job.deleteLater()
-
-        job.finished.connect(finished)
-        job.start()
+    def rename_sidecars(self) -> None:
+        """The sidecar rewrites a rename, a merge or an undo owes run in the background (progress, Cancel)."""
+        self.sidecars.kick()
 
     def remove(self) -> None:
         names = [c.name for c in self.selected()]
@@ -383,7 +370,7 @@ class MergeCommand(StoreCommand):
         merged = done.value
         self.ctx.status.notify(f"“{merged.other}” is now part of “{merged.keep}”. Undo with Ctrl+Z.")
         self.ctx.apply_changes(done.changes, [merged.keep])
-        self.commands.rename_sidecars(merged.other, merged.keep)
+        self.commands.rename_sidecars()
 
     def reverted(self, done: Done | None) -> None:
         if done is None:
@@ -391,6 +378,7 @@ class MergeCommand(StoreCommand):
             return
         self.ctx.status.notify(f"Undone: “{done.value.other}” and “{done.value.keep}” are separate again.")
         self.ctx.apply_changes(done.changes, [done.value.keep, done.value.other])
+        self.commands.rename_sidecars()  # the sidecars the merge changed say OTHER again
 
 
 class RenameCommand(EditConceptCommand):
@@ -402,8 +390,8 @@ class RenameCommand(EditConceptCommand):
 
     def applied(self, done: Done) -> None:
         super().applied(done)
-        self.commands.rename_sidecars(self.old.name, done.value.name)
+        self.commands.rename_sidecars()
 
     def reverted(self, done: Done) -> None:
         super().reverted(done)
-        self.commands.rename_sidecars(self.new.name, done.value.name)
+        self.commands.rename_sidecars()
