@@ -10,8 +10,11 @@ from pathlib import Path
 
 from rap_desktop.core.album.caption import caption_folder
 
-from .test_renames import OPTIONS, N, _accepted_photos, _names_in, _sidecars, album, indexed  # noqa: F401
+from . import test_renames
+from .test_renames import OPTIONS, N, _accepted_photos, _names_in, _sidecars
 from .test_xmp import needs_exiftool, read_back
+
+album, indexed = test_renames.album, test_renames.indexed  # the same album fixtures
 
 CLI = "import sys; from rap_desktop.cli import main; sys.exit(main(sys.argv[1:]))"
 

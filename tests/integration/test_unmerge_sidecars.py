@@ -11,8 +11,11 @@ from rap_desktop.core import actions
 from rap_desktop.core.album.caption import caption_folder
 from rap_desktop.core.session import Session
 
-from .test_renames import OPTIONS, _accepted_photos, _cli, _names_in, _sidecars, album, indexed  # noqa: F401
+from . import test_renames
+from .test_renames import OPTIONS, _accepted_photos, _cli, _names_in, _sidecars
 from .test_xmp import needs_exiftool, read_back
+
+album, indexed = test_renames.album, test_renames.indexed  # the same album fixtures
 
 
 def _said(folder: Path) -> dict[str, tuple[list[str], str]]:
