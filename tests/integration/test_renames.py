@@ -13,7 +13,7 @@ import pytest
 
 from rap_desktop.cli import main
 from rap_desktop.core import actions
-from rap_desktop.core.album import renames
+from rap_desktop.core.album import name_jobs
 from rap_desktop.core.album.caption import caption_folder
 from rap_desktop.core.models.generator import GenerationOptions
 from rap_desktop.core.session import Session
@@ -87,7 +87,7 @@ def test_a_rename_during_a_caption_run_leaves_one_name(album) -> None:
     def rename_after_the_first_photo(progress) -> None:
         if progress.done == 1 and not renamed:  # photo 2 was prepared (batch of 2) with the old name
             actions.edit_concept(session, "chelsea", rename="Chelsea")
-            renamed.append(len(renames.rename_everywhere(store, "chelsea", "Chelsea").rewritten))
+            renamed.append(sum(len(r.rewritten) for r in name_jobs.run_pending(store)))
 
     report = caption_folder(
         store,

@@ -41,6 +41,8 @@ class Run:
     photos: list[str] = field(default_factory=list)  # a rename: the photos whose sidecars are looked at
     todo: list[str] = field(default_factory=list)  # the sidecars, once found
     had: dict[str, bool] = field(default_factory=dict)  # a restore: which named KEEP before the merge
+    photo_index: dict[str, tuple[str, str]] = field(default_factory=dict)  # a restore: sidecar -> photo, naming
+    sizes: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # a restore: photo -> id, size
     looked: int = 0
     rewritten: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -113,9 +115,11 @@ def rename_chunk(run: Run, paths: Sequence[str], cancel: CancelToken | None = No
 def restore_items(store: Store, run: Run, paths: Sequence[str]) -> list[Restore]:
     """Store side of a restore: what each of these sidecars is to say now (a sidecar whose photo the
     store no longer knows is left as it is)."""
-    photos = merge_rows.photo_files(store)
-    known = {str(xmp.sidecar_path(p, style)): (p, style) for p in photos for style in renames.STYLES}
-    sizes = merge_rows.photo_sizes(store)
+    if not run.photo_index:  # once per job: every photo the store knows, by its sidecar names
+        photos = merge_rows.photo_files(store)
+        run.photo_index = {str(xmp.sidecar_path(p, s)): (p, s) for p in photos for s in renames.STYLES}
+        run.sizes = merge_rows.photo_sizes(store)
+    known, sizes = run.photo_index, run.sizes
     keep = run.job.concept
     keep_now = renames.names_now(store, [keep]).get(keep) if keep is not None else None
     out = []

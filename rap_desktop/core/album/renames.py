@@ -128,14 +128,3 @@ def rewrite_sidecars(
             progress(Progress(done, len(paths), len(failed), rate, eta, str(path)))
     cancelled = done < len(paths)
     return RenameReport(old, new, done, tuple(rewritten), tuple(failed), cancelled, tuple(had_new))
-
-
-def rename_everywhere(
-    store: Store,
-    old: str,
-    new: str,
-    progress: Callable[[Progress], None] | None = None,
-    cancel: CancelToken | None = None,
-) -> RenameReport:
-    """The CLI's one call: the sidecars of every known photo (captions were renamed with the concept)."""
-    return rewrite_sidecars(sidecars(photo_files(store)), old, new, progress, cancel)
