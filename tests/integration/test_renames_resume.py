@@ -5,6 +5,7 @@ stays owed in the store and is finished later: in the CLI at the next rename, me
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from rap_desktop.cli import main
@@ -79,3 +80,39 @@ def test_an_unfinished_rewrite_is_finished_later(session: Session, photos, tmp_p
     assert _saying(sidecars, "Robert") == PHOTOS
     code, out, err = cli("album", "rename", "--resume")
     assert (code, out.strip()) == (0, "no sidecar renames left to finish")
+
+
+def test_a_merge_undone_while_its_rewrite_runs_is_written_back_whole(session: Session, photos, tmp_path: Path):
+    """The undo lands between two steps of the merge's rewrite (the window: the store lane between
+    two io chunks): the file renamed after the undo is written back too, by the undo's restore."""
+    store = session.store()
+    store.add_concept("bo", photos["chelsea"], "", "cat")
+    store.add_concept("ben", photos["astronaut"], "", "person")
+    retriever = Retriever(store, store.embedder, detector=None, threshold=0.999)
+    sidecars = []
+    for key in ("rocket", "coffee", "bus"):
+        photo = Path(shutil.copy(photos[key], tmp_path / f"{key}{Path(photos[key]).suffix}"))
+        found = retriever.retrieve(load_image(photo), path=str(photo))
+        actions.confirm(session, found.photo, "r1", "bo")
+        photo_id = store.conn.execute("SELECT id FROM photos WHERE sha256 = ?", (found.photo,)).fetchone()[0]
+        store.conn.execute(
+            "INSERT INTO album_captions(photo_id, text, model, concepts, created) VALUES (?, ?, 'tiny', ?, 0)",
+            (photo_id, "<bo> naps.", json.dumps(["bo"])),
+        )
+        box = found.regions[0].box
+        sidecars.append(xmp.write_sidecar(photo, found.size, "<bo> naps.", ["bo"], [xmp.Region("bo", "cat", box)]))
+    actions.merge_concepts(session, "ben", "bo")
+    (job,) = sidecar_jobs.pending(store)
+    run = name_jobs.find(name_jobs.start(store, job))
+    first, late, _ = [[p] for p in run.todo]
+    assert name_jobs.record(store, run, first, name_jobs.rename_chunk(run, first))
+    report = name_jobs.rename_chunk(run, late)  # in flight when the undo lands
+    assert actions.undo_correction(session).value.action == "merge"
+    assert not name_jobs.record(store, run, late, report)  # the job is gone: stop, the file handed over
+    assert [(j.kind, j.old, j.new) for j in sidecar_jobs.pending(store)] == [("restore", "ben", "bo")]
+    (restored,) = name_jobs.run_pending(store)
+    assert sorted(restored.rewritten) == sorted([*first, *late])
+    for path in sidecars:
+        text = path.read_text()
+        assert "ben" not in text and "<rdf:li>bo</rdf:li>" in text and "&lt;bo&gt; naps." in text
+    assert store.conn.execute("SELECT COUNT(*) FROM sidecar_jobs").fetchone() == (0,)

@@ -170,7 +170,7 @@ def record(store: Store, run: Run, paths: Sequence[str], report: renames.RenameR
     with store.transaction():
         if run.job.kind == jobs.RESTORE:
             jobs.written(store, run.job, list(paths[: report.looked]))
-            return jobs.exists(store, run.job.id)
+            return jobs.exists(store, run.job)
         had = set(report.had_new)
         return jobs.record(store, run.job, [(p, p in had) for p in report.rewritten])
 

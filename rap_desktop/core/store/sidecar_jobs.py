@@ -59,9 +59,10 @@ class Job:
     old: str  # the name the sidecars say now
     new: str  # the name they get (a rename's target as it was asked; the concept's name now wins)
     correction: int | None  # a merge's log entry (its rename job and the restore of its undo)
+    created: float = 0.0  # with the id, names this job alone (an id is used again once its job went)
 
 
-_COLUMNS = "id, kind, concept, old, new, correction"
+_COLUMNS = "id, kind, concept, old, new, correction, created"
 
 
 def add(store: HasConn, kind: str, concept: int | None, old: str, new: str, correction: int | None = None) -> int:
@@ -79,8 +80,12 @@ def pending(store: HasConn) -> list[Job]:
     return [Job(*row) for row in rows]
 
 
-def exists(store: HasConn, job_id: int) -> bool:
-    return store.conn.execute("SELECT 1 FROM sidecar_jobs WHERE id = ?", (job_id,)).fetchone() is not None
+def exists(store: HasConn, job: Job) -> bool:
+    """The job is still there (not finished by another process, nor dropped by an undo)."""
+    row = store.conn.execute(
+        "SELECT 1 FROM sidecar_jobs WHERE id = ? AND kind = ? AND created = ?", (job.id, job.kind, job.created)
+    )
+    return row.fetchone() is not None
 
 
 def files(store: HasConn, job_id: int) -> list[tuple[str, bool]]:
@@ -95,7 +100,7 @@ def record(store: HasConn, job: Job, changed: Sequence[tuple[str, bool]]) -> boo
     """A rename job changed these sidecars (sidecar, named `new` before). A merge's job undone
     meanwhile hands them to the restore of its undo (made here when that one is done already), so
     a file renamed just after the undo is written back too. False when the job is gone."""
-    if exists(store, job.id):
+    if exists(store, job):
         target = job.id if job.correction is not None else None  # only a merge's files are needed later
     else:
         target = _restore_for(store, job) if job.correction is not None else None
@@ -106,7 +111,7 @@ def record(store: HasConn, job: Job, changed: Sequence[tuple[str, bool]]) -> boo
             "INSERT OR IGNORE INTO sidecar_job_files(job_id, sidecar, had_new) VALUES (?,?,?)",
             [(target, path, int(had)) for path, had in changed],
         )
-    return exists(store, job.id)
+    return exists(store, job)
 
 
 def _restore_for(store: HasConn, job: Job) -> int | None:
@@ -126,14 +131,17 @@ def _restore_for(store: HasConn, job: Job) -> int | None:
 
 def finish(store: HasConn, job: Job) -> None:
     """The job is done: a merge's rename job stays (finished) for the undo, the others go."""
+    this = (job.id, job.created)
     if job.kind == RENAME and job.correction is not None:
-        store.conn.execute("UPDATE sidecar_jobs SET finished = 1 WHERE id = ?", (job.id,))
+        store.conn.execute("UPDATE sidecar_jobs SET finished = 1 WHERE id = ? AND created = ?", this)
     else:
-        store.conn.execute("DELETE FROM sidecar_jobs WHERE id = ?", (job.id,))
+        store.conn.execute("DELETE FROM sidecar_jobs WHERE id = ? AND created = ?", this)
 
 
 def written(store: HasConn, job: Job, sidecars: Sequence[str]) -> None:
     """A restore wrote these sidecars: they leave its to-do list."""
+    if not exists(store, job):
+        return
     store.conn.executemany(
         "DELETE FROM sidecar_job_files WHERE job_id = ? AND sidecar = ?", [(job.id, path) for path in sidecars]
     )
