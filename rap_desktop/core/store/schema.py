@@ -10,7 +10,6 @@ from ..errors import RapError
 from . import index_state
 from .hidden import SCHEMA as HIDDEN_SCHEMA
 from .review_cache import SCHEMA as REVIEW_CACHE_SCHEMA
-
 from .sidecar_jobs import SCHEMA as SIDECAR_JOBS_SCHEMA
 
 SCHEMA_VERSION = 2  # 2: album tables (a v1 store gains them in place on open)
@@ -133,7 +132,6 @@ CREATE TABLE IF NOT EXISTS corrections (
 SCHEMA += index_state.TABLES  # album folders an indexing run has not finished
 SCHEMA += HIDDEN_SCHEMA  # hidden regions and skipped review questions (core/store/hidden.py)
 SCHEMA += REVIEW_CACHE_SCHEMA  # the groups listing's basis, the uncertain matches' index (core/store/review_cache.py)
-
 SCHEMA += SIDECAR_JOBS_SCHEMA  # sidecar rewrites owed after a rename or merge (core/store/sidecar_jobs.py)
 
 
