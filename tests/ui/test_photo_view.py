@@ -216,3 +216,13 @@ def test_click_selects_a_box_and_drag_pans_the_zoomed_photo(qtbot, window: MainW
     qtbot.mouseMove(view.viewport(), pos=centre + QPoint(-120, 0))
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.MiddleButton, pos=centre + QPoint(-120, 0))
     assert bar.value() == min(bar.maximum(), start + 120)
+
+
+def test_a_sharper_tile_asked_after_close_is_dropped_quietly(qtbot, window: MainWindow, photos) -> None:
+    from PySide6.QtCore import QRectF
+
+    open_photo(qtbot, window, photos["bus"])
+    idle(qtbot, window)
+    window.runner.shutdown()  # the window is closing; the view's detail timer may still fire once
+    window.photo_view.detail_wanted.emit(QRectF(0, 0, 64, 64), 1.0)  # raised "the task runner is shut down"
+    assert window.runner.pending == 0

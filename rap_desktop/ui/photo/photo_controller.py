@@ -181,7 +181,7 @@ class PhotoController(QObject):
         if self._tile_busy:
             self._tile_next = (rect, scale)
             return
-        if self.loaded is None:
+        if self.loaded is None or self.ctx.runner.closed:  # the view's debounce can outlive the window
             return
         generation, self._tile_busy = self._generation, True
         box = (int(rect.left()), int(rect.top()), int(rect.right()), int(rect.bottom()))
