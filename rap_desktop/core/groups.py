@@ -37,6 +37,7 @@ from .store import album as album_store
 from .store import concepts as concepts_table
 from .store import corrections as log_table
 from .store import groups as groups_table
+from .store import hidden_vectors
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def find_groups(
         return kept
     basis = groups_table.unmatched_ids(store, model, include_whole, limit)  # read first: a later joiner is seen
     ids, photo_ids, vectors = _unmatched(store, model, include_whole, limit)
+    kept = ~hidden_vectors.lookalike_mask(store, model, vectors, threshold)  # a hidden stranger's look-alikes
+    ids, photo_ids, vectors = ids[kept], photo_ids[kept], vectors[kept]
     found: list[tuple[list[int], float]] = []
     if len(ids) >= min_size:
         index = faiss.IndexFlatIP(vectors.shape[1])

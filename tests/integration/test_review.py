@@ -16,6 +16,7 @@ from rap_desktop.core import corrections, groups, hiding, review
 from rap_desktop.core.album.indexer import Indexer
 from rap_desktop.core.errors import NotFoundError
 from rap_desktop.core.session import Session
+from rap_desktop.core.store import groups as groups_table
 from rap_desktop.core.store import hidden as hidden_table
 from rap_desktop.core.thumbcache import for_home
 from rap_desktop.devtools.synthetic_album import make_album
@@ -113,9 +114,12 @@ def test_a_hidden_group_never_comes_back_not_even_after_a_reindex(home: Path, ti
         new_ids = {r for (r,) in store.conn.execute("SELECT id FROM regions WHERE model = ?", (model,))}
         assert new_ids and not new_ids & old_ids
         regrouped = groups.find_groups(store, model, LOOSE["threshold"], LOOSE["min_size"])
-        assert regrouped
         offered = {r for g in regrouped for r in g.regions}
         assert not _boxes(store, offered) & boxes
+        # the tiny random model finds every crop alike, so the stranger's look-alikes may take all the rest:
+        # the regions left to group before look-alikes are weighed hold no hidden box either
+        candidates = [row[0] for row in groups_table.unmatched_regions(store, model, False, 10_000)]
+        assert candidates and not _boxes(store, candidates) & boxes
         covered = hidden_table.hidden_region_ids(store, list(new_ids))
         assert _boxes(store, covered) >= boxes  # the very boxes were found again, and are hidden
 

@@ -5,7 +5,9 @@ ids change whenever a photo is detected again (another model, the photo removed 
 the content and the place in it do not. A region counts as hidden when its box overlaps a hidden box of
 the same photo by IoU >= HIDE_IOU, the bar decisions use to carry over to a new detection (CARRY_IOU),
 so a slightly different box from a new detector run stays hidden too. (The region's vector would not
-survive a change of embedder; the sha256 survives a move or rename of the file.)
+survive a change of embedder; the sha256 survives a move or rename of the file.) What the hidden region
+looks like is kept beside it (core/store/hidden_vectors.py), so the same stranger in another photo is
+kept out too.
 
 Writing functions run inside an open `store.transaction()`. This module imports nothing of the store
 (the schema imports its SQL), so it takes anything with a `conn`.
@@ -17,6 +19,8 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Protocol
+
+from . import hidden_vectors
 
 HIDE_IOU = 0.5  # = photos.CARRY_IOU
 
@@ -38,9 +42,10 @@ CREATE TABLE IF NOT EXISTS review_skipped (
 # the region `r` (an alias in the query around it) is hidden: a hidden box of its photo overlaps it enough
 _OVERLAP = "max(0, min(r.x2, h.x2) - max(r.x1, h.x1)) * max(0, min(r.y2, h.y2) - max(r.y1, h.y1))"
 _UNION = f"((r.x2 - r.x1) * (r.y2 - r.y1) + (h.x2 - h.x1) * (h.y2 - h.y1) - {_OVERLAP})"
+COVERS = f"{_OVERLAP} >= {HIDE_IOU} * {_UNION}"  # the hidden box `h` covers the region `r` (same photo)
 IS_HIDDEN = (
     "EXISTS (SELECT 1 FROM photos hp JOIN hidden_regions h ON h.sha256 = hp.sha256 "
-    f"WHERE hp.id = r.photo_id AND {_OVERLAP} >= {HIDE_IOU} * {_UNION})"
+    f"WHERE hp.id = r.photo_id AND {COVERS})"
 )
 
 _ROW = "h.id, h.sha256, h.x1, h.y1, h.x2, h.y2, h.group_id, h.created"
@@ -67,11 +72,12 @@ def hide(store: HasConn, region_ids: Sequence[int], group_id: int | None) -> lis
         wanted,
     ).fetchall()
     now, written = time.time(), []
-    for _rid, sha256, x1, y1, x2, y2 in rows:
+    for rid, sha256, x1, y1, x2, y2 in rows:
         cur = store.conn.execute(
             "INSERT INTO hidden_regions(sha256, x1, y1, x2, y2, group_id, created) VALUES (?,?,?,?,?,?,?)",
             (sha256, x1, y1, x2, y2, group_id, now),
         )
+        hidden_vectors.keep(store, int(cur.lastrowid), rid)  # what the stranger looks like, for look-alikes
         written.append(
             {"id": int(cur.lastrowid), "sha256": sha256, "box": [x1, y1, x2, y2], "group": group_id, "created": now}
         )

@@ -11,6 +11,7 @@ from . import index_state
 from .hidden import SCHEMA as HIDDEN_SCHEMA
 from .review_cache import SCHEMA as REVIEW_CACHE_SCHEMA
 from .sidecar_jobs import SCHEMA as SIDECAR_JOBS_SCHEMA
+from .hidden_vectors import SCHEMA as HIDDEN_VECTORS_SCHEMA
 
 SCHEMA_VERSION = 2  # 2: album tables (a v1 store gains them in place on open)
 
@@ -133,6 +134,7 @@ SCHEMA += index_state.TABLES  # album folders an indexing run has not finished
 SCHEMA += HIDDEN_SCHEMA  # hidden regions and skipped review questions (core/store/hidden.py)
 SCHEMA += REVIEW_CACHE_SCHEMA  # the groups listing's basis, the uncertain matches' index (core/store/review_cache.py)
 SCHEMA += SIDECAR_JOBS_SCHEMA  # sidecar rewrites owed after a rename or merge (core/store/sidecar_jobs.py)
+SCHEMA += HIDDEN_VECTORS_SCHEMA  # what hidden strangers look like (core/store/hidden_vectors.py)
 
 
 def connect(path: str) -> sqlite3.Connection:
