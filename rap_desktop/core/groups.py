@@ -32,12 +32,11 @@ import numpy as np
 from . import names
 from .corrections import _crop_png
 from .errors import ConflictError, NotFoundError, RapError
-from .store import NewExemplar, Store, photos, review_cache
+from .store import NewExemplar, Store, hidden_vectors, photos, review_cache
 from .store import album as album_store
 from .store import concepts as concepts_table
 from .store import corrections as log_table
 from .store import groups as groups_table
-from .store import hidden_vectors
 
 
 @dataclass(frozen=True)
