@@ -32,11 +32,12 @@ import numpy as np
 from . import names
 from .corrections import _crop_png
 from .errors import ConflictError, NotFoundError, RapError
-from .store import NewExemplar, Store, hidden_vectors, photos, review_cache
+from .store import NewExemplar, Store, photos, review_cache
 from .store import album as album_store
 from .store import concepts as concepts_table
 from .store import corrections as log_table
 from .store import groups as groups_table
+from .store.hidden_vectors import lookalike_mask
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def find_groups(
         return kept
     basis = groups_table.unmatched_ids(store, model, include_whole, limit)  # read first: a later joiner is seen
     ids, photo_ids, vectors = _unmatched(store, model, include_whole, limit)
-    kept = ~hidden_vectors.lookalike_mask(store, model, vectors, threshold)  # a hidden stranger's look-alikes
+    kept = ~lookalike_mask(store, model, vectors, threshold)  # a hidden stranger's look-alikes
     ids, photo_ids, vectors = ids[kept], photo_ids[kept], vectors[kept]
     found: list[tuple[list[int], float]] = []
     if len(ids) >= min_size:
