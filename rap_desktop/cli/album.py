@@ -269,6 +269,7 @@ def groups_unhide(args: argparse.Namespace, session: Session) -> dict:
 
 
 def groups_hidden(args: argparse.Namespace, session: Session) -> dict:
+    from ..core import hiding
     from ..core.store import hidden as hidden_table
 
     sets = hidden_table.hidden_sets(session.store())
@@ -276,9 +277,13 @@ def groups_hidden(args: argparse.Namespace, session: Session) -> dict:
     lines = [
         (f"group {g:3}" if g is not None else "single regions") + f": {n} regions in {p} photos" for g, n, p in sets
     ] or ["nothing hidden"]
+    alike = hiding.lookalikes(session.store(), session.embedder.model_id, args.threshold) if sets else 0
+    if alike:
+        bar = max(args.threshold, hiding.LOOKALIKE)
+        lines.append(f"{alike} more regions look like a hidden stranger (similarity >= {bar:g}) and stay out too")
     if any(g is not None for g, _, _ in sets):
         lines.append("show one again with `rap-desktop groups unhide ID`")
-    return {"hidden": docs, "text": "\n".join(lines)}
+    return {"hidden": docs, "lookalikes": alike, "text": "\n".join(lines)}
 
 
 def caption_album(args: argparse.Namespace, session: Session) -> dict:
@@ -338,7 +343,8 @@ def register_more(sub, command) -> None:
     p.add_argument("id", type=int)
     p = command(actions, "unhide", groups_unhide, "offer a hidden group again")
     p.add_argument("id", type=int)
-    command(actions, "hidden", groups_hidden, "what is hidden, by group")
+    p = command(actions, "hidden", groups_hidden, "what is hidden, by group, and how many look-alikes stay out")
+    p.add_argument("--threshold", type=float, default=0.9, help="as in `groups list` (never below 0.9)")
     p = command(sub, "caption-album", caption_album, "personalised captions for an album folder (+ XMP sidecars)")
     p.add_argument("folder", type=Path)
     p.add_argument("--write-xmp", action="store_true", help="write caption, names and regions to XMP sidecars")

@@ -2,12 +2,15 @@
 review queue, even after its photo is indexed again (core/store/hidden.py says how that is kept).
 
 Each hide and unhide writes one correction-log row whose payload lists the hidden rows it wrote or
-removed, so `match undo` (and the window's undo) takes it back exactly.
+removed, so `match undo` (and the window's undo) takes it back exactly. The same stranger in other photos
+is kept out with them: see core/store/hidden_vectors.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from . import groups
 from .errors import NotFoundError, RapError
@@ -15,6 +18,7 @@ from .store import Store
 from .store import corrections as log_table
 from .store import groups as groups_table
 from .store import hidden as hidden_table
+from .store.hidden_vectors import LOOKALIKE, lookalike_mask
 
 
 @dataclass(frozen=True)
@@ -50,3 +54,13 @@ def unhide_group(store: Store, group_id: int) -> Hidden:
         hidden_table.remove(store, [r["id"] for r in rows])
         log_id = log_table.log(store, "unhide", {"unhidden": rows, "group": group_id})
     return Hidden(log_id, group_id, len(rows))
+
+
+def lookalikes(store: Store, model: str, threshold: float = LOOKALIKE, limit: int = 10_000) -> int:
+    """How many of the newest `limit` unmatched regions (as the groups see them) are kept out of the groups
+    and the review because they look like a hidden stranger."""
+    rows = groups_table.unmatched_regions(store, model, False, limit)
+    if not rows:
+        return 0
+    vectors = np.stack([np.frombuffer(r[2], np.float32) for r in rows])
+    return int(lookalike_mask(store, model, vectors, threshold).sum())
