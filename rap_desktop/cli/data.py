@@ -38,7 +38,10 @@ def _imported(done: Done[ImportReport], verb: str) -> dict:
     text = f"{verb} {len(names)} concept(s): {', '.join(map(tag, names))}"
     if report.skipped:
         text += f"\nskipped (already present): {', '.join(map(tag, report.skipped))}"
+    if report.hidden:
+        text += f"\n{report.hidden} hidden region(s) (strangers) hidden again"
     doc = {"imported": names, "skipped": report.skipped, "left_out": report.left_out, "text": text}
+    doc["hidden"] = report.hidden
     if report.left_out:
         doc["error"] = f"{len(report.left_out)} damaged item(s) were not {verb} (listed above); the rest was"
     return doc
@@ -53,8 +56,10 @@ def export(args: argparse.Namespace, session: Session) -> dict:
     for line in report.left_out:
         warn(line)
     count = report.concepts
-    doc = {"file": str(args.file), "concepts": count, "left_out": report.left_out}
+    doc = {"file": str(args.file), "concepts": count, "left_out": report.left_out, "hidden": report.hidden}
     doc["text"] = f"wrote {count} concept(s) to {args.file}"
+    if report.hidden:
+        doc["text"] += f" and {report.hidden} hidden region(s) (strangers)"
     if report.left_out:  # the backup is still usable: everything sound is in it
         left = len(report.left_out)
         doc["error"] = f"{left} damaged item(s) left out of {args.file} (listed above); the rest is in it"

@@ -1,9 +1,9 @@
 """Full backup and restore of the concept store as one zip file.
 
-Layout: `manifest.json` (concepts, exemplars, their embeddings per model as base64 float32) and
-`images/<sha256>.<ext>`. Restoring reads the archive through SafeZipReader (no path from the
-archive ever touches the file system), checks each image's bytes against its hash, and adds all
-concepts in one transaction.
+Layout: `manifest.json` (concepts, exemplars, their embeddings per model as base64 float32, and the
+hidden strangers: core/backup_hidden.py) and `images/<sha256>.<ext>`. Restoring reads the archive
+through SafeZipReader (no path from the archive ever touches the file system), checks each image's
+bytes against its hash, and adds all concepts in one transaction.
 
 Damage costs only what is damaged: export leaves out the photos whose file is missing, damaged or
 named outside the images folder (and rows it cannot read) and says which; import restores every
@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from . import backup_hidden
 from . import backup_manifest as check
 from .errors import ArchiveError, ImageError, RapError
 from .fsutil import parse_json
 from .images import LoadedImage, load_image, sha256_bytes, sha256_file
 from .safe_zip import SafeZipReader, write_zip_atomic
-from .store import ImportReport, NewConcept, NewExemplar, Store
+from .store import ImportReport, NewConcept, NewExemplar, Store, hidden_import
 from .store import backup as readable
 from .store.health import embedding_widths, text_as
 
@@ -40,6 +41,7 @@ MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 class ExportReport:
     concepts: int  # concepts written
     left_out: list[str]  # one line per photo, concept or table that could not be exported
+    hidden: int = 0  # hidden regions (strangers) written
 
 
 def _vectors(store: Store, exemplar_id: int, where: str, left_out: list[str]) -> dict[str, str]:
@@ -121,14 +123,15 @@ def build_manifest(store: Store, left_out: list[str] | None = None) -> dict:
             concepts.append(
                 {"name": name, "info": info, "category": category, "created": created, "exemplars": exemplars}
             )
-    return {"format": FORMAT, "version": VERSION, "app_version": __version__, "concepts": concepts}
+        hidden = backup_hidden.export_entries(store, left_out)
+    return {"format": FORMAT, "version": VERSION, "app_version": __version__, "concepts": concepts, "hidden": hidden}
 
 
 def export_zip(store: Store, target: Path) -> ExportReport:
     """Write every sound concept of the store to `target` (atomically); the rest is reported."""
     left_out: list[str] = []
     manifest = build_manifest(store, left_out)
-    if not manifest["concepts"] and left_out:
+    if not manifest["concepts"] and not manifest["hidden"] and left_out:
         raise RapError(f"nothing in {store.home} could be exported: {left_out[0]}")
     members: list[tuple[str, object]] = [("manifest.json", json.dumps(manifest, indent=1).encode("utf-8"))]
     seen = set()
@@ -139,7 +142,7 @@ def export_zip(store: Store, target: Path) -> ExportReport:
                 path = store.image_path(ex["image"].split("/", 1)[1])
                 members.append((ex["image"], path.read_bytes))
     write_zip_atomic(target, members)  # type: ignore[arg-type]
-    return ExportReport(len(manifest["concepts"]), left_out)
+    return ExportReport(len(manifest["concepts"]), left_out, len(manifest["hidden"]))
 
 
 @dataclass
@@ -220,22 +223,35 @@ def _image(reader: SafeZipReader, archive: Path, member: object, decoded: dict[s
     return decoded[sha]
 
 
+@dataclass
+class Hidden:
+    """The hidden strangers read from a backup, and what reading them repaired."""
+
+    entries: list[hidden_import.HiddenEntry] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
 def read_backup(
     archive: Path,
     left_out: list[str] | None = None,
     widths: Mapping[str, int] | None = None,
     dropped: list[check.Dropped] | None = None,
+    hidden: Hidden | None = None,
 ) -> list[NewConcept]:
     """The sound concepts of a backup, every field of the manifest checked (one of the wrong type
     refuses the archive). A photo that is missing, damaged or does not match its checksum is left out
     (reported in `left_out`), and so is a concept left with no photo; an archive with nothing sound at
     all is refused. `widths`: the vector width each model is known to give; embeddings that do not fit
     (or are not unit length, or not finite) are dropped and listed in `dropped`, so the store computes
-    them again from the image."""
+    them again from the image. `hidden`, when given, receives the hidden strangers (checked as strictly)."""
     left_out = [] if left_out is None else left_out
     dropped = [] if dropped is None else dropped
     with SafeZipReader(archive) as reader:
         manifest = _manifest(reader, archive)
+        notes = hidden.notes if hidden is not None else []
+        strangers = backup_hidden.read_entries(manifest, archive.name, widths or {}, notes)
+        if hidden is not None:
+            hidden.entries.extend(strangers)
         parsed = []
         for raw in check.items(manifest.get("concepts"), archive.name, "concepts"):
             concept = check.entry(raw, f"{archive.name}: a concept")
@@ -267,7 +283,7 @@ def read_backup(
                 left_out.append(f"concept {name!r} left out: no photo of it could be restored")
                 continue
             concepts.append(NewConcept(name, info, category, tuple(exemplars), created))
-    if not concepts and left_out:
+    if not concepts and not strangers and left_out:
         raise ArchiveError(f"nothing in {archive.name} could be restored: {left_out[0]}")
     return concepts
 
@@ -283,7 +299,13 @@ def _known_widths(store: Store) -> dict[str, int]:
 
 
 def import_zip(store: Store, archive: Path, skip_existing: bool = False) -> ImportReport:
+    """Restore a backup: its concepts (one transaction), then its hidden strangers (a second one; a region
+    already hidden here is not added again: importing again with skip_existing completes one cut short)."""
     left_out: list[str] = []
     dropped: list[check.Dropped] = []
-    report = store.import_concepts(read_backup(archive, left_out, _known_widths(store), dropped), skip_existing)
-    return dataclasses.replace(report, left_out=left_out, notes=[d.note() for d in dropped])
+    hidden = Hidden()
+    concepts = read_backup(archive, left_out, _known_widths(store), dropped, hidden)
+    report = store.import_concepts(concepts, skip_existing)
+    added, _ = hidden_import.restore(store, hidden.entries)
+    notes = [d.note() for d in dropped] + hidden.notes
+    return dataclasses.replace(report, left_out=left_out, notes=notes, hidden=added)

@@ -21,4 +21,5 @@ def import_rap(session: Session, folder: Path, skip_existing: bool = False) -> D
 
 
 def import_backup(session: Session, archive: Path, skip_existing: bool = False) -> Done[ImportReport]:
-    return _imported(session, backup.import_zip(session.store(), archive, skip_existing))
+    done = _imported(session, backup.import_zip(session.store(), archive, skip_existing))
+    return Done(done.value, done.changes | Changes(groups=done.value.hidden > 0))  # hidden strangers restored

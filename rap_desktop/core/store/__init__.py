@@ -9,6 +9,7 @@
 - `groups`: unmatched regions and the stored listing of unknown groups.
 - `removal`: a concept's rows as plain tuples, to remove it and put it back exactly.
 - `health`, `backup`, `eval_rows`: reads for check, export and the album test set.
+- `hidden`, `hidden_vectors`, `hidden_import`: hidden strangers (boxes and looks), and restoring them from a backup.
 - `schema`: the tables and their migrations.
 """
 

@@ -56,3 +56,14 @@ def readable_embeddings(store: Store, exemplar_id: int, what: str, left_out: lis
     """(model, dim, vector blob) of an exemplar's embeddings, up to the first unreadable one."""
     sql = "SELECT model, dim, vector FROM embeddings WHERE exemplar_id = ?"
     return _rows(store, sql, (exemplar_id,), what, left_out)
+
+
+def readable_hidden(store: Store, left_out: list[str]) -> Iterator[tuple]:
+    """(id, sha256, x1, y1, x2, y2, group_id, created) of every readable hidden region, by id."""
+    return _table(store, "id, sha256, x1, y1, x2, y2, group_id, created", "hidden_regions", left_out)
+
+
+def readable_hidden_vectors(store: Store, hidden_id: int, what: str, left_out: list[str]) -> Iterator[tuple]:
+    """(model, dim, vector blob) of a hidden region's looks (core/store/hidden_vectors.py)."""
+    sql = "SELECT model, dim, vector FROM hidden_vectors WHERE hidden_id = ? ORDER BY model"
+    return _rows(store, sql, (hidden_id,), what, left_out)

@@ -59,6 +59,7 @@ class ImportReport:
     skipped: list[str]  # names left out because they already existed (skip_existing)
     left_out: list[str] = field(default_factory=list)  # damaged parts of the source, one line each
     notes: list[str] = field(default_factory=list)  # what the import repaired (e.g. embeddings computed again)
+    hidden: int = 0  # hidden regions (strangers) restored from a backup
 
 
 @dataclass(frozen=True)
