@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rap_desktop.cli import main
-from rap_desktop.core import hiding
+from rap_desktop.core import health, hiding
 from rap_desktop.core.backup import export_zip, import_zip
 from rap_desktop.core.errors import ArchiveError
 from rap_desktop.core.regions import Proposal
@@ -86,6 +86,7 @@ def test_hidden_strangers_round_trip_with_their_looks(filled: Store, tmp_path: P
     # the stranger's look-alikes are kept out in the restored store before any photo is indexed there
     assert lookalike_mask(fresh, MODEL, np.stack([_unit(1), _unit(3), _unit(99)])).tolist() == [True, True, False]
     assert hidden_table.hidden_sets(fresh) == hidden_table.hidden_sets(filled)
+    assert health.check(fresh) == []
     # the group keeps its number (none was given here): `groups unhide 4` shows exactly it again
     assert hiding.unhide_group(fresh, 4).regions == 2
     # restoring again adds nothing twice
