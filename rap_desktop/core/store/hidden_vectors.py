@@ -25,7 +25,6 @@ Writing functions run inside an open `store.transaction()`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -75,22 +74,6 @@ def add(store: HasConn, hidden_id: int, model: str, vector: np.ndarray) -> None:
         "INSERT OR REPLACE INTO hidden_vectors(hidden_id, model, dim, vector) VALUES (?,?,?,?)",
         (hidden_id, model, len(row), row.tobytes()),
     )
-
-
-def of_rows(store: HasConn, hidden_ids: Sequence[int]) -> dict[int, dict[str, bytes]]:
-    """hidden row id -> model -> vector blob, the stored looks of these rows."""
-    out: dict[int, dict[str, bytes]] = {}
-    wanted = list(hidden_ids)
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for hid, model, blob in store.conn.execute(
-            f"SELECT hidden_id, model, vector FROM hidden_vectors WHERE hidden_id IN ({marks}) "
-            "AND length(vector) = 4 * dim",
-            chunk,
-        ):
-            out.setdefault(int(hid), {})[model] = bytes(blob)
-    return out
 
 
 def stranger_vectors(store: HasConn, model: str, dim: int) -> np.ndarray:
