@@ -3,11 +3,11 @@
 A hidden region is stored by its photo's content (sha256) and its box, not by its region id: region
 ids change whenever a photo is detected again (another model, the photo removed and added back), while
 the content and the place in it do not. A region counts as hidden when its box overlaps a hidden box of
-the same photo by IoU >= HIDE_IOU, the bar decisions use to carry over to a new detection (CARRY_IOU),
-so a slightly different box from a new detector run stays hidden too. (The region's vector would not
-survive a change of embedder; the sha256 survives a move or rename of the file.) What the hidden region
-looks like is kept beside it (core/store/hidden_vectors.py), so the same stranger in another photo is
-kept out too.
+the same photo by IoU >= HIDE_IOU (hidden_overlap.py), the bar decisions use to carry over to a new
+detection (CARRY_IOU), so a slightly different box from a new detector run stays hidden too. (The
+region's vector would not survive a change of embedder; the sha256 survives a move or rename of the
+file.) What the hidden region looks like is kept beside it (core/store/hidden_vectors.py), so the
+same stranger in another photo is kept out too.
 
 Writing functions run inside an open `store.transaction()`. This module imports nothing of the store
 (the schema imports its SQL), so it takes anything with a `conn`.
@@ -21,8 +21,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from . import hidden_vectors
-
-HIDE_IOU = 0.5  # = photos.CARRY_IOU
+from .hidden_overlap import COVERS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hidden_regions (
@@ -40,9 +39,6 @@ CREATE TABLE IF NOT EXISTS review_skipped (
 """
 
 # the region `r` (an alias in the query around it) is hidden: a hidden box of its photo overlaps it enough
-_OVERLAP = "max(0, min(r.x2, h.x2) - max(r.x1, h.x1)) * max(0, min(r.y2, h.y2) - max(r.y1, h.y1))"
-_UNION = f"((r.x2 - r.x1) * (r.y2 - r.y1) + (h.x2 - h.x1) * (h.y2 - h.y1) - {_OVERLAP})"
-COVERS = f"{_OVERLAP} >= {HIDE_IOU} * {_UNION}"  # the hidden box `h` covers the region `r` (same photo)
 IS_HIDDEN = (
     "EXISTS (SELECT 1 FROM photos hp JOIN hidden_regions h ON h.sha256 = hp.sha256 "
     f"WHERE hp.id = r.photo_id AND {COVERS})"

@@ -17,7 +17,7 @@ import numpy as np
 from . import hidden_vectors
 from .base import Store
 from .groups import next_group_id
-from .hidden import HIDE_IOU
+from .hidden_overlap import HIDE_IOU
 
 Box = tuple[float, float, float, float]
 

@@ -29,7 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import hidden
+from .hidden_overlap import COVERS
 
 LOOKALIKE = 0.9  # the least similarity to a hidden stranger that keeps a region out (= groups' default)
 _CELLS = 1 << 22  # similarities computed per chunk (16 MB of float32)
@@ -53,7 +53,7 @@ def _claimed() -> str:
     """SQL: the user confirmed a region the hidden box `h` covers as a concept (a stranger after all known)."""
     return (
         "EXISTS (SELECT 1 FROM photos cp JOIN regions r ON r.photo_id = cp.id JOIN matches m ON m.region_id = r.id "
-        f"WHERE cp.sha256 = h.sha256 AND {hidden.COVERS} AND m.status = 'confirmed')"
+        f"WHERE cp.sha256 = h.sha256 AND {COVERS} AND m.status = 'confirmed')"
     )
 
 
@@ -90,7 +90,7 @@ def stranger_vectors(store: HasConn, model: str, dim: int) -> np.ndarray:
         "SELECT r.vector FROM hidden_regions h CROSS JOIN photos p ON p.sha256 = h.sha256 "
         "CROSS JOIN regions r ON r.photo_id = p.id "
         "WHERE NOT EXISTS (SELECT 1 FROM hidden_vectors v WHERE v.hidden_id = h.id AND v.model = ?) "
-        f"AND r.model = ? AND length(r.vector) = ? AND {hidden.COVERS} AND NOT {claimed}",
+        f"AND r.model = ? AND length(r.vector) = ? AND {COVERS} AND NOT {claimed}",
         (model, model, 4 * dim),
     ).fetchall()
     rows = [np.frombuffer(blob, np.float32) for (blob,) in stored + covered]
