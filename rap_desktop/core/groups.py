@@ -89,8 +89,8 @@ def find_groups(
         return kept
     basis = groups_table.unmatched_ids(store, model, include_whole, limit)  # read first: a later joiner is seen
     ids, photo_ids, vectors = _unmatched(store, model, include_whole, limit)
-    kept = ~lookalike_mask(store, model, vectors, threshold)  # a hidden stranger's look-alikes
-    ids, photo_ids, vectors = ids[kept], photo_ids[kept], vectors[kept]
+    shown = ~lookalike_mask(store, model, vectors, threshold)  # not a hidden stranger's look-alike
+    ids, photo_ids, vectors = ids[shown], photo_ids[shown], vectors[shown]
     found: list[tuple[list[int], float]] = []
     if len(ids) >= min_size:
         index = faiss.IndexFlatIP(vectors.shape[1])

@@ -9,9 +9,9 @@ from pathlib import Path
 from ..errors import RapError
 from . import index_state
 from .hidden import SCHEMA as HIDDEN_SCHEMA
+from .hidden_vectors import SCHEMA as HIDDEN_VECTORS_SCHEMA
 from .review_cache import SCHEMA as REVIEW_CACHE_SCHEMA
 from .sidecar_jobs import SCHEMA as SIDECAR_JOBS_SCHEMA
-from .hidden_vectors import SCHEMA as HIDDEN_VECTORS_SCHEMA
 
 SCHEMA_VERSION = 2  # 2: album tables (a v1 store gains them in place on open)
 
