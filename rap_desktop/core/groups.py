@@ -32,12 +32,11 @@ import numpy as np
 from . import names
 from .corrections import _crop_png
 from .errors import ConflictError, NotFoundError, RapError
-from .store import NewExemplar, Store, photos, review_cache
+from .store import NewExemplar, Store, hidden_vectors, photos, review_cache
 from .store import album as album_store
 from .store import concepts as concepts_table
 from .store import corrections as log_table
 from .store import groups as groups_table
-from .store.hidden_vectors import lookalike_mask
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def find_groups(
         return kept
     basis = groups_table.unmatched_ids(store, model, include_whole, limit)  # read first: a later joiner is seen
     ids, photo_ids, vectors = _unmatched(store, model, include_whole, limit)
-    shown = ~lookalike_mask(store, model, vectors, threshold)  # not a hidden stranger's look-alike
+    shown = ~hidden_vectors.lookalike_mask(store, model, vectors, threshold)  # not a hidden stranger's look-alike
     ids, photo_ids, vectors = ids[shown], photo_ids[shown], vectors[shown]
     found: list[tuple[list[int], float]] = []
     if len(ids) >= min_size:
@@ -172,9 +171,11 @@ def _kept(store: Store, settings: dict) -> list[Group] | None:
     joined = np.setdiff1d(current[current >= basis.floor], basis.regions)
     if len(joined) and not _apart(store, settings["threshold"], list(now), joined.tolist()):
         return None
+    listing = groups_table.live_listing(store)
+    live = set(now) - _lookalikes(store, settings, [r for _, regions in listing for r in regions])
     kept, trimmed = [], []
-    for gid, regions in groups_table.live_listing(store):
-        present = tuple(r for r in regions if r in now)
+    for gid, regions in listing:
+        present = tuple(r for r in regions if r in live)
         if len(present) < len(regions) or gid not in basis.cohesion:
             trimmed.append(gid)
         if len(present) >= settings["min_size"]:
@@ -186,9 +187,9 @@ def _kept(store: Store, settings: dict) -> list[Group] | None:
     if trimmed or not np.array_equal(standing, basis.regions):
         cohesion.update(_cohesion(store, [(gid, regions) for gid, regions in kept if gid in trimmed]))
         with store.transaction():
-            for gid, regions in groups_table.live_listing(store):
+            for gid, regions in listing:
                 if gid in trimmed:
-                    present = [r for r in regions if r in now]
+                    present = [r for r in regions if r in live]
                     if len(present) >= settings["min_size"]:
                         groups_table.set_regions(store, gid, present)
                     else:
@@ -196,6 +197,18 @@ def _kept(store: Store, settings: dict) -> list[Group] | None:
             review_cache.shrink(store, standing, cohesion)
     kept.sort(key=lambda g: (-len(g[1]), g[1][0]))
     return [Group(gid, regions, len({now[r] for r in regions}), cohesion[gid]) for gid, regions in kept]
+
+
+def _lookalikes(store: Store, settings: dict, listed: list[int]) -> set[int]:
+    """The listed regions that look like a hidden stranger now: a hide (or a restored backup) since the
+    clustering leaves the unmatched set as it was but must still take the stranger's look-alikes out."""
+    blobs = groups_table.vectors(store, listed) if listed and hidden_vectors.any_hidden(store) else {}
+    if not blobs:
+        return set()
+    ids = list(blobs)
+    vectors = np.stack([np.frombuffer(blobs[i], np.float32) for i in ids])
+    mask = hidden_vectors.lookalike_mask(store, settings["model"], vectors, settings["threshold"])
+    return {i for i, hidden in zip(ids, mask.tolist(), strict=True) if hidden}
 
 
 def _apart(store: Store, threshold: float, unmatched: list[int], joined: list[int]) -> bool:

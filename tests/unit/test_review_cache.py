@@ -242,3 +242,17 @@ def test_the_window_builds_one_question_and_counts_the_rest(album: Album) -> Non
     assert review.ahead(album.store, MODEL, SETTINGS, limit=3)[1] == 3
     skipped_all = frozenset(q.id for q in review.queue(album.store, MODEL, SETTINGS, limit=500))
     assert review.ahead(album.store, MODEL, SETTINGS, skipped_all) == (None, 0)
+
+
+def test_hiding_a_stranger_takes_the_look_alikes_out_of_the_other_listed_groups(album: Album) -> None:
+    album.queue()
+    centre = _unit(album.rng.standard_normal(DIM))
+    many = set(album.add(_unit(centre + 0.05 * album.rng.standard_normal((40, DIM)) / np.sqrt(DIM))))
+    asked = album.queue()  # 40 photos of one stranger: more than a group holds, so two groups
+    theirs = [q for q in asked if q.kind == "group" and set(q.regions) <= many]
+    assert len(theirs) == 2
+    clustered = album.generation()
+    album.answer(max(theirs, key=lambda q: len(q.regions)), "hide")
+    after = album.queue()
+    assert album.generation() == clustered  # no clustering for the answer
+    assert not many & {r for q in after if q.kind == "group" for r in q.regions}  # the rest of them went too

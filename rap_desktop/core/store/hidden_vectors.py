@@ -76,6 +76,11 @@ def add(store: HasConn, hidden_id: int, model: str, vector: np.ndarray) -> None:
     )
 
 
+def any_hidden(store: HasConn) -> bool:
+    """Something is hidden (a cheap check before reading any vector)."""
+    return store.conn.execute("SELECT 1 FROM hidden_regions LIMIT 1").fetchone() is not None
+
+
 def stranger_vectors(store: HasConn, model: str, dim: int) -> np.ndarray:
     """The looks of every hidden stranger under `model` (vectors of width `dim`), one per row."""
     claimed = _claimed()
