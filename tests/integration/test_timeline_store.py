@@ -45,6 +45,11 @@ def test_timeline_newest_first_and_a_photo_without_exif_dated_by_its_file(
     # a photo indexed before the fallback has no date stored: the listing reads its file's time
     store.conn.execute("UPDATE photos SET taken = NULL WHERE path = ?", (str(scan),))
     assert album_store.timeline(store)[0][1] == str(scan)
+    # ... and so does a search result of it (shown on its day, not under "No date")
+    pid = rows[0][0]
+    assert album_store.dated_info(store, [pid])[pid][1] == rows[0][3]
+    listing = AlbumQueries(session).search(None, "a photo", more=10)  # every photo: the cut is not tested here
+    assert next(p.taken for p in listing.photos if p.photo_id == pid) == rows[0][3]
 
 
 def test_details_name_who_is_in_the_photo_its_caption_and_its_folder(session: Session, tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ import numpy as np
 
 from ..store import Store, concept_sets, matches
 from ..store import album as album_store
-from ..store.photos import photo_info as _photo_info
 from ..store.photos import region_boxes
 from . import region_vectors
 
@@ -118,7 +117,7 @@ def _best_regions(store: Store, concept_id: int) -> dict[int, tuple]:
 
 def _hits(store: Store, rows: list[tuple]) -> list[PhotoHit]:
     ids = [r[0] for r in rows]
-    info, paths = _photo_info(store, ids), album_store.photo_paths(store, ids)
+    info, paths = album_store.dated_info(store, ids), album_store.photo_paths(store, ids)
     return [
         PhotoHit(pid, info[pid][0], paths.get(pid), float(sim), f"r{ordinal}", tuple(box), bool(sure), info[pid][1])
         for pid, ordinal, *box, sim, sure in rows
@@ -215,7 +214,7 @@ class TextSearch:
     def hits(self, ranking: Ranking, start: int, stop: int) -> list[PhotoHit]:
         ids = [int(p) for p in ranking.photo_ids[start:stop]]
         rids = [int(r) for r in ranking.regions[start:stop]]
-        info, paths = _photo_info(self.store, ids), album_store.photo_paths(self.store, ids)
+        info, paths = album_store.dated_info(self.store, ids), album_store.photo_paths(self.store, ids)
         boxes = region_boxes(self.store, rids)
         return [
             PhotoHit(pid, info[pid][0], paths.get(pid), s, f"r{boxes[rid][0]}", boxes[rid][1], taken=info[pid][1])

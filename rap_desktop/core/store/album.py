@@ -245,6 +245,22 @@ def file_taken(mtime_ns: int) -> float:
     return float(calendar.timegm(time.localtime(mtime_ns / 1e9)))
 
 
+def dated_info(store: Store, photo_ids: Sequence[int]) -> dict[int, tuple[str, float | None]]:
+    """photo id -> (sha256, taken) as the timeline dates it: the EXIF time, else the newest album file's
+    time (photos indexed before that fallback have none stored), so a search result sits on its day."""
+    out = photo_rows.photo_info(store, photo_ids)
+    undated = [pid for pid, (_, taken) in out.items() if taken is None]
+    for chunk in chunks(undated):
+        marks = ",".join("?" * len(chunk))
+        for pid, mtime in store.conn.execute(
+            f"SELECT photo_id, MAX(mtime_ns) FROM album_files WHERE status = 'indexed' AND photo_id IN ({marks}) "
+            "GROUP BY photo_id",
+            chunk,
+        ):
+            out[pid] = (out[pid][0], file_taken(mtime))
+    return out
+
+
 def timeline(store: Store) -> list[tuple[int, str, str, float | None]]:
     """(photo id, first path, sha256, taken) of every indexed album photo once, newest first (undated
     last), then path. `taken` is the EXIF time, else the file's time (photos indexed before that
