@@ -127,8 +127,22 @@ def scan(
     cancel: CancelToken | None = None,
 ) -> list[Proposal]:
     """Every name the album's photos are tagged with, most photos first; only reads."""
-    listed = rows.album_photos(store)
-    ours = {c.name.casefold() for c in store.list_concepts()}
+    return propose(store, model, read_tags(*to_read(store), progress, cancel))
+
+
+def to_read(store: Store) -> tuple[list[tuple], set[str]]:
+    """The album's photos (id, path, sha256, width, height) and the known names: what `read_tags` needs."""
+    return rows.album_photos(store), {c.name.casefold() for c in store.list_concepts()}
+
+
+def read_tags(
+    listed: Sequence[tuple],
+    ours: set[str],
+    progress: Callable[[int, int], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> list[tuple[int, str, dict, set[str]]]:
+    """Each photo's tags and keywords, read from its files; no store (a window runs it off the store lane,
+    which the album's other work needs meanwhile)."""
     read: list[tuple[int, str, dict, set[str]]] = []
     for n, (photo_id, path, _, width, height) in enumerate(listed, 1):
         if cancel is not None and cancel.cancelled:
@@ -137,6 +151,11 @@ def scan(
         read.append((photo_id, path, found, keywords))
         if progress is not None:
             progress(n, len(listed))
+    return read
+
+
+def propose(store: Store, model: str, read: Sequence[tuple[int, str, dict, set[str]]]) -> list[Proposal]:
+    """The proposals from what `read_tags` read: a name per person, its tags placed on stored regions."""
     people = {key: value[0] for _, _, found, _ in read for key, value in found.items()}
     for concept in store.list_concepts():  # a plain keyword that is a known concept's name is that concept
         people.setdefault(concept.name.casefold(), concept.name)

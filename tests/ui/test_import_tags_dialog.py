@@ -83,7 +83,7 @@ def album_window(qtbot, tagged: Path, tiny_config: Path, tmp_path: Path) -> Iter
 
 def _open(qtbot, win: MainWindow) -> ImportTagsDialog:
     assert win.album_tools.import_tags_action in win.album_menu.actions()
-    win.album_tools.import_tags_action.trigger()  # reads the album on the store lane
+    win.album_tools.import_tags_action.trigger()  # reads the album off the GUI thread
     dialog = win.album_tools.import_tags_dialog
     assert dialog is not None and dialog.isVisible()
     qtbot.waitUntil(lambda: not dialog.loading and dialog.list.count() > 0, timeout=WAIT)
@@ -162,6 +162,33 @@ def test_reading_counts_the_photos_and_stop_or_close_ends_it(qtbot, album_window
     gate.set()
     qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT)
     assert listed == []
+
+
+def test_the_files_are_read_while_the_store_lane_stays_free(qtbot, album_window: MainWindow, monkeypatch) -> None:
+    from rap_desktop.core import people_import
+
+    win = album_window
+    dialog = _open(qtbot, win)
+    reading, gate = threading.Event(), threading.Event()
+    real = people_import._photo_tags
+
+    def slow_read(*args):  # a big album's files: the read takes its time
+        reading.set()
+        gate.wait(WAIT / 1000)
+        return real(*args)
+
+    monkeypatch.setattr(people_import, "_photo_tags", slow_read)
+    dialog.reload()
+    try:
+        qtbot.waitUntil(reading.is_set, timeout=WAIT)
+        answered: list[str] = []
+        win.runner.submit(lambda: "free", on_done=answered.append)  # other album work on the store lane
+        qtbot.waitUntil(lambda: answered == ["free"], timeout=5_000)
+        assert dialog.loading
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: not dialog.loading, timeout=WAIT)
+    assert dialog.list.count() == 2
 
 
 def test_a_related_concept_is_explained_in_plain_words() -> None:

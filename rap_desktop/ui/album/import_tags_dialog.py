@@ -1,7 +1,8 @@
 """Album ▸ Import people tags…: the names other photo apps already wrote in the album's photos
 (digiKam, Lightroom, Picasa, Windows), each with a tick box, brought in as the user's own people.
 
-Non-modal. The album is read on the store lane, with a bar that counts the photos read and Stop
+Non-modal. The album's files are read on the io lane (the store lane only lists them and places the
+tags), with a bar that counts the photos read and Stop
 (closing the window stops it too: at 20,000 photos a first read takes a while, see
 benchmarks/people_import.results.md); "Import ticked" pushes an
 undoable ImportTagsCommand (store lane: the import, then the album re-matches) and the list is read
@@ -30,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rap_desktop.core.actions.people_tags import import_people_tags, people_tag_proposals, undo_people_tags
+from rap_desktop.core import people_import
+from rap_desktop.core.actions.people_tags import import_people_tags, undo_people_tags
 from rap_desktop.core.cancel import CancelToken
 from rap_desktop.core.changes import Changes, Done
-from rap_desktop.core.people_import import Proposal
 from rap_desktop.core.session import Session
 
 from ..context import AppContext
@@ -68,7 +69,7 @@ def _joined(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def describe(proposal: Proposal) -> tuple[str, bool]:
+def describe(proposal: people_import.Proposal) -> tuple[str, bool]:
     """A row's words (plain: no ids, no scores, no brackets) and whether there is anything to bring in."""
     photos = f"in {proposal.photos} photo{'s' * (proposal.photos != 1)}"
     usable = len(proposal.usable)
@@ -127,7 +128,7 @@ class ImportTagsDialog(QDialog):
         self.ctx = ctx
         self.setWindowTitle("Import people tags")
         self.setModal(False)
-        self.proposals: list[Proposal] = []
+        self.proposals: list[people_import.Proposal] = []
         self._listing = 0  # the listing on show: answers for an older one are dropped
         self._busy = False
         self._scan: CancelToken | None = None  # the read under way (Stop, or closing, cancels it)
@@ -181,7 +182,7 @@ class ImportTagsDialog(QDialog):
         return self._busy
 
     def reload(self) -> None:
-        """Read the album's tags again (store lane); the rows shown stay until the answer."""
+        """Read the album's tags again (off the GUI thread); the rows shown stay until the answer."""
         self._listing += 1
         listing = self._listing
         self._set_busy(True)
@@ -192,14 +193,24 @@ class ImportTagsDialog(QDialog):
         self.busy.setRange(0, 0)
         self.stop_button.show()
         progress = every(self.ctx.runner.relay(lambda done, total: self._progress(listing, done, total)))
-        self.ctx.runner.submit(
-            people_tag_proposals,
-            self.ctx.session,
-            progress,
-            token,
-            on_done=lambda found: self._listed(listing, found) if not token.cancelled else None,
-            on_error=said(lambda message: self._failed(listing, message)),
-        )
+        failed = said(lambda message: self._failed(listing, message))
+        session, runner = self.ctx.session, self.ctx.runner
+
+        # the files are read on the io lane: the store lane stays free for the album's other work meanwhile
+        def propose(read: list) -> None:
+            if not token.cancelled:
+                runner.submit(
+                    lambda: people_import.propose(session.store(), session.embedder.model_id, read),
+                    on_done=lambda found: self._listed(listing, found) if not token.cancelled else None,
+                    on_error=failed,
+                )
+
+        def read(to_read: tuple) -> None:
+            if not token.cancelled:
+                runner.submit(people_import.read_tags, *to_read, progress, token, lane="io", on_done=propose,
+                              on_error=failed)  # fmt: skip
+
+        runner.submit(lambda: people_import.to_read(session.store()), on_done=read, on_error=failed)
 
     def _progress(self, listing: int, done: int, total: int) -> None:
         if listing != self._listing or not self._busy:
@@ -228,7 +239,7 @@ class ImportTagsDialog(QDialog):
         self.busy.setVisible(busy)
         self._update_buttons()
 
-    def _listed(self, listing: int, found: list[Proposal]) -> None:
+    def _listed(self, listing: int, found: list[people_import.Proposal]) -> None:
         if listing != self._listing:
             return
         self._scan = None
