@@ -230,11 +230,30 @@ def test_export_backup_and_geometry_is_remembered(
 ) -> None:
     from PySide6.QtWidgets import QFileDialog
 
+    import numpy as np
+
+    from rap_desktop.core import hiding
+    from rap_desktop.core.images import sha256_bytes
+    from rap_desktop.core.regions import Proposal
+    from rap_desktop.core.store import photos
+
     register(qtbot, window, astronaut_png, "bo")
+    hidden: list = []
+
+    def hide_a_region() -> None:  # a stranger hidden for good goes into the backup too
+        store = window.ctx.session.store()
+        photo = photos.photo_id(store, sha256_bytes(astronaut_png.read_bytes()), str(astronaut_png), (64, 64))
+        found = Proposal((1.0, 1.0, 40.0, 40.0), "person", 0.9, "detector")
+        region = photos.add_region(store, photo, found, np.full(8, 8**-0.5, np.float32), "some-model")
+        hidden.append(hiding.hide_regions(store, [region.id]))
+
+    window.runner.submit(hide_a_region)
+    qtbot.waitUntil(lambda: bool(hidden), timeout=WAIT)
     target = tmp_path / "backup"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "Backups (*.zip)"))
     window.export_action.trigger()
     qtbot.waitUntil(lambda: "Exported 1 concept" in window.statusBar().currentMessage(), timeout=WAIT)
+    assert "and 1 box you hid (strangers)" in window.statusBar().currentMessage()
     assert (tmp_path / "backup.zip").is_file()
 
     window.resize(900, 640)

@@ -287,6 +287,8 @@ class Commands(QObject):
     def _imported(self, done: Done) -> None:
         report = done.value
         message = f"Imported {len(report.added)} concept" + ("" if len(report.added) == 1 else "s")
+        if report.hidden:  # a backup's hidden strangers
+            message += f" and {_hidden(report.hidden)}"
         if report.skipped:
             message += f"; kept the existing {', '.join(report.skipped)}"
         if report.left_out:  # a damaged backup: the sound part is in, the rest is named
@@ -302,7 +304,10 @@ class Commands(QObject):
 
             def done(report) -> None:
                 count = report.concepts
-                message = f"Exported {count} concept{'' if count == 1 else 's'} to {target}"
+                message = f"Exported {count} concept{'' if count == 1 else 's'}"
+                if report.hidden:
+                    message += f" and {_hidden(report.hidden)}"
+                message += f" to {target}"
                 left = f"; left out (damaged): {'; '.join(report.left_out)}" if report.left_out else ""
                 self.ctx.status.notify(message + left + ".", warning=bool(report.left_out))
 
@@ -395,3 +400,7 @@ class RenameCommand(EditConceptCommand):
     def reverted(self, done: Done) -> None:
         super().reverted(done)
         self.commands.rename_sidecars()
+
+
+def _hidden(count: int) -> str:
+    return f"{count} box{'' if count == 1 else 'es'} you hid (strangers)"
