@@ -228,9 +228,8 @@ def test_missing_model_is_a_status_bar_warning(qtbot, tmp_path: Path, tiny_confi
 def test_export_backup_and_geometry_is_remembered(
     qtbot, window: MainWindow, astronaut_png: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    from PySide6.QtWidgets import QFileDialog
-
     import numpy as np
+    from PySide6.QtWidgets import QFileDialog
 
     from rap_desktop.core import hiding
     from rap_desktop.core.images import sha256_bytes
