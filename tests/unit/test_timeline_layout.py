@@ -11,7 +11,17 @@ from datetime import datetime
 
 import pytest
 
-from rap_desktop.ui.album.timeline_layout import GAP, MARGIN, MIN_TILE, Section, TimelineLayout, by_day, flat
+from rap_desktop.ui.album.result_order import BY_DATE, THIN_FROM, arrange
+from rap_desktop.ui.album.timeline_layout import (
+    GAP,
+    MARGIN,
+    MIN_TILE,
+    Section,
+    TimelineLayout,
+    by_day,
+    by_month,
+    flat,
+)
 
 
 def _at(text: str) -> float:
@@ -44,6 +54,38 @@ def test_days_newest_first_with_a_month_heading_where_each_month_starts() -> Non
     assert [s.month for s in sections] == ["July 2025", "", "", "June 2025", "December 2024", ""]
     assert [s.month_key for s in sections] == ["2025-07", "2025-07", "2025-07", "2025-06", "2024-12", ""]
     assert by_day([]) == [] and flat(0) == [] and flat(3) == [Section(0, 3)]
+
+
+def test_months_with_their_counts() -> None:
+    sections = by_month(TIMES)
+    assert [(s.first, s.count) for s in sections] == [(0, 4), (4, 1), (5, 1), (6, 2)]
+    assert [(s.month, s.title) for s in sections] == [
+        ("July 2025", "4 photos"),
+        ("June 2025", "1 photo"),
+        ("December 2024", "1 photo"),
+        ("", "No date"),
+    ]
+    assert [s.month_key for s in sections] == ["2025-07", "2025-06", "2024-12", ""]
+
+
+class _Hit:
+    def __init__(self, n: int, taken: float) -> None:
+        self.path, self.taken = f"/album/{n:05d}.jpg", taken
+
+
+def test_results_spread_thin_are_shown_by_month_close_ones_by_day() -> None:
+    day = 86400.0
+    start = _at("2016-07-01 12:00")
+    thin = [_Hit(n, start + n * 9 * day) for n in range(THIN_FROM)]  # a photo every 9 days: "beach" over years
+    photos, sections = arrange(thin, BY_DATE)
+    assert sections is not None and sections == by_month([p.taken for p in photos])
+    assert len(sections) < len(thin) / 2 and sum(s.count for s in sections) == len(thin)
+    close = [_Hit(n, start + (n % 10) * day + n) for n in range(THIN_FROM)]  # six photos a day on ten days
+    photos, sections = arrange(close, BY_DATE)
+    assert sections == by_day([p.taken for p in photos]) and len(sections) == 10
+    few = thin[: THIN_FROM - 1]  # a short list keeps its days, one heading each
+    photos, sections = arrange(few, BY_DATE)
+    assert sections == by_day([p.taken for p in photos])
 
 
 @pytest.mark.parametrize("width", [300, 471, 800, 1023, 1377, 2560])

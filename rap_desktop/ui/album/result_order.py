@@ -12,11 +12,14 @@ import math
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from .timeline_layout import Section, by_day
+from .timeline_layout import Section, by_day, by_month
 
 BY_DATE = "date"
 BEST_FIRST = "best"
 ORDERS = (BY_DATE, BEST_FIRST)
+# Results spread over more days than half their number ("beach" over ten summers) are shown under month
+# headings: a day heading above nearly every photo made such a list several times longer to scroll.
+THIN_FROM = 60
 
 
 class Dated(Protocol):
@@ -42,4 +45,8 @@ def arrange(photos: Sequence[P], order: str) -> tuple[list[P], list[Section] | N
     if order == BEST_FIRST:
         return list(photos), None
     dated = newest_first(photos)
-    return dated, by_day([p.taken for p in dated])
+    taken = [p.taken for p in dated]
+    days = by_day(taken)
+    if len(dated) >= THIN_FROM and len(days) * 2 > len(dated):  # spread thin: a heading for nearly every photo
+        return dated, by_month(taken)
+    return dated, days

@@ -86,6 +86,26 @@ def _section(first: int, count: int, day: int | None, last_month: str | None) ->
     return Section(first, count, day_title(moment, False), month_title(moment) if key != last_month else "", key)
 
 
+def by_month(taken: Sequence[float | None]) -> list[Section]:
+    """Sections of consecutive photos taken the same month, each under its month heading with the
+    month's count below it ("July 2024" / "3 photos"); undated photos together under "No date"."""
+    sections: list[Section] = []
+    start, key = 0, None
+    for row, when in enumerate([*taken, ...]):
+        month = None if when is None or when is ... else _month_key(int(when // 86400))
+        if row and (when is ... or month != key):
+            count = row - start
+            if key is None:
+                sections.append(Section(start, count, UNDATED))
+            else:
+                year, number = key.split("-")
+                words = f"{count} photo{'' if count == 1 else 's'}"
+                sections.append(Section(start, count, words, f"{MONTHS[int(number) - 1]} {year}", key))
+            start = row
+        key = month
+    return sections
+
+
 def flat(count: int) -> list[Section]:
     """One section without a heading: search results best matches first, in their own order."""
     return [Section(0, count)] if count else []
