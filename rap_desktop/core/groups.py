@@ -59,13 +59,18 @@ class Named:
     confirmed: int
 
 
+def _stacked(blobs: list[bytes]) -> np.ndarray:
+    """Stored vector blobs as the rows of one float32 matrix."""
+    return np.stack([np.frombuffer(blob, np.float32) for blob in blobs])
+
+
 def _unmatched(store: Store, model: str, include_whole: bool, limit: int):
     # a region the user confirmed is known even where it is not accepted (one slot per concept and photo)
     rows = groups_table.unmatched_regions(store, model, include_whole, limit)
     rows.reverse()  # oldest first: stable ids for tie-breaking
     ids = np.array([r[0] for r in rows], np.int64)
     photo_ids = np.array([r[1] for r in rows], np.int64)
-    vectors = np.stack([np.frombuffer(r[2], np.float32) for r in rows]) if rows else np.zeros((0, 1), np.float32)
+    vectors = _stacked([r[2] for r in rows]) if rows else np.zeros((0, 1), np.float32)
     return ids, photo_ids, vectors
 
 
@@ -206,7 +211,7 @@ def _lookalikes(store: Store, settings: dict, listed: list[int]) -> set[int]:
     if not blobs:
         return set()
     ids = list(blobs)
-    vectors = np.stack([np.frombuffer(blobs[i], np.float32) for i in ids])
+    vectors = _stacked([blobs[i] for i in ids])
     mask = hidden_vectors.lookalike_mask(store, settings["model"], vectors, settings["threshold"])
     return {i for i, hidden in zip(ids, mask.tolist(), strict=True) if hidden}
 
@@ -220,7 +225,7 @@ def _apart(store: Store, threshold: float, unmatched: list[int], joined: list[in
         return False
     ids = [r for r in unmatched if r in blobs]
     place = {r: n for n, r in enumerate(ids)}
-    everyone = np.stack([np.frombuffer(blobs[r], np.float32) for r in ids])
+    everyone = _stacked([blobs[r] for r in ids])
     sims = everyone[[place[r] for r in joined]] @ everyone.T
     sims[np.arange(len(joined)), [place[r] for r in joined]] = -1.0  # a region is not its own look-alike
     return bool(np.all(sims < threshold))
@@ -231,7 +236,7 @@ def _cohesion(store: Store, found: list[tuple[int, tuple[int, ...]]]) -> dict[in
     blobs = groups_table.vectors(store, [r for _, regions in found for r in regions])
     out = {}
     for gid, regions in found:
-        vectors = np.stack([np.frombuffer(blobs[r], np.float32) for r in regions])
+        vectors = _stacked([blobs[r] for r in regions])
         out[gid] = float(np.mean(vectors[1:] @ vectors[0]))
     return out
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from . import review_cache
 from .base import Store
 from .hidden import IS_HIDDEN
+from .photos import chunks
 
 RETIRED = 200  # named or hidden groups remembered (an undo gives one its id back)
 
@@ -114,9 +115,7 @@ def listed_group(store: Store, group_id: int) -> tuple[str, list[int]] | None:
 def vectors(store: Store, ids: Sequence[int]) -> dict[int, bytes]:
     """id -> vector blob of the regions of `ids` that exist and have one."""
     out: dict[int, bytes] = {}
-    wanted = list(ids)
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
+    for chunk in chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT id, vector FROM regions WHERE id IN ({marks}) AND vector IS NOT NULL"
         out.update(store.conn.execute(sql, chunk).fetchall())
@@ -137,9 +136,7 @@ def regions_with_photo(store: Store, ids: Sequence[int]) -> list[tuple]:
 def region_boxes(store: Store, ids: Sequence[int]) -> dict[int, tuple]:
     """id -> (id, photo_id, x1, y1, x2, y2, label) of the regions of `ids` that exist."""
     rows: dict[int, tuple] = {}
-    wanted = list(ids)
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
+    for chunk in chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         for row in store.conn.execute(
             f"SELECT id, photo_id, x1, y1, x2, y2, label FROM regions WHERE id IN ({marks})", chunk
