@@ -26,11 +26,11 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from base_vs_new import Table, alternate, checkouts, cpu_model, run_child  # benchmarks/, beside this script
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -262,35 +262,20 @@ def _matches(session) -> str:
     return f"{len(rows)} decided, " + hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
 
-def run_child(code: Path, template: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(code)}
-    command = [sys.executable, __file__, "--worker", str(template)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=code, timeout=3000)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
-        raise SystemExit(f"the run with {code} failed:\n{done.stderr[-4000:]}")
-    return json.loads(line[len("RESULT ") :])
-
-
 def render(args, codes: dict[str, Path], results: dict[str, list[dict]]) -> str:
-    info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    cpu = next((x.split(":", 1)[1].strip() for x in info if x.startswith("model name")), "?")
     lines = [
         "# Import people tags at album scale",
         "",
-        f"Machine: {platform.platform()}, `nproc` = {os.cpu_count()} ({cpu}), 2 cores shared with other engineers' "
+        f"Machine: {platform.platform()}, `nproc` = {os.cpu_count()} ({cpu_model()}), 2 cores shared with other work "
         f"runs (contended), load average {os.getloadavg()[0]:.1f} at the end; Python {platform.python_version()}.",
         f"Script: `benchmarks/people_import.py --photos {args.photos} --sidecars {args.sidecars} --embedded "
         f"{args.embedded} --rounds {args.rounds}`; "
         + ", ".join(f"{k} = `{v}`" for k, v in codes.items())
         + "; each run a fresh process on a fresh copy of the store, base and new alternating; medians.",
         "",
-        "| what | " + " | ".join(codes) + " |",
-        "|---|" + "---:|" * len(codes),
     ]
-
-    def row(label: str, fn) -> None:
-        lines.append(f"| {label} | " + " | ".join(fn(results[name]) for name in codes) + " |")
+    table = Table(lines, codes, results)
+    row = table.row
 
     def med(key: str, fmt: str = "{:.1f}"):
         return lambda rs: fmt.format(statistics.median(r[key] for r in rs))
@@ -305,11 +290,7 @@ def render(args, codes: dict[str, Path], results: dict[str, list[dict]]) -> str:
     row("imported: confirmed / regions added", lambda rs: f"{rs[0]['imported']['confirmed']} / "
         f"{rs[0]['imported']['regions_added']}")  # fmt: skip
     row("decided matches after the import (digest)", lambda rs: rs[0]["matches"])
-    lines += ["", "Per round (raw):", ""]
-    for name, rs in results.items():
-        for r in rs:
-            lines.append(f"- {name}: `{json.dumps(r)}`")
-    return "\n".join(lines) + "\n"
+    return table.text()
 
 
 def main() -> None:
@@ -330,14 +311,8 @@ def main() -> None:
     template = Path(tempfile.mkdtemp(prefix="rap-bench-tags-home-")) / "home"
     build_home(folder, template)
     print(f"album and store ready in {time.perf_counter() - start:.0f}s", flush=True)
-    codes = ({"base": args.base.resolve()} if args.base else {}) | {"new": HERE.parent}
-    results: dict[str, list[dict]] = {name: [] for name in codes}
-    for round_ in range(args.rounds):
-        order = list(codes) if round_ % 2 == 0 else list(codes)[::-1]
-        for name in order:
-            result = run_child(codes[name], template)
-            results[name].append(result)
-            print(f"round {round_ + 1} {name}: {json.dumps(result)}", flush=True)
+    codes = checkouts(args.base)
+    results = alternate(codes, args.rounds, lambda code: run_child(__file__, code, [str(template)], 3000))
     shutil.rmtree(template.parent, ignore_errors=True)
     text = render(args, codes, results)
     print(text)

@@ -35,6 +35,7 @@ if "QT_QPA_PLATFORM" not in os.environ:  # an offscreen screen big enough for a 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
+from base_vs_new import cpu_model  # benchmarks/, beside this script
 from qt_setup import rss_mb, spin, thumbnail_pictures  # benchmarks/, beside this script
 
 import rap_desktop.torch_compat  # noqa: F401
@@ -213,16 +214,6 @@ def run(home: Path, config: Path, count: int, step_ms: int, flat: bool) -> dict:
     window.close()
     session.close()
     return out
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv: list[str] | None = None) -> int:

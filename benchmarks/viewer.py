@@ -29,11 +29,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from base_vs_new import Table, alternate, checkouts, cpu_model, run_child  # benchmarks/, beside this script
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -233,16 +233,6 @@ def measure(count: int) -> dict:
     return out
 
 
-def run_child(code: Path, count: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(code)}
-    command = [sys.executable, __file__, "--worker", "--photos", str(count)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=code, timeout=900)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
-        raise SystemExit(f"the run with {code} failed:\n{done.stderr[-4000:]}")
-    return json.loads(line[len("RESULT ") :])
-
-
 def _med(values) -> str:
     found = [v for v in values if v is not None]
     return f"{statistics.median(found):.0f}" if found else "never"
@@ -255,13 +245,11 @@ def _max(values) -> str:
 
 
 def render(args, codes: dict[str, Path], results: dict[str, list[dict]]) -> str:
-    info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    cpu = next((x.split(":", 1)[1].strip() for x in info if x.startswith("model name")), "?")
     first = next(iter(results.values()))[0]
     lines = [
         "# The viewer with 12-MP photos",
         "",
-        f"Machine: {platform.platform()}, `nproc` = {os.cpu_count()} ({cpu}), 2 cores shared with other engineers' "
+        f"Machine: {platform.platform()}, `nproc` = {os.cpu_count()} ({cpu_model()}), 2 cores shared with other work "
         f"runs (contended), load average {os.getloadavg()[0]:.1f} at the end; Python {platform.python_version()}; "
         f"Qt platform {first['platform']}, screen {first['screen']}, window 1600x1000.",
         f"Script: `benchmarks/viewer.py --photos {args.photos} --rounds {args.rounds}`; "
@@ -269,12 +257,9 @@ def render(args, codes: dict[str, Path], results: dict[str, list[dict]]) -> str:
         + "; each run a fresh process, base and new alternating. Figures in ms; medians over rounds "
         "(per-round values below).",
         "",
-        "| what | " + " | ".join(codes) + " |",
-        "|---|" + "---:|" * len(codes),
     ]
-
-    def row(label: str, fn) -> None:
-        lines.append(f"| {label} | " + " | ".join(fn(results[name]) for name in codes) + " |")
+    table = Table(lines, codes, results)
+    row = table.row
 
     row("open: first paint", lambda rs: _med([r["open_ms"][0] for r in rs]))
     row("open: full photo painted", lambda rs: _med([r["open_ms"][1] for r in rs]))
@@ -297,11 +282,7 @@ def render(args, codes: dict[str, Path], results: dict[str, list[dict]]) -> str:
     row("memory before the viewer opens (MB RSS)", lambda rs: _med([r["rss_before_mb"] for r in rs]))
     row("memory peak while viewing (MB, VmHWM)", lambda rs: _med([r["peak_mb"] for r in rs]))
     row("memory at the end (MB RSS)", lambda rs: _med([r["rss_after_mb"] for r in rs]))
-    lines += ["", "Per round (raw):", ""]
-    for name, rs in results.items():
-        for r in rs:
-            lines.append(f"- {name}: `{json.dumps(r)}`")
-    return "\n".join(lines) + "\n"
+    return table.text()
 
 
 def main() -> None:
@@ -317,14 +298,8 @@ def main() -> None:
         return
     album(args.photos)
     tiny_config()
-    codes = ({"base": args.base.resolve()} if args.base else {}) | {"new": HERE.parent}
-    results: dict[str, list[dict]] = {name: [] for name in codes}
-    for round_ in range(args.rounds):
-        order = list(codes) if round_ % 2 == 0 else list(codes)[::-1]
-        for name in order:
-            result = run_child(codes[name], args.photos)
-            results[name].append(result)
-            print(f"round {round_ + 1} {name}: {json.dumps(result)}", flush=True)
+    codes = checkouts(args.base)
+    results = alternate(codes, args.rounds, lambda code: run_child(__file__, code, ["--photos", str(args.photos)], 900))
     text = render(args, codes, results)
     print(text)
     if args.out:
