@@ -1,6 +1,6 @@
-"""12-MP photos vs the same photos at 1 MP: indexing and first-token time, two code versions side by side.
+"""12-MP photos vs the same photos at 1 MP: indexing and first-token time, code versions side by side.
 
-    .venv/bin/python benchmarks/working_size.py [--base DIR] [--photos 16] [--light 8] [--rounds 3]
+    .venv/bin/python benchmarks/working_size.py [--base DIR ...] [--photos 16] [--light 8] [--rounds 3]
 
 The album: `--photos` 4000x3000 JPEGs with a phone photo's entropy (texture + noise, 3-5 MB each, from
 the package photos, deterministic) and the same photos resized to 1155x866, cached under
@@ -33,6 +33,9 @@ HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rap-desktop-bench"
 LARGE, SMALL = (4000, 3000), (1155, 866)
 QUESTION = "What is <cat> doing next to <mug>?"
+# Each measurement runs in the environment this driver started with: a library imported here may
+# change it (ultralytics sets OMP_NUM_THREADS=1), and a child that inherits that runs torch on one core.
+START_ENV = dict(os.environ)
 
 
 def album(count: int, make: bool = True) -> dict[str, list[Path]]:
@@ -173,7 +176,7 @@ def worker(args) -> None:
 
 
 def measure(code: Path, what: str, args) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = {**START_ENV, "PYTHONPATH": str(code)}
     command = [sys.executable, __file__, "--worker", what, "--photos", str(args.photos), "--light", str(args.light)]
     command += ["--questions", str(args.questions)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=code)
@@ -185,7 +188,7 @@ def measure(code: Path, what: str, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--base", type=Path, help="a checkout of the code to compare with (e.g. main)")
+    parser.add_argument("--base", type=Path, nargs="*", default=[], help="checkouts of the code to compare with")
     parser.add_argument("--photos", type=int, default=16)
     parser.add_argument("--questions", type=int, default=4, help="photos asked about, per size")
     parser.add_argument("--light", type=int, default=8, help="12-MP photos indexed with the light models")
@@ -200,7 +203,8 @@ def main() -> None:
     album(args.photos)
     concept_photos(SMALL), concept_photos(LARGE), models("tiny"), models("cpu")
     print(f"album and models ready in {time.perf_counter() - start:.0f}s", flush=True)
-    codes = {"new": HERE.parent} | ({"base": args.base.resolve()} if args.base else {})
+    codes = {_label(base): base.resolve() for base in args.base} | {"new": HERE.parent}
+    args.load = [os.getloadavg()]
     rows: dict[tuple[str, str], list[dict]] = {}
     for round_ in range(args.rounds):
         order = list(codes) if round_ % 2 == 0 else list(codes)[::-1]  # interleaved, alternating first
@@ -210,10 +214,27 @@ def main() -> None:
                 rows.setdefault((name, what), []).append(result)
                 brief = {k: {kk: vv for kk, vv in v.items() if kk != "timings"} for k, v in result.items()}
                 print(f"round {round_ + 1} {name} {what}: {json.dumps(brief)}", flush=True)
+    args.load.append(os.getloadavg())
     text = render(args, codes, rows)
     print(text)
     if args.out:
         args.out.write_text(text)
+
+
+def _commit(code: Path) -> str:
+    """The commit a checkout is at, and whether it has changes on top."""
+    git = ["git", "-C", str(code)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return f"`{head or '?'}`" + (" with uncommitted changes" if dirty.stdout.strip() else "")
+
+
+def _label(code: Path) -> str:
+    return "base " + _commit(code).split("`")[1]
+
+
+def _loads(values) -> str:
+    return "/".join(f"{v:.1f}" for v in values)
 
 
 def _med(values) -> float:
@@ -228,11 +249,14 @@ def render(args, codes: dict[str, Path], rows) -> str:
     lines = [
         "# 12-MP photos vs 1 MP: working-resolution decode",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores ({cpu}), shared with other work while "
-        f"measuring (contended: figures are medians of {args.rounds} interleaved rounds), Python "
-        f"{platform.python_version()}, torch {torch.__version__}, CPU only, random weights in real shapes.",
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores ({cpu}), load average (1, 5, 15 min) "
+        f"{_loads(args.load[0])} before and {_loads(args.load[-1])} after; figures are medians of "
+        f"{args.rounds} interleaved rounds, each in a fresh process; Python {platform.python_version()}, "
+        f"torch {torch.__version__}, CPU only, random weights in real shapes.",
         f"Script: `benchmarks/working_size.py --photos {args.photos} --questions {args.questions} --light "
-        f"{args.light} --rounds {args.rounds}`; " + ", ".join(f"{k} = `{v}`" for k, v in codes.items()) + ".",
+        f"{args.light} --rounds {args.rounds}`; code: "
+        + ", ".join(f"{k} = {_commit(v)}" for k, v in codes.items())
+        + ".",
         f"Album: {args.photos} JPEGs of {LARGE[0]}x{LARGE[1]} (package photos with texture and noise, "
         f"3-5 MB each) and the same photos resized to {SMALL[0]}x{SMALL[1]}.",
         "",

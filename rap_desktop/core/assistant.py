@@ -83,8 +83,10 @@ _last_photo: list[tuple[tuple, LoadedImage]] = []
 
 
 def prompt_image(image: Image.Image) -> Image.Image:
-    """What the generator is given for a photo: at most PROMPT_SIDE on its longest side."""
-    return fit_within(image, PROMPT_SIDE)
+    """What the generator is given for a photo: at most PROMPT_SIDE on its longest side. Its
+    processor resizes it to the vision tower's input again (336 px), so a working image of 2000 px
+    is box-reduced by 2 first (gap 1.4): half the time of one bicubic pass over all of it."""
+    return fit_within(image, PROMPT_SIDE, gap=1.4)
 
 
 def question_photo(path: str | os.PathLike[str]) -> LoadedImage:

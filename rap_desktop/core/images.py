@@ -323,9 +323,11 @@ def load_image(
     name: str | None = None,
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_FILE_BYTES,
+    sha256: str | None = None,
     _reduce: _Reduce | None = None,
 ) -> LoadedImage:
-    """Read, check and decode one photo. Any problem raises ImageError naming the file and the reason."""
+    """Read, check and decode one photo. Any problem raises ImageError naming the file and the reason.
+    `sha256`: the bytes' hash when the caller has it already (a 12-MP JPEG costs ~2 ms to hash)."""
     _ensure_filters()
     if isinstance(source, bytes | bytearray | memoryview):
         data, label = bytes(source), name or "image"
@@ -348,7 +350,7 @@ def load_image(
     except Exception as exc:  # anything else a plugin throws: keep the reason, not the traceback
         raise _fail(label, f"damaged or unsupported image ({_one_line(exc, 100)})") from None
     extension = _EXTENSIONS.get(fmt, "".join(c for c in fmt.lower() if c.isalnum()) or "bin")
-    loaded = LoadedImage(image=image, sha256=sha256_bytes(data), data=data, format=fmt, extension=extension)
+    loaded = LoadedImage(image=image, sha256=sha256 or sha256_bytes(data), data=data, format=fmt, extension=extension)
     if _reduce is not None and _reduce.scale != 1.0:
         loaded = dataclasses.replace(loaded, scale=_reduce.scale, original_size=_reduce.original)
     return loaded
@@ -362,12 +364,13 @@ def load_working(
     short_side: int = WORKING_SHORT_SIDE,
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_FILE_BYTES,
+    sha256: str | None = None,
 ) -> LoadedImage:
     """`load_image` at the resolution the models need: a 12-MP JPEG decodes at half size (about a
     third of the time), a small photo as is. Same checks, hash and errors; `size` and every box stay
     in the original photo's pixels (`crop_original`)."""
     reduce = _Reduce(long_side, short_side)
-    return load_image(source, name=name, max_pixels=max_pixels, max_bytes=max_bytes, _reduce=reduce)
+    return load_image(source, name=name, max_pixels=max_pixels, max_bytes=max_bytes, sha256=sha256, _reduce=reduce)
 
 
 def working_box(loaded: LoadedImage, box: tuple[float, float, float, float]) -> tuple[float, ...]:
@@ -397,13 +400,13 @@ def crop_original(loaded: LoadedImage, box: tuple[float, float, float, float] | 
     return crop_box(finer.image, working_box(finer, box) if finer.scale != 1.0 else box)
 
 
-def fit_within(image: Image.Image, side: int) -> Image.Image:
+def fit_within(image: Image.Image, side: int, gap: float = 2.0) -> Image.Image:
     """`image` when its longest side is at most `side`, else a reduced copy (fast: Pillow reduces by
-    whole factors first, then resamples)."""
+    whole factors first while `gap` times `side` is left, then resamples)."""
     if max(image.size) <= side:
         return image
     copy = image.copy()
-    copy.thumbnail((side, side), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    copy.thumbnail((side, side), Image.Resampling.BICUBIC, reducing_gap=gap)
     return copy
 
 

@@ -12,6 +12,7 @@ with the tiny random models mean nothing; it exists so every evaluation code pat
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -25,10 +26,10 @@ SIDE = 256  # small photos: the set is for plumbing, and tests must stay fast
 def package_photos() -> dict[str, Path]:
     import matplotlib
     import skimage
-    import ultralytics
 
     sk = Path(skimage.__file__).parent / "data"
-    assets = Path(ultralytics.__file__).parent / "assets"
+    spec = importlib.util.find_spec("ultralytics")  # its folder only: importing it changes the environment
+    assets = Path(spec.origin).parent / "assets"  # type: ignore[union-attr, arg-type]
     return {
         "cat": sk / "chelsea.png",
         "cup": sk / "coffee.png",

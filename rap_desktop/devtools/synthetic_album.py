@@ -10,6 +10,7 @@ realistic enough for indexing, search and benchmarks. `--bad` adds broken files.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
 import struct
 import sys
@@ -32,13 +33,10 @@ def source_photos() -> list[Path]:
         found += [data / n for n in ("hubble_deep_field.jpg", "retina.jpg", "motorcycle_right.png")]
     except ImportError:
         pass
-    try:
-        import ultralytics
-
-        assets = Path(ultralytics.__file__).parent / "assets"
+    spec = importlib.util.find_spec("ultralytics")  # its folder only: importing it changes the environment
+    if spec is not None and spec.origin:
+        assets = Path(spec.origin).parent / "assets"
         found += [assets / "bus.jpg", assets / "zidane.jpg"]
-    except ImportError:
-        pass
     try:
         import matplotlib
 

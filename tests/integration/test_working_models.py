@@ -91,13 +91,35 @@ def _tensor_vs_pil(embedder, photos) -> None:
     assert np.abs(ours.numpy() - reference).mean() < 0.02
 
 
+def _reduced_vs_full(embedder, photos) -> None:
+    """`embed_images` box-reduces a big crop before open_clip's preprocessing: the same model input,
+    to a grey level or so, and the same embedding as open_clip's preprocessing of the whole crop."""
+    import torch
+
+    embedder.load()
+    image = load_image(_big(photos["astronaut"], (2800, 2800))).image
+    crops = [crop_box(image, box) for box in [(0, 0, *image.size), *_boxes(image.size, 5)]]
+    assert any(embedder._fitted(crop).size != crop.size for crop in crops)  # the reduction is exercised
+    reference = torch.stack([embedder._preprocess(crop) for crop in crops])
+    ours = torch.stack([embedder._preprocess(embedder._fitted(crop)) for crop in crops])
+    assert (ours - reference).abs().mean() < 0.02  # normalised units: ~1 grey level in 255
+    with torch.inference_mode():
+        full = embedder._model.encode_image(reference).numpy()
+    assert _cosines(full, embedder.embed_images(crops)).min() >= 0.99
+
+
 def test_tensor_preprocessing_matches_pil_on_cpu(session, photos) -> None:
     _tensor_vs_pil(session.embedder, photos)
 
 
+def test_reduced_crops_match_full_crops(session, photos) -> None:
+    _reduced_vs_full(session.embedder, photos)
+
+
 @pytest.mark.slow
 def test_tensor_preprocessing_matches_pil_with_vit_b_32(tmp_path, photos) -> None:
-    """The light model in its real shape (random weights): ViT-B-32 at 224 px."""
+    """The light model in its real shape (random weights): ViT-B-32 at 224 px, tensor crops and
+    reduced crops."""
     import importlib.util
 
     import rap_desktop.torch_compat  # noqa: F401
@@ -111,4 +133,6 @@ def test_tensor_preprocessing_matches_pil_with_vit_b_32(tmp_path, photos) -> Non
     module.write_clip(tmp_path / "ViT-B-32", "ViT-B-32")
     files = ("open_clip_config.json", "open_clip_model.safetensors")
     model = ModelSpec("vit-b-32-random", "embedder", "open_clip", files=files, local_path=str(tmp_path / "ViT-B-32"))
-    _tensor_vs_pil(ClipEmbedder(model, device="cpu"), photos)
+    embedder = ClipEmbedder(model, device="cpu")
+    _tensor_vs_pil(embedder, photos)
+    _reduced_vs_full(embedder, photos)

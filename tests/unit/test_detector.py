@@ -360,3 +360,18 @@ def test_batched_detection_gives_each_photo_its_single_call_boxes(
         assert np.allclose([d.score for d in many], [d.score for d in one], atol=1e-4), name
     assert detector.detect_many([], CLASSES) == []
     assert detector.detect_many(images[:2], []) == [[], []]
+
+
+def test_loading_the_detector_leaves_torch_all_its_threads() -> None:
+    """ultralytics sets OMP_NUM_THREADS=1 at import; the app's import must not leave torch (or the
+    processes it starts) on one core. Fresh processes: this one has torch loaded already."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    script = "import os, torch; print(torch.get_num_threads(), os.environ.get('OMP_NUM_THREADS'))"
+    plain = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    app = "from rap_desktop.core.models.detector import import_ultralytics; import_ultralytics(); " + script
+    loaded = subprocess.run([sys.executable, "-c", app], env=env, capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == plain.stdout.split() == [plain.stdout.split()[0], "None"]

@@ -183,7 +183,7 @@ class Indexer:
             sha = sha256_bytes(data)
             if sha in known and (self.thumbs is None or self.thumbs.has(sha)):
                 return _Read(SeenFile(path, size, mtime_ns, sha))  # a move, rename or duplicate
-            loaded = load_working(data, name=label)  # at the size the models need: 1/2 of a 12-MP JPEG
+            loaded = load_working(data, name=label, sha256=sha)  # at the size the models need: 1/2 of a 12-MP JPEG
             if self.thumbs is not None:
                 self.thumbs.ensure(sha, loaded.image)
             taken = exif_taken(data)

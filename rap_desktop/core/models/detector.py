@@ -66,8 +66,18 @@ def import_ultralytics() -> Any:
     (the CLI's stdout carries JSON)."""
     os.environ.setdefault("YOLO_OFFLINE", "1")  # read at import: skips the DNS probe, disables analytics
     os.environ.setdefault("YOLO_VERBOSE", "False")  # INFO chatter (settings file, model summary) off
+    # ultralytics sets OMP_NUM_THREADS=1 at import when unset (for its training workers). torch's
+    # OpenMP pool reads it when torch loads: a torch loaded after that runs every model on one core
+    # (half the speed on a 2-core laptop). So torch first, and the variable gone again afterwards,
+    # so that processes started from here are not held to one core either.
+    import torch  # noqa: F401
+
+    threads_set = "OMP_NUM_THREADS" in os.environ
     import ultralytics
     from ultralytics.utils import LOGGER
+
+    if not threads_set:
+        os.environ.pop("OMP_NUM_THREADS", None)
 
     for handler in LOGGER.handlers:  # only its own console handler, not ones a host (pytest) adds
         if type(handler) is logging.StreamHandler and not isinstance(handler.stream, _Stderr):

@@ -89,11 +89,21 @@ class ClipEmbedder:
         self.load()
         rows = []
         for start in range(0, len(images), self.batch_size):
-            batch = torch.stack([self._preprocess(im.convert("RGB")) for im in images[start : start + self.batch_size]])
+            batch = torch.stack([self._preprocess(self._fitted(im)) for im in images[start : start + self.batch_size]])
             with torch.inference_mode():
                 features = self._model.encode_image(batch.to(self.device, dtype_for(self.device)))  # type: ignore[union-attr]
             rows.append(_normalise(features))
         return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
+
+    def _fitted(self, image: Image.Image) -> Image.Image:
+        """`image` in RGB, box-reduced by a whole factor while its shorter side stays at least 3x the
+        model's input: preprocessing resizes it bicubic with antialiasing, which costs in proportion to
+        the pixels it is given (a whole 12-MP working image: ~20 ms), and from 3x the result is the
+        same as from the full crop (Pillow's `reducing_gap`; tests: equivalent embeddings)."""
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        side = self._model.visual.image_size  # type: ignore[union-attr]
+        factor = min(rgb.size) // (3 * (side[0] if isinstance(side, list | tuple) else side))
+        return rgb.reduce(factor) if factor > 1 else rgb
 
     def embed_boxes(self, pairs: Sequence[tuple[Image.Image, Sequence[Sequence[float]]]]) -> np.ndarray:
         """`embed_images` of the regions of several photos: (image, boxes in its pixels) per photo,
