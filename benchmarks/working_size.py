@@ -116,7 +116,10 @@ def _warm_up(session) -> None:
 
 def index_steady(config: Path, photos: list[Path], batch: int = 4) -> dict:
     """Index `photos` (a folder of links to them); s/photo over the batches after the first."""
-    from rap_desktop.core.album.indexer import Indexer
+    try:
+        from rap_desktop.core.album.indexer import Indexer
+    except ImportError:  # code from before the core/ packages (e.g. the commit before issue 15)
+        from rap_desktop.core.album import Indexer  # type: ignore[no-redef, attr-defined]
     from rap_desktop.core.thumbcache import for_home
 
     folder = Path(tempfile.mkdtemp(prefix="rap-ws-album-"))
