@@ -13,6 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The environment the calling script started with (this module is imported first): a library it
+# imports later may change it (ultralytics sets OMP_NUM_THREADS=1), and a child inheriting that would
+# run torch on one core.
+START_ENV = dict(os.environ)
 
 
 def cpu_model() -> str:
@@ -25,6 +29,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def commit(code: Path) -> str:
+    """The commit a checkout is at, and whether it has changes on top."""
+    git = ["git", "-C", str(code)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return f"`{head or '?'}`" + (" with uncommitted changes" if dirty.stdout.strip() else "")
+
+
 def checkouts(base: Path | None) -> dict[str, Path]:
     """The checkouts measured: the base (when given) and this one."""
     return ({"base": base.resolve()} if base else {}) | {"new": HERE.parent}
@@ -32,7 +44,7 @@ def checkouts(base: Path | None) -> dict[str, Path]:
 
 def run_child(script: str, code: Path, worker_args: list[str], timeout: int) -> dict:
     """One measurement of `script` with `code`'s package, in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = {**START_ENV, "PYTHONPATH": str(code)}
     command = [sys.executable, script, "--worker", *worker_args]
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=code, timeout=timeout)
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)

@@ -3,9 +3,9 @@
 #   1. decode: one 12-MP JPEG, full decode vs the working decode (ms)
 #   2. indexing 12-MP photos: tiny models and the reference shapes (CLIP ViT-L-14-336 + YOLO-World v2 x)
 #      on CUDA, random weights (benchmarks/album.py --large --device cuda)
-#   3. the generator in the RAP-LLaVA-13B shape, 4-bit: load, TTFT, decode tok/s, VRAM
-#      (benchmarks/generator_gpu.py; called with its basic flags only: its cold/warm TTFT and batched
-#      captioning rows come from that script, whose flags are being extended elsewhere)
+#   3. the generator in the RAP-LLaVA-13B shape, 4-bit, the app's decode backend (eager; SUITE_BACKENDS
+#      lists others, e.g. eager,static-compile, if the time allows): load, cold and warm first token,
+#      forced decode tok/s, album captions one by one and batched, VRAM (benchmarks/generator_gpu.py)
 #
 #   benchmarks/gpu_suite.sh             # on the GPU machine (.venv with CUDA torch)
 #   benchmarks/gpu_suite.sh --dry-run   # everything tiny on the CPU: checks the suite itself
@@ -19,7 +19,8 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 YOLO_OFFLINE=1 PYTHONUNBUFFERED=1
 
 if [[ "${1:-}" == "--dry-run" ]]; then
   DEVICE=cpu; PHOTOS=4; SIZE=800x600; BATCH=2; ALBUM_LIMIT=300; ALBUM_EXTRA=(--tiny-only)
-  GEN=(--shape small --device cpu --quantization fp32 --new-tokens 8); GEN_LIMIT=240
+  GEN=(--shape small --device cpu --quantization fp32 --new-tokens 8 --caption-tokens 8 --warm 1 --one-by-one 2
+       --photos 4 --batch 2); GEN_LIMIT=240
 else
   DEVICE=cuda; PHOTOS=100; SIZE=4000x3000; BATCH=16; ALBUM_LIMIT=180; ALBUM_EXTRA=()
   GEN=(--shape rap-llava-13b --quantization 4bit --device cuda --new-tokens 64); GEN_LIMIT=270
@@ -62,11 +63,8 @@ EOF
 step album "$ALBUM_LIMIT" "$PY" benchmarks/album.py --large "$PHOTOS" --size "$SIZE" --device "$DEVICE" \
   --batch "$BATCH" --out "$OUT/album.md" "${ALBUM_EXTRA[@]}"
 
-# generator_gpu.py appends its row to benchmarks/results/generator_gpu.md: keep that file as it was
-RESULTS=benchmarks/results/generator_gpu.md
-[[ -f $RESULTS ]] && cp "$RESULTS" "$OUT/generator_gpu.md.keep"
-step generator "$GEN_LIMIT" "$PY" benchmarks/generator_gpu.py "${GEN[@]}"
-if [[ -f $OUT/generator_gpu.md.keep ]]; then cp "$OUT/generator_gpu.md.keep" "$RESULTS"; else rm -f "$RESULTS"; fi
+step generator "$GEN_LIMIT" "$PY" benchmarks/generator_gpu.py "${GEN[@]}" --backends "${SUITE_BACKENDS:-eager}" \
+  --results "$OUT/generator_gpu.md"
 
 "$PY" - "$OUT" "$DEVICE" "$SIZE" "$((SECONDS - START))" <<'EOF'
 import json, sys
@@ -91,10 +89,21 @@ if album.exists():
             rows.append((f"index {size}, {cells[0]}: outside model calls", cells[3]))
 else:
     rows.append((f"index {size} photos", status("album")))
-generator = json_line("generator")
-for key in ("shape", "quantization", "device", "load_s", "prompt_tokens", "ttft_s", "decode_tok_s",
-            "peak_vram_gb", "used_vram_gb"):
-    rows.append((f"generator: {key}", generator.get(key, status("generator") if not generator else "-")))
+log = out / "generator.log"
+generated = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")] if log.exists() else []
+for row in generated:  # one per backend
+    name = f"generator {row.get('shape')} {row.get('quantization')} {row.get('backend')}"
+    if "error" in row:
+        rows.append((name, f"failed: {row['error']}"))
+        continue
+    for label, key in (("load s", "load_s"), ("prompt tokens", "prompt_tokens"), ("cold first token s", "cold_ttft_s"),
+                       ("warm first token s", "warm_ttft_s"), ("decode tok/s (forced)", "decode_tok_s"),
+                       ("peak VRAM GB, one stream", "single_peak_vram_gb"), ("captions batch", "batch"),
+                       ("captions/s one by one", "one_by_one_photos_s"), ("captions/s batched", "batched_photos_s"),
+                       ("batched = one by one", "batched_equal"), ("peak VRAM GB, batched", "batch_peak_vram_gb")):
+        rows.append((f"{name}: {label}", "-" if row.get(key) is None else row[key]))
+if not generated:
+    rows.append(("generator", status("generator")))
 print(f"\n## GPU suite ({device}{', dry run' if device == 'cpu' else ''}; {seconds} s)\n")
 print("| figure | value |\n|---|---|")
 for name, value in rows:

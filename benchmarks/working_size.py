@@ -29,13 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from base_vs_new import START_ENV, commit  # benchmarks/, beside this script
+
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rap-desktop-bench"
 LARGE, SMALL = (4000, 3000), (1155, 866)
 QUESTION = "What is <cat> doing next to <mug>?"
-# Each measurement runs in the environment this driver started with: a library imported here may
-# change it (ultralytics sets OMP_NUM_THREADS=1), and a child that inherits that runs torch on one core.
-START_ENV = dict(os.environ)
 
 
 def album(count: int, make: bool = True) -> dict[str, list[Path]]:
@@ -224,16 +223,8 @@ def main() -> None:
         args.out.write_text(text)
 
 
-def _commit(code: Path) -> str:
-    """The commit a checkout is at, and whether it has changes on top."""
-    git = ["git", "-C", str(code)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
-    return f"`{head or '?'}`" + (" with uncommitted changes" if dirty.stdout.strip() else "")
-
-
 def _label(code: Path) -> str:
-    return "base " + _commit(code).split("`")[1]
+    return "base " + commit(code).split("`")[1]
 
 
 def _loads(values) -> str:
@@ -258,7 +249,7 @@ def render(args, codes: dict[str, Path], rows) -> str:
         f"torch {torch.__version__}, CPU only, random weights in real shapes.",
         f"Script: `benchmarks/working_size.py --photos {args.photos} --questions {args.questions} --light "
         f"{args.light} --rounds {args.rounds}`; code: "
-        + ", ".join(f"{k} = {_commit(v)}" for k, v in codes.items())
+        + ", ".join(f"{k} = {commit(v)}" for k, v in codes.items())
         + ".",
         f"Album: {args.photos} JPEGs of {LARGE[0]}x{LARGE[1]} (package photos with texture and noise, "
         f"3-5 MB each) and the same photos resized to {SMALL[0]}x{SMALL[1]}.",

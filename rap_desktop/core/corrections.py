@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import names
 from .errors import NotFoundError, RapError
-from .images import crop_box, load_image
+from .images import exemplar_crop, load_image, load_region
 from .store import NewExemplar, Store, photos, sidecar_jobs
 from .store import concepts as concepts_table
 from .store import corrections as log_table
@@ -37,11 +37,11 @@ def _crop_png(store: Store, photo_path: str | None, region: photos.StoredRegion,
     """The region's pixels as a PNG, from the photo file (checked to be the same content)."""
     if not photo_path or not Path(photo_path).is_file():
         raise RapError(f"the photo file is no longer at {photo_path!r}; open it again to correct it")
-    loaded = load_image(photo_path)
+    loaded = load_region(photo_path, region.box)  # a 12-MP photo is decoded whole only for a small region
     if loaded.sha256 != sha256:
         raise RapError(f"{photo_path} has changed since it was retrieved; retrieve it again")
     buffer = io.BytesIO()
-    crop_box(loaded.image, region.box).save(buffer, format="PNG")  # the pixels that were embedded
+    exemplar_crop(loaded, region.box).save(buffer, format="PNG")
     return load_image(buffer.getvalue(), name=f"{Path(photo_path).name} {region.name}")
 
 

@@ -373,6 +373,34 @@ def load_working(
     return load_image(source, name=name, max_pixels=max_pixels, max_bytes=max_bytes, sha256=sha256, _reduce=reduce)
 
 
+# A region kept as a concept's photo (a confirmed or reassigned region, a tag made a concept): cut from
+# a decode that gives it at least EXEMPLAR_MIN_SIDE pixels on its short side where the photo has them
+# (RAP shows concepts' photos at up to 672 px), and stored at most EXEMPLAR_MAX_SIDE on its long side.
+EXEMPLAR_MIN_SIDE: int = 672
+EXEMPLAR_MAX_SIDE: int = 1344
+
+
+def load_region(
+    source: str | os.PathLike[str], box: tuple[float, float, float, float], min_side: int = EXEMPLAR_MIN_SIDE
+) -> LoadedImage:
+    """The photo decoded once at the smallest scale that still gives the region `box` (original
+    photo pixels) `min_side` pixels on its short side: a large region of a 12-MP JPEG comes from a
+    half or quarter decode, a small one from the full decode (never both)."""
+    side = min(float(box[2]) - float(box[0]), float(box[3]) - float(box[1]))
+    factor = 1
+    while factor < 8 and side / (factor * 2) >= min_side:
+        factor *= 2
+    return load_image(source, _reduce=_Reduce(0, 0, factor))
+
+
+def exemplar_crop(
+    loaded: LoadedImage, box: tuple[float, float, float, float] | None, min_side: int = EXEMPLAR_MIN_SIDE
+) -> Image.Image:
+    """What is stored of a region as a concept's photo: its pixels from `loaded` (a finer decode of
+    the same bytes where the region is under `min_side` there), at most EXEMPLAR_MAX_SIDE long."""
+    return fit_within(crop_original(loaded, box, min_side=min_side), EXEMPLAR_MAX_SIDE)
+
+
 def working_box(loaded: LoadedImage, box: tuple[float, float, float, float]) -> tuple[float, ...]:
     """A box in the original photo's pixels -> the same box in `loaded.image`'s pixels."""
     return tuple(float(v) / loaded.scale for v in box)

@@ -21,7 +21,7 @@ import numpy as np
 from . import people_tags
 from .cancel import CancelToken
 from .errors import NotFoundError, RapError
-from .images import LoadedImage, crop_box, crop_original, load_image, load_working, working_box
+from .images import LoadedImage, crop_box, exemplar_crop, load_image, load_working, working_box
 from .models.embedder import ImageEmbedder
 from .regions import USER, Box, iou
 from .regions import Proposal as NewRegion
@@ -294,7 +294,7 @@ def _embed(embedder: ImageEmbedder, items: list[_Photo]) -> None:
 
 def _crop(photo: _Photo, box: Box, name: str) -> LoadedImage:
     buffer = io.BytesIO()
-    crop_original(photo.loaded, box, min_side=224).save(buffer, format="PNG")
+    exemplar_crop(photo.loaded, box, min_side=224).save(buffer, format="PNG")
     return load_image(buffer.getvalue(), name=f"{name} (imported tag)")
 
 

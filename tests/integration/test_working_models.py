@@ -136,3 +136,47 @@ def test_tensor_preprocessing_matches_pil_with_vit_b_32(tmp_path, photos) -> Non
     embedder = ClipEmbedder(model, device="cpu")
     _tensor_vs_pil(embedder, photos)
     _reduced_vs_full(embedder, photos)
+
+
+def test_a_confirmed_region_of_a_big_photo_is_kept_at_a_sensible_size(session, photos, tmp_path: Path) -> None:
+    """Confirming keeps the region as a photo of the concept: a large region of a big (rotated) photo
+    from a reduced decode, at most EXEMPLAR_MAX_SIDE long, the same pixels the right way up; a small
+    one as the original has it."""
+    from rap_desktop.core import corrections
+    from rap_desktop.core.album.indexer import Indexer
+    from rap_desktop.core.images import EXEMPLAR_MAX_SIDE
+    from rap_desktop.core.store import photos as photo_rows
+
+    album = tmp_path / "album"
+    album.mkdir()
+    stored = Image.open(io.BytesIO(_big(photos["astronaut"], (2100, 2800))))  # as the file holds it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter: 2800 x 2100
+    stored.save(album / "big.jpg", quality=92, exif=exif.tobytes())
+    store = session.store()
+    store.add_concept("bo", photos["zidane"], category="person")
+    assert Indexer(session.retriever(), workers=0).index([album]).indexed == 1
+    photo_id, sha, _ = photo_rows.find_photo(store, str(album / "big.jpg"))
+    vector = photo_rows.regions(store, photo_id, session.embedder.model_id)[0].vector
+    full = load_image(album / "big.jpg")
+    assert full.size == (2800, 2100)
+
+    def confirmed(box) -> Image.Image:
+        region = photo_rows.add_region(store, photo_id, _proposal(box), vector, session.embedder.model_id)
+        corrections.confirm(store, sha, region.name, "bo")
+        return load_image(store.image_path(max(store.exemplars("bo"), key=lambda e: e.id).image)).image
+
+    kept = confirmed((0.0, 0.0, 2800.0, 2100.0))  # halved (1400 x 1050), then at most 1344 long
+    assert kept.size == (EXEMPLAR_MAX_SIDE, 1008)  # was the whole 2800 x 2100
+    reference = full.image.resize(kept.size, Image.Resampling.BOX)
+    assert np.abs(np.asarray(kept, np.float32) - np.asarray(reference, np.float32)).mean() < 3.0
+    small = (1000.0, 500.0, 1300.0, 900.0)
+    kept = confirmed(small)
+    assert kept.size == (300, 400)
+    assert np.abs(np.asarray(kept, np.float32) - np.asarray(crop_box(full.image, small), np.float32)).mean() < 1.0
+
+
+def _proposal(box):
+    from rap_desktop.core.regions import USER, Proposal
+
+    return Proposal(box, "person", 1.0, USER)

@@ -360,6 +360,12 @@ def test_batched_detection_gives_each_photo_its_single_call_boxes(
         assert np.allclose([d.score for d in many], [d.score for d in one], atol=1e-4), name
     assert detector.detect_many([], CLASSES) == []
     assert detector.detect_many(images[:2], []) == [[], []]
+    # the inputs made ahead (the album's readers call frame() on their threads): the same boxes
+    ahead = detector.detect_many(images, CLASSES, [detector.frame(image) for image in images])
+    for many, made in zip(batched, ahead, strict=True):
+        assert [d.label for d in made] == [d.label for d in many]
+        assert np.allclose([d.box for d in made], [d.box for d in many], atol=0.05)
+        assert np.allclose([d.score for d in made], [d.score for d in many], atol=1e-4)
 
 
 def test_loading_the_detector_leaves_torch_all_its_threads() -> None:

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rap_desktop.core.images import crop_box, crop_original, load_image, load_working, working_factor
+from rap_desktop.core.images import (
+    EXEMPLAR_MAX_SIDE,
+    crop_box,
+    crop_original,
+    exemplar_crop,
+    load_image,
+    load_region,
+    load_working,
+    working_factor,
+)
 
 SIZE = (2700, 1500)  # big enough to halve: long side >= 2 x 1280, short side >= 2 x 672
 # EXIF orientation n -> how the stored pixels are turned into the displayed photo (Pillow's table)
@@ -101,3 +110,27 @@ def test_a_small_region_is_cut_from_a_finer_decode_when_asked(photos) -> None:
     finer = crop_original(working, box, min_side=224)
     assert finer.size == (300, 260)  # from the full decode: the pixels the original has
     assert _diff(finer, crop_box(load_image(data).image, box)) < 1.0
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_region_kept_as_a_concept_photo_is_decoded_once_at_its_size(photos, orientation: int) -> None:
+    """load_region + exemplar_crop: a large region from a reduced decode, at most EXEMPLAR_MAX_SIDE
+    long; a small one from the full decode, as the original has it."""
+    displayed = _photo(photos, (5400, 3000))
+    data = _encode(displayed, orientation, "JPEG")
+    full = load_image(data)
+    wide = (200.0, 100.0, 2900.0, 2900.0)  # 2700 x 2800: 4x reduced still leaves 675 px
+    loaded = load_region(data, wide)
+    assert loaded.scale == 4.0 and loaded.size == full.size and loaded.sha256 == full.sha256
+    assert exemplar_crop(loaded, wide).size == (675, 700)
+    large = (200.0, 100.0, 1700.0, 2900.0)  # 1500 x 2800: halved, 750 x 1400, then at most 1344 long
+    loaded = load_region(data, large)
+    assert loaded.scale == 2.0
+    kept = exemplar_crop(loaded, large)
+    assert max(kept.size) == EXEMPLAR_MAX_SIDE and min(kept.size) == 720
+    assert _diff(kept, crop_box(full.image, large).resize(kept.size, Image.Resampling.BOX)) < 3.0
+    small = (1000.0, 500.0, 1500.0, 1100.0)  # 500 px short side: under EXEMPLAR_MIN_SIDE at any scale
+    loaded = load_region(data, small)
+    assert loaded.scale == 1.0
+    assert exemplar_crop(loaded, small).size == (500, 600)
+    assert _diff(exemplar_crop(loaded, small), crop_box(full.image, small)) == 0.0

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cancel import CancelToken
 from ..errors import ImageError, NotFoundError, RapError
@@ -44,6 +45,9 @@ from ..store import index_state
 from ..store.album import NewPhoto, SeenFile
 from ..store.photos import StoredRegion, carry_plan
 from ..thumbcache import ThumbCache
+
+if TYPE_CHECKING:
+    from ..models.detector import Framed
 
 __all__ = ["CancelToken", "IndexReport", "IndexRun", "Indexer", "Progress", "scan"]
 
@@ -97,6 +101,7 @@ class _Read:
     file: SeenFile
     loaded: LoadedImage | None = None  # None: failed, or content already indexed
     taken: float | None = None
+    framed: Framed | None = None  # the detector's input, made by the reader
 
 
 def scan(folder: Path) -> list[tuple[str, int, int]]:
@@ -184,12 +189,14 @@ class Indexer:
             if sha in known and (self.thumbs is None or self.thumbs.has(sha)):
                 return _Read(SeenFile(path, size, mtime_ns, sha))  # a move, rename or duplicate
             loaded = load_working(data, name=label, sha256=sha)  # at the size the models need: 1/2 of a 12-MP JPEG
+            detector = self.retriever.detector
+            framed = detector.frame(loaded.image) if hasattr(detector, "frame") else None
             if self.thumbs is not None:
                 self.thumbs.ensure(sha, loaded.image)
             taken = exif_taken(data)
             if taken is None:  # no EXIF date: the file's own time places it on the timeline
                 taken = album_store.file_taken(mtime_ns)
-            return _Read(SeenFile(path, size, mtime_ns, sha), loaded, taken)
+            return _Read(SeenFile(path, size, mtime_ns, sha), loaded, taken, framed)
         except ImageError as exc:
             reason = str(exc)
             return _Read(SeenFile(path, size, mtime_ns, error=reason.removeprefix(f"{label}: ")))
@@ -211,7 +218,8 @@ class Indexer:
         if detector is None:
             found = [[] for _ in images]
         elif hasattr(detector, "detect_many"):  # the batch's photos in as few model calls as their frames allow
-            found = detector.detect_many(images, classes)
+            framed = [item.framed for item in fresh]
+            found = detector.detect_many(images, classes, None if None in framed else framed)  # type: ignore[arg-type]
         else:
             found = [detector.detect(image, classes) for image in images]
         proposals = [  # boxes from the working images, stored in the photos' own pixels

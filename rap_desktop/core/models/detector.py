@@ -42,13 +42,24 @@ class Detection:
     score: float
 
 
+@dataclass(frozen=True)
+class Framed:
+    """A detector's input made ahead from one image (`YoloDetector.frame`): BGR pixels reduced to the
+    detector's frame, and the factors back to the image's own pixels."""
+
+    pixels: np.ndarray
+    factors: tuple[float, float]
+
+
 class Detector(Protocol):
     @property
     def model_id(self) -> str: ...
 
     def detect(self, image: Image.Image, classes: Sequence[str]) -> list[Detection]: ...
 
-    def detect_many(self, images: Sequence[Image.Image], classes: Sequence[str]) -> list[list[Detection]]: ...
+    def detect_many(
+        self, images: Sequence[Image.Image], classes: Sequence[str], framed: Sequence[Framed] | None = None
+    ) -> list[list[Detection]]: ...
 
 
 class _Stderr:
@@ -250,8 +261,18 @@ class YoloDetector:
             results = self._predict([_bgr(small)])
         return _scaled(_detections(results[0]), factors)
 
-    def detect_many(self, images: Sequence[Image.Image], classes: Sequence[str]) -> list[list[Detection]]:
-        """`detect` for each image, in as few model calls as the images allow.
+    def frame(self, image: Image.Image) -> Framed:
+        """The reduction and colour order `detect` applies first, without the model (thread-safe): the
+        album's reader threads make it while the models run, so a 12-MP photo's ~15 ms of resizing is
+        off the thread that feeds the GPU."""
+        small, factors = _fit(image, self.image_size)
+        return Framed(_bgr(small), factors)
+
+    def detect_many(
+        self, images: Sequence[Image.Image], classes: Sequence[str], framed: Sequence[Framed] | None = None
+    ) -> list[list[Detection]]:
+        """`detect` for each image, in as few model calls as the images allow (`framed`: their `frame`s,
+        made ahead).
 
         A single call letterboxes its image to the smallest stride-multiple frame around it; a batch
         must share one frame, and ultralytics pads a batch of mixed sizes to the full square, which
@@ -263,18 +284,18 @@ class YoloDetector:
         with self._lock:
             if not self._prompted(classes):
                 return [[] for _ in images]
-            fitted = [_fit(image, self.image_size) for image in images]
-            framed = self._letterbox([_bgr(small) for small, _ in fitted])
+            inputs = list(framed) if framed is not None else [self.frame(image) for image in images]
+            boxed = self._letterbox([item.pixels for item in inputs])
             groups: dict[tuple[int, ...], list[int]] = {}
-            for i, (boxed, _) in enumerate(framed):
-                groups.setdefault(boxed.shape, []).append(i)
+            for i, (pixels, _) in enumerate(boxed):
+                groups.setdefault(pixels.shape, []).append(i)
             found: list[list[Detection]] = [[] for _ in images]
             for members in groups.values():
                 for start in range(0, len(members), self.max_batch):
                     chunk = members[start : start + self.max_batch]
-                    results = self._predict([framed[i][0] for i in chunk])
+                    results = self._predict([boxed[i][0] for i in chunk])
                     for i, result in zip(chunk, results, strict=True):
-                        found[i] = _scaled(_detections(result, framed[i]), fitted[i][1])
+                        found[i] = _scaled(_detections(result, boxed[i]), inputs[i].factors)
         return found
 
     def _prompted(self, classes: Sequence[str]) -> bool:
