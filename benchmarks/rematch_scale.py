@@ -198,8 +198,8 @@ def main() -> None:
     lines = [
         "# Album re-match after one change, at scale",
         "",
-        f"Machine: {platform.platform()}, `nproc` {os.cpu_count()}, {model}; 2 cores shared with other work "
-        "(contended: figures vary run to run by tens of percent). CPU only, no model run.",
+        f"Machine: {platform.platform()}, `nproc` {os.cpu_count()}, {model}; load average (1, 5, 15 min) "
+        f"{'/'.join(f'{v:.1f}' for v in os.getloadavg())} at the end. CPU only, no model run.",
         f"Script: `benchmarks/rematch_scale.py --regions {args.regions}`. Workload: `benchmarks/album.py`'s "
         f"at_scale store: {args.regions:,} regions ({args.regions // 8:,} photos x 8), {args.dim}-d, 50 concepts x 2 "
         "exemplars, half the regions near no concept, 50 negatives, 50 confirmed matches; filled in "
