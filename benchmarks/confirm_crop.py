@@ -13,6 +13,7 @@ photo, its largest region (the whole photo left out) and its smallest one as <ca
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -75,7 +76,7 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print("RESULT " + __import__("json").dumps(worker(args)), flush=True)
+        print("RESULT " + json.dumps(worker(args)), flush=True)
         return
     album(args.photos), models("tiny")
     codes = checkouts(args.base)
