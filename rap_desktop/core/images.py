@@ -244,7 +244,7 @@ WORKING_SHORT_SIDE: int = 672
 _DCT_FORMATS = ("JPEG", "MPO")  # libjpeg decodes these at 1/2, 1/4 or 1/8 scale directly
 
 
-def working_factor(width: int, height: int, long_side: int, short_side: int, *, powers_of_two: bool) -> int:
+def working_factor(width: float, height: float, long_side: int, short_side: int, *, powers_of_two: bool) -> int:
     """The largest reduction (1 = none) that leaves at least `long_side` x `short_side` pixels;
     JPEG's decoder can only reduce by 2, 4 or 8."""
     factor = 1
@@ -386,10 +386,8 @@ def load_region(
     """The photo decoded once at the smallest scale that still gives the region `box` (original
     photo pixels) `min_side` pixels on its short side: a large region of a 12-MP JPEG comes from a
     half or quarter decode, a small one from the full decode (never both)."""
-    side = min(float(box[2]) - float(box[0]), float(box[3]) - float(box[1]))
-    factor = 1
-    while factor < 8 and side / (factor * 2) >= min_side:
-        factor *= 2
+    width, height = float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+    factor = working_factor(width, height, min_side, min_side, powers_of_two=True)
     return load_image(source, _reduce=_Reduce(0, 0, factor))
 
 
