@@ -12,7 +12,6 @@ concept with at least one sound photo and says what it left out.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 from collections.abc import Mapping
@@ -45,13 +44,11 @@ class ExportReport:
 
 
 def _vectors(store: Store, exemplar_id: int, where: str, left_out: list[str]) -> dict[str, str]:
-    found = {}
-    for model, dim, blob in readable.readable_embeddings(store, exemplar_id, f"embeddings of {where}", left_out):
-        if isinstance(blob, bytes) and isinstance(dim, int) and len(blob) == 4 * dim > 0:
-            found[model] = base64.b64encode(blob).decode("ascii")
-        else:
-            left_out.append(f"{where}: its {model} embedding is damaged; left out (import computes it again)")
-    return found
+    return check.encode_vectors(
+        readable.readable_embeddings(store, exemplar_id, f"embeddings of {where}", left_out),
+        left_out,
+        lambda model: f"{where}: its {model} embedding is damaged; left out (import computes it again)",
+    )
 
 
 def _sound_file(store: Store, image: object, where: str, left_out: list[str]) -> bool:

@@ -15,7 +15,6 @@ which mean nothing in another one, and a skip is "not now", not a decision.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import re
 from collections.abc import Mapping
@@ -98,12 +97,11 @@ def export_entries(store: Store, left_out: list[str]) -> list[dict]:
     out = []
     for hidden_id, sha256, x1, y1, x2, y2, group, created in readable.readable_hidden(store, left_out):
         where = f"hidden region {hidden_id}"
-        embeddings = {}
-        for model, dim, blob in readable.readable_hidden_vectors(store, hidden_id, f"looks of {where}", left_out):
-            if isinstance(blob, bytes) and isinstance(dim, int) and len(blob) == 4 * dim > 0:
-                embeddings[model] = base64.b64encode(blob).decode("ascii")
-            else:
-                left_out.append(f"{where}: its {model} vector is damaged; left out (the box is exported)")
+        embeddings = check.encode_vectors(
+            readable.readable_hidden_vectors(store, hidden_id, f"looks of {where}", left_out),
+            left_out,
+            lambda model, where=where: f"{where}: its {model} vector is damaged; left out (the box is exported)",
+        )
         raw = {"sha256": sha256, "box": [x1, y1, x2, y2], "group": group, "created": created}
         try:
             entry_of({**raw, "embeddings": None}, where, [])  # what import would refuse is not written

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +87,18 @@ def embeddings(value: object, where: str) -> dict[str, str]:
         if not isinstance(encoded, str):
             raise ArchiveError(f"{where}: embedding for {model!r} must be base64 text, not {shown(encoded)}")
     return value
+
+
+def encode_vectors(rows: Iterable[tuple], left_out: list[str], damaged: Callable[[str], str]) -> dict[str, str]:
+    """model -> base64 of each sound (model, dim, blob) row as the store holds it; a damaged one is
+    left out, with the line `damaged(model)` in `left_out`."""
+    found = {}
+    for model, dim, blob in rows:
+        if isinstance(blob, bytes) and isinstance(dim, int) and len(blob) == 4 * dim > 0:
+            found[model] = base64.b64encode(blob).decode("ascii")
+        else:
+            left_out.append(damaged(model))
+    return found
 
 
 def decode_vector(encoded: str, where: str) -> np.ndarray:
