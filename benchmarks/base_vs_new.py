@@ -29,12 +29,17 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def head(code: Path) -> str:
+    """The short commit id a checkout is at ("?" outside git)."""
+    done = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "?"
+
+
 def commit(code: Path) -> str:
     """The commit a checkout is at, and whether it has changes on top."""
-    git = ["git", "-C", str(code)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
-    return f"`{head or '?'}`" + (" with uncommitted changes" if dirty.stdout.strip() else "")
+    git = ["git", "-C", str(code), "status", "--porcelain", "--untracked-files=no"]
+    dirty = subprocess.run(git, capture_output=True, text=True).stdout.strip()
+    return f"`{head(code)}`" + (" with uncommitted changes" if dirty else "")
 
 
 def checkouts(base: Path | None) -> dict[str, Path]:

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from base_vs_new import START_ENV, commit  # benchmarks/, beside this script
+from base_vs_new import START_ENV, commit, head  # benchmarks/, beside this script
 
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rap-desktop-bench"
@@ -243,7 +243,7 @@ def main() -> None:
 
 
 def _label(code: Path) -> str:
-    return "base " + commit(code).split("`")[1]
+    return "base " + head(code)
 
 
 def _loads(values) -> str:
