@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from base_vs_new import START_ENV, commit, head  # benchmarks/, beside this script
+from base_vs_new import commit, head, run_child  # benchmarks/, beside this script
 
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rap-desktop-bench"
@@ -197,14 +197,8 @@ def index_cli(config: Path, photos: list[Path]) -> dict:
 
 
 def measure(code: Path, what: str, args) -> dict:
-    env = {**START_ENV, "PYTHONPATH": str(code)}
-    command = [sys.executable, __file__, "--worker", what, "--photos", str(args.photos), "--light", str(args.light)]
-    command += ["--questions", str(args.questions)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=code)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
-        raise SystemExit(f"{what} with {code} failed:\n{done.stderr[-3000:]}")
-    return json.loads(line[len("RESULT ") :])
+    sizes = ["--photos", str(args.photos), "--light", str(args.light), "--questions", str(args.questions)]
+    return run_child(__file__, code, [what, *sizes], timeout=3600)
 
 
 def main() -> None:
